@@ -1,0 +1,98 @@
+//! Who is signed in: roles, the current user, sign-in and sign-out.
+
+mod login_page;
+
+pub use login_page::LoginPage;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Manager,
+    Reception,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Manager, Role::Reception];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Reception => "reception",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+
+    /// Managers and admins see every branch and every page but settings.
+    pub fn is_manager(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Role::parse(&value).ok_or_else(|| format!("unknown role {value:?}"))
+    }
+}
+
+/// The signed-in staff member, as pages see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub login: String,
+    pub full_name: String,
+    pub role: Role,
+    pub branch_id: Option<i64>,
+}
+
+/// The signed-in user, or `None` for an anonymous visitor.
+#[server(prefix = "/rpc")]
+pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
+    let auth = leptos_axum::extract::<crate::server::AuthSession>()
+        .await
+        .map_err(|_| AppError::Internal)?;
+    Ok(auth.user.map(|u| CurrentUser {
+        id: u.id,
+        login: u.login,
+        full_name: u.full_name,
+        role: u.role,
+        branch_id: u.branch_id,
+    }))
+}
+
+/// Signs in with a login and password; slowed down after repeated failures.
+#[server(prefix = "/rpc")]
+pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
+    let mut auth = leptos_axum::extract::<crate::server::AuthSession>()
+        .await
+        .map_err(|_| AppError::Internal)?;
+    let state = crate::server::app_state()?;
+    crate::server::staff::sign_in(&state, &mut auth, &login, &password).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn sign_out() -> Result<(), AppError> {
+    let mut auth = leptos_axum::extract::<crate::server::AuthSession>()
+        .await
+        .map_err(|_| AppError::Internal)?;
+    auth.logout().await.map_err(|_| AppError::Internal)?;
+    Ok(())
+}
+
+/// The current user, loaded once per page and shared through context.
+pub type UserResource = Resource<Result<Option<CurrentUser>, AppError>>;
+
+pub fn use_user() -> UserResource {
+    expect_context::<UserResource>()
+}

@@ -1,0 +1,171 @@
+//! The dashboard: who is in the showroom now and how today compares with
+//! the same weekday last week.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::ui::{ErrorMessage, Loading, ServiceName, clock};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub now: i64,
+    pub offset_minutes: i32,
+    pub visits_today: i64,
+    pub visits_last_week: i64,
+    pub new_today: i64,
+    pub returning_today: i64,
+    pub test_drives_today: i64,
+    pub sales_today: i64,
+    pub inside: Vec<InsideVisitor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InsideVisitor {
+    pub visit_id: i64,
+    pub client_id: Option<i64>,
+    pub name: Option<String>,
+    pub branch: String,
+    pub entered_at: i64,
+    pub is_first_visit: bool,
+    pub visit_count: i64,
+    pub services: Vec<String>,
+}
+
+/// Today's figures; reception always sees its own branch.
+#[server(prefix = "/rpc")]
+pub async fn dashboard_overview(branch_id: Option<i64>) -> Result<Overview, AppError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::app_state()?;
+    let branch_id = if user.role.is_manager() {
+        branch_id
+    } else {
+        user.branch_id
+    };
+    crate::server::dashboard::overview(&state.db, branch_id, crate::server::now()).await
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let overview = Resource::new(|| (), |_| dashboard_overview(None));
+    view! {
+        <leptos_meta::Title text=move || t_string!(i18n, dashboard.title) />
+        <h1 class="page-title">{t!(i18n, dashboard.title)}</h1>
+        <Transition fallback=Loading>
+            {move || {
+                overview
+                    .get()
+                    .map(|result| match result {
+                        Ok(o) => view! { <OverviewView overview=o /> }.into_any(),
+                        Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn OverviewView(overview: Overview) -> impl IntoView {
+    let i18n = use_i18n();
+    let Overview {
+        now,
+        offset_minutes,
+        visits_today,
+        visits_last_week,
+        new_today,
+        returning_today,
+        test_drives_today,
+        sales_today,
+        inside,
+    } = overview;
+    let inside_count = inside.len();
+    view! {
+        <section class="kpis" data-test="kpis">
+            <div class="kpi">
+                <span class="kpi-label">{t!(i18n, dashboard.visits_today)}</span>
+                <span class="kpi-value" data-test="visits-today">{visits_today}</span>
+                <span class="kpi-note">{t!(i18n, dashboard.vs_last_week, n = move || visits_last_week)}</span>
+            </div>
+            <div class="kpi">
+                <span class="kpi-label">{t!(i18n, dashboard.new_clients)} " / " {t!(i18n, dashboard.returning)}</span>
+                <span class="kpi-value">{new_today} " / " {returning_today}</span>
+            </div>
+            <div class="kpi">
+                <span class="kpi-label">{t!(i18n, dashboard.test_drives)}</span>
+                <span class="kpi-value">{test_drives_today}</span>
+            </div>
+            <div class="kpi">
+                <span class="kpi-label">{t!(i18n, dashboard.sales)}</span>
+                <span class="kpi-value">{sales_today}</span>
+            </div>
+        </section>
+        <section class="card">
+            <h2>{t!(i18n, dashboard.in_showroom)} " " <span class="count">{inside_count}</span></h2>
+            {if inside.is_empty() {
+                view! { <p class="muted">{t!(i18n, dashboard.nobody_inside)}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="inside-list" data-test="inside-list">
+                        {inside
+                            .into_iter()
+                            .map(|v| view! { <InsideRow visitor=v now offset_minutes /> })
+                            .collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn InsideRow(visitor: InsideVisitor, now: i64, offset_minutes: i32) -> impl IntoView {
+    let i18n = use_i18n();
+    let minutes = ((now - visitor.entered_at) / 60).max(0);
+    let name = match visitor.name.clone() {
+        Some(name) => name.into_any(),
+        None => t!(i18n, dashboard.unknown_visitor).into_any(),
+    };
+    let name = match visitor.client_id {
+        Some(_) => view! { <strong>{name}</strong> }.into_any(),
+        None => view! { <em class="muted">{name}</em> }.into_any(),
+    };
+    let badge = if visitor.client_id.is_none() {
+        None
+    } else if visitor.is_first_visit {
+        Some(view! { <span class="badge new">{t!(i18n, dashboard.new_badge)}</span> }.into_any())
+    } else {
+        let count = visitor.visit_count;
+        Some(
+            view! {
+                <span class="badge returning">
+                    {t!(i18n, dashboard.returning_badge)} " · " {t!(i18n, dashboard.visit_no, n = move || count)}
+                </span>
+            }
+                .into_any(),
+        )
+    };
+    view! {
+        <li class="inside-row">
+            <div class="avatar" aria-hidden="true">
+                {visitor.name.as_deref().and_then(|n| n.chars().next()).unwrap_or('?').to_string()}
+            </div>
+            <div class="inside-main">
+                <div>{name} " " {badge}</div>
+                <div class="muted small">
+                    {visitor.branch.clone()} " · " {clock(visitor.entered_at, offset_minutes)} " · "
+                    {t!(i18n, dashboard.since_minutes, n = move || minutes)}
+                </div>
+            </div>
+            <div class="chips">
+                {visitor
+                    .services
+                    .into_iter()
+                    .map(|kind| view! { <span class="chip"><ServiceName kind /></span> })
+                    .collect_view()}
+            </div>
+        </li>
+    }
+}

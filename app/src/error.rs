@@ -1,0 +1,158 @@
+//! The one error type of the app crate. It crosses the server-function
+//! boundary as JSON, so the browser can show a message in the user's language.
+
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, in terms the UI can translate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum AppError {
+    #[error("sign-in required")]
+    Unauthorized,
+    #[error("not allowed for your role")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("wrong login or password")]
+    BadCredentials,
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// A field failed validation; `code` names the rule, for translation.
+    #[error("invalid {field}: {code:?}")]
+    Invalid { field: String, code: InvalidCode },
+    #[error("conflict: {0:?}")]
+    Conflict(ConflictCode),
+    #[error("internal error")]
+    Internal,
+    /// Transport failures reported by the server-function machinery.
+    #[error("request failed: {0}")]
+    Transport(String),
+}
+
+/// Why a field was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidCode {
+    Required,
+    TooLong,
+    TooShort,
+    BadFormat,
+    OutOfRange,
+    UnknownValue,
+}
+
+/// Why a change conflicts with what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictCode {
+    LoginTaken,
+    BranchNameTaken,
+    LastAdmin,
+    BranchInUse,
+    PhoneTaken,
+}
+
+impl AppError {
+    pub fn invalid(field: &str, code: InvalidCode) -> Self {
+        AppError::Invalid {
+            field: field.to_string(),
+            code,
+        }
+    }
+
+    /// The HTTP status the REST API answers with.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::Unauthorized | AppError::BadCredentials => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound => 404,
+            AppError::TooManyAttempts { .. } => 429,
+            AppError::Invalid { .. } => 400,
+            AppError::Conflict(_) => 409,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::error!(%error, "database error");
+        AppError::Internal
+    }
+}
+
+/// Text limits shared by forms and the API.
+pub mod limits {
+    pub const NAME_MAX: usize = 120;
+    pub const LOGIN_MAX: usize = 40;
+    pub const PASSWORD_MIN: usize = 8;
+    pub const PASSWORD_MAX: usize = 200;
+    pub const CITY_MAX: usize = 80;
+}
+
+/// Trims `value` and checks it is present and not longer than `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, AppError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(AppError::invalid(field, InvalidCode::Required));
+    }
+    if trimmed.chars().count() > max {
+        return Err(AppError::invalid(field, InvalidCode::TooLong));
+    }
+    Ok(trimmed.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_text_trims_and_limits() {
+        assert_eq!(required_text("name", "  Aziz ", 10).unwrap(), "Aziz");
+        assert_eq!(
+            required_text("name", "   ", 10),
+            Err(AppError::invalid("name", InvalidCode::Required))
+        );
+        assert_eq!(
+            required_text("name", &"ж".repeat(11), 10),
+            Err(AppError::invalid("name", InvalidCode::TooLong))
+        );
+        assert!(required_text("name", &"ж".repeat(10), 10).is_ok());
+    }
+
+    #[test]
+    fn errors_round_trip_as_json() {
+        let error = AppError::TooManyAttempts {
+            retry_after_secs: 30,
+        };
+        let json = serde_json::to_string(&error).unwrap();
+        assert!(json.contains("too_many_attempts"));
+        assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), error);
+    }
+}
+
+/// The REST API answers errors as JSON with the matching status.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.status_code())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut body = serde_json::to_value(&self).unwrap_or_default();
+        if let Some(object) = body.as_object_mut() {
+            object.insert(
+                "message".into(),
+                serde_json::Value::String(self.to_string()),
+            );
+        }
+        (status, axum::Json(body)).into_response()
+    }
+}

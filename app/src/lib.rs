@@ -1,0 +1,89 @@
+//! Avtosalon Analitika: the pages and server functions, rendered on the
+//! server (`ssr`) and hydrated in the browser (`hydrate`).
+
+#![recursion_limit = "256"]
+
+// The locale files (../locales) become the `i18n` module. The macro is the
+// compile-time loader; its build-script successor pulls in a network-capable
+// ICU exporter we do not need.
+#[allow(deprecated)]
+mod i18n_gen {
+    leptos_i18n::load_locales!();
+}
+pub use i18n_gen::i18n;
+
+pub mod auth;
+pub mod clients;
+pub mod dashboard;
+pub mod error;
+pub mod layout;
+pub mod settings;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::i18n::*;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="theme-color" content="#0f3d5e" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // The language choice outlives the browser session and applies site-wide.
+    let cookie_options = leptos_i18n::context::CookieOptions::<Locale>::default()
+        .path("/")
+        .max_age(365i64 * 24 * 3600 * 1000);
+    view! {
+        <I18nContextProvider cookie_options=cookie_options>
+            <Stylesheet id="leptos" href="/pkg/avtosalon.css" />
+            <Title formatter=|text: String| format!("{text} · Avtosalon Analitika") />
+            <HydrationMarker />
+            <Router>
+                <Routes fallback=|| view! { <ui::NotFound /> }>
+                    <Route path=path!("/login") view=auth::LoginPage />
+                    <ParentRoute path=path!("") view=layout::AppLayout>
+                        <Route path=path!("") view=dashboard::DashboardPage />
+                        <Route path=path!("clients") view=clients::ClientsPage />
+                        <Route path=path!("settings") view=settings::SettingsPage />
+                    </ParentRoute>
+                </Routes>
+            </Router>
+        </I18nContextProvider>
+    }
+}
+
+/// Marks the document once the WASM has taken over, so browser tests (and
+/// styles) know when clicks are handled.
+#[component]
+fn HydrationMarker() -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+}

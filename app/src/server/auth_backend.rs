@@ -1,0 +1,93 @@
+//! Staff sign-in for axum-login: who a session belongs to, re-read from the
+//! database on every request so a deactivated account stops at once.
+
+use axum_login::{AuthUser, AuthnBackend, UserId};
+use sqlx::FromRow;
+
+use super::{Db, password};
+use crate::auth::Role;
+use crate::error::AppError;
+
+#[derive(Clone, FromRow)]
+pub struct StaffUser {
+    pub id: i64,
+    pub login: String,
+    pub full_name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub branch_id: Option<i64>,
+    pub language: String,
+    password_hash: String,
+}
+
+impl std::fmt::Debug for StaffUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffUser")
+            .field("id", &self.id)
+            .field("login", &self.login)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthUser for StaffUser {
+    type Id = i64;
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Sessions die when the password changes.
+    fn session_auth_hash(&self) -> &[u8] {
+        self.password_hash.as_bytes()
+    }
+}
+
+#[derive(Clone)]
+pub struct Credentials {
+    pub login: String,
+    pub password: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct StaffBackend {
+    db: Db,
+}
+
+impl StaffBackend {
+    pub fn new(db: Db) -> Self {
+        StaffBackend { db }
+    }
+}
+
+const SELECT_ACTIVE: &str = "SELECT id, login, full_name, role, branch_id, language, password_hash \
+     FROM staff WHERE active = TRUE";
+
+impl AuthnBackend for StaffBackend {
+    type User = StaffUser;
+    type Credentials = Credentials;
+    type Error = AppError;
+
+    async fn authenticate(&self, creds: Credentials) -> Result<Option<StaffUser>, AppError> {
+        let login = creds.login.trim().to_lowercase();
+        let user: Option<StaffUser> = sqlx::query_as(&format!("{SELECT_ACTIVE} AND login = ?"))
+            .bind(&login)
+            .fetch_optional(self.db.pool())
+            .await?;
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        if password::verify(creds.password, stored).await {
+            Ok(user)
+        } else {
+            Ok(None)
+        }
+    }
+
+    async fn get_user(&self, id: &UserId<Self>) -> Result<Option<StaffUser>, AppError> {
+        Ok(sqlx::query_as(&format!("{SELECT_ACTIVE} AND id = ?"))
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?)
+    }
+}
+
+pub type AuthSession = axum_login::AuthSession<StaffBackend>;

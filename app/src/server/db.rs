@@ -1,0 +1,129 @@
+//! The connection pool: a SQLite file in WAL mode with a busy timeout, and
+//! write transactions that take the write lock up front (`BEGIN IMMEDIATE`)
+//! so two writers never deadlock half-way.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+/// Why the database could not be opened; each says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("DATABASE_URL {0:?} is not a valid sqlite:// URL: {1}")]
+    BadUrl(String, String),
+    #[error("DATABASE_URL {0:?}: only SQLite (sqlite://FILE) is supported by this build")]
+    UnsupportedBackend(String),
+    #[error("cannot open the database {0:?}: {1}")]
+    Open(String, String),
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+impl Db {
+    /// Opens (creating if missing) the database named by `url` and migrates it.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err(OpenError::UnsupportedBackend(redact(url)));
+        }
+        if !url.starts_with("sqlite:") {
+            return Err(OpenError::BadUrl(
+                redact(url),
+                "expected it to start with sqlite://".into(),
+            ));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| OpenError::BadUrl(redact(url), e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("cache_size", "-32000");
+        let in_memory = url.contains(":memory:");
+        let pool = SqlitePoolOptions::new()
+            // An in-memory database exists once per connection.
+            .max_connections(if in_memory { 1 } else { 8 })
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| OpenError::Open(redact(url), e.to_string()))?;
+        sqlx::migrate!("../migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| OpenError::Migrate(e.to_string()))?;
+        Ok(Db { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// A write transaction that holds SQLite's write lock from its first statement.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+/// The URL without any password, for messages and logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opens_a_file_in_wal_mode_and_migrates() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let db = Db::open(&url).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('visits', 'clients', 'notification_outbox')",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(tables, 3);
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO settings (key, value) VALUES ('k', 'v')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn refuses_bad_urls_with_a_clear_message() {
+        let err = Db::open("mysql://x").await.unwrap_err().to_string();
+        assert!(err.contains("sqlite://"), "{err}");
+        let err = Db::open("postgres://user:secret@host/db")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("secret"), "{err}");
+        assert!(err.contains("only SQLite"), "{err}");
+        let err = Db::open("sqlite:///nonexistent-dir/sub/x.db")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot open"), "{err}");
+    }
+}

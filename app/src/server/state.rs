@@ -1,0 +1,36 @@
+//! The one state shared by server functions, the REST API and background jobs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use super::Db;
+use super::throttle::LoginThrottle;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub leptos_options: LeptosOptions,
+    /// Photos, documents and snapshots live here, never under the public folder.
+    pub data_dir: Arc<PathBuf>,
+    pub login_throttle: Arc<LoginThrottle>,
+}
+
+impl AppState {
+    pub fn new(db: Db, leptos_options: LeptosOptions, data_dir: PathBuf) -> Self {
+        AppState {
+            db,
+            leptos_options,
+            data_dir: Arc::new(data_dir),
+            login_throttle: Arc::new(LoginThrottle::default()),
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,165 @@
+//! Settings for administrators: branches and staff accounts.
+
+mod page;
+
+pub use page::SettingsPage;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::error::InvalidCode;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Branch {
+    pub id: i64,
+    pub name: String,
+    pub city: String,
+    pub time_zone: String,
+    pub opens_at: String,
+    pub closes_at: String,
+}
+
+/// A branch as typed into the form; `id` is `None` for a new one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchForm {
+    pub id: Option<i64>,
+    pub name: String,
+    pub city: String,
+    pub time_zone: String,
+    pub opens_at: String,
+    pub closes_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub id: i64,
+    pub login: String,
+    pub full_name: String,
+    pub role: String,
+    pub branch_id: Option<i64>,
+    pub branch_name: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingsData {
+    pub branches: Vec<Branch>,
+    pub staff: Vec<StaffMember>,
+    pub time_zones: Vec<String>,
+}
+
+#[cfg(feature = "ssr")]
+async fn require_admin() -> Result<crate::server::StaffUser, AppError> {
+    crate::server::require_role(&[crate::auth::Role::Admin]).await
+}
+
+/// An optional id as a form sends it: empty means none.
+#[cfg(feature = "ssr")]
+fn parse_optional_id(field: &str, value: &str) -> Result<Option<i64>, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|_| AppError::invalid(field, InvalidCode::BadFormat))
+}
+
+#[server(prefix = "/rpc")]
+pub async fn load_settings() -> Result<SettingsData, AppError> {
+    require_admin().await?;
+    let state = crate::server::app_state()?;
+    let branches = crate::server::branches::list(&state.db).await?;
+    let staff = crate::server::staff::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| StaffMember {
+            id: s.id,
+            login: s.login,
+            full_name: s.full_name,
+            role: s.role,
+            branch_id: s.branch_id,
+            branch_name: s.branch_name,
+            active: s.active,
+        })
+        .collect();
+    let time_zones = crate::server::time_zones::ZONES
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    Ok(SettingsData {
+        branches,
+        staff,
+        time_zones,
+    })
+}
+
+#[server(prefix = "/rpc")]
+pub async fn save_branch(
+    id: String,
+    name: String,
+    city: String,
+    time_zone: String,
+    opens_at: String,
+    closes_at: String,
+) -> Result<i64, AppError> {
+    let admin = require_admin().await?;
+    let state = crate::server::app_state()?;
+    let form = BranchForm {
+        id: parse_optional_id("id", &id)?,
+        name,
+        city,
+        time_zone,
+        opens_at,
+        closes_at,
+    };
+    crate::server::branches::save(&state.db, admin.id, &form).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn create_staff(
+    login: String,
+    full_name: String,
+    role: String,
+    branch_id: String,
+    password: String,
+) -> Result<i64, AppError> {
+    let admin = require_admin().await?;
+    let state = crate::server::app_state()?;
+    let branch_id = parse_optional_id("branch", &branch_id)?;
+    let input = crate::server::staff::parse_input(&login, &full_name, &role, branch_id)?;
+    crate::server::staff::create(&state.db, admin.id, input, password).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn update_staff(
+    id: i64,
+    login: String,
+    full_name: String,
+    role: String,
+    branch_id: String,
+) -> Result<(), AppError> {
+    let admin = require_admin().await?;
+    let state = crate::server::app_state()?;
+    let branch_id = parse_optional_id("branch", &branch_id)?;
+    let input = crate::server::staff::parse_input(&login, &full_name, &role, branch_id)?;
+    crate::server::staff::update(&state.db, admin.id, id, input).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn set_staff_active(id: i64, active: bool) -> Result<(), AppError> {
+    let admin = require_admin().await?;
+    let state = crate::server::app_state()?;
+    crate::server::staff::set_active(&state.db, admin.id, id, active).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn reset_staff_password(id: i64, password: String) -> Result<(), AppError> {
+    let admin = require_admin().await?;
+    let state = crate::server::app_state()?;
+    crate::server::staff::reset_password(&state.db, admin.id, id, password).await
+}

@@ -1,0 +1,160 @@
+//! Small shared pieces of UI: error messages in the user's language, the
+//! not-found page, loading text.
+
+use leptos::prelude::*;
+
+use crate::error::{AppError, ConflictCode, InvalidCode};
+use crate::i18n::*;
+
+/// The localised label of a form field named by the server.
+#[component]
+pub fn FieldLabel(field: String) -> impl IntoView {
+    let i18n = use_i18n();
+    match field.as_str() {
+        "login" => t!(i18n, fields.login).into_any(),
+        "password" => t!(i18n, fields.password).into_any(),
+        "full_name" => t!(i18n, fields.full_name).into_any(),
+        "role" => t!(i18n, fields.role).into_any(),
+        "branch" => t!(i18n, fields.branch).into_any(),
+        "name" => t!(i18n, fields.name).into_any(),
+        "city" => t!(i18n, fields.city).into_any(),
+        "time_zone" => t!(i18n, fields.time_zone).into_any(),
+        "opens_at" => t!(i18n, fields.opens_at).into_any(),
+        "closes_at" => t!(i18n, fields.closes_at).into_any(),
+        other => other.to_string().into_any(),
+    }
+}
+
+/// An error as a sentence the user can act on.
+#[component]
+pub fn ErrorMessage(error: AppError) -> impl IntoView {
+    let i18n = use_i18n();
+    let text = match error {
+        AppError::Unauthorized => t!(i18n, errors.unauthorized).into_any(),
+        AppError::Forbidden => t!(i18n, errors.forbidden).into_any(),
+        AppError::NotFound => t!(i18n, errors.not_found).into_any(),
+        AppError::BadCredentials => t!(i18n, errors.bad_credentials).into_any(),
+        AppError::TooManyAttempts { retry_after_secs } => t!(
+            i18n,
+            errors.too_many_attempts,
+            secs = move || retry_after_secs
+        )
+        .into_any(),
+        AppError::Invalid { field, code } => {
+            let rule = match code {
+                InvalidCode::Required => t!(i18n, errors.required).into_any(),
+                InvalidCode::TooLong => t!(i18n, errors.too_long).into_any(),
+                InvalidCode::TooShort => t!(i18n, errors.too_short).into_any(),
+                InvalidCode::BadFormat => t!(i18n, errors.bad_format).into_any(),
+                InvalidCode::OutOfRange => t!(i18n, errors.out_of_range).into_any(),
+                InvalidCode::UnknownValue => t!(i18n, errors.unknown_value).into_any(),
+            };
+            view! { <FieldLabel field /> ": " {rule} }.into_any()
+        }
+        AppError::Conflict(code) => match code {
+            ConflictCode::LoginTaken => t!(i18n, errors.login_taken).into_any(),
+            ConflictCode::BranchNameTaken => t!(i18n, errors.branch_name_taken).into_any(),
+            ConflictCode::LastAdmin => t!(i18n, errors.last_admin).into_any(),
+            ConflictCode::BranchInUse => t!(i18n, errors.branch_in_use).into_any(),
+            ConflictCode::PhoneTaken => t!(i18n, errors.phone_taken).into_any(),
+        },
+        AppError::Internal => t!(i18n, errors.internal).into_any(),
+        AppError::Transport(_) => t!(i18n, errors.transport).into_any(),
+    };
+    view! {
+        <p class="alert alert-error" role="alert">
+            {text}
+        </p>
+    }
+}
+
+/// Shows the error of a finished action, if any.
+#[component]
+pub fn ActionError<T, S>(value: S) -> impl IntoView
+where
+    T: Send + Sync + Clone + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    move || match value.get() {
+        Some(Err(error)) => Some(view! { <ErrorMessage error /> }),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    let i18n = use_i18n();
+    view! { <p class="muted">{t!(i18n, common.loading)}</p> }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    let i18n = use_i18n();
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <main class="centered-page">
+            <div class="card narrow">
+                <h1>"404"</h1>
+                <p>{t!(i18n, errors.page_not_found)}</p>
+                <a class="button" href="/">{t!(i18n, common.back_home)}</a>
+            </div>
+        </main>
+    }
+}
+
+/// "HH:MM" of a Unix time shifted by `offset_minutes`.
+pub fn clock(unix: i64, offset_minutes: i32) -> String {
+    let local = unix + i64::from(offset_minutes) * 60;
+    let minutes = local.rem_euclid(86_400) / 60;
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// "YYYY-MM-DD" of a Unix time shifted by `offset_minutes`.
+pub fn date(unix: i64, offset_minutes: i32) -> String {
+    let days = (unix + i64::from(offset_minutes) * 60).div_euclid(86_400);
+    // Civil-from-days (Howard Hinnant), so the browser needs no date library.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_local_times() {
+        // 2026-11-24 10:00 UTC is 15:00 in Tashkent.
+        let t = 1_795_514_400;
+        assert_eq!(super::clock(t, 300), "15:00");
+        assert_eq!(super::date(t, 300), "2026-11-24");
+        assert_eq!(super::date(0, 0), "1970-01-01");
+        assert_eq!(super::date(951_782_400, 0), "2000-02-29");
+    }
+}
+
+/// A service kind (test drive, credit …) in the user's language.
+#[component]
+pub fn ServiceName(kind: String) -> impl IntoView {
+    let i18n = use_i18n();
+    match kind.as_str() {
+        "consultation" => t!(i18n, services.consultation).into_any(),
+        "test_drive" => t!(i18n, services.test_drive).into_any(),
+        "credit" => t!(i18n, services.credit).into_any(),
+        "trade_in" => t!(i18n, services.trade_in).into_any(),
+        "service" => t!(i18n, services.service).into_any(),
+        "purchase_talk" => t!(i18n, services.purchase_talk).into_any(),
+        "insurance" => t!(i18n, services.insurance).into_any(),
+        other => other.to_string().into_any(),
+    }
+}

@@ -1,0 +1,51 @@
+//! `POST /api/login`, `POST /api/logout`, `GET /api/me`: the session cookie
+//! for API clients and scripts.
+
+use app::error::{AppError, InvalidCode};
+use app::server::{AppState, AuthSession};
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+pub struct LoginBody {
+    login: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+pub struct Me {
+    id: i64,
+    login: String,
+    full_name: String,
+    role: app::auth::Role,
+    branch_id: Option<i64>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    mut auth: AuthSession,
+    body: Result<Json<LoginBody>, JsonRejection>,
+) -> Result<Json<Me>, AppError> {
+    let Json(body) = body.map_err(|_| AppError::invalid("body", InvalidCode::BadFormat))?;
+    app::server::staff::sign_in(&state, &mut auth, &body.login, &body.password).await?;
+    me(auth).await
+}
+
+pub async fn logout(mut auth: AuthSession) -> Result<StatusCode, AppError> {
+    auth.logout().await.map_err(|_| AppError::Internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me(auth: AuthSession) -> Result<Json<Me>, AppError> {
+    let user = auth.user.ok_or(AppError::Unauthorized)?;
+    Ok(Json(Me {
+        id: user.id,
+        login: user.login,
+        full_name: user.full_name,
+        role: user.role,
+        branch_id: user.branch_id,
+    }))
+}

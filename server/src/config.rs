@@ -1,0 +1,133 @@
+//! Configuration: command-line flags, each with an environment variable that
+//! deployments and scripts rely on.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "server",
+    version,
+    about = "Avtosalon Analitika: web app, REST API, bot and jobs"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the web app and the API (the default).
+    Serve,
+    /// Fill an empty database with a believable dealership network.
+    DemoData {
+        /// How many clients to generate (visits are about ten per client).
+        #[arg(long, default_value_t = 2_000)]
+        clients: u32,
+        /// The same seed gives the same data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+    /// Where photos, documents, snapshots (and the default database) live.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// sqlite://FILE; defaults to DATA_DIR/avtosalon.db.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Password of the first `admin` account; generated and printed when unset.
+    #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Telegram bot token; without it the server runs without the bot.
+    #[arg(long, env = "TELEGRAM_BOT_TOKEN", hide_env_values = true)]
+    pub telegram_bot_token: Option<String>,
+    /// Telegram Bot API base URL (for tests and proxies).
+    #[arg(long, env = "TELEGRAM_API_URL")]
+    pub telegram_api_url: Option<String>,
+    /// Do not fill a new database with demo data (for real installations).
+    #[arg(long, env = "NO_DEMO_DATA", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub no_demo_data: bool,
+    /// Clients generated on a new database's first start.
+    #[arg(long, env = "DEMO_CLIENTS", default_value_t = 2_000)]
+    pub demo_clients: u32,
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("avtosalon.db").display()))
+    }
+}
+
+/// Secrets are never printed, not even in debug logs.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |s: &Option<String>| if s.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("admin_password", &secret(&self.admin_password))
+            .field("telegram_bot_token", &secret(&self.telegram_bot_token))
+            .field("telegram_api_url", &self.telegram_api_url)
+            .field("no_demo_data", &self.no_demo_data)
+            .field("demo_clients", &self.demo_clients)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let cli = Cli::parse_from([
+            "server",
+            "--admin-password",
+            "hunter22",
+            "--telegram-bot-token",
+            "123:abc",
+        ]);
+        let printed = format!("{:?}", cli.config);
+        assert!(!printed.contains("hunter22"));
+        assert!(!printed.contains("123:abc"));
+        assert!(printed.contains("<set>"));
+    }
+
+    #[test]
+    fn parses_subcommands_and_defaults() {
+        let cli = Cli::parse_from([
+            "server",
+            "--data-dir",
+            "/tmp/x",
+            "demo-data",
+            "--clients",
+            "10",
+            "--seed",
+            "7",
+        ]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::DemoData {
+                clients: 10,
+                seed: 7
+            })
+        ));
+        assert_eq!(cli.config.database_url(), "sqlite:///tmp/x/avtosalon.db");
+        assert!(Cli::try_parse_from(["server", "--bind", "not-an-address"]).is_err());
+        let cli = Cli::parse_from(["server", "--no-demo-data"]);
+        assert!(cli.config.no_demo_data);
+    }
+}

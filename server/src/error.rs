@@ -1,0 +1,22 @@
+//! The server crate's one error type: everything that can stop start-up or a
+//! command, each with a message that says what to fix.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("the data directory {0:?} cannot be created or written: {1}")]
+    DataDir(PathBuf, std::io::Error),
+    #[error(transparent)]
+    Database(#[from] app::server::db::OpenError),
+    #[error("cannot create the admin account: {0}")]
+    Admin(app::error::AppError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(std::net::SocketAddr, std::io::Error),
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("{0}")]
+    Demo(String),
+}

@@ -1,0 +1,128 @@
+//! The `server` binary's library: configuration, start-up, the HTTP router
+//! (pages, server functions, REST API) and the demo-data generator.
+
+pub mod api;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod guard;
+
+use std::path::Path;
+
+use app::server::staff::AdminBootstrap;
+use app::server::{AppState, Db, StaffBackend};
+use app::{App, shell};
+use axum::Router;
+use axum_login::AuthManagerLayerBuilder;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_sessions::cookie::{SameSite, time::Duration};
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+pub use config::{Cli, Command, Config};
+pub use error::ServerError;
+
+/// Where the built site (WASM, CSS, public files) is, as cargo-leptos set it.
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    let env =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+    LeptosOptions::builder()
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("avtosalon"))
+        .site_root(env("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(env("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .site_addr(config.bind)
+        .reload_port(env("LEPTOS_RELOAD_PORT", "3001").parse().unwrap_or(3001))
+        .env(if env("LEPTOS_ENV", "PROD").eq_ignore_ascii_case("DEV") {
+            leptos::config::Env::DEV
+        } else {
+            leptos::config::Env::PROD
+        })
+        .build()
+}
+
+/// Makes sure the data directory exists and can be written.
+pub fn prepare_data_dir(dir: &Path) -> Result<(), ServerError> {
+    let fail = |e| ServerError::DataDir(dir.to_path_buf(), e);
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)?;
+    Ok(())
+}
+
+/// What start-up did, for the message printed to the operator.
+pub struct Started {
+    pub state: AppState,
+    pub admin: AdminBootstrap,
+    pub demo_generated: Option<demo::Summary>,
+}
+
+/// Opens the data directory and database, creates the first admin and, on a
+/// new database, the demo data.
+pub async fn start(config: &Config) -> Result<Started, ServerError> {
+    prepare_data_dir(&config.data_dir)?;
+    let db = Db::open(&config.database_url()).await?;
+    let admin = app::server::staff::ensure_admin(&db, config.admin_password.clone())
+        .await
+        .map_err(ServerError::Admin)?;
+    let demo_generated = if !config.no_demo_data && demo::database_is_empty(&db).await? {
+        Some(demo::generate(&db, config.demo_clients, 42, false).await?)
+    } else {
+        None
+    };
+    let state = AppState::new(db, leptos_options(config), config.data_dir.clone());
+    Ok(Started {
+        state,
+        admin,
+        demo_generated,
+    })
+}
+
+/// The whole HTTP application.
+pub async fn router(state: AppState) -> Result<Router, ServerError> {
+    let store = SqliteStore::new(state.db.pool().clone());
+    store.migrate().await?;
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("avtosalon_session")
+        .with_secure(false)
+        .with_same_site(SameSite::Lax)
+        .with_http_only(true)
+        .with_expiry(Expiry::OnInactivity(Duration::hours(12)));
+    let auth_layer =
+        AuthManagerLayerBuilder::new(StaffBackend::new(state.db.clone()), sessions).build();
+
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let shell_options = state.leptos_options.clone();
+    let router = Router::new()
+        .route("/healthz", axum::routing::get(api::healthz))
+        .nest("/api", api::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(shell_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(guard::refuse_anonymous))
+        .layer(auth_layer)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state);
+    Ok(router)
+}
+
+/// Deletes expired sessions now and then.
+pub fn spawn_session_cleanup(state: &AppState) -> tokio::task::JoinHandle<()> {
+    use tower_sessions::ExpiredDeletion;
+    let store = SqliteStore::new(state.db.pool().clone());
+    tokio::spawn(async move {
+        if let Err(error) = store
+            .continuously_delete_expired(tokio::time::Duration::from_secs(3600))
+            .await
+        {
+            tracing::warn!(%error, "session cleanup stopped");
+        }
+    })
+}

@@ -1,0 +1,115 @@
+use std::process::ExitCode;
+
+use app::server::staff::AdminBootstrap;
+use clap::Parser;
+use server::{Cli, Command, ServerError, demo};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn,tower_http=warn".into()),
+        )
+        .init();
+    let result = match cli.command {
+        None | Some(Command::Serve) => serve(&cli.config).await,
+        Some(Command::DemoData { clients, seed }) => demo_data(&cli.config, clients, seed).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: &server::Config) -> Result<(), ServerError> {
+    tracing::info!(?config, "starting");
+    let started = server::start(config).await?;
+    if let Some(summary) = &started.demo_generated {
+        tracing::info!(?summary, "new database filled with demo data");
+    }
+    if config.telegram_bot_token.is_none() {
+        tracing::info!("TELEGRAM_BOT_TOKEN is not set: running without the Telegram bot");
+    }
+    let cleanup = server::spawn_session_cleanup(&started.state);
+    let router = server::router(started.state).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| ServerError::Bind(config.bind, e))?;
+    println!();
+    println!("  Avtosalon Analitika is running at http://{}", config.bind);
+    match &started.admin {
+        AdminBootstrap::Created {
+            password,
+            generated: true,
+        } => {
+            println!("  Sign in as: admin / {password}");
+            println!(
+                "  (generated once; change it in Settings, or set ADMIN_PASSWORD before the first start)"
+            );
+        }
+        AdminBootstrap::Created {
+            generated: false, ..
+        } => {
+            println!("  Sign in as: admin, with the password from ADMIN_PASSWORD");
+        }
+        AdminBootstrap::Exists => {
+            println!("  Sign in as: admin (password as set before)");
+        }
+    }
+    println!();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServerError::Serve)?;
+    cleanup.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn demo_data(config: &server::Config, clients: u32, seed: u64) -> Result<(), ServerError> {
+    server::prepare_data_dir(&config.data_dir)?;
+    let db = app::server::Db::open(&config.database_url()).await?;
+    if !demo::database_is_empty(&db).await? {
+        return Err(ServerError::Demo(
+            "the database already has clients or visits; point DATABASE_URL at a new file".into(),
+        ));
+    }
+    let started = std::time::Instant::now();
+    let summary = demo::generate(&db, clients, seed, true).await?;
+    println!(
+        "generated {} clients, {} visits, {} service requests, {} sales in {:.1} s",
+        summary.clients,
+        summary.visits,
+        summary.service_requests,
+        summary.sales,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

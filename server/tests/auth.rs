@@ -1,0 +1,230 @@
+//! Sign-in, sign-out and the refusal of anonymous callers, through the real router.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{ADMIN_PASSWORD, app};
+use leptos::server_fn::ServerFn;
+
+#[tokio::test]
+async fn anonymous_pages_redirect_to_sign_in() {
+    let app = app().await;
+    for path in ["/", "/clients", "/settings", "/no-such-page"] {
+        let reply = app.get(path, None).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(reply.location(), Some("/login"), "{path}");
+    }
+    let login = app.get("/login", None).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.body.contains("name=\"password\""), "{}", login.body);
+    // Uzbek is the default language.
+    assert!(login.body.contains("Kirish"));
+}
+
+#[tokio::test]
+async fn anonymous_api_calls_get_401_json() {
+    let app = app().await;
+    for path in ["/api/me", "/api/clients", "/api/stats", "/api/anything"] {
+        let reply = app.get(path, None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(reply.json()["error"], "unauthorized", "{path}");
+    }
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.json()["status"], "ok");
+}
+
+#[tokio::test]
+async fn api_sign_in_sets_a_session_and_sign_out_ends_it() {
+    let app = app().await;
+    let cookie = app.admin().await;
+    let me = app.get("/api/me", Some(&cookie)).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json()["role"], "admin");
+    let page = app.get("/", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Bosh sahifa"));
+    // A signed-in user does not need the sign-in page.
+    assert_eq!(app.get("/login", Some(&cookie)).await.location(), Some("/"));
+
+    let out = app.post_json("/api/logout", "", Some(&cookie)).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/me", Some(&cookie)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn wrong_credentials_and_bad_bodies_get_clear_errors() {
+    let app = app().await;
+    let wrong = app
+        .post_json("/api/login", r#"{"login":"admin","password":"nope"}"#, None)
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.json()["error"], "bad_credentials");
+    assert!(wrong.cookie().is_none());
+
+    let unknown = app
+        .post_json(
+            "/api/login",
+            r#"{"login":"ghost","password":"whatever1"}"#,
+            None,
+        )
+        .await;
+    assert_eq!(unknown.json()["error"], "bad_credentials");
+
+    let empty = app
+        .post_json("/api/login", r#"{"login":"","password":""}"#, None)
+        .await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+    assert_eq!(empty.json()["field"], "login");
+
+    let malformed = app.post_json("/api/login", "{not json", None).await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.json()["error"], "invalid");
+
+    let long = "x".repeat(10_000);
+    let too_long = app
+        .post_json(
+            "/api/login",
+            &format!(r#"{{"login":"{long}","password":"{long}"}}"#),
+            None,
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_slowed_down() {
+    let app = app().await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let reply = app
+            .post_json(
+                "/api/login",
+                r#"{"login":"admin","password":"guess-guess"}"#,
+                None,
+            )
+            .await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(&statuses[..4], &[StatusCode::UNAUTHORIZED; 4]);
+    assert_eq!(statuses[4], StatusCode::TOO_MANY_REQUESTS);
+    // Even the right password waits until the lock passes.
+    let locked = app
+        .post_json(
+            "/api/login",
+            &format!(r#"{{"login":"admin","password":"{ADMIN_PASSWORD}"}}"#),
+            None,
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.json()["retry_after_secs"].as_u64().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn server_function_sign_in_works_and_refuses_wrong_passwords() {
+    let app = app().await;
+    let path = app::auth::SignIn::PATH;
+    let wrong = app
+        .post_form(path, "login=admin&password=wrong", None)
+        .await;
+    assert!(wrong.body.contains("bad_credentials"), "{}", wrong.body);
+    assert!(wrong.cookie().is_none());
+    let right = app
+        .post_form(
+            path,
+            &format!("login=admin&password={ADMIN_PASSWORD}"),
+            None,
+        )
+        .await;
+    assert!(right.status.is_success(), "{} {}", right.status, right.body);
+    let cookie = right.cookie().expect("session cookie");
+    let user = app
+        .post_form(app::auth::GetCurrentUser::PATH, "", Some(&cookie))
+        .await;
+    assert!(user.body.contains("\"login\":\"admin\""), "{}", user.body);
+}
+
+#[tokio::test]
+async fn settings_are_for_admins_only() {
+    let app = app().await;
+    let admin = app.admin().await;
+    // The admin creates a branch and a reception account.
+    let branch = app
+        .post_form(
+            app::settings::SaveBranch::PATH,
+            "id=&name=Chilonzor&city=Toshkent&time_zone=Asia%2FTashkent&opens_at=09%3A00&closes_at=20%3A00",
+            Some(&admin),
+        )
+        .await;
+    assert!(branch.status.is_success(), "{}", branch.body);
+    let branch_id: i64 = branch.body.trim().parse().unwrap();
+    let staff = app
+        .post_form(
+            app::settings::CreateStaff::PATH,
+            &format!("login=desk&full_name=Madina+Karimova&role=reception&branch_id={branch_id}&password=desk-pass-1"),
+            Some(&admin),
+        )
+        .await;
+    assert!(staff.status.is_success(), "{}", staff.body);
+
+    let desk = app.sign_in("desk", "desk-pass-1").await;
+    let refused = app
+        .post_form(app::settings::LoadSettings::PATH, "", Some(&desk))
+        .await;
+    assert!(refused.body.contains("forbidden"), "{}", refused.body);
+    let allowed = app
+        .post_form(app::settings::LoadSettings::PATH, "", Some(&admin))
+        .await;
+    assert!(allowed.body.contains("Chilonzor"), "{}", allowed.body);
+
+    // Anonymous callers get nothing from server functions either.
+    let anonymous = app
+        .post_form(app::settings::LoadSettings::PATH, "", None)
+        .await;
+    assert!(
+        anonymous.body.contains("unauthorized"),
+        "{}",
+        anonymous.body
+    );
+    let anonymous = app
+        .post_form(app::dashboard::DashboardOverview::PATH, "", None)
+        .await;
+    assert!(
+        anonymous.body.contains("unauthorized"),
+        "{}",
+        anonymous.body
+    );
+}
+
+#[tokio::test]
+async fn a_deactivated_account_is_signed_out_at_once() {
+    let app = app().await;
+    let admin = app.admin().await;
+    app.post_form(
+        app::settings::CreateStaff::PATH,
+        "login=boss&full_name=Bosh+Menejer&role=manager&branch_id=&password=boss-pass-1",
+        Some(&admin),
+    )
+    .await;
+    let boss = app.sign_in("boss", "boss-pass-1").await;
+    assert_eq!(app.get("/api/me", Some(&boss)).await.status, StatusCode::OK);
+    let id: i64 = sqlx::query_scalar("SELECT id FROM staff WHERE login = 'boss'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    let off = app
+        .post_form(
+            app::settings::SetStaffActive::PATH,
+            &format!("id={id}&active=false"),
+            Some(&admin),
+        )
+        .await;
+    assert!(off.status.is_success(), "{}", off.body);
+    assert_eq!(
+        app.get("/api/me", Some(&boss)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
