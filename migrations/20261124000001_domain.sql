@@ -7,6 +7,8 @@ CREATE TABLE branches (
     name TEXT NOT NULL UNIQUE,
     city TEXT NOT NULL,
     time_zone TEXT NOT NULL DEFAULT 'Asia/Tashkent',
+    -- Minutes east of UTC for time_zone (the region keeps no daylight saving).
+    utc_offset_minutes INTEGER NOT NULL DEFAULT 300,
     opens_at TEXT NOT NULL DEFAULT '09:00',
     closes_at TEXT NOT NULL DEFAULT '20:00',
     biometrics_enabled BOOLEAN NOT NULL DEFAULT TRUE,

@@ -80,6 +80,7 @@ fn NavLinks(user: CurrentUser) -> impl IntoView {
     view! {
         <A href="/" exact=true>{t!(i18n, nav.dashboard)}</A>
         <A href="/clients">{t!(i18n, nav.clients)}</A>
+        {user.role.is_manager().then(|| view! { <A href="/stats">{t!(i18n, nav.stats)}</A> })}
         {is_admin.then(|| view! { <A href="/settings">{t!(i18n, nav.settings)}</A> })}
     }
 }

@@ -18,6 +18,7 @@ pub mod dashboard;
 pub mod error;
 pub mod layout;
 pub mod settings;
+pub mod stats;
 pub mod ui;
 
 #[cfg(feature = "ssr")]
@@ -58,8 +59,12 @@ pub fn App() -> impl IntoView {
     let cookie_options = leptos_i18n::context::CookieOptions::<Locale>::default()
         .path("/")
         .max_age(365i64 * 24 * 3600 * 1000);
+    // Uzbek unless the user chose otherwise: the browser's language is not
+    // a choice (a manager's laptop may well be set to English).
+    let no_header_language =
+        leptos_i18n::context::UseLocalesOptions::default().ssr_lang_header_getter(|| None);
     view! {
-        <I18nContextProvider cookie_options=cookie_options>
+        <I18nContextProvider cookie_options=cookie_options ssr_lang_header_getter=no_header_language>
             <Stylesheet id="leptos" href="/pkg/avtosalon.css" />
             <Title formatter=|text: String| format!("{text} · Avtosalon Analitika") />
             <HydrationMarker />
@@ -69,6 +74,7 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("") view=layout::AppLayout>
                         <Route path=path!("") view=dashboard::DashboardPage />
                         <Route path=path!("clients") view=clients::ClientsPage />
+                        <Route path=path!("stats") view=stats::StatsPage ssr=leptos_router::SsrMode::Async />
                         <Route path=path!("settings") view=settings::SettingsPage />
                     </ParentRoute>
                 </Routes>

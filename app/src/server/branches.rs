@@ -48,6 +48,7 @@ pub fn validate(form: &BranchForm) -> Result<BranchForm, AppError> {
 /// Creates (no id) or updates a branch; returns its id.
 pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppError> {
     let form = validate(form)?;
+    let offset = time_zones::offset_minutes(&form.time_zone).unwrap_or(300);
     let mut tx = db.begin_write().await?;
     let clash: Option<i64> =
         sqlx::query_scalar("SELECT id FROM branches WHERE name = ? AND id <> ?")
@@ -61,11 +62,12 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
     let id = match form.id {
         Some(id) => {
             let updated = sqlx::query(
-                "UPDATE branches SET name = ?, city = ?, time_zone = ?, opens_at = ?, closes_at = ? WHERE id = ?",
+                "UPDATE branches SET name = ?, city = ?, time_zone = ?, utc_offset_minutes = ?, opens_at = ?, closes_at = ? WHERE id = ?",
             )
             .bind(&form.name)
             .bind(&form.city)
             .bind(&form.time_zone)
+            .bind(offset)
             .bind(&form.opens_at)
             .bind(&form.closes_at)
             .bind(id)
@@ -79,12 +81,13 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
         }
         None => {
             sqlx::query_scalar(
-                "INSERT INTO branches (name, city, time_zone, opens_at, closes_at, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO branches (name, city, time_zone, utc_offset_minutes, opens_at, closes_at, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             )
             .bind(&form.name)
             .bind(&form.city)
             .bind(&form.time_zone)
+            .bind(offset)
             .bind(&form.opens_at)
             .bind(&form.closes_at)
             .bind(now())

@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod auth_backend;
 pub mod branches;
+pub mod charts;
+pub mod stats;
 pub mod clients;
 pub mod dashboard;
 pub mod db;

@@ -116,11 +116,13 @@ async fn ensure_reference_data(
     if existing == 0 {
         for (name, city, zone, opens, closes, _) in catalogue::BRANCHES {
             sqlx::query(
-                "INSERT INTO branches (name, city, time_zone, opens_at, closes_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO branches (name, city, time_zone, utc_offset_minutes, opens_at, closes_at, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(name)
             .bind(city)
             .bind(zone)
+            .bind(app::server::time_zones::offset_minutes(zone).unwrap_or(300))
             .bind(opens)
             .bind(closes)
             .bind(now - 400 * 86_400)

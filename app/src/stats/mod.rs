@@ -1,0 +1,101 @@
+//! Statistics: the numbers behind every chart for a date range and branch,
+//! and the page that shows them as server-rendered SVG charts with tables.
+
+mod page;
+
+pub use page::StatsPage;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub visits: i64,
+    pub unique_clients: i64,
+    pub new_visits: i64,
+    pub returning_visits: i64,
+    pub unknown_visits: i64,
+    pub test_drives: i64,
+    pub sales: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayCount {
+    pub date: String,
+    pub visits: i64,
+    pub new: i64,
+    pub returning: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgeBand {
+    pub band: String,
+    pub male: i64,
+    pub female: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Funnel {
+    pub visitors: i64,
+    pub test_drive: i64,
+    pub credit: i64,
+    pub bought: i64,
+}
+
+/// Everything the statistics page and `GET /api/stats` report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub from: String,
+    pub to: String,
+    pub branch: Option<i64>,
+    pub totals: Totals,
+    pub per_day: Vec<DayCount>,
+    /// Visits by local hour of entry, 0–23.
+    pub by_hour: Vec<i64>,
+    /// Visits by weekday (Monday first) × hour.
+    pub weekday_hour: Vec<Vec<i64>>,
+    pub age_gender: Vec<AgeBand>,
+    /// Service requests by kind.
+    pub services: Vec<(String, i64)>,
+    pub funnel: Funnel,
+    /// Closed visits by time spent in the showroom.
+    pub dwell: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    pub key: String,
+    pub title: String,
+    pub svg: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsView {
+    pub stats: Stats,
+    pub charts: Vec<Chart>,
+    pub branches: Vec<(i64, String)>,
+}
+
+/// The statistics for the page, charts drawn in the user's language.
+#[server(prefix = "/rpc")]
+pub async fn load_stats(from: String, to: String, branch: String, lang: String) -> Result<StatsView, AppError> {
+    use crate::auth::Role;
+    crate::server::require_role(&[Role::Admin, Role::Manager]).await?;
+    let state = crate::server::app_state()?;
+    let filter = crate::server::stats::parse_filter(&from, &to, &branch, crate::server::now())?;
+    let stats = crate::server::stats::compute(&state.db, &filter).await?;
+    let locale = lang.parse().unwrap_or_default();
+    let charts = crate::server::charts::render_all(&stats, locale);
+    let branches = crate::server::branches::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|b| (b.id, b.name))
+        .collect();
+    Ok(StatsView {
+        stats,
+        charts,
+        branches,
+    })
+}
