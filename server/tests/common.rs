@@ -132,3 +132,19 @@ impl TestApp {
         self.sign_in("admin", ADMIN_PASSWORD).await
     }
 }
+
+/// An app whose database holds `clients` demo clients up to now.
+pub async fn app_with_demo(clients: u32) -> TestApp {
+    let app = app().await;
+    server::demo::generate(&app.state.db, clients, 11, false)
+        .await
+        .unwrap();
+    app
+}
+
+pub async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+}

@@ -10,16 +10,23 @@ use crate::i18n::*;
 use crate::ui::{ErrorMessage, Loading, date};
 
 pub const PAGE_SIZE: i64 = 25;
+pub const MAX_PAGE_SIZE: i64 = 200;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ClientRow {
     pub id: i64,
     pub full_name: Option<String>,
     pub phone: Option<String>,
+    pub branch_id: i64,
     pub branch: String,
-    pub visit_count: i64,
-    pub last_visit_at: Option<i64>,
+    pub gender: Option<String>,
+    pub birth_year: Option<i64>,
+    pub source: String,
     pub car: Option<String>,
+    pub visit_count: i64,
+    pub first_visit_at: Option<i64>,
+    pub last_visit_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,32 +37,132 @@ pub struct ClientPage {
     pub page_size: i64,
 }
 
+/// The client list's filters exactly as typed (URL or API query); the server
+/// validates them and answers a clear error for each bad one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub branch: String,
+    #[serde(default)]
+    pub gender: String,
+    #[serde(default)]
+    pub age_min: String,
+    #[serde(default)]
+    pub age_max: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub car: String,
+    #[serde(default)]
+    pub test_drive: String,
+    #[serde(default)]
+    pub bought: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub page: String,
+    #[serde(default)]
+    pub page_size: String,
+}
+
+impl ClientQuery {
+    pub const FIELDS: [&'static str; 14] = [
+        "q",
+        "branch",
+        "gender",
+        "age_min",
+        "age_max",
+        "source",
+        "car",
+        "test_drive",
+        "bought",
+        "from",
+        "to",
+        "sort",
+        "page",
+        "page_size",
+    ];
+
+    pub fn get(&self, name: &str) -> &str {
+        match name {
+            "q" => &self.q,
+            "branch" => &self.branch,
+            "gender" => &self.gender,
+            "age_min" => &self.age_min,
+            "age_max" => &self.age_max,
+            "source" => &self.source,
+            "car" => &self.car,
+            "test_drive" => &self.test_drive,
+            "bought" => &self.bought,
+            "from" => &self.from,
+            "to" => &self.to,
+            "sort" => &self.sort,
+            "page" => &self.page,
+            _ => &self.page_size,
+        }
+    }
+
+    pub fn set(&mut self, name: &str, value: String) {
+        match name {
+            "q" => self.q = value,
+            "branch" => self.branch = value,
+            "gender" => self.gender = value,
+            "age_min" => self.age_min = value,
+            "age_max" => self.age_max = value,
+            "source" => self.source = value,
+            "car" => self.car = value,
+            "test_drive" => self.test_drive = value,
+            "bought" => self.bought = value,
+            "from" => self.from = value,
+            "to" => self.to = value,
+            "sort" => self.sort = value,
+            "page" => self.page = value,
+            "page_size" => self.page_size = value,
+            _ => {}
+        }
+    }
+
+    /// The URL query that reproduces this view (empty fields left out).
+    pub fn to_query_string(&self) -> String {
+        Self::FIELDS
+            .iter()
+            .filter(|f| !self.get(f).is_empty())
+            .map(|f| format!("{f}={}", encode(self.get(f))))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
 /// Reception sees the clients of its branch; managers and admins all.
 #[server(prefix = "/rpc")]
-pub async fn search_clients(q: String, page: i64) -> Result<ClientPage, AppError> {
+pub async fn search_clients(query: ClientQuery) -> Result<ClientPage, AppError> {
     let user = crate::server::require_user().await?;
     let state = crate::server::app_state()?;
-    let branch = if user.role.is_manager() {
-        None
-    } else {
-        user.branch_id.or(Some(-1))
-    };
-    crate::server::clients::search(&state.db, &q, branch, page, PAGE_SIZE).await
+    crate::server::clients::search_as(&state.db, &user, &query, crate::server::now()).await
 }
 
 #[component]
 pub fn ClientsPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
-    let q = move || query.read().get("q").unwrap_or_default();
-    let page = move || {
-        query
-            .read()
-            .get("page")
-            .and_then(|p| p.parse::<i64>().ok())
-            .unwrap_or(1)
+    let current = move || {
+        let map = query.read();
+        let mut q = ClientQuery::default();
+        for field in ClientQuery::FIELDS {
+            if let Some(value) = map.get(field) {
+                q.set(field, value);
+            }
+        }
+        q
     };
-    let results = Resource::new(move || (q(), page()), |(q, page)| search_clients(q, page));
+    let q = move || current().q;
+    let results = Resource::new(current, search_clients);
 
     view! {
         <leptos_meta::Title text=move || t_string!(i18n, clients.title) />
@@ -71,13 +178,14 @@ pub fn ClientsPage() -> impl IntoView {
                 data-test="client-search"
             />
             <button type="submit" class="button primary">"🔍"</button>
+            <input type="hidden" name="sort" value=move || current().sort />
         </form>
         <Transition fallback=Loading>
             {move || {
                 results
                     .get()
                     .map(|result| match result {
-                        Ok(page) => view! { <ClientTable page q=q() /> }.into_any(),
+                        Ok(page) => view! { <ClientTable page query=current() /> }.into_any(),
                         Err(error) => view! { <ErrorMessage error /> }.into_any(),
                     })
             }}
@@ -86,7 +194,7 @@ pub fn ClientsPage() -> impl IntoView {
 }
 
 #[component]
-fn ClientTable(page: ClientPage, q: String) -> impl IntoView {
+fn ClientTable(page: ClientPage, query: ClientQuery) -> impl IntoView {
     let i18n = use_i18n();
     let ClientPage {
         items,
@@ -95,7 +203,11 @@ fn ClientTable(page: ClientPage, q: String) -> impl IntoView {
         page_size,
     } = page;
     let pages = ((total + page_size - 1) / page_size).max(1);
-    let link = move |p: i64| format!("/clients?q={}&page={p}", encode(&q));
+    let link = move |p: i64| {
+        let mut q = query.clone();
+        q.page = p.to_string();
+        format!("/clients?{}", q.to_query_string())
+    };
     if items.is_empty() {
         return view! { <p class="muted card">{t!(i18n, clients.none)}</p> }.into_any();
     }
@@ -119,7 +231,9 @@ fn ClientTable(page: ClientPage, q: String) -> impl IntoView {
                         .map(|c| {
                             view! {
                                 <tr>
-                                    <td>{c.full_name.unwrap_or_else(|| "—".into())}</td>
+                                    <td>
+                                        <a href=format!("/clients/{}", c.id)>{c.full_name.unwrap_or_else(|| "—".into())}</a>
+                                    </td>
                                     <td class="nowrap">{c.phone.unwrap_or_else(|| "—".into())}</td>
                                     <td class="hide-sm">{c.branch}</td>
                                     <td class="num">{c.visit_count}</td>
@@ -144,7 +258,7 @@ fn ClientTable(page: ClientPage, q: String) -> impl IntoView {
 }
 
 /// Percent-encodes a query value.
-fn encode(value: &str) -> String {
+pub fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

@@ -34,10 +34,21 @@ fn y_limit(max: i64) -> i64 {
 }
 
 /// Bars per category; several series are stacked.
-fn bar_chart(title: &str, x_desc: &str, y_desc: &str, categories: &[String], series: &[Series]) -> String {
+fn bar_chart(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    categories: &[String],
+    series: &[Series],
+) -> String {
     let n = categories.len().max(1);
     let totals: Vec<i64> = (0..n)
-        .map(|i| series.iter().map(|s| s.values.get(i).copied().unwrap_or(0)).sum())
+        .map(|i| {
+            series
+                .iter()
+                .map(|s| s.values.get(i).copied().unwrap_or(0))
+                .sum()
+        })
         .collect();
     let y_max = y_limit(totals.iter().copied().max().unwrap_or(0));
     let mut svg = String::new();
@@ -89,9 +100,9 @@ fn bar_chart(title: &str, x_desc: &str, y_desc: &str, categories: &[String], ser
                 })
                 .collect();
             if let Ok(drawn) = chart.draw_series(bars) {
-                drawn
-                    .label(s.name)
-                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+                drawn.label(s.name).legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
             }
         }
         let _ = chart
@@ -106,7 +117,14 @@ fn bar_chart(title: &str, x_desc: &str, y_desc: &str, categories: &[String], ser
     svg
 }
 
-fn line_chart(title: &str, x_desc: &str, y_desc: &str, legend: &str, labels: &[String], values: &[i64]) -> String {
+fn line_chart(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    legend: &str,
+    labels: &[String],
+    values: &[i64],
+) -> String {
     let n = values.len().max(2);
     let y_max = y_limit(values.iter().copied().max().unwrap_or(0));
     let mut svg = String::new();
@@ -152,7 +170,14 @@ fn line_chart(title: &str, x_desc: &str, y_desc: &str, legend: &str, labels: &[S
     svg
 }
 
-fn heatmap(title: &str, x_desc: &str, y_desc: &str, legend: &str, weekdays: &[String], grid: &[Vec<i64>]) -> String {
+fn heatmap(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    legend: &str,
+    weekdays: &[String],
+    grid: &[Vec<i64>],
+) -> String {
     let max = grid.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
     let mut svg = String::new();
     {
@@ -180,7 +205,9 @@ fn heatmap(title: &str, x_desc: &str, y_desc: &str, legend: &str, weekdays: &[St
             })
             // Monday at the top.
             .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(d) => weekdays.get((6 - *d) as usize).cloned().unwrap_or_default(),
+                SegmentValue::CenterOf(d) => {
+                    weekdays.get((6 - *d) as usize).cloned().unwrap_or_default()
+                }
                 _ => String::new(),
             })
             .label_style(("sans-serif", 12))
@@ -192,13 +219,22 @@ fn heatmap(title: &str, x_desc: &str, y_desc: &str, legend: &str, weekdays: &[St
             .flat_map(|(day, hours)| {
                 hours.iter().enumerate().map(move |(hour, value)| {
                     let t = *value as f64 / max;
-                    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8;
-                    let color = RGBColor(mix(LIGHT.0, BRAND.0), mix(LIGHT.1, BRAND.1), mix(LIGHT.2, BRAND.2));
+                    let mix = |a: u8, b: u8| {
+                        (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8
+                    };
+                    let color = RGBColor(
+                        mix(LIGHT.0, BRAND.0),
+                        mix(LIGHT.1, BRAND.1),
+                        mix(LIGHT.2, BRAND.2),
+                    );
                     let y = 6 - day as i32;
                     let mut cell = Rectangle::new(
                         [
                             (SegmentValue::Exact(hour as i32), SegmentValue::Exact(y)),
-                            (SegmentValue::Exact(hour as i32 + 1), SegmentValue::Exact(y + 1)),
+                            (
+                                SegmentValue::Exact(hour as i32 + 1),
+                                SegmentValue::Exact(y + 1),
+                            ),
                         ],
                         color.filled(),
                     );
@@ -282,11 +318,19 @@ pub fn render_all(stats: &Stats, locale: Locale) -> Vec<Chart> {
         title: title.to_string(),
         svg,
     };
-    let days: Vec<String> = stats.per_day.iter().map(|d| d.date[5..].to_string()).collect();
+    let days: Vec<String> = stats
+        .per_day
+        .iter()
+        .map(|d| d.date[5..].to_string())
+        .collect();
     let per_day: Vec<i64> = stats.per_day.iter().map(|d| d.visits).collect();
     let hours: Vec<String> = (0..24).map(|h| format!("{h}")).collect();
     let bands: Vec<String> = stats.age_gender.iter().map(|a| a.band.clone()).collect();
-    let services: Vec<String> = stats.services.iter().map(|(k, _)| service_label(locale, k)).collect();
+    let services: Vec<String> = stats
+        .services
+        .iter()
+        .map(|(k, _)| service_label(locale, k))
+        .collect();
     let steps: Vec<String> = [
         td_string!(locale, stats.step_visited),
         td_string!(locale, stats.step_test_drive),
@@ -419,7 +463,12 @@ pub fn render_all(stats: &Stats, locale: Locale) -> Vec<Chart> {
                 &[Series {
                     name: td_string!(locale, stats.legend_clients),
                     color: ACCENT,
-                    values: vec![funnel.visitors, funnel.test_drive, funnel.credit, funnel.bought],
+                    values: vec![
+                        funnel.visitors,
+                        funnel.test_drive,
+                        funnel.credit,
+                        funnel.bought,
+                    ],
                 }],
             ),
         ),

@@ -1,7 +1,9 @@
 //! SQL for clients: search and the text it searches.
 
 use super::Db;
-use crate::clients::{ClientPage, ClientRow};
+use sqlx::{QueryBuilder, Sqlite};
+
+use crate::clients::{ClientPage, ClientQuery, ClientRow};
 use crate::error::{AppError, InvalidCode};
 
 pub const SEARCH_MAX: usize = 100;
@@ -35,77 +37,289 @@ pub fn pattern(q: &str) -> Option<String> {
     Some(format!("%{escaped}%"))
 }
 
-pub async fn search(
-    db: &Db,
-    q: &str,
-    branch_id: Option<i64>,
-    page: i64,
-    page_size: i64,
-) -> Result<ClientPage, AppError> {
-    if q.chars().count() > SEARCH_MAX {
+/// A validated client query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    pub pattern: Option<String>,
+    pub branch: Option<i64>,
+    pub gender: Option<&'static str>,
+    pub birth_year_max: Option<i64>,
+    pub birth_year_min: Option<i64>,
+    pub source: Option<String>,
+    pub car: Option<i64>,
+    pub test_drive: Option<bool>,
+    pub bought: Option<bool>,
+    pub first_from: Option<i64>,
+    pub first_to: Option<i64>,
+    pub order_by: &'static str,
+    pub page: i64,
+    pub page_size: i64,
+}
+
+/// Sort keys and the ORDER BY each stands for; `-` means descending.
+const SORTS: [(&str, &str); 10] = [
+    ("name", "c.full_name ASC, c.id ASC"),
+    ("-name", "c.full_name DESC, c.id DESC"),
+    ("last_visit", "c.last_visit_at ASC, c.id ASC"),
+    ("-last_visit", "c.last_visit_at DESC, c.id DESC"),
+    ("first_visit", "c.first_visit_at ASC, c.id ASC"),
+    ("-first_visit", "c.first_visit_at DESC, c.id DESC"),
+    ("visits", "c.visit_count ASC, c.id ASC"),
+    ("-visits", "c.visit_count DESC, c.id DESC"),
+    ("age", "c.birth_year DESC, c.id ASC"),
+    ("-age", "c.birth_year ASC, c.id ASC"),
+];
+
+pub const SOURCES: [&str; 8] = [
+    "walk_in",
+    "instagram",
+    "telegram",
+    "referral",
+    "olx",
+    "website",
+    "billboard",
+    "other",
+];
+
+fn int(
+    field: &str,
+    value: &str,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<Option<i64>, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let n: i64 = value
+        .parse()
+        .map_err(|_| AppError::invalid(field, InvalidCode::BadFormat))?;
+    if !range.contains(&n) {
+        return Err(AppError::invalid(field, InvalidCode::OutOfRange));
+    }
+    Ok(Some(n))
+}
+
+fn flag(field: &str, value: &str) -> Result<Option<bool>, AppError> {
+    match value.trim() {
+        "" => Ok(None),
+        "1" | "true" | "yes" => Ok(Some(true)),
+        "0" | "false" | "no" => Ok(Some(false)),
+        _ => Err(AppError::invalid(field, InvalidCode::BadFormat)),
+    }
+}
+
+/// Checks every field of `query`; `now` gives the year ages count from.
+pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
+    if query.q.chars().count() > SEARCH_MAX {
         return Err(AppError::invalid("q", InvalidCode::TooLong));
     }
-    if page < 1 || page > 1_000_000 {
-        return Err(AppError::invalid("page", InvalidCode::OutOfRange));
+    let gender = match query.gender.trim() {
+        "" => None,
+        "male" => Some("male"),
+        "female" => Some("female"),
+        _ => return Err(AppError::invalid("gender", InvalidCode::UnknownValue)),
+    };
+    let age_min = int("age_min", &query.age_min, 0..=150)?;
+    let age_max = int("age_max", &query.age_max, 0..=150)?;
+    if let (Some(lo), Some(hi)) = (age_min, age_max)
+        && lo > hi
+    {
+        return Err(AppError::invalid("age_max", InvalidCode::OutOfRange));
     }
-    let pattern = pattern(q);
-    let filter = "c.erased_at IS NULL AND (? IS NULL OR c.search_text LIKE ? ESCAPE '\\') \
-                  AND (? IS NULL OR c.branch_id = ?)";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM clients c WHERE {filter}"))
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(branch_id)
-        .bind(branch_id)
-        .fetch_one(db.pool())
-        .await?;
-    type Row = (
-        i64,
-        Option<String>,
-        Option<String>,
-        String,
-        i64,
-        Option<i64>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT c.id, c.full_name, c.phone, b.name, c.visit_count, c.last_visit_at, \
-                m.brand || ' ' || m.name \
-         FROM clients c JOIN branches b ON b.id = c.branch_id \
-         LEFT JOIN car_models m ON m.id = c.car_model_id \
-         WHERE {filter} ORDER BY c.last_visit_at DESC, c.id DESC LIMIT ? OFFSET ?"
-    ))
-    .bind(&pattern)
-    .bind(&pattern)
-    .bind(branch_id)
-    .bind(branch_id)
-    .bind(page_size)
-    .bind((page - 1) * page_size)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(ClientPage {
-        items: rows
-            .into_iter()
-            .map(
-                |(id, full_name, phone, branch, visit_count, last_visit_at, car)| ClientRow {
-                    id,
-                    full_name,
-                    phone,
-                    branch,
-                    visit_count,
-                    last_visit_at,
-                    car,
-                },
-            )
-            .collect(),
-        total,
+    let year: i64 = crate::ui::date(now, 300)[..4].parse().unwrap_or(2026);
+    let source = match query.source.trim() {
+        "" => None,
+        s if SOURCES.contains(&s) => Some(s.to_string()),
+        _ => return Err(AppError::invalid("source", InvalidCode::UnknownValue)),
+    };
+    let day = |field: &str, value: &str| -> Result<Option<i64>, AppError> {
+        if value.trim().is_empty() {
+            return Ok(None);
+        }
+        super::stats::parse_date(value)
+            .map(Some)
+            .ok_or_else(|| AppError::invalid(field, InvalidCode::BadFormat))
+    };
+    let (from, to) = (day("from", &query.from)?, day("to", &query.to)?);
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(AppError::invalid("to", InvalidCode::OutOfRange));
+    }
+    let sort = query.sort.trim();
+    let order_by = if sort.is_empty() {
+        "c.last_visit_at DESC, c.id DESC"
+    } else {
+        SORTS
+            .iter()
+            .find(|(key, _)| *key == sort)
+            .map(|(_, order)| *order)
+            .ok_or_else(|| AppError::invalid("sort", InvalidCode::UnknownValue))?
+    };
+    let page_size = int(
+        "page_size",
+        &query.page_size,
+        1..=crate::clients::MAX_PAGE_SIZE,
+    )?
+    .unwrap_or(crate::clients::PAGE_SIZE);
+    let page = int("page", &query.page, 1..=1_000_000)?.unwrap_or(1);
+    // Local days (Tashkent time) to Unix bounds.
+    let offset = 5 * 3600;
+    Ok(Search {
+        pattern: pattern(&query.q),
+        branch: int("branch", &query.branch, 1..=i64::MAX)?,
+        gender,
+        birth_year_max: age_min.map(|a| year - a),
+        birth_year_min: age_max.map(|a| year - a - 1),
+        source,
+        car: int("car", &query.car, 1..=i64::MAX)?,
+        test_drive: flag("test_drive", &query.test_drive)?,
+        bought: flag("bought", &query.bought)?,
+        first_from: from.map(|d| d * 86_400 - offset),
+        first_to: to.map(|d| (d + 1) * 86_400 - offset),
+        order_by,
         page,
         page_size,
+    })
+}
+
+/// Searches as `user` sees the clients: reception only its own branch.
+pub async fn search_as(
+    db: &Db,
+    user: &super::StaffUser,
+    query: &ClientQuery,
+    now: i64,
+) -> Result<ClientPage, AppError> {
+    let mut search = validate(query, now)?;
+    if !user.role.is_manager() {
+        search.branch = Some(user.branch_id.unwrap_or(-1));
+    } else if let Some(branch) = search.branch {
+        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
+            .bind(branch)
+            .fetch_optional(db.pool())
+            .await?;
+        if known.is_none() {
+            return Err(AppError::invalid("branch", InvalidCode::UnknownValue));
+        }
+    }
+    search_clients(db, &search).await
+}
+
+fn push_filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, s: &'a Search) {
+    q.push(" WHERE c.erased_at IS NULL");
+    if let Some(p) = &s.pattern {
+        q.push(" AND c.search_text LIKE ")
+            .push_bind(p)
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(b) = s.branch {
+        q.push(" AND c.branch_id = ").push_bind(b);
+    }
+    if let Some(g) = s.gender {
+        q.push(" AND c.gender = ").push_bind(g);
+    }
+    if let Some(y) = s.birth_year_max {
+        q.push(" AND c.birth_year <= ").push_bind(y);
+    }
+    if let Some(y) = s.birth_year_min {
+        q.push(" AND c.birth_year >= ").push_bind(y);
+    }
+    if let Some(src) = &s.source {
+        q.push(" AND c.source = ").push_bind(src);
+    }
+    if let Some(car) = s.car {
+        q.push(" AND c.car_model_id = ").push_bind(car);
+    }
+    if let Some(t) = s.test_drive {
+        q.push(if t { " AND EXISTS" } else { " AND NOT EXISTS" });
+        q.push(" (SELECT 1 FROM service_requests s WHERE s.client_id = c.id AND s.kind = 'test_drive')");
+    }
+    if let Some(b) = s.bought {
+        q.push(if b { " AND EXISTS" } else { " AND NOT EXISTS" });
+        q.push(" (SELECT 1 FROM sales x WHERE x.client_id = c.id)");
+    }
+    if let Some(f) = s.first_from {
+        q.push(" AND c.first_visit_at >= ").push_bind(f);
+    }
+    if let Some(t) = s.first_to {
+        q.push(" AND c.first_visit_at < ").push_bind(t);
+    }
+}
+
+pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError> {
+    let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM clients c");
+    push_filters(&mut count, s);
+    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.gender, c.birth_year, c.source, \
+                m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at \
+         FROM clients c JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id",
+    );
+    push_filters(&mut q, s);
+    q.push(" ORDER BY ").push(s.order_by);
+    q.push(" LIMIT ").push_bind(s.page_size);
+    q.push(" OFFSET ").push_bind((s.page - 1) * s.page_size);
+    let items = q.build_query_as::<ClientRow>().fetch_all(db.pool()).await?;
+    Ok(ClientPage {
+        items,
+        total,
+        page: s.page,
+        page_size: s.page_size,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queries_are_validated() {
+        let now = 1_795_514_400;
+        let ok = |q: ClientQuery| validate(&q, now);
+        let mut q = ClientQuery::default();
+        assert_eq!(ok(q.clone()).unwrap().page_size, 25);
+        q.page = "-1".into();
+        assert_eq!(
+            ok(q.clone()),
+            Err(AppError::invalid("page", InvalidCode::OutOfRange))
+        );
+        q.page = "1".into();
+        q.page_size = "1000000".into();
+        assert_eq!(
+            ok(q.clone()),
+            Err(AppError::invalid("page_size", InvalidCode::OutOfRange))
+        );
+        q.page_size = String::new();
+        q.sort = "password_hash".into();
+        assert_eq!(
+            ok(q.clone()),
+            Err(AppError::invalid("sort", InvalidCode::UnknownValue))
+        );
+        q.sort = "-visits".into();
+        q.from = "2026-05-01".into();
+        q.to = "2026-04-01".into();
+        assert_eq!(
+            ok(q.clone()),
+            Err(AppError::invalid("to", InvalidCode::OutOfRange))
+        );
+        q.to = "2026-13-01".into();
+        assert_eq!(
+            ok(q.clone()),
+            Err(AppError::invalid("to", InvalidCode::BadFormat))
+        );
+        q.to = String::new();
+        q.age_min = "40".into();
+        q.age_max = "30".into();
+        assert!(ok(q.clone()).is_err());
+        q.age_max = "50".into();
+        let s = ok(q.clone()).unwrap();
+        assert_eq!(
+            (s.birth_year_min, s.birth_year_max),
+            (Some(1975), Some(1986))
+        );
+        q.q = "x".repeat(101);
+        assert_eq!(ok(q), Err(AppError::invalid("q", InvalidCode::TooLong)));
+    }
 
     #[test]
     fn phone_fragments_become_digits() {

@@ -30,7 +30,20 @@ pub fn parse_date(value: &str) -> Option<i64> {
         return None;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if d > month_days[(m - 1) as usize] {
         return None;
     }
@@ -62,7 +75,10 @@ pub fn parse_filter(from: &str, to: &str, branch: &str, now: i64) -> Result<Filt
     }
     let branch = match branch.trim() {
         "" | "all" => None,
-        b => Some(b.parse().map_err(|_| AppError::invalid("branch", InvalidCode::BadFormat))?),
+        b => Some(
+            b.parse()
+                .map_err(|_| AppError::invalid("branch", InvalidCode::BadFormat))?,
+        ),
     };
     Ok(Filter {
         from_day,
@@ -174,7 +190,10 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     .bind(branch)
     .fetch_all(db.pool())
     .await?;
-    let mut dwell: Vec<(String, i64)> = DWELL_BUCKETS.iter().map(|(_, l)| (l.to_string(), 0)).collect();
+    let mut dwell: Vec<(String, i64)> = DWELL_BUCKETS
+        .iter()
+        .map(|(_, l)| (l.to_string(), 0))
+        .collect();
     for (bucket, count) in dwell_rows {
         if let Some(slot) = dwell.get_mut(bucket as usize) {
             slot.1 = count;
@@ -193,11 +212,19 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     let services: Vec<(String, i64)> = SERVICE_KINDS
         .iter()
         .map(|k| {
-            let count = service_rows.iter().find(|(kind, _)| kind == k).map(|(_, c)| *c).unwrap_or(0);
+            let count = service_rows
+                .iter()
+                .find(|(kind, _)| kind == k)
+                .map(|(_, c)| *c)
+                .unwrap_or(0);
             (k.to_string(), count)
         })
         .collect();
-    totals.test_drives = services.iter().find(|(k, _)| k == "test_drive").map(|(_, c)| *c).unwrap_or(0);
+    totals.test_drives = services
+        .iter()
+        .find(|(k, _)| k == "test_drive")
+        .map(|(_, c)| *c)
+        .unwrap_or(0);
 
     let (visitors, test_drive, credit): (i64, i64, i64) = sqlx::query_as(
         "SELECT COUNT(DISTINCT v.client_id), \
@@ -248,7 +275,10 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         .collect();
     for (gender, age, count) in age_rows {
         let Some(age) = age else { continue };
-        if let Some(band) = AGE_BANDS.iter().position(|(lo, hi, _)| (*lo..=*hi).contains(&age)) {
+        if let Some(band) = AGE_BANDS
+            .iter()
+            .position(|(lo, hi, _)| (*lo..=*hi).contains(&age))
+        {
             match gender.as_deref() {
                 Some("male") => age_gender[band].male += count,
                 Some("female") => age_gender[band].female += count,
@@ -300,7 +330,12 @@ mod tests {
         assert!(parse_filter("2026-05-01", "2026-04-01", "", now).is_err());
         assert!(parse_filter("2020-01-01", "2026-04-01", "", now).is_err());
         assert!(parse_filter("2026-01-01", "2026-02-01", "x", now).is_err());
-        assert_eq!(parse_filter("2026-01-01", "2026-02-01", "2", now).unwrap().branch, Some(2));
+        assert_eq!(
+            parse_filter("2026-01-01", "2026-02-01", "2", now)
+                .unwrap()
+                .branch,
+            Some(2)
+        );
         assert!(parse_filter("yesterday", "", "", now).is_err());
     }
 }

@@ -80,7 +80,12 @@ pub struct StatsView {
 
 /// The statistics for the page, charts drawn in the user's language.
 #[server(prefix = "/rpc")]
-pub async fn load_stats(from: String, to: String, branch: String, lang: String) -> Result<StatsView, AppError> {
+pub async fn load_stats(
+    from: String,
+    to: String,
+    branch: String,
+    lang: String,
+) -> Result<StatsView, AppError> {
     use crate::auth::Role;
     crate::server::require_role(&[Role::Admin, Role::Manager]).await?;
     let state = crate::server::app_state()?;

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::{load_stats, Chart, Stats, StatsView};
+use super::{Chart, Stats, StatsView, load_stats};
 use crate::i18n::*;
 use crate::ui::{ErrorMessage, Loading, ServiceName};
 
@@ -13,7 +13,14 @@ pub fn StatsPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &str| query.read().get(name).unwrap_or_default();
     let view_data = Resource::new(
-        move || (param("from"), param("to"), param("branch"), i18n.get_locale().as_str().to_string()),
+        move || {
+            (
+                param("from"),
+                param("to"),
+                param("branch"),
+                i18n.get_locale().as_str().to_string(),
+            )
+        },
         |(from, to, branch, lang)| load_stats(from, to, branch, lang),
     );
     view! {
@@ -39,7 +46,12 @@ pub fn StatsPage() -> impl IntoView {
 }
 
 #[component]
-fn StatsFilter(from: String, to: String, branch: String, branches: Vec<(i64, String)>) -> impl IntoView {
+fn StatsFilter(
+    from: String,
+    to: String,
+    branch: String,
+    branches: Vec<(i64, String)>,
+) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <form method="get" action="/stats" class="card form-grid filters" data-test="stats-filter">
@@ -74,7 +86,11 @@ fn StatsFilter(from: String, to: String, branch: String, branches: Vec<(i64, Str
 #[component]
 fn StatsBody(data: StatsView) -> impl IntoView {
     let i18n = use_i18n();
-    let StatsView { stats, charts, branches } = data;
+    let StatsView {
+        stats,
+        charts,
+        branches,
+    } = data;
     let t = stats.totals.clone();
     let branch = stats.branch.map(|b| b.to_string()).unwrap_or_default();
     view! {
@@ -133,7 +149,12 @@ fn numbers_table(key: &str, stats: &Stats) -> AnyView {
         "per_day" => stats
             .per_day
             .iter()
-            .map(|d| (d.date.clone().into_any(), vec![d.visits, d.new, d.returning]))
+            .map(|d| {
+                (
+                    d.date.clone().into_any(),
+                    vec![d.visits, d.new, d.returning],
+                )
+            })
             .collect(),
         "by_hour" => stats
             .by_hour
@@ -156,18 +177,30 @@ fn numbers_table(key: &str, stats: &Stats) -> AnyView {
         "services" => stats
             .services
             .iter()
-            .map(|(k, c)| (view! { <ServiceName kind=k.clone() /> }.into_any(), vec![*c]))
+            .map(|(k, c)| {
+                (
+                    view! { <ServiceName kind=k.clone() /> }.into_any(),
+                    vec![*c],
+                )
+            })
             .collect(),
         "funnel" => {
             let f = &stats.funnel;
             vec![
                 (view! { <FunnelStep step=0 /> }.into_any(), vec![f.visitors]),
-                (view! { <FunnelStep step=1 /> }.into_any(), vec![f.test_drive]),
+                (
+                    view! { <FunnelStep step=1 /> }.into_any(),
+                    vec![f.test_drive],
+                ),
                 (view! { <FunnelStep step=2 /> }.into_any(), vec![f.credit]),
                 (view! { <FunnelStep step=3 /> }.into_any(), vec![f.bought]),
             ]
         }
-        _ => stats.dwell.iter().map(|(l, c)| (l.clone().into_any(), vec![*c])).collect(),
+        _ => stats
+            .dwell
+            .iter()
+            .map(|(l, c)| (l.clone().into_any(), vec![*c]))
+            .collect(),
     };
     view! {
         <div class="table-wrap">
@@ -198,7 +231,10 @@ fn weekly_rows(stats: &Stats) -> Vec<(AnyView, Vec<i64>)> {
         .map(|week| {
             (
                 week[0].date.clone().into_any(),
-                vec![week.iter().map(|d| d.new).sum(), week.iter().map(|d| d.returning).sum()],
+                vec![
+                    week.iter().map(|d| d.new).sum(),
+                    week.iter().map(|d| d.returning).sum(),
+                ],
             )
         })
         .collect()

@@ -1,5 +1,6 @@
 //! The REST API under `/api`: JSON in and out, for scripts and integrations.
 
+mod reports;
 mod session;
 
 use app::server::AppState;
@@ -11,6 +12,8 @@ pub fn router() -> Router<AppState> {
         .route("/login", post(session::login))
         .route("/logout", post(session::logout))
         .route("/me", get(session::me))
+        .route("/clients", get(reports::clients))
+        .route("/stats", get(reports::stats))
         .fallback(not_found)
 }
 

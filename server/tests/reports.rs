@@ -1,0 +1,278 @@
+//! `GET /api/clients` and `GET /api/stats` against demo data: filters,
+//! paging, bad input, and totals equal to what SQL counts.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{app_with_demo, scalar};
+use leptos::server_fn::ServerFn;
+
+#[tokio::test]
+async fn clients_api_filters_pages_and_finds_phone_fragments() {
+    let app = app_with_demo(300).await;
+    let admin = app.admin().await;
+    let all = app.get("/api/clients?page_size=10", Some(&admin)).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let json = all.json();
+    assert_eq!(json["total"], 300);
+    assert_eq!(json["page"], 1);
+    assert_eq!(json["page_size"], 10);
+    assert_eq!(json["items"].as_array().unwrap().len(), 10);
+
+    // A phone typed with spaces and without +998 finds its client.
+    let phone: String = sqlx::query_scalar("SELECT phone FROM clients WHERE id = 42")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    let typed = format!("{}%20{}-{}", &phone[4..6], &phone[6..9], &phone[9..11]);
+    let found = app
+        .get(&format!("/api/clients?q={typed}"), Some(&admin))
+        .await
+        .json();
+    assert!(
+        found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["phone"] == phone.as_str()),
+        "{found}"
+    );
+
+    let women = app
+        .get("/api/clients?gender=female&page_size=200", Some(&admin))
+        .await
+        .json();
+    let expected = scalar(&app, "SELECT COUNT(*) FROM clients WHERE gender = 'female'").await;
+    assert_eq!(women["total"], expected);
+    assert!(
+        women["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["gender"] == "female")
+    );
+
+    let buyers = app
+        .get("/api/clients?bought=1&sort=-visits", Some(&admin))
+        .await
+        .json();
+    let expected = scalar(&app, "SELECT COUNT(DISTINCT client_id) FROM sales").await;
+    assert_eq!(buyers["total"], expected);
+    let visits: Vec<i64> = buyers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["visit_count"].as_i64().unwrap())
+        .collect();
+    assert!(visits.windows(2).all(|w| w[0] >= w[1]), "{visits:?}");
+
+    let branch = app
+        .get("/api/clients?branch=2&age_min=30&age_max=40", Some(&admin))
+        .await
+        .json();
+    let expected = scalar(
+        &app,
+        "SELECT COUNT(*) FROM clients WHERE branch_id = 2 AND birth_year BETWEEN strftime('%Y','now') - 41 AND strftime('%Y','now') - 30",
+    )
+    .await;
+    assert_eq!(branch["total"], expected);
+}
+
+#[tokio::test]
+async fn clients_api_refuses_bad_input_with_400() {
+    let app = app_with_demo(20).await;
+    let admin = app.admin().await;
+    let long = "a".repeat(5000);
+    for (query, field) in [
+        ("page=-1", "page"),
+        ("page_size=1000000", "page_size"),
+        ("from=2026-02-30", "from"),
+        ("from=2026-05-01&to=2026-04-01", "to"),
+        ("branch=999", "branch"),
+        ("branch=abc", "branch"),
+        ("sort=password_hash", "sort"),
+        ("gender=robot", "gender"),
+        (&format!("q={long}"), "q"),
+    ] {
+        let reply = app
+            .get(&format!("/api/clients?{query}"), Some(&admin))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{query}: {}",
+            reply.body
+        );
+        assert_eq!(reply.json()["field"], field, "{query}");
+    }
+    // SQL metacharacters are only text.
+    let sneaky = app
+        .get(
+            "/api/clients?q=%27%3B%20DROP%20TABLE%20clients%3B%20--",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(sneaky.status, StatusCode::OK);
+    assert_eq!(sneaky.json()["total"], 0);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM clients").await, 20);
+}
+
+#[tokio::test]
+async fn stats_totals_equal_sql_counts() {
+    let app = app_with_demo(300).await;
+    let admin = app.admin().await;
+    let reply = app.get("/api/stats", Some(&admin)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let stats = reply.json();
+    // The default range is the last 365 local days, ending today.
+    let from: String = stats["from"].as_str().unwrap().into();
+    let to: String = stats["to"].as_str().unwrap().into();
+    let range = format!(
+        "entered_at >= strftime('%s', '{from}') - 18000 AND entered_at < strftime('%s', '{to}', '+1 day') - 18000"
+    );
+    let visits = scalar(&app, &format!("SELECT COUNT(*) FROM visits WHERE {range}")).await;
+    assert_eq!(stats["totals"]["visits"], visits);
+    let per_day: i64 = stats["per_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["visits"].as_i64().unwrap())
+        .sum();
+    let by_hour: i64 = stats["by_hour"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    let heat: i64 = stats["weekday_hour"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert_eq!((per_day, by_hour, heat), (visits, visits, visits));
+    let closed = scalar(
+        &app,
+        &format!("SELECT COUNT(*) FROM visits WHERE left_at IS NOT NULL AND {range}"),
+    )
+    .await;
+    let dwell: i64 = stats["dwell"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d[1].as_i64().unwrap())
+        .sum();
+    assert_eq!(dwell, closed);
+    let unique = scalar(
+        &app,
+        &format!("SELECT COUNT(DISTINCT client_id) FROM visits WHERE {range}"),
+    )
+    .await;
+    assert_eq!(stats["funnel"]["visitors"], unique);
+    let new = scalar(
+        &app,
+        &format!("SELECT COUNT(*) FROM visits WHERE is_first_visit AND {range}"),
+    )
+    .await;
+    assert_eq!(stats["totals"]["new_visits"], new);
+    let sales_range = range.replace("entered_at", "sold_at");
+    let sales = scalar(
+        &app,
+        &format!("SELECT COUNT(*) FROM sales WHERE {sales_range}"),
+    )
+    .await;
+    assert_eq!(stats["totals"]["sales"], sales);
+    let drives = scalar(
+        &app,
+        &format!(
+            "SELECT COUNT(*) FROM service_requests WHERE kind = 'test_drive' AND {}",
+            range.replace("entered_at", "requested_at")
+        ),
+    )
+    .await;
+    assert_eq!(stats["totals"]["test_drives"], drives);
+    let age_total: i64 = stats["age_gender"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["male"].as_i64().unwrap() + a["female"].as_i64().unwrap())
+        .sum();
+    assert_eq!(age_total, unique);
+
+    // One branch: fewer visits, and exactly that branch's.
+    let one = app
+        .get(
+            &format!("/api/stats?from={from}&to={to}&branch=3"),
+            Some(&admin),
+        )
+        .await
+        .json();
+    let branch_visits = scalar(
+        &app,
+        &format!("SELECT COUNT(*) FROM visits WHERE branch_id = 3 AND {range}"),
+    )
+    .await;
+    assert_eq!(one["totals"]["visits"], branch_visits);
+    assert!(branch_visits < visits);
+}
+
+#[tokio::test]
+async fn stats_refuse_bad_ranges_and_reception() {
+    let app = app_with_demo(10).await;
+    let admin = app.admin().await;
+    for query in [
+        "from=2026-05-01&to=2026-04-01",
+        "from=yesterday",
+        "from=2015-01-01&to=2026-01-01",
+        "branch=x",
+        "branch=77",
+    ] {
+        let reply = app.get(&format!("/api/stats?{query}"), Some(&admin)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{query}: {}",
+            reply.body
+        );
+    }
+    app.post_form(
+        app::settings::CreateStaff::PATH,
+        "login=desk&full_name=Desk&role=reception&branch_id=1&password=desk-pass-1",
+        Some(&admin),
+    )
+    .await;
+    let desk = app.sign_in("desk", "desk-pass-1").await;
+    assert_eq!(
+        app.get("/api/stats", Some(&desk)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Reception sees only its own branch's clients.
+    let own = app
+        .get("/api/clients?page_size=200", Some(&desk))
+        .await
+        .json();
+    assert!(
+        own["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["branch_id"] == 1)
+    );
+}
+
+#[tokio::test]
+async fn the_stats_page_renders_every_chart_in_the_first_html() {
+    let app = app_with_demo(100).await;
+    let admin = app.admin().await;
+    let page = app.get("/stats?branch=1", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.body.matches("data-chart=").count(),
+        8,
+        "{}",
+        &page.body[..page.body.len().min(2000)]
+    );
+    assert!(page.body.contains("<svg"));
+    assert!(page.body.contains("Kunlik tashriflar"));
+}
