@@ -50,6 +50,8 @@ pub enum ConflictCode {
     LastAdmin,
     BranchInUse,
     PhoneTaken,
+    VisitOpen,
+    VisitClosed,
 }
 
 impl AppError {

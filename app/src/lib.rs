@@ -13,6 +13,7 @@ mod i18n_gen {
 pub use i18n_gen::i18n;
 
 pub mod auth;
+pub mod catalog;
 pub mod clients;
 pub mod dashboard;
 pub mod error;
@@ -74,6 +75,8 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("") view=layout::AppLayout>
                         <Route path=path!("") view=dashboard::DashboardPage />
                         <Route path=path!("clients") view=clients::ClientsPage />
+                        <Route path=path!("clients/new") view=clients::NewClientPage />
+                        <Route path=path!("clients/:id") view=clients::ClientCardPage />
                         <Route path=path!("stats") view=stats::StatsPage ssr=leptos_router::SsrMode::Async />
                         <Route path=path!("settings") view=settings::SettingsPage />
                     </ParentRoute>

@@ -21,6 +21,14 @@ pub fn FieldLabel(field: String) -> impl IntoView {
         "time_zone" => t!(i18n, fields.time_zone).into_any(),
         "opens_at" => t!(i18n, fields.opens_at).into_any(),
         "closes_at" => t!(i18n, fields.closes_at).into_any(),
+        "phone" => t!(i18n, fields.phone).into_any(),
+        "birth_year" => t!(i18n, fields.birth_year).into_any(),
+        "gender" => t!(i18n, fields.gender).into_any(),
+        "source" => t!(i18n, fields.source).into_any(),
+        "car" => t!(i18n, fields.car).into_any(),
+        "price" => t!(i18n, fields.price).into_any(),
+        "kind" => t!(i18n, fields.kind).into_any(),
+        "note" => t!(i18n, fields.note).into_any(),
         other => other.to_string().into_any(),
     }
 }
@@ -57,6 +65,8 @@ pub fn ErrorMessage(error: AppError) -> impl IntoView {
             ConflictCode::LastAdmin => t!(i18n, errors.last_admin).into_any(),
             ConflictCode::BranchInUse => t!(i18n, errors.branch_in_use).into_any(),
             ConflictCode::PhoneTaken => t!(i18n, errors.phone_taken).into_any(),
+            ConflictCode::VisitOpen => t!(i18n, errors.visit_open).into_any(),
+            ConflictCode::VisitClosed => t!(i18n, errors.visit_closed).into_any(),
         },
         AppError::Internal => t!(i18n, errors.internal).into_any(),
         AppError::Transport(_) => t!(i18n, errors.transport).into_any(),

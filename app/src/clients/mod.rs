@@ -1,6 +1,12 @@
 //! The client list: search by name or phone fragment, with paging. The URL
 //! holds the query so a link reproduces the view.
 
+pub mod card;
+mod card_page;
+
+pub use card::ClientForm;
+pub use card_page::{ClientCardPage, NewClientPage};
+
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -166,7 +172,10 @@ pub fn ClientsPage() -> impl IntoView {
 
     view! {
         <leptos_meta::Title text=move || t_string!(i18n, clients.title) />
-        <h1 class="page-title">{t!(i18n, clients.title)}</h1>
+        <div class="page-head">
+            <h1 class="page-title">{t!(i18n, clients.title)}</h1>
+            <a class="button primary" href="/clients/new" data-test="add-client">"+ " {t!(i18n, card.add_client)}</a>
+        </div>
         <form method="get" action="/clients" class="search-bar" role="search">
             <input
                 type="search"

@@ -49,7 +49,10 @@ pub async fn dashboard_overview(branch_id: Option<i64>) -> Result<Overview, AppE
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let i18n = use_i18n();
-    let overview = Resource::new(|| (), |_| dashboard_overview(None));
+    // Bumped by the live feed: the server says when visits or services change.
+    let changes = RwSignal::new(0u32);
+    listen_for_changes(changes);
+    let overview = Resource::new(move || changes.get(), |_| dashboard_overview(None));
     view! {
         <leptos_meta::Title text=move || t_string!(i18n, dashboard.title) />
         <h1 class="page-title">{t!(i18n, dashboard.title)}</h1>
@@ -64,6 +67,45 @@ pub fn DashboardPage() -> impl IntoView {
             }}
         </Transition>
     }
+}
+
+/// Subscribes to `/api/events` (server-sent events) and bumps `changes` on
+/// every change; a slow poll covers a feed that dropped.
+fn listen_for_changes(changes: RwSignal<u32>) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use wasm_bindgen::prelude::*;
+        let Ok(source) = web_sys::EventSource::new("/api/events") else {
+            return;
+        };
+        let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+            changes.update(|n| *n += 1);
+        });
+        let _ =
+            source.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+        on_change.forget();
+        // Marks the page once the feed is connected (browser tests wait for it).
+        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if let Some(root) = document().document_element() {
+                let _ = root.set_attribute("data-live", "true");
+            }
+        });
+        let _ = source.add_event_listener_with_callback("open", on_open.as_ref().unchecked_ref());
+        on_open.forget();
+        let poll = set_interval_with_handle(
+            move || changes.update(|n| *n += 1),
+            std::time::Duration::from_secs(30),
+        );
+        let source = send_wrapper::SendWrapper::new(source);
+        on_cleanup(move || {
+            source.close();
+            if let Ok(poll) = poll {
+                poll.clear();
+            }
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = changes;
 }
 
 #[component]

@@ -70,16 +70,7 @@ const SORTS: [(&str, &str); 10] = [
     ("-age", "c.birth_year ASC, c.id ASC"),
 ];
 
-pub const SOURCES: [&str; 8] = [
-    "walk_in",
-    "instagram",
-    "telegram",
-    "referral",
-    "olx",
-    "website",
-    "billboard",
-    "other",
-];
+pub use crate::catalog::SOURCES;
 
 fn int(
     field: &str,
@@ -268,9 +259,324 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
     })
 }
 
+/// A phone typed any usual way, as E.164 (+998 and nine digits).
+pub fn normalize_phone(value: &str) -> Result<String, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AppError::invalid("phone", InvalidCode::Required));
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-()".contains(c))
+    {
+        return Err(AppError::invalid("phone", InvalidCode::BadFormat));
+    }
+    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+    match digits.len() {
+        9 => Ok(format!("+998{digits}")),
+        12 if digits.starts_with("998") => Ok(format!("+{digits}")),
+        _ => Err(AppError::invalid("phone", InvalidCode::BadFormat)),
+    }
+}
+
+/// A person's name: letters of any script, spaces, apostrophes, hyphens, dots.
+pub fn validate_name(value: &str) -> Result<String, AppError> {
+    let name = crate::error::required_text("full_name", value, crate::error::limits::NAME_MAX)?;
+    let allowed = |c: char| c.is_alphabetic() || " '‘’ʻʼ`-.".contains(c);
+    if name.chars().count() < 2 || !name.chars().all(allowed) {
+        return Err(AppError::invalid("full_name", InvalidCode::BadFormat));
+    }
+    Ok(name.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+pub fn validate_birth_year(value: &str, now: i64) -> Result<Option<i64>, AppError> {
+    let year: i64 = crate::ui::date(now, 300)[..4].parse().unwrap_or(2026);
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let y: i64 = value
+        .parse()
+        .map_err(|_| AppError::invalid("birth_year", InvalidCode::BadFormat))?;
+    // A client is at least 16 and at most 110 years old.
+    if !(year - 110..=year - 16).contains(&y) {
+        return Err(AppError::invalid("birth_year", InvalidCode::OutOfRange));
+    }
+    Ok(Some(y))
+}
+
+/// A client's editable details, validated.
+pub struct ClientInput {
+    pub full_name: String,
+    pub phone: String,
+    pub birth_year: Option<i64>,
+    pub gender: Option<&'static str>,
+    pub source: &'static str,
+    pub car_model_id: Option<i64>,
+}
+
+pub fn parse_input(form: &crate::clients::ClientForm, now: i64) -> Result<ClientInput, AppError> {
+    let gender = match form.gender.trim() {
+        "" => None,
+        "male" => Some("male"),
+        "female" => Some("female"),
+        _ => return Err(AppError::invalid("gender", InvalidCode::UnknownValue)),
+    };
+    let source = SOURCES
+        .iter()
+        .find(|s| **s == form.source.trim())
+        .copied()
+        .ok_or_else(|| AppError::invalid("source", InvalidCode::UnknownValue))?;
+    let car_model_id = match form.car.trim() {
+        "" => None,
+        c => Some(
+            c.parse()
+                .map_err(|_| AppError::invalid("car", InvalidCode::BadFormat))?,
+        ),
+    };
+    Ok(ClientInput {
+        full_name: validate_name(&form.full_name)?,
+        phone: normalize_phone(&form.phone)?,
+        birth_year: validate_birth_year(&form.birth_year, now)?,
+        gender,
+        source,
+        car_model_id,
+    })
+}
+
+async fn check_references(
+    conn: &mut sqlx::SqliteConnection,
+    input: &ClientInput,
+    except: i64,
+) -> Result<(), AppError> {
+    if let Some(car) = input.car_model_id {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM car_models WHERE id = ?")
+            .bind(car)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if found.is_none() {
+            return Err(AppError::invalid("car", InvalidCode::UnknownValue));
+        }
+    }
+    let taken: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM clients WHERE phone = ? AND id <> ?")
+            .bind(&input.phone)
+            .bind(except)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if taken.is_some() {
+        return Err(AppError::Conflict(crate::error::ConflictCode::PhoneTaken));
+    }
+    Ok(())
+}
+
+pub async fn create(
+    db: &Db,
+    actor: i64,
+    branch_id: i64,
+    input: &ClientInput,
+) -> Result<i64, AppError> {
+    let mut tx = db.begin_write().await?;
+    check_references(&mut tx, input, -1).await?;
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
+        .bind(branch_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if found.is_none() {
+        return Err(AppError::invalid("branch", InvalidCode::UnknownValue));
+    }
+    let t = super::now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO clients (branch_id, full_name, phone, birth_year, gender, source, car_model_id, search_text, \
+         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(branch_id)
+    .bind(&input.full_name)
+    .bind(&input.phone)
+    .bind(input.birth_year)
+    .bind(input.gender)
+    .bind(input.source)
+    .bind(input.car_model_id)
+    .bind(search_text(&input.full_name, &input.phone))
+    .bind(t)
+    .bind(t)
+    .fetch_one(&mut *tx)
+    .await?;
+    super::audit::record(&mut tx, Some(actor), "create", "client", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn update(db: &Db, actor: i64, id: i64, input: &ClientInput) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    check_references(&mut tx, input, id).await?;
+    let updated = sqlx::query(
+        "UPDATE clients SET full_name = ?, phone = ?, birth_year = ?, gender = ?, source = ?, car_model_id = ?, \
+         search_text = ?, updated_at = ? WHERE id = ? AND erased_at IS NULL",
+    )
+    .bind(&input.full_name)
+    .bind(&input.phone)
+    .bind(input.birth_year)
+    .bind(input.gender)
+    .bind(input.source)
+    .bind(input.car_model_id)
+    .bind(search_text(&input.full_name, &input.phone))
+    .bind(super::now())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(AppError::NotFound);
+    }
+    super::audit::record(&mut tx, Some(actor), "update", "client", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The branch a client belongs to, for role checks.
+pub async fn branch_of(db: &Db, id: i64) -> Result<i64, AppError> {
+    sqlx::query_scalar("SELECT branch_id FROM clients WHERE id = ? AND erased_at IS NULL")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Car models and branches, for the forms.
+pub async fn choices(db: &Db) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
+    let cars = sqlx::query_as(
+        "SELECT id, brand || ' ' || name FROM car_models WHERE active = TRUE ORDER BY brand, name",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let branches = sqlx::query_as("SELECT id, name FROM branches ORDER BY id")
+        .fetch_all(db.pool())
+        .await?;
+    Ok((cars, branches))
+}
+
+/// Everything the client card shows; the view is audit-logged.
+pub async fn load_card(
+    db: &Db,
+    actor: i64,
+    id: i64,
+) -> Result<crate::clients::card::CardData, AppError> {
+    use crate::clients::card::{
+        CardData, ClientDetails, DocumentEntry, SaleEntry, ServiceEntry, VisitEntry,
+    };
+    let client: ClientDetails = sqlx::query_as(
+        "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.birth_year, c.gender, c.source, \
+                c.car_model_id, m.brand || ' ' || m.name AS car, c.consent_at, c.consent_version, c.consent_language, \
+                c.biometric_opt_in, c.created_at, c.visit_count \
+         FROM clients c JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id \
+         WHERE c.id = ? AND c.erased_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    type VisitRow = (i64, String, i64, Option<i64>, String, Option<String>);
+    let visit_rows: Vec<VisitRow> = sqlx::query_as(
+        "SELECT v.id, b.name, v.entered_at, v.left_at, v.started_by, v.ended_by FROM visits v \
+         JOIN branches b ON b.id = v.branch_id WHERE v.client_id = ? ORDER BY v.entered_at DESC LIMIT 200",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    type ServiceRow = (i64, String, i64, Option<String>, Option<String>);
+    let service_rows: Vec<ServiceRow> = sqlx::query_as(
+        "SELECT s.visit_id, s.kind, s.requested_at, st.full_name, s.note FROM service_requests s \
+         LEFT JOIN staff st ON st.id = s.staff_id WHERE s.client_id = ? ORDER BY s.requested_at",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    let visits = visit_rows
+        .into_iter()
+        .map(
+            |(vid, branch, entered_at, left_at, started_by, ended_by)| VisitEntry {
+                id: vid,
+                branch,
+                entered_at,
+                left_at,
+                started_by,
+                ended_by,
+                services: service_rows
+                    .iter()
+                    .filter(|s| s.0 == vid)
+                    .map(|s| ServiceEntry {
+                        kind: s.1.clone(),
+                        requested_at: s.2,
+                        staff: s.3.clone(),
+                        note: s.4.clone(),
+                    })
+                    .collect(),
+            },
+        )
+        .collect();
+    let sales: Vec<SaleEntry> = sqlx::query_as(
+        "SELECT s.id, m.brand || ' ' || m.name AS car, s.price, s.sold_at, b.name AS branch FROM sales s \
+         JOIN branches b ON b.id = s.branch_id LEFT JOIN car_models m ON m.id = s.car_model_id \
+         WHERE s.client_id = ? ORDER BY s.sold_at DESC",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    let documents: Vec<DocumentEntry> = sqlx::query_as(
+        "SELECT id, kind, file_name, size_bytes, uploaded_at FROM documents WHERE client_id = ? ORDER BY uploaded_at DESC",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    let offset_minutes: i32 =
+        sqlx::query_scalar("SELECT utc_offset_minutes FROM branches WHERE id = ?")
+            .bind(client.branch_id)
+            .fetch_one(db.pool())
+            .await?;
+    let (car_models, branches) = choices(db).await?;
+    let mut conn = db.pool().acquire().await?;
+    super::audit::record(&mut conn, Some(actor), "view", "client", Some(id), None).await?;
+    Ok(CardData {
+        client,
+        visits,
+        sales,
+        documents,
+        car_models,
+        branches,
+        offset_minutes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phones_and_names_are_normalised() {
+        assert_eq!(normalize_phone("90 123-45-67").unwrap(), "+998901234567");
+        assert_eq!(
+            normalize_phone("+998 (90) 123 45 67").unwrap(),
+            "+998901234567"
+        );
+        assert_eq!(normalize_phone("998901234567").unwrap(), "+998901234567");
+        assert!(normalize_phone("12345").is_err());
+        assert!(normalize_phone("+7 901 234 56 78").is_err());
+        assert!(normalize_phone("90 123 45 6x").is_err());
+        assert_eq!(validate_name("  Aziz   Karimov ").unwrap(), "Aziz Karimov");
+        assert_eq!(
+            validate_name("G‘ayrat O‘ktamov").unwrap(),
+            "G‘ayrat O‘ktamov"
+        );
+        assert!(validate_name("Александр Иванов").is_ok());
+        assert!(validate_name("R2-D2").is_err());
+        assert!(validate_name(&"a".repeat(500)).is_err());
+        let now = 1_795_514_400;
+        assert_eq!(validate_birth_year("1990", now).unwrap(), Some(1990));
+        assert!(validate_birth_year("1800", now).is_err());
+        assert!(validate_birth_year("2027", now).is_err());
+        assert!(validate_birth_year("nineteen", now).is_err());
+    }
 
     #[test]
     fn queries_are_validated() {

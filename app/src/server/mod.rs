@@ -9,12 +9,14 @@ pub mod clients;
 pub mod dashboard;
 pub mod db;
 pub mod password;
+pub mod sales;
 pub mod staff;
 pub mod state;
 pub mod stats;
 pub mod throttle;
 pub mod time_zones;
 pub mod tokens;
+pub mod visits;
 
 pub use auth_backend::{AuthSession, StaffBackend, StaffUser};
 pub use db::Db;

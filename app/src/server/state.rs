@@ -16,6 +16,14 @@ pub struct AppState {
     /// Photos, documents and snapshots live here, never under the public folder.
     pub data_dir: Arc<PathBuf>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Tells live pages (the dashboard) that visits or services changed.
+    pub changes: tokio::sync::broadcast::Sender<Change>,
+}
+
+/// What changed, for live updates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub branch_id: i64,
 }
 
 impl AppState {
@@ -25,7 +33,15 @@ impl AppState {
             leptos_options,
             data_dir: Arc::new(data_dir),
             login_throttle: Arc::new(LoginThrottle::default()),
+            changes: tokio::sync::broadcast::channel(256).0,
         }
+    }
+}
+
+impl AppState {
+    /// Announces a change; nobody listening is fine.
+    pub fn announce(&self, branch_id: i64) {
+        let _ = self.changes.send(Change { branch_id });
     }
 }
 

@@ -106,15 +106,7 @@ pub const DWELL_BUCKETS: [(i64, &str); 7] = [
     (i64::MAX, "120+"),
 ];
 
-pub const SERVICE_KINDS: [&str; 7] = [
-    "consultation",
-    "test_drive",
-    "credit",
-    "trade_in",
-    "service",
-    "purchase_talk",
-    "insurance",
-];
+pub use crate::catalog::SERVICE_KINDS;
 
 pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     let offset_minutes: i64 = match filter.branch {

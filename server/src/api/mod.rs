@@ -1,5 +1,6 @@
 //! The REST API under `/api`: JSON in and out, for scripts and integrations.
 
+mod live;
 mod reports;
 mod session;
 
@@ -14,6 +15,7 @@ pub fn router() -> Router<AppState> {
         .route("/me", get(session::me))
         .route("/clients", get(reports::clients))
         .route("/stats", get(reports::stats))
+        .route("/events", get(live::events))
         .fallback(not_found)
 }
 

@@ -1,0 +1,224 @@
+//! The client card: details and consent, visits with their services, sales,
+//! documents; and what staff do from it (check in, add a service, close the
+//! visit, edit, record a sale).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// A client's details as the edit and add forms send them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientForm {
+    pub full_name: String,
+    pub phone: String,
+    #[serde(default)]
+    pub birth_year: String,
+    #[serde(default)]
+    pub gender: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub car: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ClientDetails {
+    pub id: i64,
+    pub full_name: Option<String>,
+    pub phone: Option<String>,
+    pub branch_id: i64,
+    pub branch: String,
+    pub birth_year: Option<i64>,
+    pub gender: Option<String>,
+    pub source: String,
+    pub car_model_id: Option<i64>,
+    pub car: Option<String>,
+    pub consent_at: Option<i64>,
+    pub consent_version: Option<i64>,
+    pub consent_language: Option<String>,
+    pub biometric_opt_in: bool,
+    pub created_at: i64,
+    pub visit_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceEntry {
+    pub kind: String,
+    pub requested_at: i64,
+    pub staff: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitEntry {
+    pub id: i64,
+    pub branch: String,
+    pub entered_at: i64,
+    pub left_at: Option<i64>,
+    pub started_by: String,
+    pub ended_by: Option<String>,
+    pub services: Vec<ServiceEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct SaleEntry {
+    pub id: i64,
+    pub car: Option<String>,
+    pub price: i64,
+    pub sold_at: i64,
+    pub branch: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct DocumentEntry {
+    pub id: i64,
+    pub kind: String,
+    pub file_name: String,
+    pub size_bytes: i64,
+    pub uploaded_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CardData {
+    pub client: ClientDetails,
+    pub visits: Vec<VisitEntry>,
+    pub sales: Vec<SaleEntry>,
+    pub documents: Vec<DocumentEntry>,
+    pub car_models: Vec<(i64, String)>,
+    pub branches: Vec<(i64, String)>,
+    pub offset_minutes: i32,
+}
+
+impl CardData {
+    pub fn open_visit(&self) -> Option<&VisitEntry> {
+        self.visits.iter().find(|v| v.left_at.is_none())
+    }
+}
+
+/// The choices the add-client form offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormChoices {
+    pub car_models: Vec<(i64, String)>,
+    pub branches: Vec<(i64, String)>,
+    pub own_branch: Option<i64>,
+}
+
+/// Reception may only touch the clients of its own branch.
+#[cfg(feature = "ssr")]
+async fn authorize_client(
+    client_id: i64,
+) -> Result<(crate::server::StaffUser, crate::server::AppState), AppError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::app_state()?;
+    let branch = crate::server::clients::branch_of(&state.db, client_id).await?;
+    if !user.role.is_manager() && user.branch_id != Some(branch) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((user, state))
+}
+
+#[cfg(feature = "ssr")]
+async fn authorize_visit(
+    visit_id: i64,
+) -> Result<(crate::server::StaffUser, crate::server::AppState), AppError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::app_state()?;
+    let branch = crate::server::visits::branch_of(&state.db, visit_id).await?;
+    if !user.role.is_manager() && user.branch_id != Some(branch) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((user, state))
+}
+
+#[server(prefix = "/rpc")]
+pub async fn load_client_card(id: i64) -> Result<CardData, AppError> {
+    let (user, state) = authorize_client(id).await?;
+    crate::server::clients::load_card(&state.db, user.id, id).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn check_in_client(client_id: i64, branch_id: i64) -> Result<i64, AppError> {
+    let (user, state) = authorize_client(client_id).await?;
+    // Reception checks clients in at its own branch.
+    let branch_id = if user.role.is_manager() {
+        branch_id
+    } else {
+        user.branch_id.unwrap_or(branch_id)
+    };
+    let id =
+        crate::server::visits::check_in(&state.db, user.id, client_id, branch_id, "manual").await?;
+    state.announce(branch_id);
+    Ok(id)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn add_visit_service(visit_id: i64, kind: String, note: String) -> Result<i64, AppError> {
+    let (user, state) = authorize_visit(visit_id).await?;
+    let (id, branch) =
+        crate::server::visits::add_service(&state.db, user.id, visit_id, &kind, &note).await?;
+    state.announce(branch);
+    Ok(id)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn close_client_visit(visit_id: i64) -> Result<(), AppError> {
+    let (user, state) = authorize_visit(visit_id).await?;
+    let branch = crate::server::visits::close(&state.db, user.id, visit_id, "manual").await?;
+    state.announce(branch);
+    Ok(())
+}
+
+#[server(prefix = "/rpc")]
+pub async fn update_client(id: i64, form: ClientForm) -> Result<(), AppError> {
+    let (user, state) = authorize_client(id).await?;
+    let input = crate::server::clients::parse_input(&form, crate::server::now())?;
+    crate::server::clients::update(&state.db, user.id, id, &input).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn record_client_sale(client_id: i64, car: i64, price: String) -> Result<i64, AppError> {
+    let (user, state) = authorize_client(client_id).await?;
+    if !user.role.is_manager() {
+        return Err(AppError::Forbidden);
+    }
+    crate::server::sales::record(&state.db, user.id, client_id, car, &price).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn client_form_choices() -> Result<FormChoices, AppError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::app_state()?;
+    let (car_models, branches) = crate::server::clients::choices(&state.db).await?;
+    Ok(FormChoices {
+        car_models,
+        branches,
+        own_branch: user.branch_id,
+    })
+}
+
+/// Staff add a walk-in client by hand, and may check them in at once.
+#[server(prefix = "/rpc")]
+pub async fn create_client(
+    form: ClientForm,
+    branch_id: i64,
+    check_in: Option<String>,
+) -> Result<i64, AppError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::app_state()?;
+    let branch_id = if user.role.is_manager() {
+        branch_id
+    } else {
+        user.branch_id.ok_or(AppError::Forbidden)?
+    };
+    let input = crate::server::clients::parse_input(&form, crate::server::now())?;
+    let id = crate::server::clients::create(&state.db, user.id, branch_id, &input).await?;
+    if check_in.is_some() {
+        crate::server::visits::check_in(&state.db, user.id, id, branch_id, "manual").await?;
+        state.announce(branch_id);
+    }
+    Ok(id)
+}

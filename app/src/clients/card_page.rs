@@ -1,0 +1,500 @@
+//! The client card page and the add-client page.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use super::card::{
+    AddVisitService, CardData, CheckInClient, CloseClientVisit, CreateClient, RecordClientSale,
+    UpdateClient, VisitEntry, client_form_choices, load_client_card,
+};
+use crate::catalog::{SERVICE_KINDS, SOURCES};
+use crate::i18n::*;
+use crate::ui::{ActionError, ErrorMessage, Loading, ServiceName, clock, date};
+
+#[derive(Clone, Copy)]
+struct CardActions {
+    check_in: ServerAction<CheckInClient>,
+    add_service: ServerAction<AddVisitService>,
+    close: ServerAction<CloseClientVisit>,
+    update: ServerAction<UpdateClient>,
+    sale: ServerAction<RecordClientSale>,
+}
+
+#[component]
+pub fn ClientCardPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let actions = CardActions {
+        check_in: ServerAction::new(),
+        add_service: ServerAction::new(),
+        close: ServerAction::new(),
+        update: ServerAction::new(),
+        sale: ServerAction::new(),
+    };
+    provide_context(actions);
+    let card = Resource::new(
+        move || {
+            (
+                id(),
+                actions.check_in.version().get(),
+                actions.add_service.version().get(),
+                actions.close.version().get(),
+                actions.update.version().get(),
+                actions.sale.version().get(),
+            )
+        },
+        |(id, ..)| load_client_card(id),
+    );
+    view! {
+        <Transition fallback=Loading>
+            {move || {
+                card.get()
+                    .map(|result| match result {
+                        Ok(data) => view! { <Card data /> }.into_any(),
+                        Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                    })
+            }}
+        </Transition>
+        <div class="action-errors">
+            <ActionError value=actions.check_in.value() />
+            <ActionError value=actions.add_service.value() />
+            <ActionError value=actions.close.value() />
+            <ActionError value=actions.update.value() />
+            <ActionError value=actions.sale.value() />
+        </div>
+    }
+}
+
+#[component]
+fn Card(data: CardData) -> impl IntoView {
+    let i18n = use_i18n();
+    let actions = expect_context::<CardActions>();
+    let c = data.client.clone();
+    let offset = data.offset_minutes;
+    let name = c.full_name.clone().unwrap_or_else(|| "—".into());
+    let open = data.open_visit().cloned();
+    let consent = match (c.consent_at, c.consent_version, c.consent_language.clone()) {
+        (Some(at), Some(version), Some(lang)) => {
+            let when = date(at, offset);
+            view! {
+                <span>{t!(i18n, card.consent_given, date = move || when.clone(), version = move || version, lang = move || lang.clone())}</span>
+            }
+                .into_any()
+        }
+        _ => view! { <span class="muted">{t!(i18n, card.consent_missing)}</span> }.into_any(),
+    };
+    let biometric = if c.biometric_opt_in {
+        t!(i18n, card.biometric_yes).into_any()
+    } else {
+        t!(i18n, card.biometric_no).into_any()
+    };
+    let client_id = c.id;
+    let home_branch = c.branch_id;
+    view! {
+        <leptos_meta::Title text=name.clone() />
+        <header class="card-head">
+            <div class="avatar big" aria-hidden="true">{name.chars().next().unwrap_or('?').to_string()}</div>
+            <div>
+                <h1 class="page-title" data-test="client-name">{name.clone()}</h1>
+                <p class="muted">
+                    <span class="nowrap" data-test="client-phone">{c.phone.clone().unwrap_or_default()}</span>
+                    " · " {c.branch.clone()} " · " {t!(i18n, card.visits)} ": " {c.visit_count}
+                </p>
+            </div>
+            <div class="card-head-actions">
+                {match open.clone() {
+                    Some(v) => {
+                        view! {
+                            <span class="badge returning" data-test="inside-now">{t!(i18n, card.inside_now)}</span>
+                            <ActionForm action=actions.close attr:class="inline-form">
+                                <input type="hidden" name="visit_id" value=v.id.to_string() />
+                                <button type="submit" class="button" data-test="close-visit">{t!(i18n, card.close_visit)}</button>
+                            </ActionForm>
+                        }
+                            .into_any()
+                    }
+                    None => {
+                        view! {
+                            <ActionForm action=actions.check_in attr:class="inline-form">
+                                <input type="hidden" name="client_id" value=client_id.to_string() />
+                                <input type="hidden" name="branch_id" value=home_branch.to_string() />
+                                <button type="submit" class="button primary" data-test="check-in">{t!(i18n, card.check_in)}</button>
+                            </ActionForm>
+                        }
+                            .into_any()
+                    }
+                }}
+            </div>
+        </header>
+
+        {open.map(|v| view! { <AddServiceForm visit=v /> })}
+
+        <div class="card-grid">
+            <section class="card">
+                <h2>{t!(i18n, card.details)}</h2>
+                <dl class="facts">
+                    <dt>{t!(i18n, card.birth_year)}</dt>
+                    <dd>{c.birth_year.map(|y| y.to_string()).unwrap_or_else(|| "—".into())}</dd>
+                    <dt>{t!(i18n, card.gender)}</dt>
+                    <dd>
+                        {match c.gender.as_deref() {
+                            Some("male") => t!(i18n, card.male).into_any(),
+                            Some("female") => t!(i18n, card.female).into_any(),
+                            _ => "—".into_any(),
+                        }}
+                    </dd>
+                    <dt>{t!(i18n, card.source)}</dt>
+                    <dd><SourceName source=c.source.clone() /></dd>
+                    <dt>{t!(i18n, card.car)}</dt>
+                    <dd>{c.car.clone().unwrap_or_else(|| "—".into())}</dd>
+                    <dt>{t!(i18n, card.registered)}</dt>
+                    <dd>{date(c.created_at, offset)}</dd>
+                    <dt>{t!(i18n, card.consent)}</dt>
+                    <dd>{consent} <br /> <span class="small">{biometric}</span></dd>
+                </dl>
+                <details class="edit-client">
+                    <summary class="button ghost small">{t!(i18n, card.edit)}</summary>
+                    <EditClientForm data=data.clone() />
+                </details>
+            </section>
+
+            <section class="card">
+                <h2>{t!(i18n, card.sales)}</h2>
+                {if data.sales.is_empty() {
+                    view! { <p class="muted">{t!(i18n, card.no_sales)}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="plain-list" data-test="sales">
+                            {data
+                                .sales
+                                .iter()
+                                .map(|s| {
+                                    view! {
+                                        <li>
+                                            <strong>{s.car.clone().unwrap_or_default()}</strong>
+                                            " · " {format_price(s.price)} " · " {date(s.sold_at, offset)} " · "
+                                            {s.branch.clone()}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any()
+                }}
+                <details>
+                    <summary class="button ghost small">{t!(i18n, card.record_sale)}</summary>
+                    <ActionForm action=actions.sale attr:class="form-grid">
+                        <input type="hidden" name="client_id" value=client_id.to_string() />
+                        <label class="field">
+                            <span>{t!(i18n, card.car)}</span>
+                            <select name="car">
+                                {data
+                                    .car_models
+                                    .iter()
+                                    .map(|(id, name)| {
+                                        view! { <option value=id.to_string() selected=Some(*id) == c.car_model_id>{name.clone()}</option> }
+                                    })
+                                    .collect_view()}
+                            </select>
+                        </label>
+                        <label class="field">
+                            <span>{t!(i18n, card.price)}</span>
+                            <input name="price" inputmode="numeric" required maxlength="20" />
+                        </label>
+                        <div class="form-actions">
+                            <button type="submit" class="button primary">{t!(i18n, card.save)}</button>
+                        </div>
+                    </ActionForm>
+                </details>
+                <h2 class="spaced">{t!(i18n, card.documents)}</h2>
+                {if data.documents.is_empty() {
+                    view! { <p class="muted">{t!(i18n, card.no_documents)}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="plain-list">
+                            {data
+                                .documents
+                                .iter()
+                                .map(|d| view! { <li>{d.file_name.clone()} " · " {date(d.uploaded_at, offset)}</li> })
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any()
+                }}
+            </section>
+        </div>
+
+        <section class="card">
+            <h2>{t!(i18n, card.visits)}</h2>
+            {if data.visits.is_empty() {
+                view! { <p class="muted">{t!(i18n, card.no_visits)}</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="timeline" data-test="visits">
+                        {data.visits.iter().map(|v| view! { <VisitItem visit=v.clone() offset /> }).collect_view()}
+                    </ol>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn AddServiceForm(visit: VisitEntry) -> impl IntoView {
+    let i18n = use_i18n();
+    let actions = expect_context::<CardActions>();
+    view! {
+        <section class="card highlight">
+            <h2>{t!(i18n, card.add_service)}</h2>
+            <ActionForm action=actions.add_service attr:class="form-grid" attr:data-test="add-service">
+                <input type="hidden" name="visit_id" value=visit.id.to_string() />
+                <label class="field">
+                    <span>{t!(i18n, card.service_kind)}</span>
+                    <select name="kind" data-test="service-kind">
+                        {SERVICE_KINDS
+                            .iter()
+                            .map(|k| view! { <option value=*k><ServiceName kind=k.to_string() /></option> })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label class="field">
+                    <span>{t!(i18n, card.note)}</span>
+                    <input name="note" maxlength="500" />
+                </label>
+                <div class="form-actions">
+                    <button type="submit" class="button primary">{t!(i18n, card.add_service)}</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn VisitItem(visit: VisitEntry, offset: i32) -> impl IntoView {
+    let i18n = use_i18n();
+    let minutes = visit.left_at.map(|l| (l - visit.entered_at) / 60);
+    view! {
+        <li class="timeline-item" class:open=visit.left_at.is_none()>
+            <div class="timeline-when">
+                <strong>{date(visit.entered_at, offset)}</strong>
+                " " {clock(visit.entered_at, offset)} " – "
+                {visit.left_at.map(|l| clock(l, offset)).unwrap_or_else(|| "…".into())}
+                {minutes.map(|n| view! { <span class="muted">" (" {t!(i18n, card.duration, n = move || n)} ")"</span> })}
+            </div>
+            <div class="muted small">
+                {visit.branch.clone()} " · " {t!(i18n, card.started_by)} ": " <StartedBy how=visit.started_by.clone() />
+                {visit
+                    .ended_by
+                    .clone()
+                    .map(|e| view! { " · " {t!(i18n, card.ended_by)} ": " <EndedBy how=e /> })}
+            </div>
+            <div class="chips left">
+                {visit
+                    .services
+                    .into_iter()
+                    .map(|s| {
+                        view! {
+                            <span class="chip" title=s.note.clone().unwrap_or_default()>
+                                <ServiceName kind=s.kind.clone() />
+                                {s.staff.clone().map(|st| view! { <span class="muted">" · " {st}</span> })}
+                            </span>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        </li>
+    }
+}
+
+#[component]
+fn StartedBy(how: String) -> impl IntoView {
+    let i18n = use_i18n();
+    match how.as_str() {
+        "kiosk" => t!(i18n, started.kiosk).into_any(),
+        "camera" => t!(i18n, started.camera).into_any(),
+        _ => t!(i18n, started.manual).into_any(),
+    }
+}
+
+#[component]
+fn EndedBy(how: String) -> impl IntoView {
+    let i18n = use_i18n();
+    match how.as_str() {
+        "exit_camera" => t!(i18n, ended.exit_camera).into_any(),
+        "auto_close" => t!(i18n, ended.auto_close).into_any(),
+        _ => t!(i18n, ended.manual).into_any(),
+    }
+}
+
+#[component]
+pub fn SourceName(source: String) -> impl IntoView {
+    let i18n = use_i18n();
+    match source.as_str() {
+        "walk_in" => t!(i18n, sources.walk_in).into_any(),
+        "instagram" => t!(i18n, sources.instagram).into_any(),
+        "telegram" => t!(i18n, sources.telegram).into_any(),
+        "referral" => t!(i18n, sources.referral).into_any(),
+        "olx" => t!(i18n, sources.olx).into_any(),
+        "website" => t!(i18n, sources.website).into_any(),
+        "billboard" => t!(i18n, sources.billboard).into_any(),
+        _ => t!(i18n, sources.other).into_any(),
+    }
+}
+
+/// "152 000 000 UZS"
+fn format_price(price: i64) -> String {
+    let digits = price.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{a0}');
+        }
+        out.push(ch);
+    }
+    format!("{out} UZS")
+}
+
+/// Name, phone, birth year, gender, source and car inputs, named for a
+/// `form: ClientForm` server-function argument.
+#[component]
+fn ClientFields(form: super::ClientForm, car_models: Vec<(i64, String)>) -> impl IntoView {
+    let i18n = use_i18n();
+    let gender = form.gender.clone();
+    let source = if form.source.is_empty() {
+        "walk_in".to_string()
+    } else {
+        form.source.clone()
+    };
+    let car = form.car.clone();
+    view! {
+        <label class="field">
+            <span>{t!(i18n, fields.full_name)}</span>
+            <input name="form[full_name]" required maxlength="120" value=form.full_name.clone() />
+        </label>
+        <label class="field">
+            <span>{t!(i18n, card.phone)}</span>
+            <input name="form[phone]" type="tel" required maxlength="20" placeholder="+998 90 123 45 67" value=form.phone.clone() />
+        </label>
+        <label class="field">
+            <span>{t!(i18n, card.birth_year)}</span>
+            <input name="form[birth_year]" inputmode="numeric" maxlength="4" value=form.birth_year.clone() />
+        </label>
+        <label class="field">
+            <span>{t!(i18n, card.gender)}</span>
+            <select name="form[gender]">
+                <option value="" selected=gender.is_empty()>"—"</option>
+                <option value="male" selected=gender == "male">{t!(i18n, card.male)}</option>
+                <option value="female" selected=gender == "female">{t!(i18n, card.female)}</option>
+            </select>
+        </label>
+        <label class="field">
+            <span>{t!(i18n, card.source)}</span>
+            <select name="form[source]">
+                {SOURCES
+                    .iter()
+                    .map(|s| view! { <option value=*s selected=*s == source><SourceName source=s.to_string() /></option> })
+                    .collect_view()}
+            </select>
+        </label>
+        <label class="field">
+            <span>{t!(i18n, card.car)}</span>
+            <select name="form[car]">
+                <option value="" selected=car.is_empty()>"—"</option>
+                {car_models
+                    .into_iter()
+                    .map(|(id, name)| view! { <option value=id.to_string() selected=id.to_string() == car>{name}</option> })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}
+
+#[component]
+fn EditClientForm(data: CardData) -> impl IntoView {
+    let i18n = use_i18n();
+    let actions = expect_context::<CardActions>();
+    let c = data.client.clone();
+    let client_id = c.id.to_string();
+    let car_models = data.car_models.clone();
+    let form = super::ClientForm {
+        full_name: c.full_name.clone().unwrap_or_default(),
+        phone: c.phone.clone().unwrap_or_default(),
+        birth_year: c.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+        gender: c.gender.clone().unwrap_or_default(),
+        source: c.source.clone(),
+        car: c.car_model_id.map(|id| id.to_string()).unwrap_or_default(),
+    };
+    view! {
+        <ActionForm action=actions.update attr:class="form-grid">
+            <input type="hidden" name="id" value=client_id />
+            <ClientFields form car_models />
+            <div class="form-actions">
+                <button type="submit" class="button primary">{t!(i18n, card.save)}</button>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn NewClientPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let create = ServerAction::<CreateClient>::new();
+    let choices = Resource::new(|| (), |_| client_form_choices());
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = create.value().get() {
+            let navigate = leptos_router::hooks::use_navigate();
+            navigate(&format!("/clients/{id}"), Default::default());
+        }
+    });
+    view! {
+        <leptos_meta::Title text=move || t_string!(i18n, card.new_client) />
+        <h1 class="page-title">{t!(i18n, card.add_client)}</h1>
+        <Transition fallback=Loading>
+            {move || {
+                choices
+                    .get()
+                    .map(|result| match result {
+                        Ok(choices) => {
+                            view! {
+                                <section class="card">
+                                    <ActionForm action=create attr:class="form-grid" attr:data-test="new-client">
+                                        <ClientFields form=Default::default() car_models=choices.car_models.clone() />
+                                        <label class="field">
+                                            <span>{t!(i18n, card.branch)}</span>
+                                            <select name="branch_id">
+                                                {choices
+                                                    .branches
+                                                    .iter()
+                                                    .map(|(id, name)| {
+                                                        view! { <option value=id.to_string() selected=Some(*id) == choices.own_branch>{name.clone()}</option> }
+                                                    })
+                                                    .collect_view()}
+                                            </select>
+                                        </label>
+                                        <label class="check">
+                                            <input type="checkbox" name="check_in" value="on" checked=true />
+                                            <span>{t!(i18n, card.check_in_now)}</span>
+                                        </label>
+                                        <div class="form-actions">
+                                            <button type="submit" class="button primary">{t!(i18n, card.save)}</button>
+                                        </div>
+                                    </ActionForm>
+                                    <ActionError value=create.value() />
+                                </section>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}

@@ -1,0 +1,43 @@
+//! `GET /api/events`: server-sent events that tell open dashboards to
+//! refresh. Reception hears only about its own branch.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use app::server::{AppState, AuthSession};
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::stream::{self, Stream};
+use tokio::sync::broadcast::error::RecvError;
+
+pub async fn events(
+    State(state): State<AppState>,
+    auth: AuthSession,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, app::error::AppError> {
+    let user = auth.user.ok_or(app::error::AppError::Unauthorized)?;
+    let only_branch = if user.role.is_manager() {
+        None
+    } else {
+        user.branch_id
+    };
+    let receiver = state.changes.subscribe();
+    let stream = stream::unfold(receiver, move |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(change) if only_branch.is_none_or(|b| b == change.branch_id) => {
+                    let event = Event::default()
+                        .event("change")
+                        .data(change.branch_id.to_string());
+                    return Some((Ok(event), receiver));
+                }
+                Ok(_) => continue,
+                // Fell behind: one refresh covers everything missed.
+                Err(RecvError::Lagged(_)) => {
+                    return Some((Ok(Event::default().event("change").data("all")), receiver));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
