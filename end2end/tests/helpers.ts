@@ -18,5 +18,5 @@ export async function signIn(page: Page, login = "admin", password = ADMIN_PASSW
 }
 
 export async function screenshot(page: Page, name: string) {
-  await page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: true });
+  await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
 }

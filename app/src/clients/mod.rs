@@ -212,6 +212,7 @@ fn ClientTable(page: ClientPage, query: ClientQuery) -> impl IntoView {
         page_size,
     } = page;
     let pages = ((total + page_size - 1) / page_size).max(1);
+    let export_query = query.to_query_string();
     let link = move |p: i64| {
         let mut q = query.clone();
         q.page = p.to_string();
@@ -221,7 +222,10 @@ fn ClientTable(page: ClientPage, query: ClientQuery) -> impl IntoView {
         return view! { <p class="muted card">{t!(i18n, clients.none)}</p> }.into_any();
     }
     view! {
-        <p class="muted">{t!(i18n, clients.found, n = move || total)}</p>
+        <div class="list-head">
+            <p class="muted">{t!(i18n, clients.found, n = move || total)}</p>
+            <ExportLinks query=export_query />
+        </div>
         <div class="table-wrap card flush">
             <table class="table" data-test="client-table">
                 <thead>
@@ -264,6 +268,31 @@ fn ClientTable(page: ClientPage, query: ClientQuery) -> impl IntoView {
         </nav>
     }
         .into_any()
+}
+
+/// Download links for managers and admins (reception may not export).
+#[component]
+fn ExportLinks(query: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let user = crate::auth::use_user();
+    let sep = if query.is_empty() { "" } else { "&" };
+    let csv = format!("/api/export/clients?{query}{sep}format=csv");
+    let xlsx = format!("/api/export/clients?{query}{sep}format=xlsx");
+    move || {
+        let allowed = user
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|u| u.role.is_manager());
+        allowed.then(|| {
+            view! {
+                <span class="export-links">
+                    <a class="button ghost small" href=csv.clone() download data-test="export-csv">{t!(i18n, clients.export_csv)}</a>
+                    <a class="button ghost small" href=xlsx.clone() download>{t!(i18n, clients.export_xlsx)}</a>
+                </span>
+            }
+        })
+    }
 }
 
 /// Percent-encodes a query value.

@@ -259,6 +259,19 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
     })
 }
 
+/// Every client matching `s` (no paging), for exports.
+pub async fn export_rows(db: &Db, s: &Search) -> Result<Vec<ClientRow>, AppError> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.gender, c.birth_year, c.source, \
+                m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at \
+         FROM clients c JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id",
+    );
+    push_filters(&mut q, s);
+    q.push(" ORDER BY ").push(s.order_by);
+    q.push(" LIMIT 1000000");
+    Ok(q.build_query_as::<ClientRow>().fetch_all(db.pool()).await?)
+}
+
 /// A phone typed any usual way, as E.164 (+998 and nine digits).
 pub fn normalize_phone(value: &str) -> Result<String, AppError> {
     let value = value.trim();

@@ -93,8 +93,15 @@ fn StatsBody(data: StatsView) -> impl IntoView {
     } = data;
     let t = stats.totals.clone();
     let branch = stats.branch.map(|b| b.to_string()).unwrap_or_default();
+    let export = format!(
+        "/api/export/visits?from={}&to={}&branch={}&format=csv",
+        stats.from, stats.to, branch
+    );
     view! {
         <StatsFilter from=stats.from.clone() to=stats.to.clone() branch branches />
+        <p class="list-head">
+            <a class="button ghost small" href=export download data-test="export-visits">{t!(i18n, stats.export_visits)}</a>
+        </p>
         <section class="kpis" data-test="stats-totals">
             <div class="kpi">
                 <span class="kpi-label">{t!(i18n, stats.totals_visits)}</span>

@@ -1,5 +1,6 @@
 //! The REST API under `/api`: JSON in and out, for scripts and integrations.
 
+mod export;
 mod live;
 mod reports;
 mod session;
@@ -16,6 +17,8 @@ pub fn router() -> Router<AppState> {
         .route("/clients", get(reports::clients))
         .route("/stats", get(reports::stats))
         .route("/events", get(live::events))
+        .route("/export/clients", get(export::clients))
+        .route("/export/visits", get(export::visits))
         .fallback(not_found)
 }
 

@@ -1,0 +1,118 @@
+import { expect, test, type Page } from "@playwright/test";
+import { hydrated, screenshot, signIn } from "./helpers";
+
+/** Opens the card of a client found by a fragment of their phone. */
+async function openClientByPhoneFragment(page: Page): Promise<string> {
+  await page.goto("/clients?sort=name");
+  await hydrated(page);
+  const row = page.locator("[data-test=client-table] tbody tr").nth(3);
+  const phone = (await row.locator("td:nth-child(2)").innerText()).trim();
+  // A fragment typed the way people do: spaces, no +998.
+  const fragment = `${phone.slice(6, 9)} ${phone.slice(9, 11)}-${phone.slice(11, 13)}`;
+  await page.locator("[data-test=client-search]").fill(fragment);
+  await page.locator("[data-test=client-search]").press("Enter");
+  await expect(page).toHaveURL(/q=/);
+  const match = page.locator("[data-test=client-table] tbody tr", { hasText: phone });
+  await expect(match).toHaveCount(1);
+  await match.locator("a").click();
+  await expect(page).toHaveURL(/\/clients\/\d+$/);
+  await hydrated(page);
+  await expect(page.locator("[data-test=client-phone]")).toHaveText(phone);
+  return phone;
+}
+
+test("search by phone fragment, open the card, check in and add a service", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page);
+  await page.locator("[data-lang=en]").click();
+  await openClientByPhoneFragment(page);
+  if (await page.locator("[data-test=check-in]").isVisible()) {
+    await page.locator("[data-test=check-in]").click();
+  }
+  await expect(page.locator("[data-test=inside-now]")).toBeVisible();
+  const form = page.locator("[data-test=add-service]");
+  await form.locator("[data-test=service-kind]").selectOption("test_drive");
+  await form.locator("input[name=note]").fill("Tracker, blue");
+  await form.locator("button[type=submit]").click();
+  const openVisit = page.locator("[data-test=visits] li.open");
+  await expect(openVisit).toContainText("Test drive");
+  await screenshot(page, "client-card-desktop");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, "client-card-phone");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.locator("[data-test=close-visit]").click();
+  await expect(page.locator("[data-test=check-in]")).toBeVisible();
+  await expect(page.locator("[data-test=visits] li.open")).toHaveCount(0);
+});
+
+test("statistics change when filtered by branch", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page);
+  await page.goto("/stats");
+  await hydrated(page);
+  await expect(page.locator("[data-chart]")).toHaveCount(8);
+  const allVisits = Number(await page.locator("[data-test=total-visits]").innerText());
+  const firstChart = await page.locator("[data-chart=by_hour] .chart-svg").innerHTML();
+  await screenshot(page, "stats-desktop");
+  await page.locator("[data-test=stats-branch]").selectOption({ index: 2 });
+  await page.locator("[data-test=stats-filter] button[type=submit]").click();
+  await expect(page).toHaveURL(/branch=\d+/);
+  await expect(page.locator("[data-test=total-visits]")).not.toHaveText(String(allVisits));
+  const branchVisits = Number(await page.locator("[data-test=total-visits]").innerText());
+  expect(branchVisits).toBeGreaterThan(0);
+  expect(branchVisits).toBeLessThan(allVisits);
+  expect(await page.locator("[data-chart=by_hour] .chart-svg").innerHTML()).not.toEqual(firstChart);
+  await expect(page.locator("[data-chart]")).toHaveCount(8);
+  // The numbers behind a chart are one click away.
+  await page.locator("[data-chart=funnel] summary").click();
+  await expect(page.locator("[data-chart=funnel] table tr")).toHaveCount(4);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, "stats-phone");
+});
+
+test("clients export as CSV for the current filter", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/clients?gender=female");
+  await hydrated(page);
+  const download = page.waitForEvent("download");
+  await page.locator("[data-test=export-csv]").click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/^clients-\d{4}-\d{2}-\d{2}\.csv$/);
+  const text = require("fs").readFileSync(await file.path(), "utf8") as string;
+  const lines = text.trim().split(/\r\n/);
+  expect(lines[0]).toContain("full_name,phone");
+  expect(lines.length).toBeGreaterThan(2);
+  expect(lines.slice(1).every((l) => l.includes(",female,"))).toBeTruthy();
+});
+
+test("the dashboard updates by itself when another session checks a client in", async ({ browser }) => {
+  const manager = await browser.newPage();
+  await manager.setViewportSize({ width: 1280, height: 900 });
+  await signIn(manager);
+  await expect(manager.locator("html[data-live=true]")).toHaveCount(1, { timeout: 15_000 });
+  const before = await manager.locator("[data-test=inside-list] li").count();
+
+  const reception = await browser.newPage();
+  await signIn(reception);
+  await reception.goto("/clients?sort=-name");
+  await hydrated(reception);
+  // Find a client who is not inside now and check them in.
+  const rows = reception.locator("[data-test=client-table] tbody tr a");
+  for (let i = 0; i < 10; i++) {
+    await rows.nth(i).click();
+    await hydrated(reception);
+    if (await reception.locator("[data-test=check-in]").isVisible()) break;
+    await reception.goBack();
+    await hydrated(reception);
+  }
+  const name = (await reception.locator("[data-test=client-name]").innerText()).trim();
+  await reception.locator("[data-test=check-in]").click();
+  await expect(reception.locator("[data-test=inside-now]")).toBeVisible();
+
+  // No reload on the manager's side.
+  await expect(manager.locator("[data-test=inside-list] li")).toHaveCount(before + 1, { timeout: 10_000 });
+  await expect(manager.locator("[data-test=inside-list]")).toContainText(name);
+  await screenshot(manager, "dashboard-live");
+  await manager.setViewportSize({ width: 390, height: 844 });
+  await screenshot(manager, "dashboard-phone");
+});

@@ -1,0 +1,310 @@
+//! `GET /api/export/clients` and `GET /api/export/visits`: the current
+//! filter as CSV or XLSX, for managers and admins; every export is audit-logged.
+
+use app::auth::Role;
+use app::clients::ClientQuery;
+use app::error::{AppError, InvalidCode};
+use app::server::{AppState, AuthSession};
+use app::ui::{clock, date};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub struct Format {
+    #[serde(default)]
+    format: String,
+}
+
+enum Kind {
+    Csv,
+    Xlsx,
+}
+
+fn kind(format: &str) -> Result<Kind, AppError> {
+    match format {
+        "" | "csv" => Ok(Kind::Csv),
+        "xlsx" => Ok(Kind::Xlsx),
+        _ => Err(AppError::invalid("format", InvalidCode::UnknownValue)),
+    }
+}
+
+/// A text cell that a spreadsheet will not run as a formula.
+fn safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// A table as a downloadable file.
+fn table_response(
+    kind: Kind,
+    name: &str,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Result<Response, AppError> {
+    let stamp = date(app::server::now(), 300);
+    match kind {
+        Kind::Csv => {
+            // A byte-order mark so spreadsheet programs read Cyrillic and Uzbek letters right.
+            let mut out = String::from("\u{feff}");
+            out.push_str(
+                &header
+                    .iter()
+                    .map(|h| csv_field(h))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            out.push_str("\r\n");
+            for row in rows {
+                out.push_str(
+                    &row.iter()
+                        .map(|c| csv_field(c))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+                out.push_str("\r\n");
+            }
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}-{stamp}.csv\""),
+                    ),
+                ],
+                out,
+            )
+                .into_response())
+        }
+        Kind::Xlsx => {
+            let mut workbook = rust_xlsxwriter::Workbook::new();
+            let sheet = workbook.add_worksheet();
+            let bold = rust_xlsxwriter::Format::new().set_bold();
+            for (col, title) in header.iter().enumerate() {
+                sheet
+                    .write_string_with_format(0, col as u16, *title, &bold)
+                    .map_err(|_| AppError::Internal)?;
+            }
+            for (r, row) in rows.iter().enumerate() {
+                for (col, cell) in row.iter().enumerate() {
+                    sheet
+                        .write_string(r as u32 + 1, col as u16, cell)
+                        .map_err(|_| AppError::Internal)?;
+                }
+            }
+            let bytes = workbook.save_to_buffer().map_err(|_| AppError::Internal)?;
+            Ok((
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                            .to_string(),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}-{stamp}.xlsx\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+    }
+}
+
+async fn audit(
+    state: &AppState,
+    staff: i64,
+    entity: &str,
+    detail: &str,
+    rows: usize,
+) -> Result<(), AppError> {
+    let mut conn = state.db.pool().acquire().await?;
+    app::server::audit::record(
+        &mut conn,
+        Some(staff),
+        "export",
+        entity,
+        None,
+        Some(&format!("{rows} rows; {detail}")),
+    )
+    .await?;
+    Ok(())
+}
+
+fn manager(auth: AuthSession) -> Result<app::server::StaffUser, AppError> {
+    let user = auth.user.ok_or(AppError::Unauthorized)?;
+    if !matches!(user.role, Role::Admin | Role::Manager) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(user)
+}
+
+pub async fn clients(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    params: Result<Query<ClientQuery>, QueryRejection>,
+    format: Result<Query<Format>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let user = manager(auth)?;
+    let Query(params) = params.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
+    let Query(format) = format.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
+    let kind = kind(&format.format)?;
+    let search = app::server::clients::validate(&params, app::server::now())?;
+    let rows = app::server::clients::export_rows(&state.db, &search).await?;
+    audit(
+        &state,
+        user.id,
+        "clients",
+        &params.to_query_string(),
+        rows.len(),
+    )
+    .await?;
+    let header = [
+        "id",
+        "full_name",
+        "phone",
+        "branch",
+        "gender",
+        "birth_year",
+        "source",
+        "car",
+        "visits",
+        "first_visit",
+        "last_visit",
+    ];
+    let rows = rows
+        .into_iter()
+        .map(|c| {
+            vec![
+                c.id.to_string(),
+                safe(&c.full_name.unwrap_or_default()),
+                c.phone.unwrap_or_default(),
+                safe(&c.branch),
+                c.gender.unwrap_or_default(),
+                c.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+                c.source,
+                safe(&c.car.unwrap_or_default()),
+                c.visit_count.to_string(),
+                c.first_visit_at.map(|t| date(t, 300)).unwrap_or_default(),
+                c.last_visit_at.map(|t| date(t, 300)).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table_response(kind, "clients", &header, rows)
+}
+
+#[derive(Deserialize, Default)]
+pub struct VisitParams {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    branch: String,
+}
+
+pub async fn visits(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    params: Result<Query<VisitParams>, QueryRejection>,
+    format: Result<Query<Format>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let user = manager(auth)?;
+    let Query(p) = params.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
+    let Query(format) = format.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
+    let kind = kind(&format.format)?;
+    let filter = app::server::stats::parse_filter(&p.from, &p.to, &p.branch, app::server::now())?;
+    let offset = 5 * 3600;
+    type Row = (
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        i64,
+        Option<i64>,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT v.visit_token, c.full_name, c.phone, b.name, v.entered_at, v.left_at, v.started_by, v.ended_by, \
+                (SELECT GROUP_CONCAT(kind, ' ') FROM service_requests s WHERE s.visit_id = v.id) \
+         FROM visits v JOIN branches b ON b.id = v.branch_id LEFT JOIN clients c ON c.id = v.client_id \
+         WHERE v.entered_at >= ?1 AND v.entered_at < ?2 AND (?3 IS NULL OR v.branch_id = ?3) ORDER BY v.entered_at",
+    )
+    .bind(filter.from_day * 86_400 - offset)
+    .bind((filter.to_day + 1) * 86_400 - offset)
+    .bind(filter.branch)
+    .fetch_all(state.db.pool())
+    .await?;
+    audit(
+        &state,
+        user.id,
+        "visits",
+        &format!("from={}&to={}&branch={}", p.from, p.to, p.branch),
+        rows.len(),
+    )
+    .await?;
+    let header = [
+        "visit_token",
+        "client",
+        "phone",
+        "branch",
+        "date",
+        "entered",
+        "left",
+        "minutes",
+        "started_by",
+        "ended_by",
+        "services",
+    ];
+    let rows = rows
+        .into_iter()
+        .map(
+            |(token, name, phone, branch, entered, left, started, ended, services)| {
+                vec![
+                    token,
+                    safe(&name.unwrap_or_default()),
+                    phone.unwrap_or_default(),
+                    safe(&branch),
+                    date(entered, 300),
+                    clock(entered, 300),
+                    left.map(|l| clock(l, 300)).unwrap_or_default(),
+                    left.map(|l| ((l - entered) / 60).to_string())
+                        .unwrap_or_default(),
+                    started,
+                    ended.unwrap_or_default(),
+                    services.unwrap_or_default(),
+                ]
+            },
+        )
+        .collect();
+    table_response(kind, "visits", &header, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_quoted_and_defused() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe("Aziz"), "Aziz");
+    }
+}
