@@ -113,6 +113,23 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, App
     Ok(trimmed.to_string())
 }
 
+/// The REST API answers errors as JSON with the matching status.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.status_code())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut body = serde_json::to_value(&self).unwrap_or_default();
+        if let Some(object) = body.as_object_mut() {
+            object.insert(
+                "message".into(),
+                serde_json::Value::String(self.to_string()),
+            );
+        }
+        (status, axum::Json(body)).into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,22 +156,5 @@ mod tests {
         let json = serde_json::to_string(&error).unwrap();
         assert!(json.contains("too_many_attempts"));
         assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), error);
-    }
-}
-
-/// The REST API answers errors as JSON with the matching status.
-#[cfg(feature = "ssr")]
-impl axum::response::IntoResponse for AppError {
-    fn into_response(self) -> axum::response::Response {
-        let status = axum::http::StatusCode::from_u16(self.status_code())
-            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        let mut body = serde_json::to_value(&self).unwrap_or_default();
-        if let Some(object) = body.as_object_mut() {
-            object.insert(
-                "message".into(),
-                serde_json::Value::String(self.to_string()),
-            );
-        }
-        (status, axum::Json(body)).into_response()
     }
 }

@@ -213,7 +213,7 @@ pub fn simulate<R: Rng>(
             (false, false) => format!(
                 "{} {}",
                 pick(rng, names::UZBEK_FEMALE),
-                names::female_surname(*pick(rng, names::UZBEK_SURNAMES))
+                names::female_surname(pick::<&str, _>(rng, names::UZBEK_SURNAMES))
             ),
             (true, true) => format!(
                 "{} {}",
@@ -223,7 +223,7 @@ pub fn simulate<R: Rng>(
             (true, false) => format!(
                 "{} {}",
                 pick(rng, names::RUSSIAN_FEMALE),
-                names::female_surname(*pick(rng, names::RUSSIAN_SURNAMES))
+                names::female_surname(pick::<&str, _>(rng, names::RUSSIAN_SURNAMES))
             ),
         };
         let number = (index as u64 * 7_919_351 + phone_offset) % 10_000_000;
@@ -235,7 +235,7 @@ pub fn simulate<R: Rng>(
         let intent = normal(rng);
 
         // How often and over how long they come.
-        let lambda = (1.95 + 0.45 * intent + 0.5 * normal(rng)).exp().min(70.0);
+        let lambda = (2.15 + 0.45 * intent + 0.5 * normal(rng)).exp().min(70.0);
         let visit_count = 1 + poisson(rng, lambda).min(79) as usize;
         let offset = i64::from(branch.offset_minutes) * 60;
         let today = (now + offset).div_euclid(DAY);
@@ -371,7 +371,7 @@ pub fn simulate<R: Rng>(
             if !bought && k > 0 {
                 let recent = previous.is_some_and(|p| entered_at - p < 10 * DAY);
                 let hazard = sigmoid(
-                    -8.3 + 1.0 * f64::from(test_drives.min(1))
+                    -8.9 + 1.0 * f64::from(test_drives.min(1))
                         + 0.5 * f64::from(test_drives.saturating_sub(1))
                         + 0.8 * f64::from(credit_talks.min(1))
                         + 0.4 * f64::from(trade_ins.min(1))
@@ -433,7 +433,7 @@ fn add_people_inside_now<R: Rng>(
         if minute < branch.opens + 10 || minute >= branch.closes {
             continue;
         }
-        let candidates: Vec<usize> = world
+        let mut candidates: Vec<usize> = world
             .clients
             .iter()
             .enumerate()
@@ -447,11 +447,13 @@ fn add_people_inside_now<R: Rng>(
             let entered_at = now - rng.random_range(2..=since_open.clamp(3, 110)) * 60;
             let visit_id = world.visits.len() as i64 + 1;
             // The last slot is a stranger the camera saw but nobody registered yet.
-            let client = (slot < inside).then(|| candidates[rng.random_range(0..candidates.len())]);
+            // Distinct clients: nobody is inside twice.
+            let client = (slot < inside)
+                .then(|| candidates.swap_remove(rng.random_range(0..candidates.len())));
             let client_id = client.map(|i| world.clients[i].id);
             if let Some(i) = client {
                 let c = &mut world.clients[i];
-                c.last_visit_at = entered_at;
+                c.last_visit_at = c.last_visit_at.max(entered_at);
                 c.visit_count += 1;
                 if rng.random_bool(0.5) {
                     world.services.push(ServiceRequest {
