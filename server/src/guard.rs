@@ -4,6 +4,32 @@
 
 use app::server::AuthSession;
 use axum::Json;
+
+use app::server::{AppState, StaffUser};
+
+/// The staff member an API token acts as, put in the request by the guard.
+#[derive(Clone)]
+pub struct TokenUser(pub StaffUser);
+
+/// Whoever is asking: a signed-in session or a valid API token.
+pub struct Caller(pub StaffUser);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(TokenUser(user)) = parts.extensions.get::<TokenUser>() {
+            return Ok(Caller(user.clone()));
+        }
+        let auth = AuthSession::from_request_parts(parts, state)
+            .await
+            .map_err(|_| unauthorized())?;
+        auth.user.map(Caller).ok_or_else(unauthorized)
+    }
+}
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -29,8 +55,37 @@ pub fn unauthorized() -> Response {
         .into_response()
 }
 
-pub async fn refuse_anonymous(auth: AuthSession, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
+/// The secret of an `Authorization: Bearer …` header.
+fn bearer(request: &Request) -> Option<String> {
+    let value = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    value.strip_prefix("Bearer ").map(|s| s.trim().to_string())
+}
+
+pub async fn refuse_anonymous(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: AuthSession,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    let path = path.as_str();
+    // API clients may send a token instead of a session cookie.
+    if auth.user.is_none() && path.starts_with("/api/") {
+        if let Some(secret) = bearer(&request) {
+            match app::server::staff::user_for_token(&state.db, &secret).await {
+                Ok(Some(user)) => {
+                    request.extensions_mut().insert(TokenUser(user));
+                    return next.run(request).await;
+                }
+                Ok(None) => return unauthorized(),
+                Err(error) => return error.into_response(),
+            }
+        }
+    }
     let signed_in = auth.user.is_some();
     if path == "/login" && signed_in {
         return Redirect::to("/").into_response();

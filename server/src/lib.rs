@@ -106,7 +106,10 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
             move || shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn(guard::refuse_anonymous))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::refuse_anonymous,
+        ))
         .layer(auth_layer)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);

@@ -324,6 +324,104 @@ pub async fn reset_password(
     Ok(())
 }
 
+/// An API token as the settings page lists it (never the secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub name: String,
+    pub owner: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub async fn list_tokens(db: &Db) -> Result<Vec<ApiTokenRow>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, t.name, s.login AS owner, t.created_at, t.last_used_at, t.revoked_at \
+         FROM api_tokens t JOIN staff s ON s.id = t.staff_id ORDER BY t.revoked_at IS NOT NULL, t.id DESC",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Creates a token acting as `owner`; returns the secret, shown once.
+pub async fn create_token(db: &Db, owner: i64, name: &str) -> Result<String, AppError> {
+    let name = required_text("name", name, limits::NAME_MAX)?;
+    let secret = format!("aa_{}", super::tokens::new_secret());
+    let mut tx = db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO api_tokens (name, token_hash, staff_id, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&name)
+    .bind(super::tokens::sha256_hex(secret.as_bytes()))
+    .bind(owner)
+    .bind(now())
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(owner),
+        "create",
+        "api_token",
+        Some(id),
+        Some(&name),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+pub async fn revoke_token(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let updated =
+        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if updated == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(&mut tx, Some(actor), "revoke", "api_token", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The active staff member a bearer token acts as, if the token is valid.
+pub async fn user_for_token(db: &Db, secret: &str) -> Result<Option<super::StaffUser>, AppError> {
+    if !secret.starts_with("aa_") || secret.len() != 67 {
+        return Ok(None);
+    }
+    let hash = super::tokens::sha256_hex(secret.as_bytes());
+    let found: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT t.id, t.last_used_at FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
+         WHERE t.token_hash = ? AND t.revoked_at IS NULL AND s.active = TRUE",
+    )
+    .bind(&hash)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((token_id, last_used)) = found else {
+        return Ok(None);
+    };
+    let t = now();
+    // Note the use at most once a minute: a write per request would cost more than the request.
+    if last_used.is_none_or(|l| t - l > 60) {
+        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+            .bind(t)
+            .bind(token_id)
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(sqlx::query_as(
+        "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, s.language, s.password_hash \
+         FROM staff s JOIN api_tokens t ON t.staff_id = s.id WHERE t.id = ?",
+    )
+    .bind(token_id)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

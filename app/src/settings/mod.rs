@@ -45,10 +45,21 @@ pub struct StaffMember {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub owner: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SettingsData {
     pub branches: Vec<Branch>,
     pub staff: Vec<StaffMember>,
     pub time_zones: Vec<String>,
+    pub tokens: Vec<ApiToken>,
 }
 
 #[cfg(feature = "ssr")]
@@ -91,10 +102,23 @@ pub async fn load_settings() -> Result<SettingsData, AppError> {
         .iter()
         .map(|(name, _)| name.to_string())
         .collect();
+    let tokens = crate::server::staff::list_tokens(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| ApiToken {
+            id: t.id,
+            name: t.name,
+            owner: t.owner,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            revoked: t.revoked_at.is_some(),
+        })
+        .collect();
     Ok(SettingsData {
         branches,
         staff,
         time_zones,
+        tokens,
     })
 }
 
@@ -162,4 +186,19 @@ pub async fn reset_staff_password(id: i64, password: String) -> Result<(), AppEr
     let admin = require_admin().await?;
     let state = crate::server::app_state()?;
     crate::server::staff::reset_password(&state.db, admin.id, id, password).await
+}
+
+/// Creates an API token acting as the admin; the secret is shown once.
+#[server(prefix = "/rpc")]
+pub async fn create_api_token(name: String) -> Result<String, AppError> {
+    let admin = require_admin().await?;
+    let state = crate::server::app_state()?;
+    crate::server::staff::create_token(&state.db, admin.id, &name).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn revoke_api_token(id: i64) -> Result<(), AppError> {
+    let admin = require_admin().await?;
+    let state = crate::server::app_state()?;
+    crate::server::staff::revoke_token(&state.db, admin.id, id).await
 }

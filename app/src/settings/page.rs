@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use super::{
-    Branch, CreateStaff, ResetStaffPassword, SaveBranch, SetStaffActive, SettingsData, StaffMember,
-    UpdateStaff, load_settings,
+    ApiToken, Branch, CreateApiToken, CreateStaff, ResetStaffPassword, RevokeApiToken, SaveBranch,
+    SetStaffActive, SettingsData, StaffMember, UpdateStaff, load_settings,
 };
 use crate::error::AppError;
 use crate::i18n::*;
@@ -17,6 +17,8 @@ struct Actions {
     update_staff: ServerAction<UpdateStaff>,
     set_active: ServerAction<SetStaffActive>,
     reset_password: ServerAction<ResetStaffPassword>,
+    create_token: ServerAction<CreateApiToken>,
+    revoke_token: ServerAction<RevokeApiToken>,
 }
 
 #[component]
@@ -28,6 +30,8 @@ pub fn SettingsPage() -> impl IntoView {
         update_staff: ServerAction::new(),
         set_active: ServerAction::new(),
         reset_password: ServerAction::new(),
+        create_token: ServerAction::new(),
+        revoke_token: ServerAction::new(),
     };
     provide_context(actions);
     let data = Resource::new(
@@ -37,6 +41,8 @@ pub fn SettingsPage() -> impl IntoView {
                 actions.create_staff.version().get(),
                 actions.update_staff.version().get(),
                 actions.set_active.version().get(),
+                actions.create_token.version().get(),
+                actions.revoke_token.version().get(),
             )
         },
         |_| load_settings(),
@@ -67,6 +73,7 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
         branches,
         staff,
         time_zones,
+        tokens,
     } = data;
     let branch_options = branches.clone();
     view! {
@@ -142,6 +149,75 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
             </details>
             <ActionError value=actions.create_staff.value() />
         </section>
+
+        <section class="card">
+            <h2>{t!(i18n, settings.api_tokens)}</h2>
+            <p class="muted small">{t!(i18n, settings.api_tokens_hint)}</p>
+            {move || {
+                actions
+                    .create_token
+                    .value()
+                    .get()
+                    .and_then(Result::ok)
+                    .map(|secret| {
+                        view! {
+                            <div class="alert alert-ok">
+                                {t!(i18n, settings.token_shown_once)}
+                                <code class="secret" data-test="new-token">{secret}</code>
+                            </div>
+                        }
+                    })
+            }}
+            <div class="table-wrap">
+                <table class="table" data-test="token-table">
+                    <tbody>
+                        {tokens.into_iter().map(|t| view! { <TokenRow token=t /> }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <ActionForm action=actions.create_token attr:class="form-grid">
+                <label class="field">
+                    <span>{t!(i18n, fields.name)}</span>
+                    <input name="name" required maxlength="120" placeholder="CRM export" />
+                </label>
+                <div class="form-actions">
+                    <button type="submit" class="button primary">{t!(i18n, settings.create_token)}</button>
+                </div>
+            </ActionForm>
+            <ActionError value=actions.create_token.value() />
+            <ActionError value=actions.revoke_token.value() />
+        </section>
+    }
+}
+
+#[component]
+fn TokenRow(token: ApiToken) -> impl IntoView {
+    let i18n = use_i18n();
+    let actions = expect_context::<Actions>();
+    let used = token
+        .last_used_at
+        .map(|t| crate::ui::date(t, 300))
+        .unwrap_or_else(|| "—".into());
+    view! {
+        <tr class:inactive=token.revoked>
+            <td>{token.name.clone()}</td>
+            <td>{token.owner.clone()}</td>
+            <td class="hide-sm">{crate::ui::date(token.created_at, 300)}</td>
+            <td class="hide-sm">{used}</td>
+            <td>
+                {if token.revoked {
+                    view! { <span class="badge muted">{t!(i18n, settings.revoked)}</span> }.into_any()
+                } else {
+                    view! {
+                        <ActionForm action=actions.revoke_token attr:class="inline-form">
+                            <input type="hidden" name="id" value=token.id.to_string() />
+                            <button type="submit" class="button ghost small">{t!(i18n, settings.revoke)}</button>
+                        </ActionForm>
+                    }
+                        .into_any()
+                }}
+            </td>
+        </tr>
     }
 }
 

@@ -4,7 +4,9 @@
 use app::auth::Role;
 use app::clients::ClientQuery;
 use app::error::{AppError, InvalidCode};
-use app::server::{AppState, AuthSession};
+use app::server::AppState;
+
+use crate::guard::Caller;
 use app::ui::{clock, date};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -145,8 +147,7 @@ async fn audit(
     Ok(())
 }
 
-fn manager(auth: AuthSession) -> Result<app::server::StaffUser, AppError> {
-    let user = auth.user.ok_or(AppError::Unauthorized)?;
+fn manager(user: app::server::StaffUser) -> Result<app::server::StaffUser, AppError> {
     if !matches!(user.role, Role::Admin | Role::Manager) {
         return Err(AppError::Forbidden);
     }
@@ -155,11 +156,11 @@ fn manager(auth: AuthSession) -> Result<app::server::StaffUser, AppError> {
 
 pub async fn clients(
     State(state): State<AppState>,
-    auth: AuthSession,
+    Caller(user): Caller,
     params: Result<Query<ClientQuery>, QueryRejection>,
     format: Result<Query<Format>, QueryRejection>,
 ) -> Result<Response, AppError> {
-    let user = manager(auth)?;
+    let user = manager(user)?;
     let Query(params) = params.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
     let Query(format) = format.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
     let kind = kind(&format.format)?;
@@ -219,11 +220,11 @@ pub struct VisitParams {
 
 pub async fn visits(
     State(state): State<AppState>,
-    auth: AuthSession,
+    Caller(user): Caller,
     params: Result<Query<VisitParams>, QueryRejection>,
     format: Result<Query<Format>, QueryRejection>,
 ) -> Result<Response, AppError> {
-    let user = manager(auth)?;
+    let user = manager(user)?;
     let Query(p) = params.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
     let Query(format) = format.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
     let kind = kind(&format.format)?;

@@ -4,7 +4,9 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use app::server::{AppState, AuthSession};
+use app::server::AppState;
+
+use crate::guard::Caller;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::stream::{self, Stream};
@@ -12,9 +14,8 @@ use tokio::sync::broadcast::error::RecvError;
 
 pub async fn events(
     State(state): State<AppState>,
-    auth: AuthSession,
+    Caller(user): Caller,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, app::error::AppError> {
-    let user = auth.user.ok_or(app::error::AppError::Unauthorized)?;
     let only_branch = if user.role.is_manager() {
         None
     } else {

@@ -19,7 +19,18 @@ pub fn router() -> Router<AppState> {
         .route("/events", get(live::events))
         .route("/export/clients", get(export::clients))
         .route("/export/visits", get(export::visits))
+        .route("/openapi.json", get(openapi))
         .fallback(not_found)
+}
+
+/// The OpenAPI 3 document of this API, kept beside the handlers.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
 }
 
 async fn not_found() -> app::error::AppError {

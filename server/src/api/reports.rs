@@ -4,7 +4,9 @@
 use app::auth::Role;
 use app::clients::{ClientPage, ClientQuery};
 use app::error::{AppError, InvalidCode};
-use app::server::{AppState, AuthSession};
+use app::server::AppState;
+
+use crate::guard::Caller;
 use app::stats::Stats;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -19,10 +21,9 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
 
 pub async fn clients(
     State(state): State<AppState>,
-    auth: AuthSession,
+    Caller(user): Caller,
     params: Result<Query<ClientQuery>, QueryRejection>,
 ) -> Result<Json<ClientPage>, AppError> {
-    let user = auth.user.ok_or(AppError::Unauthorized)?;
     let params = query(params)?;
     let page =
         app::server::clients::search_as(&state.db, &user, &params, app::server::now()).await?;
@@ -41,10 +42,9 @@ pub struct StatsParams {
 
 pub async fn stats(
     State(state): State<AppState>,
-    auth: AuthSession,
+    Caller(user): Caller,
     params: Result<Query<StatsParams>, QueryRejection>,
 ) -> Result<Json<Stats>, AppError> {
-    let user = auth.user.ok_or(AppError::Unauthorized)?;
     if !matches!(user.role, Role::Admin | Role::Manager) {
         return Err(AppError::Forbidden);
     }

@@ -31,7 +31,8 @@ pub async fn login(
 ) -> Result<Json<Me>, AppError> {
     let Json(body) = body.map_err(|_| AppError::invalid("body", InvalidCode::BadFormat))?;
     app::server::staff::sign_in(&state, &mut auth, &body.login, &body.password).await?;
-    me(auth).await
+    let user = auth.user.ok_or(AppError::Internal)?;
+    Ok(me_json(user))
 }
 
 pub async fn logout(mut auth: AuthSession) -> Result<StatusCode, AppError> {
@@ -39,13 +40,16 @@ pub async fn logout(mut auth: AuthSession) -> Result<StatusCode, AppError> {
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn me(auth: AuthSession) -> Result<Json<Me>, AppError> {
-    let user = auth.user.ok_or(AppError::Unauthorized)?;
-    Ok(Json(Me {
+pub async fn me(crate::guard::Caller(user): crate::guard::Caller) -> Json<Me> {
+    me_json(user)
+}
+
+fn me_json(user: app::server::StaffUser) -> Json<Me> {
+    Json(Me {
         id: user.id,
         login: user.login,
         full_name: user.full_name,
         role: user.role,
         branch_id: user.branch_id,
-    }))
+    })
 }
