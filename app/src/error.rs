@@ -20,13 +20,16 @@ pub enum AppError {
     /// A field failed validation; `code` names the rule, for translation.
     #[error("invalid {field}: {code:?}")]
     Invalid { field: String, code: InvalidCode },
-    #[error("conflict: {0:?}")]
-    Conflict(ConflictCode),
+    #[error("conflict: {code:?}")]
+    Conflict { code: ConflictCode },
+    /// The purchase model could not be trained; the previous one stays.
+    #[error("the model was not retrained: {reason}")]
+    TrainingRefused { reason: String },
     #[error("internal error")]
     Internal,
     /// Transport failures reported by the server-function machinery.
-    #[error("request failed: {0}")]
-    Transport(String),
+    #[error("request failed: {message}")]
+    Transport { message: String },
 }
 
 /// Why a field was refused.
@@ -70,8 +73,8 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::TooManyAttempts { .. } => 429,
             AppError::Invalid { .. } => 400,
-            AppError::Conflict(_) => 409,
-            AppError::Internal | AppError::Transport(_) => 500,
+            AppError::Conflict { .. } | AppError::TrainingRefused { .. } => 409,
+            AppError::Internal | AppError::Transport { .. } => 500,
         }
     }
 }
@@ -80,7 +83,9 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        AppError::Transport {
+            message: value.to_string(),
+        }
     }
 }
 
@@ -156,5 +161,26 @@ mod tests {
         let json = serde_json::to_string(&error).unwrap();
         assert!(json.contains("too_many_attempts"));
         assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), error);
+        // Every variant must survive the trip, or the browser shows the wrong message.
+        for error in [
+            AppError::Conflict {
+                code: ConflictCode::LoginTaken,
+            },
+            AppError::TrainingRefused {
+                reason: "one class".into(),
+            },
+            AppError::Transport {
+                message: "offline".into(),
+            },
+            AppError::invalid("phone", InvalidCode::BadFormat),
+            AppError::Internal,
+        ] {
+            let json = serde_json::to_string(&error).unwrap();
+            assert_eq!(
+                serde_json::from_str::<AppError>(&json).unwrap(),
+                error,
+                "{json}"
+            );
+        }
     }
 }

@@ -81,6 +81,7 @@ fn NavLinks(user: CurrentUser) -> impl IntoView {
         <A href="/" exact=true>{t!(i18n, nav.dashboard)}</A>
         <A href="/clients">{t!(i18n, nav.clients)}</A>
         {user.role.is_manager().then(|| view! { <A href="/stats">{t!(i18n, nav.stats)}</A> })}
+        {user.role.is_manager().then(|| view! { <A href="/potential">{t!(i18n, nav.potential)}</A> })}
         {is_admin.then(|| view! { <A href="/settings">{t!(i18n, nav.settings)}</A> })}
     }
 }

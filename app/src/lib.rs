@@ -1,7 +1,7 @@
 //! Avtosalon Analitika: the pages and server functions, rendered on the
 //! server (`ssr`) and hydrated in the browser (`hydrate`).
 
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 
 // The locale files (../locales) become the `i18n` module. The macro is the
 // compile-time loader; its build-script successor pulls in a network-capable
@@ -18,6 +18,7 @@ pub mod clients;
 pub mod dashboard;
 pub mod error;
 pub mod layout;
+pub mod potential;
 pub mod settings;
 pub mod stats;
 pub mod ui;
@@ -78,6 +79,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("clients/new") view=clients::NewClientPage />
                         <Route path=path!("clients/:id") view=clients::ClientCardPage />
                         <Route path=path!("stats") view=stats::StatsPage ssr=leptos_router::SsrMode::Async />
+                        <Route path=path!("potential") view=potential::PotentialPage />
                         <Route path=path!("settings") view=settings::SettingsPage />
                     </ParentRoute>
                 </Routes>

@@ -59,7 +59,7 @@ pub fn ErrorMessage(error: AppError) -> impl IntoView {
             };
             view! { <FieldLabel field /> ": " {rule} }.into_any()
         }
-        AppError::Conflict(code) => match code {
+        AppError::Conflict { code } => match code {
             ConflictCode::LoginTaken => t!(i18n, errors.login_taken).into_any(),
             ConflictCode::BranchNameTaken => t!(i18n, errors.branch_name_taken).into_any(),
             ConflictCode::LastAdmin => t!(i18n, errors.last_admin).into_any(),
@@ -68,8 +68,11 @@ pub fn ErrorMessage(error: AppError) -> impl IntoView {
             ConflictCode::VisitOpen => t!(i18n, errors.visit_open).into_any(),
             ConflictCode::VisitClosed => t!(i18n, errors.visit_closed).into_any(),
         },
+        AppError::TrainingRefused { reason } => {
+            view! { {t!(i18n, errors.training_refused)} " " <span class="muted">"(" {reason} ")"</span> }.into_any()
+        }
         AppError::Internal => t!(i18n, errors.internal).into_any(),
-        AppError::Transport(_) => t!(i18n, errors.transport).into_any(),
+        AppError::Transport { .. } => t!(i18n, errors.transport).into_any(),
     };
     view! {
         <p class="alert alert-error" role="alert">

@@ -116,3 +116,32 @@ test("the dashboard updates by itself when another session checks a client in", 
   await manager.setViewportSize({ width: 390, height: 844 });
   await screenshot(manager, "dashboard-phone");
 });
+
+test("potential buyers are ranked with reasons and the model retrains from the page", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page);
+  await page.locator("[data-lang=en]").click();
+  await page.goto("/potential");
+  await hydrated(page);
+  const rows = page.locator("[data-test=lead-table] tbody tr");
+  await expect(rows.first()).toBeVisible();
+  const percents = await page.locator("[data-test=probability]").allInnerTexts();
+  const values = percents.map((p) => Number(p.replace("%", "")));
+  expect(values.length).toBeGreaterThan(5);
+  for (let i = 1; i < values.length; i++) expect(values[i - 1]).toBeGreaterThanOrEqual(values[i]);
+  await expect(rows.first().locator("[data-test=reasons] li").first()).toBeVisible();
+  const auc = Number(await page.locator("[data-test=roc-auc]").innerText());
+  expect(auc).toBeGreaterThan(0.5);
+  await screenshot(page, "potential-desktop");
+  await page.locator("[data-test=retrain]").click();
+  await expect(page.locator("[data-test=retrained]")).toBeVisible({ timeout: 30_000 });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, "potential-phone");
+  // The client card shows the same score.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const first = page.locator("[data-test=lead-table] tbody tr").first();
+  const percent = (await first.locator("[data-test=probability]").innerText()).trim();
+  await first.locator("a").first().click();
+  await hydrated(page);
+  await expect(page.locator("[data-test=score]")).toContainText(percent);
+});

@@ -32,6 +32,13 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Train the purchase model now, activate it and rescore every client.
+    Train,
+    /// Write the exact feature matrix and labels used for training as CSV.
+    ExportFeatures {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Args, Clone)]

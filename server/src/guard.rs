@@ -98,3 +98,23 @@ pub async fn refuse_anonymous(
     }
     Redirect::to("/login").into_response()
 }
+
+/// Server functions answer every error with 500; give each its real status
+/// (400 for bad input, 401, 403, 409 …) so only real failures count as 500.
+pub async fn rpc_error_status(request: Request, next: Next) -> Response {
+    let is_rpc = request.uri().path().starts_with("/rpc/");
+    let response = next.run(request).await;
+    if !is_rpc || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes)
+        && let Ok(status) = StatusCode::from_u16(error.status_code())
+    {
+        parts.status = status;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}

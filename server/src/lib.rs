@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod guard;
+pub mod jobs;
 
 use std::path::Path;
 
@@ -68,7 +69,12 @@ pub async fn start(config: &Config) -> Result<Started, ServerError> {
         .await
         .map_err(ServerError::Admin)?;
     let demo_generated = if !config.no_demo_data && demo::database_is_empty(&db).await? {
-        Some(demo::generate(&db, config.demo_clients, 42, false).await?)
+        let summary = demo::generate(&db, config.demo_clients, 42, false).await?;
+        // A first model, so potential buyers are ranked from the first start.
+        if let Err(error) = app::server::scoring::train_and_activate(&db, None).await {
+            tracing::info!(%error, "no purchase model on the demo data");
+        }
+        Some(summary)
     } else {
         None
     };

@@ -16,6 +16,8 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         None | Some(Command::Serve) => serve(&cli.config).await,
         Some(Command::DemoData { clients, seed }) => demo_data(&cli.config, clients, seed).await,
+        Some(Command::Train) => train(&cli.config).await,
+        Some(Command::ExportFeatures { out }) => export_features(&cli.config, &out).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,6 +38,7 @@ async fn serve(config: &server::Config) -> Result<(), ServerError> {
         tracing::info!("TELEGRAM_BOT_TOKEN is not set: running without the Telegram bot");
     }
     let cleanup = server::spawn_session_cleanup(&started.state);
+    let retraining = server::jobs::spawn_retraining(started.state.clone());
     let router = server::router(started.state).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -67,6 +70,7 @@ async fn serve(config: &server::Config) -> Result<(), ServerError> {
         .await
         .map_err(ServerError::Serve)?;
     cleanup.abort();
+    retraining.abort();
     tracing::info!("stopped");
     Ok(())
 }
@@ -89,6 +93,46 @@ async fn demo_data(config: &server::Config, clients: u32, seed: u64) -> Result<(
         summary.sales,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+async fn open_existing(config: &server::Config) -> Result<app::server::Db, ServerError> {
+    server::prepare_data_dir(&config.data_dir)?;
+    Ok(app::server::Db::open(&config.database_url()).await?)
+}
+
+async fn train(config: &server::Config) -> Result<(), ServerError> {
+    let db = open_existing(config).await?;
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message("computing features, cross-validating, training, rescoring …");
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let result = app::server::scoring::train_and_activate(&db, None).await;
+    spinner.finish_and_clear();
+    let model = result.map_err(|e| ServerError::Demo(e.to_string()))?;
+    let m = &model.metrics;
+    println!(
+        "model #{}: ROC AUC {:.3} (visit count alone {:.3}), PR AUC {:.3} (baseline {:.3}), Brier {:.4}, L2 alpha {}",
+        model.id, m.roc_auc, m.baseline_roc_auc, m.pr_auc, m.baseline_pr_auc, m.brier, m.alpha
+    );
+    println!(
+        "trained on {} clients ({} buyers), tested on {} later clients ({} buyers), fit in {:.2} s",
+        m.train_count, m.train_buyers, m.test_count, m.test_buyers, m.seconds
+    );
+    Ok(())
+}
+
+async fn export_features(
+    config: &server::Config,
+    out: &std::path::Path,
+) -> Result<(), ServerError> {
+    let db = open_existing(config).await?;
+    let file =
+        std::fs::File::create(out).map_err(|e| ServerError::DataDir(out.to_path_buf(), e))?;
+    let mut writer = std::io::BufWriter::new(file);
+    let rows = app::server::scoring::export_features(&db, &mut writer)
+        .await
+        .map_err(|e| ServerError::Demo(e.to_string()))?;
+    println!("wrote {rows} rows to {}", out.display());
     Ok(())
 }
 

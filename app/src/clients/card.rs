@@ -168,6 +168,9 @@ pub async fn add_visit_service(visit_id: i64, kind: String, note: String) -> Res
 pub async fn close_client_visit(visit_id: i64) -> Result<(), AppError> {
     let (user, state) = authorize_visit(visit_id).await?;
     let branch = crate::server::visits::close(&state.db, user.id, visit_id, "manual").await?;
+    if let Some(client) = crate::server::visits::client_of(&state.db, visit_id).await? {
+        crate::server::scoring::rescore_client(&state.db, client).await?;
+    }
     state.announce(branch);
     Ok(())
 }

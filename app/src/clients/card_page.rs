@@ -134,6 +134,7 @@ fn Card(data: CardData) -> impl IntoView {
         </header>
 
         {open.map(|v| view! { <AddServiceForm visit=v /> })}
+        <ScoreCard client_id />
 
         <div class="card-grid">
             <section class="card">
@@ -244,6 +245,38 @@ fn Card(data: CardData) -> impl IntoView {
                     .into_any()
             }}
         </section>
+    }
+}
+
+/// The purchase probability and its reasons, as the potential-buyers page shows them.
+#[component]
+fn ScoreCard(client_id: i64) -> impl IntoView {
+    let i18n = use_i18n();
+    let score = Resource::new(
+        move || i18n.get_locale().as_str().to_string(),
+        move |lang| crate::potential::client_score(client_id, lang),
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                score
+                    .get()
+                    .and_then(Result::ok)
+                    .flatten()
+                    .map(|(p, band, reasons)| {
+                        view! {
+                            <section class="card score-card" data-test="score">
+                                <h2>
+                                    {t!(i18n, potential.score)} ": "
+                                    <span class=format!("badge band-{band}")>{format!("{:.0}%", p * 100.0)}</span> " "
+                                    <crate::potential::page::BandName band=band.clone() />
+                                </h2>
+                                <ul class="reasons">{reasons.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
+                            </section>
+                        }
+                    })
+            }}
+        </Transition>
     }
 }
 

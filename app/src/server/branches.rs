@@ -57,7 +57,9 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
             .fetch_optional(&mut *tx)
             .await?;
     if clash.is_some() {
-        return Err(AppError::Conflict(ConflictCode::BranchNameTaken));
+        return Err(AppError::Conflict {
+            code: ConflictCode::BranchNameTaken,
+        });
     }
     let id = match form.id {
         Some(id) => {
@@ -164,7 +166,9 @@ mod tests {
             .unwrap();
         assert_eq!(
             save(&db, 1, &form("Chilonzor", "10:00", "19:00")).await,
-            Err(AppError::Conflict(ConflictCode::BranchNameTaken))
+            Err(AppError::Conflict {
+                code: ConflictCode::BranchNameTaken
+            })
         );
         let mut edit = form("Chilonzor", "10:00", "19:00");
         edit.id = Some(id);

@@ -282,6 +282,21 @@ pub fn service_label(locale: Locale, kind: &str) -> String {
     .to_string()
 }
 
+/// How a client heard of us, in the user's language.
+pub fn source_label(locale: Locale, source: &str) -> String {
+    match source {
+        "walk_in" => td_string!(locale, sources.walk_in),
+        "instagram" => td_string!(locale, sources.instagram),
+        "telegram" => td_string!(locale, sources.telegram),
+        "referral" => td_string!(locale, sources.referral),
+        "olx" => td_string!(locale, sources.olx),
+        "website" => td_string!(locale, sources.website),
+        "billboard" => td_string!(locale, sources.billboard),
+        _ => td_string!(locale, sources.other),
+    }
+    .to_string()
+}
+
 pub fn weekday_labels(locale: Locale) -> Vec<String> {
     [
         td_string!(locale, stats.mon),

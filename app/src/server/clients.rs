@@ -378,7 +378,9 @@ async fn check_references(
             .fetch_optional(&mut *conn)
             .await?;
     if taken.is_some() {
-        return Err(AppError::Conflict(crate::error::ConflictCode::PhoneTaken));
+        return Err(AppError::Conflict {
+            code: crate::error::ConflictCode::PhoneTaken,
+        });
     }
     Ok(())
 }

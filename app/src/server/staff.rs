@@ -188,7 +188,9 @@ pub async fn create(
         .fetch_optional(&mut *tx)
         .await?;
     if taken.is_some() {
-        return Err(AppError::Conflict(ConflictCode::LoginTaken));
+        return Err(AppError::Conflict {
+            code: ConflictCode::LoginTaken,
+        });
     }
     let t = now();
     let id: i64 = sqlx::query_scalar(
@@ -244,7 +246,9 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: StaffInput) -> Result<(
         && input.role != Role::Admin
         && other_active_admins(&mut tx, id).await? == 0
     {
-        return Err(AppError::Conflict(ConflictCode::LastAdmin));
+        return Err(AppError::Conflict {
+            code: ConflictCode::LastAdmin,
+        });
     }
     let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM staff WHERE login = ? AND id <> ?")
         .bind(&input.login)
@@ -252,7 +256,9 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: StaffInput) -> Result<(
         .fetch_optional(&mut *tx)
         .await?;
     if taken.is_some() {
-        return Err(AppError::Conflict(ConflictCode::LoginTaken));
+        return Err(AppError::Conflict {
+            code: ConflictCode::LoginTaken,
+        });
     }
     sqlx::query(
         "UPDATE staff SET login = ?, full_name = ?, role = ?, branch_id = ?, updated_at = ? WHERE id = ?",
@@ -278,7 +284,9 @@ pub async fn set_active(db: &Db, actor: i64, id: i64, active: bool) -> Result<()
         .await?;
     let role = role.ok_or(AppError::NotFound)?;
     if !active && role == "admin" && other_active_admins(&mut tx, id).await? == 0 {
-        return Err(AppError::Conflict(ConflictCode::LastAdmin));
+        return Err(AppError::Conflict {
+            code: ConflictCode::LastAdmin,
+        });
     }
     sqlx::query("UPDATE staff SET active = ?, updated_at = ? WHERE id = ?")
         .bind(active)
@@ -471,11 +479,15 @@ mod tests {
         let demote = parse_input("admin", "Administrator", "manager", None).unwrap();
         assert_eq!(
             update(&db, admin_id, admin_id, demote).await,
-            Err(AppError::Conflict(ConflictCode::LastAdmin))
+            Err(AppError::Conflict {
+                code: ConflictCode::LastAdmin
+            })
         );
         assert_eq!(
             set_active(&db, admin_id, admin_id, false).await,
-            Err(AppError::Conflict(ConflictCode::LastAdmin))
+            Err(AppError::Conflict {
+                code: ConflictCode::LastAdmin
+            })
         );
         // With a second admin, the first may step down.
         let second = parse_input("boss", "Second Admin", "admin", None).unwrap();

@@ -34,7 +34,9 @@ pub async fn check_in(
             .fetch_optional(&mut *tx)
             .await?;
     if open.is_some() {
-        return Err(AppError::Conflict(ConflictCode::VisitOpen));
+        return Err(AppError::Conflict {
+            code: ConflictCode::VisitOpen,
+        });
     }
     let t = now();
     let id: i64 = sqlx::query_scalar(
@@ -87,7 +89,9 @@ async fn open_visit(
             .await?;
     let (branch, client, left) = visit.ok_or(AppError::NotFound)?;
     if left.is_some() {
-        return Err(AppError::Conflict(ConflictCode::VisitClosed));
+        return Err(AppError::Conflict {
+            code: ConflictCode::VisitClosed,
+        });
     }
     Ok((branch, client))
 }
@@ -156,4 +160,15 @@ pub async fn close(db: &Db, actor: i64, visit_id: i64, ended_by: &str) -> Result
     audit::record(&mut tx, Some(actor), "close", "visit", Some(visit_id), None).await?;
     tx.commit().await?;
     Ok(branch_id)
+}
+
+/// The client of a visit, if known.
+pub async fn client_of(db: &Db, visit_id: i64) -> Result<Option<i64>, AppError> {
+    Ok(
+        sqlx::query_scalar::<_, Option<i64>>("SELECT client_id FROM visits WHERE id = ?")
+            .bind(visit_id)
+            .fetch_optional(db.pool())
+            .await?
+            .flatten(),
+    )
 }

@@ -3,6 +3,7 @@
 mod export;
 mod live;
 mod reports;
+mod scoring;
 mod session;
 
 use app::server::AppState;
@@ -20,6 +21,8 @@ pub fn router() -> Router<AppState> {
         .route("/export/clients", get(export::clients))
         .route("/export/visits", get(export::visits))
         .route("/openapi.json", get(openapi))
+        .route("/potential_buyers_ml", get(scoring::potential_buyers))
+        .route("/retrain_model", post(scoring::retrain))
         .fallback(not_found)
 }
 

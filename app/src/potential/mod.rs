@@ -1,0 +1,205 @@
+//! Potential buyers: clients ranked by the purchase model, each with the
+//! reasons for their score, and the model's honest report card.
+
+pub mod page;
+
+pub use page::PotentialPage;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lead {
+    pub client_id: i64,
+    pub full_name: Option<String>,
+    pub phone: Option<String>,
+    pub branch: String,
+    pub car: Option<String>,
+    pub probability: f64,
+    /// hot, warm or cold, by the thresholds in settings.
+    pub band: String,
+    pub reasons: Vec<String>,
+    pub last_visit_at: Option<i64>,
+    pub visit_count: i64,
+    pub bought: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadPage {
+    pub items: Vec<Lead>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+    pub has_model: bool,
+}
+
+/// Filters as typed (URL or API); validated on the server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeadQuery {
+    #[serde(default)]
+    pub branch: String,
+    #[serde(default)]
+    pub car: String,
+    #[serde(default)]
+    pub not_bought: String,
+    #[serde(default)]
+    pub last_visit_days: String,
+    #[serde(default)]
+    pub page: String,
+    #[serde(default)]
+    pub page_size: String,
+}
+
+/// The model page: the active model's metrics and coefficients, history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelReport {
+    pub id: i64,
+    pub trained_at: i64,
+    pub active: bool,
+    pub roc_auc: f64,
+    pub pr_auc: f64,
+    pub brier: f64,
+    pub baseline_roc_auc: f64,
+    pub baseline_pr_auc: f64,
+    pub train_count: usize,
+    pub test_count: usize,
+    pub train_buyers: usize,
+    pub test_buyers: usize,
+    pub alpha: f64,
+    /// (from, to, clients, mean predicted, observed rate)
+    pub calibration: Vec<(f64, f64, usize, f64, f64)>,
+    /// (feature, weight), largest effect first.
+    pub coefficients: Vec<(String, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelPanel {
+    pub models: Vec<ModelReport>,
+    pub hot: f64,
+    pub warm: f64,
+    pub branches: Vec<(i64, String)>,
+    pub car_models: Vec<(i64, String)>,
+}
+
+#[cfg(feature = "ssr")]
+pub fn report(stored: &crate::server::scoring::StoredModel) -> ModelReport {
+    let m = &stored.metrics;
+    let mut coefficients: Vec<(String, f64)> = stored
+        .model
+        .features
+        .iter()
+        .cloned()
+        .zip(stored.model.weights.iter().copied())
+        .collect();
+    coefficients.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    ModelReport {
+        id: stored.id,
+        trained_at: stored.trained_at,
+        active: stored.active,
+        roc_auc: m.roc_auc,
+        pr_auc: m.pr_auc,
+        brier: m.brier,
+        baseline_roc_auc: m.baseline_roc_auc,
+        baseline_pr_auc: m.baseline_pr_auc,
+        train_count: m.train_count,
+        test_count: m.test_count,
+        train_buyers: m.train_buyers,
+        test_buyers: m.test_buyers,
+        alpha: m.alpha,
+        calibration: m
+            .calibration
+            .iter()
+            .map(|b| (b.from, b.to, b.clients, b.mean_predicted, b.observed_rate))
+            .collect(),
+        coefficients,
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn require_manager() -> Result<crate::server::StaffUser, AppError> {
+    use crate::auth::Role;
+    crate::server::require_role(&[Role::Admin, Role::Manager]).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn load_leads(query: LeadQuery, lang: String) -> Result<LeadPage, AppError> {
+    require_manager().await?;
+    let state = crate::server::app_state()?;
+    let filter = crate::server::potential::validate(&query, crate::server::now())?;
+    crate::server::potential::leads(&state.db, &filter, lang.parse().unwrap_or_default()).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn load_model_panel() -> Result<ModelPanel, AppError> {
+    require_manager().await?;
+    let state = crate::server::app_state()?;
+    let models = crate::server::scoring::list_models(&state.db)
+        .await?
+        .iter()
+        .map(report)
+        .collect();
+    let (hot, warm) = crate::server::scoring::bands(&state.db).await?;
+    let (car_models, branches) = crate::server::clients::choices(&state.db).await?;
+    Ok(ModelPanel {
+        models,
+        hot,
+        warm,
+        branches,
+        car_models,
+    })
+}
+
+/// Retrains now; the previous model stays when training is refused.
+#[server(prefix = "/rpc")]
+pub async fn retrain_model() -> Result<ModelReport, AppError> {
+    let user = require_manager().await?;
+    let state = crate::server::app_state()?;
+    let stored = crate::server::scoring::train_and_activate(&state.db, Some(user.id)).await?;
+    Ok(report(&stored))
+}
+
+#[server(prefix = "/rpc")]
+pub async fn activate_model(id: i64) -> Result<(), AppError> {
+    let admin = crate::server::require_role(&[crate::auth::Role::Admin]).await?;
+    let state = crate::server::app_state()?;
+    crate::server::scoring::activate(&state.db, admin.id, id).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn save_score_bands(hot: String, warm: String) -> Result<(), AppError> {
+    use crate::error::InvalidCode;
+    let admin = crate::server::require_role(&[crate::auth::Role::Admin]).await?;
+    let state = crate::server::app_state()?;
+    let parse = |field: &str, v: &str| -> Result<f64, AppError> {
+        let percent: f64 = v
+            .trim()
+            .parse()
+            .map_err(|_| AppError::invalid(field, InvalidCode::BadFormat))?;
+        Ok(percent / 100.0)
+    };
+    crate::server::scoring::set_bands(
+        &state.db,
+        admin.id,
+        parse("score_hot", &hot)?,
+        parse("score_warm", &warm)?,
+    )
+    .await
+}
+
+/// The score and reasons shown on a client card.
+#[server(prefix = "/rpc")]
+pub async fn client_score(
+    client_id: i64,
+    lang: String,
+) -> Result<Option<(f64, String, Vec<String>)>, AppError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::app_state()?;
+    let branch = crate::server::clients::branch_of(&state.db, client_id).await?;
+    if !user.role.is_manager() && user.branch_id != Some(branch) {
+        return Err(AppError::Forbidden);
+    }
+    crate::server::potential::client_score(&state.db, client_id, lang.parse().unwrap_or_default())
+        .await
+}

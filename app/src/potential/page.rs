@@ -1,0 +1,395 @@
+//! The potential-buyers page: ranked clients with reasons, and the model.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use super::{
+    ActivateModel, LeadPage, LeadQuery, ModelPanel, ModelReport, RetrainModel, SaveScoreBands,
+    load_leads, load_model_panel,
+};
+use crate::i18n::*;
+use crate::ui::{ActionError, ErrorMessage, Loading, date};
+
+#[component]
+pub fn PotentialPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let retrain = ServerAction::<RetrainModel>::new();
+    let activate = ServerAction::<ActivateModel>::new();
+    let bands = ServerAction::<SaveScoreBands>::new();
+    let current = move || {
+        let q = query.read();
+        LeadQuery {
+            branch: q.get("branch").unwrap_or_default(),
+            car: q.get("car").unwrap_or_default(),
+            not_bought: q.get("not_bought").unwrap_or_default(),
+            last_visit_days: q.get("last_visit_days").unwrap_or_default(),
+            page: q.get("page").unwrap_or_default(),
+            page_size: q.get("page_size").unwrap_or_default(),
+        }
+    };
+    let refresh = move || {
+        (
+            retrain.version().get(),
+            activate.version().get(),
+            bands.version().get(),
+        )
+    };
+    let leads = Resource::new(
+        move || (current(), i18n.get_locale().as_str().to_string(), refresh()),
+        |(q, lang, _)| load_leads(q, lang),
+    );
+    let panel = Resource::new(refresh, |_| load_model_panel());
+    view! {
+        <leptos_meta::Title text=move || t_string!(i18n, potential.title) />
+        <h1 class="page-title">{t!(i18n, potential.title)}</h1>
+        <Transition fallback=Loading>
+            {move || {
+                panel
+                    .get()
+                    .map(|result| match result {
+                        Ok(panel) => view! { <Filters panel query=current() /> }.into_any(),
+                        Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                    })
+            }}
+        </Transition>
+        <Transition fallback=Loading>
+            {move || {
+                leads
+                    .get()
+                    .map(|result| match result {
+                        Ok(page) => view! { <LeadTable page query=current() /> }.into_any(),
+                        Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                    })
+            }}
+        </Transition>
+        <section class="card" data-test="model-panel">
+            <div class="list-head">
+                <h2>{t!(i18n, potential.model)}</h2>
+                <ActionForm action=retrain attr:class="inline-form">
+                    <button type="submit" class="button primary" data-test="retrain" disabled=move || retrain.pending().get()>
+                        {move || {
+                            if retrain.pending().get() {
+                                t!(i18n, potential.training).into_any()
+                            } else {
+                                t!(i18n, potential.retrain).into_any()
+                            }
+                        }}
+                    </button>
+                </ActionForm>
+            </div>
+            <ActionError value=retrain.value() />
+            {move || {
+                matches!(retrain.value().get(), Some(Ok(_)))
+                    .then(|| view! { <p class="alert alert-ok" data-test="retrained">{t!(i18n, potential.retrained)}</p> })
+            }}
+            <ActionError value=activate.value() />
+            <Transition fallback=Loading>
+                {move || {
+                    panel
+                        .get()
+                        .and_then(Result::ok)
+                        .map(|panel| view! { <ModelView panel activate bands /> })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Filters(panel: ModelPanel, query: LeadQuery) -> impl IntoView {
+    let i18n = use_i18n();
+    let not_bought =
+        query.not_bought.is_empty() || query.not_bought == "1" || query.not_bought == "on";
+    view! {
+        <form method="get" action="/potential" class="card form-grid filters" data-test="lead-filter">
+            <label class="field">
+                <span>{t!(i18n, fields.branch)}</span>
+                <select name="branch">
+                    <option value="">{t!(i18n, common.all_branches)}</option>
+                    {panel
+                        .branches
+                        .into_iter()
+                        .map(|(id, name)| view! { <option value=id.to_string() selected=query.branch == id.to_string()>{name}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span>{t!(i18n, card.car)}</span>
+                <select name="car">
+                    <option value="">"—"</option>
+                    {panel
+                        .car_models
+                        .into_iter()
+                        .map(|(id, name)| view! { <option value=id.to_string() selected=query.car == id.to_string()>{name}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span>{t!(i18n, potential.last_visit_days)}</span>
+                <input name="last_visit_days" inputmode="numeric" maxlength="4" value=query.last_visit_days.clone() />
+            </label>
+            <input type="hidden" name="not_bought" value="0" />
+            <label class="check">
+                <input type="checkbox" name="not_bought" value="1" checked=not_bought />
+                <span>{t!(i18n, potential.not_bought)}</span>
+            </label>
+            <div class="form-actions">
+                <button type="submit" class="button primary">{t!(i18n, stats.apply)}</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn LeadTable(page: LeadPage, query: LeadQuery) -> impl IntoView {
+    let i18n = use_i18n();
+    let LeadPage {
+        items,
+        total,
+        page,
+        page_size,
+        has_model,
+    } = page;
+    if !has_model {
+        return view! { <p class="card muted">{t!(i18n, potential.no_model)}</p> }.into_any();
+    }
+    if items.is_empty() {
+        return view! { <p class="card muted">{t!(i18n, clients.none)}</p> }.into_any();
+    }
+    let pages = ((total + page_size - 1) / page_size).max(1);
+    let link = move |p: i64| {
+        format!(
+            "/potential?branch={}&car={}&not_bought={}&last_visit_days={}&page={p}",
+            query.branch, query.car, query.not_bought, query.last_visit_days
+        )
+    };
+    let first_rank = (page - 1) * page_size;
+    view! {
+        <div class="table-wrap card flush">
+            <table class="table" data-test="lead-table">
+                <thead>
+                    <tr>
+                        <th class="num">"#"</th>
+                        <th>{t!(i18n, fields.full_name)}</th>
+                        <th>{t!(i18n, potential.probability)}</th>
+                        <th>{t!(i18n, potential.reasons)}</th>
+                        <th class="hide-sm">{t!(i18n, card.car)}</th>
+                        <th class="hide-sm">{t!(i18n, fields.branch)}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, lead)| {
+                            let percent = format!("{:.0}%", lead.probability * 100.0);
+                            let band = lead.band.clone();
+                            view! {
+                                <tr>
+                                    <td class="num muted">{first_rank + i as i64 + 1}</td>
+                                    <td>
+                                        <a href=format!("/clients/{}", lead.client_id)>{lead.full_name.clone().unwrap_or_else(|| "—".into())}</a>
+                                        <div class="muted small nowrap">{lead.phone.clone().unwrap_or_default()}</div>
+                                    </td>
+                                    <td class="nowrap">
+                                        <span class=format!("badge band-{band}") data-test="probability">{percent}</span>
+                                        " "
+                                        <BandName band />
+                                    </td>
+                                    <td>
+                                        <ul class="reasons" data-test="reasons">
+                                            {lead.reasons.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
+                                        </ul>
+                                    </td>
+                                    <td class="hide-sm">{lead.car.unwrap_or_default()}</td>
+                                    <td class="hide-sm">{lead.branch}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager">
+            {(page > 1).then(|| view! { <a class="button ghost" href=link(page - 1)>{t!(i18n, clients.prev)}</a> })}
+            <span class="muted">{t!(i18n, clients.page, n = move || page, total = move || pages)}</span>
+            {(page < pages).then(|| view! { <a class="button ghost" href=link(page + 1)>{t!(i18n, clients.next)}</a> })}
+        </nav>
+    }
+        .into_any()
+}
+
+#[component]
+pub fn BandName(band: String) -> impl IntoView {
+    let i18n = use_i18n();
+    match band.as_str() {
+        "hot" => t!(i18n, potential.hot).into_any(),
+        "warm" => t!(i18n, potential.warm).into_any(),
+        _ => t!(i18n, potential.cold).into_any(),
+    }
+}
+
+fn fixed(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "—".into()
+    }
+}
+
+#[component]
+fn ModelView(
+    panel: ModelPanel,
+    activate: ServerAction<ActivateModel>,
+    bands: ServerAction<SaveScoreBands>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let Some(active) = panel.models.iter().find(|m| m.active).cloned() else {
+        return view! { <p class="muted">{t!(i18n, potential.no_model)}</p> }.into_any();
+    };
+    let ModelReport {
+        trained_at,
+        roc_auc,
+        pr_auc,
+        brier,
+        baseline_roc_auc,
+        baseline_pr_auc,
+        train_count,
+        test_count,
+        train_buyers,
+        test_buyers,
+        alpha,
+        calibration,
+        coefficients,
+        ..
+    } = active;
+    let hot = format!("{:.0}", panel.hot * 100.0);
+    let warm = format!("{:.0}", panel.warm * 100.0);
+    view! {
+        <div class="kpis">
+            <div class="kpi">
+                <span class="kpi-label">"ROC AUC"</span>
+                <span class="kpi-value" data-test="roc-auc">{fixed(roc_auc)}</span>
+                <span class="kpi-note">{t!(i18n, potential.baseline)} " " {fixed(baseline_roc_auc)}</span>
+            </div>
+            <div class="kpi">
+                <span class="kpi-label">"PR AUC"</span>
+                <span class="kpi-value">{fixed(pr_auc)}</span>
+                <span class="kpi-note">{t!(i18n, potential.baseline)} " " {fixed(baseline_pr_auc)}</span>
+            </div>
+            <div class="kpi">
+                <span class="kpi-label">"Brier"</span>
+                <span class="kpi-value">{fixed(brier)}</span>
+                <span class="kpi-note">"L2 α = " {alpha}</span>
+            </div>
+            <div class="kpi">
+                <span class="kpi-label">{t!(i18n, potential.trained_at)}</span>
+                <span class="kpi-value small-value">{date(trained_at, 300)}</span>
+                <span class="kpi-note">
+                    {t!(i18n, potential.trained_on, train = move || train_count, buyers = move || train_buyers)} " · "
+                    {t!(i18n, potential.tested_on, test = move || test_count, buyers = move || test_buyers)}
+                </span>
+            </div>
+        </div>
+        <p class="muted small">{t!(i18n, potential.honesty)}</p>
+        <div class="card-grid">
+            <div>
+                <h3>{t!(i18n, potential.calibration)}</h3>
+                <table class="table compact" data-test="calibration">
+                    <thead>
+                        <tr>
+                            <th>{t!(i18n, potential.predicted)}</th>
+                            <th class="num">{t!(i18n, stats.axis_clients)}</th>
+                            <th class="num">{t!(i18n, potential.mean_predicted)}</th>
+                            <th class="num">{t!(i18n, potential.observed)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {calibration
+                            .into_iter()
+                            .filter(|b| b.2 > 0)
+                            .map(|(from, to, n, predicted, observed)| {
+                                view! {
+                                    <tr>
+                                        <td>{format!("{:.0}–{:.0}%", from * 100.0, to * 100.0)}</td>
+                                        <td class="num">{n}</td>
+                                        <td class="num">{format!("{:.1}%", predicted * 100.0)}</td>
+                                        <td class="num">{format!("{:.1}%", observed * 100.0)}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <div>
+                <h3>{t!(i18n, potential.coefficients)}</h3>
+                <table class="table compact" data-test="coefficients">
+                    <tbody>
+                        {coefficients
+                            .into_iter()
+                            .take(12)
+                            .map(|(name, weight)| {
+                                view! {
+                                    <tr>
+                                        <td><code>{name}</code></td>
+                                        <td class="num" class:negative=weight < 0.0>{format!("{weight:+.3}")}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </div>
+        <details class="spaced">
+            <summary class="button ghost small">{t!(i18n, potential.history)}</summary>
+            <table class="table compact">
+                <tbody>
+                    {panel
+                        .models
+                        .into_iter()
+                        .map(|m| {
+                            view! {
+                                <tr>
+                                    <td>"#" {m.id}</td>
+                                    <td>{date(m.trained_at, 300)}</td>
+                                    <td>"ROC AUC " {fixed(m.roc_auc)}</td>
+                                    <td>
+                                        {if m.active {
+                                            view! { <span class="badge ok">{t!(i18n, settings.active)}</span> }.into_any()
+                                        } else {
+                                            view! {
+                                                <ActionForm action=activate attr:class="inline-form">
+                                                    <input type="hidden" name="id" value=m.id.to_string() />
+                                                    <button type="submit" class="button ghost small">{t!(i18n, potential.activate)}</button>
+                                                </ActionForm>
+                                            }
+                                                .into_any()
+                                        }}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+            <ActionForm action=bands attr:class="form-grid">
+                <label class="field">
+                    <span>{t!(i18n, potential.hot_from)}</span>
+                    <input name="hot" inputmode="numeric" value=hot />
+                </label>
+                <label class="field">
+                    <span>{t!(i18n, potential.warm_from)}</span>
+                    <input name="warm" inputmode="numeric" value=warm />
+                </label>
+                <div class="form-actions">
+                    <button type="submit" class="button">{t!(i18n, common.save)}</button>
+                </div>
+            </ActionForm>
+            <ActionError value=bands.value() />
+        </details>
+    }
+        .into_any()
+}

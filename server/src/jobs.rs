@@ -1,0 +1,81 @@
+//! Background jobs: the purchase model retrains at night and after every
+//! few new sales, off the request path.
+
+use std::time::Duration;
+
+use app::server::{AppState, scoring};
+
+/// New sales after which the model retrains without waiting for the night.
+pub const RETRAIN_AFTER_SALES: i64 = 25;
+const CHECK_EVERY: Duration = Duration::from_secs(600);
+/// Local hour (Tashkent) of the nightly retraining.
+const NIGHT_HOUR: i64 = 3;
+
+/// Whether to retrain now, given the sales since the active model (None:
+/// no model yet), the local hour and the age of the model in hours.
+pub fn should_retrain(
+    sales_since: Option<i64>,
+    local_hour: i64,
+    model_age_hours: Option<i64>,
+) -> bool {
+    match sales_since {
+        None => true,
+        Some(n) if n >= RETRAIN_AFTER_SALES => true,
+        Some(_) => local_hour == NIGHT_HOUR && model_age_hours.is_some_and(|h| h >= 20),
+    }
+}
+
+async fn model_age_hours(state: &AppState) -> Option<i64> {
+    let trained: Option<i64> =
+        sqlx::query_scalar("SELECT trained_at FROM models WHERE active = TRUE")
+            .fetch_optional(state.db.pool())
+            .await
+            .ok()
+            .flatten();
+    trained.map(|t| (app::server::now() - t) / 3600)
+}
+
+pub fn spawn_retraining(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut refused_before = false;
+        loop {
+            tokio::time::sleep(CHECK_EVERY).await;
+            let Ok(sales_since) = scoring::sales_since_training(&state.db).await else {
+                continue;
+            };
+            let local_hour = ((app::server::now() + 5 * 3600) % 86_400) / 3600;
+            if !should_retrain(sales_since, local_hour, model_age_hours(&state).await) {
+                continue;
+            }
+            match scoring::train_and_activate(&state.db, None).await {
+                Ok(model) => {
+                    refused_before = false;
+                    tracing::info!(
+                        id = model.id,
+                        roc_auc = model.metrics.roc_auc,
+                        "purchase model retrained"
+                    );
+                }
+                Err(error) if !refused_before => {
+                    refused_before = true;
+                    tracing::info!(%error, "purchase model not retrained");
+                }
+                Err(_) => {}
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retrains_without_a_model_after_sales_and_at_night() {
+        assert!(should_retrain(None, 12, None));
+        assert!(should_retrain(Some(25), 12, Some(1)));
+        assert!(!should_retrain(Some(3), 12, Some(30)));
+        assert!(should_retrain(Some(3), 3, Some(30)));
+        assert!(!should_retrain(Some(3), 3, Some(2)));
+    }
+}

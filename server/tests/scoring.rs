@@ -1,0 +1,225 @@
+//! The purchase model on demo data: it beats the visit-count baseline, sees
+//! nothing after a sale, keeps the old model when it cannot train, and its
+//! reasons are its largest contributions.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{app_with_demo, scalar};
+use leptos::server_fn::ServerFn;
+
+#[tokio::test]
+async fn the_model_beats_the_baseline_and_ranks_clients_with_reasons() {
+    let app = app_with_demo(3_000).await;
+    let admin = app.admin().await;
+    let trained = app.post_json("/api/retrain_model", "", Some(&admin)).await;
+    assert_eq!(trained.status, StatusCode::OK, "{}", trained.body);
+    let m = trained.json();
+    let (auc, baseline) = (
+        m["roc_auc"].as_f64().unwrap(),
+        m["baseline_roc_auc"].as_f64().unwrap(),
+    );
+    eprintln!(
+        "ROC AUC {auc:.3}, baseline {baseline:.3}, Brier {}",
+        m["brier"]
+    );
+    assert!(
+        auc > baseline + 0.05,
+        "model {auc} vs visit count {baseline}"
+    );
+    assert!(m["brier"].as_f64().unwrap() < 0.2);
+
+    let leads = app
+        .get("/api/potential_buyers_ml?page_size=50", Some(&admin))
+        .await;
+    assert_eq!(leads.status, StatusCode::OK, "{}", leads.body);
+    let leads = leads.json();
+    let items = leads["items"].as_array().unwrap();
+    assert_eq!(items.len(), 50);
+    let probabilities: Vec<f64> = items
+        .iter()
+        .map(|l| l["probability"].as_f64().unwrap())
+        .collect();
+    assert!(probabilities.windows(2).all(|w| w[0] >= w[1]));
+    assert!(probabilities.iter().all(|p| (0.0..=1.0).contains(p)));
+    assert!(items.iter().all(|l| l["bought"] == false));
+    assert!(
+        items
+            .iter()
+            .all(|l| !l["reasons"].as_array().unwrap().is_empty())
+    );
+    assert_eq!(
+        leads["total"],
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM clients WHERE id NOT IN (SELECT client_id FROM sales)"
+        )
+        .await
+    );
+    // Every client was scored.
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM client_scores").await,
+        3_000
+    );
+    let russian = app
+        .get("/api/potential_buyers_ml?page_size=1&lang=ru", Some(&admin))
+        .await
+        .json();
+    let reason = russian["items"][0]["reasons"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.chars().any(|c| ('а'..='я').contains(&c)), "{reason}");
+    assert_eq!(
+        app.get("/api/potential_buyers_ml?page=0", Some(&admin))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn features_after_the_sale_change_nothing() {
+    let app = app_with_demo(400).await;
+    let db = &app.state.db;
+    let now = app::server::now();
+    let buyer: i64 = scalar(&app, "SELECT client_id FROM sales ORDER BY id LIMIT 1").await;
+    let before = app::server::scoring::features::load(db, now, true, Some(buyer))
+        .await
+        .unwrap();
+    let sold_at = scalar(
+        &app,
+        &format!("SELECT MIN(sold_at) FROM sales WHERE client_id = {buyer}"),
+    )
+    .await;
+    // A later visit with a test drive and credit talk, an hour after the sale.
+    sqlx::query(
+        "INSERT INTO visits (id, visit_token, client_id, branch_id, entered_at, left_at, started_by, created_at) \
+         VALUES (999999, 'after-sale', ?, 1, ?, ?, 'camera', 0)",
+    )
+    .bind(buyer)
+    .bind(sold_at + 3600)
+    .bind(sold_at + 7200)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    for kind in ["test_drive", "credit", "trade_in"] {
+        sqlx::query(
+            "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at) VALUES (999999, ?, 1, ?, ?)",
+        )
+        .bind(buyer)
+        .bind(kind)
+        .bind(sold_at + 4000)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+    let after = app::server::scoring::features::load(db, now, true, Some(buyer))
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+    assert!(after[0].bought);
+    // Without the outcome cut-off (today's state), the new visit counts.
+    let today = app::server::scoring::features::load(db, now, false, Some(buyer))
+        .await
+        .unwrap();
+    assert_ne!(today[0].values, after[0].values);
+}
+
+#[tokio::test]
+async fn one_class_keeps_the_previous_model_and_says_why() {
+    let app = app_with_demo(1_500).await;
+    let admin = app.admin().await;
+    assert_eq!(
+        app.post_json("/api/retrain_model", "", Some(&admin))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let active = scalar(&app, "SELECT id FROM models WHERE active").await;
+    sqlx::query("DELETE FROM sales")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let refused = app.post_json("/api/retrain_model", "", Some(&admin)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert_eq!(refused.json()["error"], "training_refused");
+    assert!(
+        refused.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("one class"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        scalar(&app, "SELECT id FROM models WHERE active").await,
+        active
+    );
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM models").await, 1);
+    // The same through the page's server function, for the UI.
+    let ui = app
+        .post_form(app::potential::RetrainModel::PATH, "", Some(&admin))
+        .await;
+    assert!(ui.body.contains("training_refused"), "{}", ui.body);
+}
+
+#[tokio::test]
+async fn reasons_are_the_largest_contributions() {
+    let app = app_with_demo(1_500).await;
+    let stored = app::server::scoring::train_and_activate(&app.state.db, None)
+        .await
+        .unwrap();
+    let examples =
+        app::server::scoring::features::load(&app.state.db, app::server::now(), false, None)
+            .await
+            .unwrap();
+    for example in examples.iter().take(200) {
+        let reasons = app::server::scoring::top_reasons(&stored.model, &example.values, 3);
+        let contributions = stored.model.contributions(&example.values);
+        let mut explainable: Vec<(usize, f64)> = contributions
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(i, c)| {
+                let name = &stored.model.features[*i];
+                *c > 0.02
+                    && (!(name.starts_with("source_") || name.starts_with("segment_"))
+                        || example.values[*i] > 0.5)
+            })
+            .collect();
+        explainable.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let expected: Vec<&String> = explainable
+            .iter()
+            .take(3)
+            .map(|(i, _)| &stored.model.features[*i])
+            .collect();
+        let got: Vec<&String> = reasons.iter().map(|r| &r.feature).collect();
+        assert_eq!(got, expected, "client {}", example.client_id);
+    }
+}
+
+#[tokio::test]
+async fn reception_may_not_retrain_or_rank() {
+    let app = app_with_demo(50).await;
+    let admin = app.admin().await;
+    app.post_form(
+        app::settings::CreateStaff::PATH,
+        "login=desk&full_name=Desk&role=reception&branch_id=1&password=desk-pass-1",
+        Some(&admin),
+    )
+    .await;
+    let desk = app.sign_in("desk", "desk-pass-1").await;
+    assert_eq!(
+        app.post_json("/api/retrain_model", "", Some(&desk))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("/api/potential_buyers_ml", Some(&desk))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
