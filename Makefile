@@ -20,7 +20,7 @@ BINARYEN_VERSION := 132
 DATA_DIR ?= data
 E2E_PORT ?= 3100
 
-.PHONY: run test dev deps deps-test lint unit e2e build-debug build-release demo-data clean-data fmt
+.PHONY: run test dev deps deps-release deps-test apt lint unit e2e build-debug build-release demo-data fmt bench
 
 ## Tools for building: the wasm target, cargo-leptos and wasm-bindgen of the pinned versions.
 deps:
@@ -99,3 +99,37 @@ e2e: deps-test build-debug
 	E2E_BASE_URL=http://127.0.0.1:$(E2E_PORT) E2E_ADMIN_PASSWORD=e2e-admin-pass npx playwright test || { echo "--- server log"; tail -50 $$tmp/server.log; exit 1; }
 
 test: deps lint unit e2e
+
+## Benchmarks on 100,000 clients / ~1,000,000 visits (created once, cached).
+BENCH_DIR ?= $(HOME)/.cache/avtosalon/bench
+BENCH_CLIENTS ?= 100000
+BENCH_PORT ?= 3300
+bench: build-release
+	mkdir -p $(BENCH_DIR)
+	db=sqlite://$(BENCH_DIR)/bench.db
+	if [ ! -f $(BENCH_DIR)/bench.db ]; then
+		echo "== demo data: $(BENCH_CLIENTS) clients"
+		start=$$(date +%s.%N)
+		$(CARGO_TARGET_DIR)/release/server --data-dir $(BENCH_DIR) --database-url $$db demo-data --clients $(BENCH_CLIENTS) --seed 42
+		echo "demo-data wall time: $$(awk "BEGIN {printf \"%.1f\", $$(date +%s.%N) - $$start}") s"
+		$(CARGO_TARGET_DIR)/release/server --data-dir $(BENCH_DIR) --database-url $$db train
+	fi
+	echo "== criterion (server-side times)"
+	BENCH_DATABASE_URL=$$db cargo bench --profile release -p server --bench queries -- --noplot
+	echo "== load generator (wrk) on 127.0.0.1:$(BENCH_PORT)"
+	command -v wrk >/dev/null || $(MAKE) --no-print-directory apt PACKAGES="wrk"
+	DATA_DIR=$(BENCH_DIR) DATABASE_URL=$$db BIND=127.0.0.1:$(BENCH_PORT) ADMIN_PASSWORD=bench-admin-pass NO_DEMO_DATA=1 RUST_LOG=warn \
+		$(CARGO_TARGET_DIR)/release/server > $(BENCH_DIR)/server.log 2>&1 &
+	pid=$$!
+	trap 'kill $$pid 2>/dev/null || true' EXIT
+	for i in $$(seq 1 100); do curl -sf http://127.0.0.1:$(BENCH_PORT)/healthz >/dev/null && break; sleep 0.2; done
+	cookie=$$(curl -s -c - -H 'content-type: application/json' -d '{"login":"admin","password":"bench-admin-pass"}' \
+		http://127.0.0.1:$(BENCH_PORT)/api/login | awk '/avtosalon_session/ {print $$7}')
+	for path in "/api/clients?page_size=25" "/api/clients?q=90%20123"; do
+		echo "-- GET $$path"
+		wrk -t1 -c32 -d10s -H "Cookie: avtosalon_session=$$cookie" "http://127.0.0.1:$(BENCH_PORT)$$path" | grep -E "Requests/sec|Latency|requests in"
+	done
+	echo "-- GET /stats (whole page, server time of 21 requests, median)"
+	for i in $$(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: avtosalon_session=$$cookie" http://127.0.0.1:$(BENCH_PORT)/stats; done \
+		| sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $$1 * 1000}'
+	echo "server RSS: $$(ps -o rss= -p $$pid | awk '{printf "%.0f MB", $$1/1024}')"

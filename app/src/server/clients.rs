@@ -237,10 +237,58 @@ fn push_filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, s: &'a Search) {
     }
 }
 
-pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError> {
+/// Totals of recent searches: counting means scanning, the page does not.
+/// Keyed by the database's write generation, so any write makes them stale.
+static TOTALS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, i64)>>,
+> = std::sync::LazyLock::new(Default::default);
+const TOTAL_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn count(db: &Db, s: &Search) -> Result<i64, AppError> {
+    let key = format!(
+        "{:?}|{:?}|{}|{}",
+        db.version(),
+        s.pattern,
+        s.branch.unwrap_or(0),
+        filter_key(s)
+    );
+    if let Some((at, total)) = TOTALS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .copied()
+        && at.elapsed() < TOTAL_TTL
+    {
+        return Ok(total);
+    }
     let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM clients c");
     push_filters(&mut count, s);
     let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
+    let mut totals = TOTALS.lock().unwrap_or_else(|p| p.into_inner());
+    if totals.len() > 2_000 {
+        totals.clear();
+    }
+    totals.insert(key, (std::time::Instant::now(), total));
+    Ok(total)
+}
+
+fn filter_key(s: &Search) -> String {
+    format!(
+        "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+        s.gender,
+        s.birth_year_max,
+        s.birth_year_min,
+        s.source,
+        s.car,
+        s.test_drive,
+        s.bought,
+        s.first_from,
+        s.first_to
+    )
+}
+
+pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError> {
+    let total = count(db, s).await?;
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.gender, c.birth_year, c.source, \
                 m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at \

@@ -24,7 +24,13 @@ pub enum OpenError {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: SqlitePool,
+    /// Identifies this database in process-wide caches.
+    id: u64,
+    /// Bumped by every write transaction, so cached answers know they are stale.
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
+
+static NEXT_DB_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Db {
     /// Opens (creating if missing) the database named by `url` and migrates it.
@@ -58,7 +64,11 @@ impl Db {
             .run(&pool)
             .await
             .map_err(|e| OpenError::Migrate(e.to_string()))?;
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            id: NEXT_DB_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            generation: Default::default(),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -67,7 +77,17 @@ impl Db {
 
     /// A write transaction that holds SQLite's write lock from its first statement.
     pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// (database, write generation): a cache key part that changes on every write.
+    pub fn version(&self) -> (u64, u64) {
+        (
+            self.id,
+            self.generation.load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 }
 
