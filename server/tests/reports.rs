@@ -164,12 +164,22 @@ async fn stats_totals_equal_sql_counts() {
         .map(|d| d[1].as_i64().unwrap())
         .sum();
     assert_eq!(dwell, closed);
-    let unique = scalar(
+    assert_eq!(stats["funnel"]["visitors"], visits);
+    let credit = scalar(
         &app,
-        &format!("SELECT COUNT(DISTINCT client_id) FROM visits WHERE {range}"),
+        &format!(
+            "SELECT COUNT(*) FROM service_requests WHERE kind = 'credit' AND {}",
+            range.replace("entered_at", "requested_at")
+        ),
     )
     .await;
-    assert_eq!(stats["funnel"]["visitors"], unique);
+    assert_eq!(stats["funnel"]["credit"], credit);
+    let known = scalar(
+        &app,
+        &format!("SELECT COUNT(*) FROM visits WHERE client_id IS NOT NULL AND {range}"),
+    )
+    .await;
+    assert_eq!(stats["totals"]["known_visits"], known);
     let new = scalar(
         &app,
         &format!("SELECT COUNT(*) FROM visits WHERE is_first_visit AND {range}"),
@@ -198,7 +208,9 @@ async fn stats_totals_equal_sql_counts() {
         .iter()
         .map(|a| a["male"].as_i64().unwrap() + a["female"].as_i64().unwrap())
         .sum();
-    assert_eq!(age_total, unique);
+    assert_eq!(age_total, known);
+    assert_eq!(stats["funnel"]["bought"], sales);
+    assert_eq!(stats["funnel"]["bought"], sales);
 
     // One branch: fewer visits, and exactly that branch's.
     let one = app
@@ -275,4 +287,68 @@ async fn the_stats_page_renders_every_chart_in_the_first_html() {
     );
     assert!(page.body.contains("<svg"));
     assert!(page.body.contains("Kunlik tashriflar"));
+}
+
+#[tokio::test]
+async fn roll_ups_follow_every_change_of_a_visit() {
+    let app = app_with_demo(200).await;
+    let db = &app.state.db;
+    let a = &app;
+    let check = |label: &'static str| async move {
+        let rolled = scalar(a, "SELECT COALESCE(SUM(visits), 0) FROM stats_hourly").await;
+        let counted = scalar(a, "SELECT COUNT(*) FROM visits").await;
+        assert_eq!(rolled, counted, "{label}");
+        let closed_rolled =
+            scalar(a, "SELECT SUM(dwell0 + dwell1 + dwell2 + dwell3 + dwell4 + dwell5 + dwell6) FROM stats_hourly").await;
+        let closed = scalar(a, "SELECT COUNT(*) FROM visits WHERE left_at IS NOT NULL").await;
+        assert_eq!(closed_rolled, closed, "{label}");
+        let unknown = scalar(
+            a,
+            "SELECT COALESCE(SUM(unknown_visits), 0) FROM stats_hourly",
+        )
+        .await;
+        assert_eq!(
+            unknown,
+            scalar(a, "SELECT COUNT(*) FROM visits WHERE client_id IS NULL").await,
+            "{label}"
+        );
+        let services = scalar(
+            a,
+            "SELECT COALESCE(SUM(requests), 0) FROM stats_services_daily",
+        )
+        .await;
+        assert_eq!(
+            services,
+            scalar(a, "SELECT COUNT(*) FROM service_requests").await,
+            "{label}"
+        );
+    };
+    check("after the bulk load").await;
+    let client: i64 = scalar(&app, "SELECT id FROM clients WHERE id NOT IN (SELECT client_id FROM visits WHERE left_at IS NULL AND client_id IS NOT NULL) LIMIT 1").await;
+    let visit = app::server::visits::check_in(db, 1, client, 1, "manual")
+        .await
+        .unwrap();
+    check("after a check-in").await;
+    app::server::visits::add_service(db, 1, visit, "test_drive", "")
+        .await
+        .unwrap();
+    check("after a service").await;
+    app::server::visits::close(db, 1, visit, "manual")
+        .await
+        .unwrap();
+    check("after closing").await;
+    // An unknown visitor who registers later moves from unknown to known.
+    sqlx::query("UPDATE visits SET client_id = NULL WHERE id = ?")
+        .bind(visit)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    check("after detaching").await;
+    sqlx::query("UPDATE visits SET client_id = ? WHERE id = ?")
+        .bind(client)
+        .bind(visit)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    check("after attaching").await;
 }

@@ -300,7 +300,7 @@ fn ModelView(
                     <thead>
                         <tr>
                             <th>{t!(i18n, potential.predicted)}</th>
-                            <th class="num">{t!(i18n, stats.axis_clients)}</th>
+                            <th class="num">{t!(i18n, potential.clients)}</th>
                             <th class="num">{t!(i18n, potential.mean_predicted)}</th>
                             <th class="num">{t!(i18n, potential.observed)}</th>
                         </tr>

@@ -14,6 +14,20 @@ pub fn search_text(full_name: &str, phone: &str) -> String {
     format!("{} {}", full_name.to_lowercase(), digits)
 }
 
+/// What a typed query searches for: a phone's digits, or the lower-cased text.
+pub fn needle(q: &str) -> Option<String> {
+    let q = q.trim();
+    if q.is_empty() {
+        return None;
+    }
+    let looks_like_phone = q.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
+    Some(if looks_like_phone {
+        q.chars().filter(char::is_ascii_digit).collect()
+    } else {
+        q.to_lowercase()
+    })
+}
+
 /// The LIKE pattern for a typed query: a phone typed with or without +998,
 /// spaces or dashes becomes its digits; anything else matches the name.
 pub fn pattern(q: &str) -> Option<String> {
@@ -41,6 +55,8 @@ pub fn pattern(q: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Search {
     pub pattern: Option<String>,
+    /// The typed text as searched (digits of a phone, or lower-case words).
+    pub needle: Option<String>,
     pub branch: Option<i64>,
     pub gender: Option<&'static str>,
     pub birth_year_max: Option<i64>,
@@ -158,6 +174,7 @@ pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
     let offset = 5 * 3600;
     Ok(Search {
         pattern: pattern(&query.q),
+        needle: needle(&query.q),
         branch: int("branch", &query.branch, 1..=i64::MAX)?,
         gender,
         birth_year_max: age_min.map(|a| year - a),
@@ -196,8 +213,30 @@ pub async fn search_as(
     search_clients(db, &search).await
 }
 
+/// The trigram index answers fragments of three characters or more.
+fn fts_phrase(s: &Search) -> Option<String> {
+    s.needle
+        .as_ref()
+        .filter(|n| n.chars().count() >= 3)
+        .map(|n| format!("\"{}\"", n.replace('"', "\"\"")))
+}
+
+/// FROM clause: driven by the search index when there is a long enough needle.
+fn push_from(q: &mut QueryBuilder<'_, Sqlite>, s: &Search) {
+    if fts_phrase(s).is_some() {
+        // CROSS JOIN keeps the index matches as the outer loop.
+        q.push(" FROM clients_fts f CROSS JOIN clients c ON c.id = f.rowid");
+    } else {
+        q.push(" FROM clients c");
+    }
+}
+
 fn push_filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, s: &'a Search) {
     q.push(" WHERE c.erased_at IS NULL");
+    if let Some(phrase) = fts_phrase(s) {
+        q.push(" AND f.clients_fts MATCH ").push_bind(phrase);
+    }
+    // The index may match across the name/phone boundary; LIKE is exact.
     if let Some(p) = &s.pattern {
         q.push(" AND c.search_text LIKE ")
             .push_bind(p)
@@ -261,7 +300,8 @@ async fn count(db: &Db, s: &Search) -> Result<i64, AppError> {
     {
         return Ok(total);
     }
-    let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM clients c");
+    let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*)");
+    push_from(&mut count, s);
     push_filters(&mut count, s);
     let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
     let mut totals = TOTALS.lock().unwrap_or_else(|p| p.into_inner());
@@ -291,8 +331,11 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
     let total = count(db, s).await?;
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.gender, c.birth_year, c.source, \
-                m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at \
-         FROM clients c JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id",
+                m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at",
+    );
+    push_from(&mut q, s);
+    q.push(
+        " JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id",
     );
     push_filters(&mut q, s);
     q.push(" ORDER BY ").push(s.order_by);
@@ -311,8 +354,11 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
 pub async fn export_rows(db: &Db, s: &Search) -> Result<Vec<ClientRow>, AppError> {
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.gender, c.birth_year, c.source, \
-                m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at \
-         FROM clients c JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id",
+                m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at",
+    );
+    push_from(&mut q, s);
+    q.push(
+        " JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id",
     );
     push_filters(&mut q, s);
     q.push(" ORDER BY ").push(s.order_by);

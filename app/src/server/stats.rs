@@ -108,6 +108,74 @@ pub const DWELL_BUCKETS: [(i64, &str); 7] = [
 
 pub use crate::catalog::SERVICE_KINDS;
 
+/// The age band (index into AGE_BANDS) the roll-ups use, as SQL on a birth
+/// year and a Unix time.
+const BAND_SQL: &str = "CASE WHEN c.birth_year IS NULL THEN -1 \
+     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 25 THEN 0 \
+     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 35 THEN 1 \
+     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 45 THEN 2 \
+     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 55 THEN 3 \
+     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 65 THEN 4 ELSE 5 END";
+
+/// Recomputes every roll-up (and the search index) from the visits, services
+/// and clients in one pass, after a bulk load that paused the triggers.
+pub async fn rebuild_rollups(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+    for table in [
+        "stats_hourly",
+        "stats_services_daily",
+        "stats_demographics_daily",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    let dwell = |lo: i64, hi: i64| {
+        format!(
+            "SUM(CASE WHEN v.left_at - v.entered_at >= {lo} AND v.left_at - v.entered_at < {hi} THEN 1 ELSE 0 END)"
+        )
+    };
+    sqlx::query(&format!(
+        "INSERT INTO stats_hourly (branch_id, day, hour, visits, new_visits, returning_visits, unknown_visits, \
+             dwell0, dwell1, dwell2, dwell3, dwell4, dwell5, dwell6) \
+         SELECT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400 AS day, \
+                ((v.entered_at + b.utc_offset_minutes * 60) % 86400) / 3600 AS hour, COUNT(*), \
+                SUM(CASE WHEN v.is_first_visit THEN 1 ELSE 0 END), \
+                SUM(CASE WHEN v.client_id IS NOT NULL AND NOT v.is_first_visit THEN 1 ELSE 0 END), \
+                SUM(CASE WHEN v.client_id IS NULL THEN 1 ELSE 0 END), {}, {}, {}, {}, {}, {}, {} \
+         FROM visits v JOIN branches b ON b.id = v.branch_id GROUP BY v.branch_id, day, hour",
+        dwell(i64::MIN / 2, 900),
+        dwell(900, 1800),
+        dwell(1800, 2700),
+        dwell(2700, 3600),
+        dwell(3600, 5400),
+        dwell(5400, 7200),
+        dwell(7200, i64::MAX / 2),
+    ))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO stats_services_daily (branch_id, day, kind, requests) \
+         SELECT s.branch_id, (s.requested_at + b.utc_offset_minutes * 60) / 86400 AS day, s.kind, COUNT(*) \
+         FROM service_requests s JOIN branches b ON b.id = s.branch_id GROUP BY s.branch_id, day, s.kind",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("INSERT INTO clients_fts (clients_fts) VALUES ('rebuild')")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO stats_demographics_daily (branch_id, day, band, gender, visits) \
+         SELECT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400 AS day, {BAND_SQL} AS band, \
+                COALESCE(c.gender, 'unknown') AS g, COUNT(*) \
+         FROM visits v JOIN branches b ON b.id = v.branch_id JOIN clients c ON c.id = v.client_id \
+         GROUP BY v.branch_id, day, band, g"
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The statistics from the roll-ups: a few thousand rows for a year.
 pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     let offset_minutes: i64 = match filter.branch {
         Some(id) => sqlx::query_scalar("SELECT utc_offset_minutes FROM branches WHERE id = ?")
@@ -120,32 +188,37 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
             .await?
             .unwrap_or(300),
     };
-    let offset = offset_minutes * 60;
-    let start = filter.from_day * DAY - offset;
-    let end = (filter.to_day + 1) * DAY - offset;
-    let branch = filter.branch;
+    let (from, to, branch) = (filter.from_day, filter.to_day, filter.branch);
 
-    // One pass over the visits for the per-day, hourly and dwell figures.
-    let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT (entered_at + ?1) / 86400 AS day, ((entered_at + ?1) % 86400) / 3600 AS hour, \
-                COUNT(*), \
-                SUM(CASE WHEN is_first_visit THEN 1 ELSE 0 END), \
-                SUM(CASE WHEN client_id IS NOT NULL AND NOT is_first_visit THEN 1 ELSE 0 END), \
-                SUM(CASE WHEN client_id IS NULL THEN 1 ELSE 0 END), \
-                0 \
-         FROM visits WHERE entered_at >= ?2 AND entered_at < ?3 AND (?4 IS NULL OR branch_id = ?4) \
-         GROUP BY day, hour",
+    type HourRow = (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+    );
+    let rows: Vec<HourRow> = sqlx::query_as(
+        "SELECT day, hour, SUM(visits), SUM(new_visits), SUM(returning_visits), SUM(unknown_visits), \
+                SUM(dwell0), SUM(dwell1), SUM(dwell2), SUM(dwell3), SUM(dwell4), SUM(dwell5), SUM(dwell6) \
+         FROM stats_hourly WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY day, hour",
     )
-    .bind(offset)
-    .bind(start)
-    .bind(end)
+    .bind(from)
+    .bind(to)
     .bind(branch)
     .fetch_all(db.pool())
     .await?;
-    let days = (filter.to_day - filter.from_day + 1) as usize;
+    let days = (to - from + 1) as usize;
     let mut per_day: Vec<DayCount> = (0..days)
         .map(|i| DayCount {
-            date: date((filter.from_day + i as i64) * DAY, 0),
+            date: date((from + i as i64) * DAY, 0),
             visits: 0,
             new: 0,
             returning: 0,
@@ -153,10 +226,10 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         .collect();
     let mut by_hour = vec![0i64; 24];
     let mut weekday_hour = vec![vec![0i64; 24]; 7];
+    let mut dwell_counts = [0i64; 7];
     let mut totals = Totals::default();
-    for (day, hour, visits, new, returning, unknown, _) in rows {
-        let index = (day - filter.from_day) as usize;
-        if let Some(slot) = per_day.get_mut(index) {
+    for (day, hour, visits, new, returning, unknown, d0, d1, d2, d3, d4, d5, d6) in rows {
+        if let Some(slot) = per_day.get_mut((day - from) as usize) {
             slot.visits += visits;
             slot.new += new;
             slot.returning += returning;
@@ -168,93 +241,57 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         totals.new_visits += new;
         totals.returning_visits += returning;
         totals.unknown_visits += unknown;
-    }
-
-    let dwell_rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT CASE WHEN d < 900 THEN 0 WHEN d < 1800 THEN 1 WHEN d < 2700 THEN 2 WHEN d < 3600 THEN 3 \
-                WHEN d < 5400 THEN 4 WHEN d < 7200 THEN 5 ELSE 6 END AS bucket, COUNT(*) \
-         FROM (SELECT left_at - entered_at AS d FROM visits \
-               WHERE left_at IS NOT NULL AND entered_at >= ?1 AND entered_at < ?2 AND (?3 IS NULL OR branch_id = ?3)) \
-         GROUP BY bucket",
-    )
-    .bind(start)
-    .bind(end)
-    .bind(branch)
-    .fetch_all(db.pool())
-    .await?;
-    let mut dwell: Vec<(String, i64)> = DWELL_BUCKETS
-        .iter()
-        .map(|(_, l)| (l.to_string(), 0))
-        .collect();
-    for (bucket, count) in dwell_rows {
-        if let Some(slot) = dwell.get_mut(bucket as usize) {
-            slot.1 = count;
+        for (slot, n) in dwell_counts.iter_mut().zip([d0, d1, d2, d3, d4, d5, d6]) {
+            *slot += n;
         }
     }
+    let dwell: Vec<(String, i64)> = DWELL_BUCKETS
+        .iter()
+        .zip(dwell_counts)
+        .map(|((_, label), n)| (label.to_string(), n))
+        .collect();
 
     let service_rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT kind, COUNT(*) FROM service_requests \
-         WHERE requested_at >= ?1 AND requested_at < ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY kind",
+        "SELECT kind, SUM(requests) FROM stats_services_daily \
+         WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY kind",
     )
-    .bind(start)
-    .bind(end)
+    .bind(from)
+    .bind(to)
     .bind(branch)
     .fetch_all(db.pool())
     .await?;
+    let service_count = |k: &str| {
+        service_rows
+            .iter()
+            .find(|(kind, _)| kind == k)
+            .map(|(_, c)| *c)
+            .unwrap_or(0)
+    };
     let services: Vec<(String, i64)> = SERVICE_KINDS
         .iter()
-        .map(|k| {
-            let count = service_rows
-                .iter()
-                .find(|(kind, _)| kind == k)
-                .map(|(_, c)| *c)
-                .unwrap_or(0);
-            (k.to_string(), count)
-        })
+        .map(|k| (k.to_string(), service_count(k)))
         .collect();
-    totals.test_drives = services
-        .iter()
-        .find(|(k, _)| k == "test_drive")
-        .map(|(_, c)| *c)
-        .unwrap_or(0);
+    totals.test_drives = service_count("test_drive");
 
-    let (visitors, test_drive, credit): (i64, i64, i64) = sqlx::query_as(
-        "SELECT COUNT(DISTINCT v.client_id), \
-                (SELECT COUNT(DISTINCT client_id) FROM service_requests WHERE kind = 'test_drive' \
-                   AND requested_at >= ?1 AND requested_at < ?2 AND (?3 IS NULL OR branch_id = ?3)), \
-                (SELECT COUNT(DISTINCT client_id) FROM service_requests WHERE kind = 'credit' \
-                   AND requested_at >= ?1 AND requested_at < ?2 AND (?3 IS NULL OR branch_id = ?3)) \
-         FROM visits v WHERE v.entered_at >= ?1 AND v.entered_at < ?2 AND (?3 IS NULL OR v.branch_id = ?3)",
+    let offset = offset_minutes * 60;
+    let sales: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sales WHERE sold_at >= ?1 AND sold_at < ?2 AND (?3 IS NULL OR branch_id = ?3)",
     )
-    .bind(start)
-    .bind(end)
+    .bind(from * DAY - offset)
+    .bind((to + 1) * DAY - offset)
     .bind(branch)
     .fetch_one(db.pool())
     .await?;
-    let (sales, bought): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COUNT(DISTINCT client_id) FROM sales \
-         WHERE sold_at >= ?1 AND sold_at < ?2 AND (?3 IS NULL OR branch_id = ?3)",
-    )
-    .bind(start)
-    .bind(end)
-    .bind(branch)
-    .fetch_one(db.pool())
-    .await?;
-    totals.unique_clients = visitors;
     totals.sales = sales;
+    totals.known_visits = totals.new_visits + totals.returning_visits;
 
-    // Age is taken in the last year of the range.
-    let year_of_range: i64 = date(filter.to_day * DAY, 0)[..4].parse().unwrap_or(2026);
-    let age_rows: Vec<(Option<String>, Option<i64>, i64)> = sqlx::query_as(
-        "SELECT c.gender, ?4 - c.birth_year AS age, COUNT(*) FROM clients c \
-         WHERE c.id IN (SELECT client_id FROM visits WHERE client_id IS NOT NULL \
-                        AND entered_at >= ?1 AND entered_at < ?2 AND (?3 IS NULL OR branch_id = ?3)) \
-         GROUP BY c.gender, age",
+    let age_rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT band, gender, SUM(visits) FROM stats_demographics_daily \
+         WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY band, gender",
     )
-    .bind(start)
-    .bind(end)
+    .bind(from)
+    .bind(to)
     .bind(branch)
-    .bind(year_of_range)
     .fetch_all(db.pool())
     .await?;
     let mut age_gender: Vec<AgeBand> = AGE_BANDS
@@ -265,36 +302,35 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
             female: 0,
         })
         .collect();
-    for (gender, age, count) in age_rows {
-        let Some(age) = age else { continue };
-        if let Some(band) = AGE_BANDS
-            .iter()
-            .position(|(lo, hi, _)| (*lo..=*hi).contains(&age))
+    for (band, gender, visits) in age_rows {
+        if let Some(slot) = usize::try_from(band)
+            .ok()
+            .and_then(|b| age_gender.get_mut(b))
         {
-            match gender.as_deref() {
-                Some("male") => age_gender[band].male += count,
-                Some("female") => age_gender[band].female += count,
+            match gender.as_str() {
+                "male" => slot.male += visits,
+                "female" => slot.female += visits,
                 _ => {}
             }
         }
     }
 
     Ok(Stats {
-        from: date(filter.from_day * DAY, 0),
-        to: date(filter.to_day * DAY, 0),
+        from: date(from * DAY, 0),
+        to: date(to * DAY, 0),
         branch,
+        funnel: Funnel {
+            visitors: totals.visits,
+            test_drive: totals.test_drives,
+            credit: service_count("credit"),
+            bought: sales,
+        },
         totals,
         per_day,
         by_hour,
         weekday_hour,
         age_gender,
         services,
-        funnel: Funnel {
-            visitors,
-            test_drive,
-            credit,
-            bought,
-        },
         dwell,
     })
 }

@@ -13,7 +13,7 @@ use crate::error::AppError;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     pub visits: i64,
-    pub unique_clients: i64,
+    pub known_visits: i64,
     pub new_visits: i64,
     pub returning_visits: i64,
     pub unknown_visits: i64,

@@ -113,7 +113,7 @@ fn StatsBody(data: StatsView) -> impl IntoView {
             </div>
             <div class="kpi">
                 <span class="kpi-label">{t!(i18n, stats.totals_unique)}</span>
-                <span class="kpi-value">{t.unique_clients}</span>
+                <span class="kpi-value">{t.known_visits}</span>
                 <span class="kpi-note">{t!(i18n, stats.totals_unknown)} " " {t.unknown_visits}</span>
             </div>
             <div class="kpi">
