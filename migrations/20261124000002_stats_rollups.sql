@@ -20,16 +20,17 @@ CREATE TABLE stats_hourly (
     dwell4 INTEGER NOT NULL DEFAULT 0,
     dwell5 INTEGER NOT NULL DEFAULT 0,
     dwell6 INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (branch_id, day, hour)
-);
+    -- Day first: a date range reads rows already in (day, hour) order.
+    PRIMARY KEY (day, hour, branch_id)
+) WITHOUT ROWID;
 
 CREATE TABLE stats_services_daily (
     branch_id INTEGER NOT NULL,
     day INTEGER NOT NULL,
     kind TEXT NOT NULL,
     requests INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (branch_id, day, kind)
-);
+    PRIMARY KEY (day, kind, branch_id)
+) WITHOUT ROWID;
 
 -- Visits by the visitor's age band (0: 18–24 … 5: 65+, -1 unknown) and gender.
 CREATE TABLE stats_demographics_daily (
@@ -38,8 +39,8 @@ CREATE TABLE stats_demographics_daily (
     band INTEGER NOT NULL,
     gender TEXT NOT NULL,
     visits INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (branch_id, day, band, gender)
-);
+    PRIMARY KEY (day, band, gender, branch_id)
+) WITHOUT ROWID;
 
 CREATE TRIGGER visits_rollup_insert AFTER INSERT ON visits
 WHEN NOT EXISTS (SELECT 1 FROM settings WHERE key = 'rollups_paused')
@@ -60,7 +61,7 @@ BEGIN
            CASE WHEN NEW.left_at - NEW.entered_at >= 5400 AND NEW.left_at - NEW.entered_at < 7200 THEN 1 ELSE 0 END,
            CASE WHEN NEW.left_at - NEW.entered_at >= 7200 THEN 1 ELSE 0 END
     FROM branches b WHERE b.id = NEW.branch_id
-    ON CONFLICT (branch_id, day, hour) DO UPDATE SET
+    ON CONFLICT (day, hour, branch_id) DO UPDATE SET
         visits = visits + excluded.visits, new_visits = new_visits + excluded.new_visits,
         returning_visits = returning_visits + excluded.returning_visits,
         unknown_visits = unknown_visits + excluded.unknown_visits,
@@ -78,7 +79,7 @@ BEGIN
                 ELSE 5 END,
            COALESCE(c.gender, 'unknown'), 1
     FROM branches b JOIN clients c ON c.id = NEW.client_id WHERE b.id = NEW.branch_id
-    ON CONFLICT (branch_id, day, band, gender) DO UPDATE SET visits = visits + excluded.visits;
+    ON CONFLICT (day, band, gender, branch_id) DO UPDATE SET visits = visits + excluded.visits;
 END;
 
 -- A visit that closes, or gets its client later, moves between buckets:
@@ -129,7 +130,7 @@ BEGIN
            CASE WHEN NEW.left_at - NEW.entered_at >= 5400 AND NEW.left_at - NEW.entered_at < 7200 THEN 1 ELSE 0 END,
            CASE WHEN NEW.left_at - NEW.entered_at >= 7200 THEN 1 ELSE 0 END
     FROM branches b WHERE b.id = NEW.branch_id
-    ON CONFLICT (branch_id, day, hour) DO UPDATE SET
+    ON CONFLICT (day, hour, branch_id) DO UPDATE SET
         visits = visits + excluded.visits, new_visits = new_visits + excluded.new_visits,
         returning_visits = returning_visits + excluded.returning_visits,
         unknown_visits = unknown_visits + excluded.unknown_visits,
@@ -147,7 +148,7 @@ BEGIN
                 ELSE 5 END,
            COALESCE(c.gender, 'unknown'), 1
     FROM branches b JOIN clients c ON c.id = NEW.client_id WHERE b.id = NEW.branch_id
-    ON CONFLICT (branch_id, day, band, gender) DO UPDATE SET visits = visits + excluded.visits;
+    ON CONFLICT (day, band, gender, branch_id) DO UPDATE SET visits = visits + excluded.visits;
 END;
 
 CREATE TRIGGER services_rollup_insert AFTER INSERT ON service_requests
@@ -156,7 +157,7 @@ BEGIN
     INSERT INTO stats_services_daily (branch_id, day, kind, requests)
     SELECT NEW.branch_id, (NEW.requested_at + b.utc_offset_minutes * 60) / 86400, NEW.kind, 1
     FROM branches b WHERE b.id = NEW.branch_id
-    ON CONFLICT (branch_id, day, kind) DO UPDATE SET requests = requests + 1;
+    ON CONFLICT (day, kind, branch_id) DO UPDATE SET requests = requests + 1;
 END;
 
 CREATE TRIGGER services_rollup_delete AFTER DELETE ON service_requests

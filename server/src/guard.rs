@@ -74,16 +74,17 @@ pub async fn refuse_anonymous(
     let path = request.uri().path().to_string();
     let path = path.as_str();
     // API clients may send a token instead of a session cookie.
-    if auth.user.is_none() && path.starts_with("/api/") {
-        if let Some(secret) = bearer(&request) {
-            match app::server::staff::user_for_token(&state.db, &secret).await {
-                Ok(Some(user)) => {
-                    request.extensions_mut().insert(TokenUser(user));
-                    return next.run(request).await;
-                }
-                Ok(None) => return unauthorized(),
-                Err(error) => return error.into_response(),
+    if auth.user.is_none()
+        && path.starts_with("/api/")
+        && let Some(secret) = bearer(&request)
+    {
+        match app::server::staff::user_for_token(&state.db, &secret).await {
+            Ok(Some(user)) => {
+                request.extensions_mut().insert(TokenUser(user));
+                return next.run(request).await;
             }
+            Ok(None) => return unauthorized(),
+            Err(error) => return error.into_response(),
         }
     }
     let signed_in = auth.user.is_some();

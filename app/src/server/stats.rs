@@ -190,31 +190,42 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     };
     let (from, to, branch) = (filter.from_day, filter.to_day, filter.branch);
 
-    type HourRow = (
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-    );
-    let rows: Vec<HourRow> = sqlx::query_as(
-        "SELECT day, hour, SUM(visits), SUM(new_visits), SUM(returning_visits), SUM(unknown_visits), \
-                SUM(dwell0), SUM(dwell1), SUM(dwell2), SUM(dwell3), SUM(dwell4), SUM(dwell5), SUM(dwell6) \
-         FROM stats_hourly WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY day, hour",
+    // Three small aggregations instead of returning every (day, hour) row.
+    let day_rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT day, SUM(visits), SUM(new_visits), SUM(returning_visits) FROM stats_hourly \
+         WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY day",
     )
     .bind(from)
     .bind(to)
     .bind(branch)
     .fetch_all(db.pool())
     .await?;
+    let hour_rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT (day + 3) % 7 AS weekday, hour, SUM(visits) FROM stats_hourly \
+         WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY weekday, hour",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(branch)
+    .fetch_all(db.pool())
+    .await?;
+    let sums: Vec<i64> = {
+        let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(visits), 0), COALESCE(SUM(new_visits), 0), COALESCE(SUM(returning_visits), 0), \
+                    COALESCE(SUM(unknown_visits), 0), COALESCE(SUM(dwell0), 0), COALESCE(SUM(dwell1), 0), \
+                    COALESCE(SUM(dwell2), 0), COALESCE(SUM(dwell3), 0), COALESCE(SUM(dwell4), 0), \
+                    COALESCE(SUM(dwell5), 0), COALESCE(SUM(dwell6), 0) \
+             FROM stats_hourly WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3)",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(branch)
+        .fetch_one(db.pool())
+        .await?;
+        vec![
+            row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10,
+        ]
+    };
     let days = (to - from + 1) as usize;
     let mut per_day: Vec<DayCount> = (0..days)
         .map(|i| DayCount {
@@ -224,31 +235,32 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
             returning: 0,
         })
         .collect();
-    let mut by_hour = vec![0i64; 24];
-    let mut weekday_hour = vec![vec![0i64; 24]; 7];
-    let mut dwell_counts = [0i64; 7];
-    let mut totals = Totals::default();
-    for (day, hour, visits, new, returning, unknown, d0, d1, d2, d3, d4, d5, d6) in rows {
+    for (day, visits, new, returning) in day_rows {
         if let Some(slot) = per_day.get_mut((day - from) as usize) {
-            slot.visits += visits;
-            slot.new += new;
-            slot.returning += returning;
-        }
-        let hour = hour.clamp(0, 23) as usize;
-        by_hour[hour] += visits;
-        weekday_hour[(day + 3).rem_euclid(7) as usize][hour] += visits;
-        totals.visits += visits;
-        totals.new_visits += new;
-        totals.returning_visits += returning;
-        totals.unknown_visits += unknown;
-        for (slot, n) in dwell_counts.iter_mut().zip([d0, d1, d2, d3, d4, d5, d6]) {
-            *slot += n;
+            slot.visits = visits;
+            slot.new = new;
+            slot.returning = returning;
         }
     }
+    let mut by_hour = vec![0i64; 24];
+    let mut weekday_hour = vec![vec![0i64; 24]; 7];
+    for (weekday, hour, visits) in hour_rows {
+        let hour = hour.clamp(0, 23) as usize;
+        by_hour[hour] += visits;
+        weekday_hour[weekday.rem_euclid(7) as usize][hour] += visits;
+    }
+    let mut totals = Totals {
+        visits: sums[0],
+        new_visits: sums[1],
+        returning_visits: sums[2],
+        unknown_visits: sums[3],
+        ..Totals::default()
+    };
+    let dwell_counts = &sums[4..11];
     let dwell: Vec<(String, i64)> = DWELL_BUCKETS
         .iter()
         .zip(dwell_counts)
-        .map(|((_, label), n)| (label.to_string(), n))
+        .map(|((_, label), n)| (label.to_string(), *n))
         .collect();
 
     let service_rows: Vec<(String, i64)> = sqlx::query_as(

@@ -73,6 +73,10 @@ impl Example {
     }
 }
 
+/// Birth year, gender, source, car segment.
+type Attributes = (Option<i64>, Option<String>, String, Option<String>);
+type AttributeRow = (i64, Option<i64>, Option<String>, String, Option<String>);
+
 #[derive(Default, Clone, Copy)]
 struct VisitAgg {
     count: i64,
@@ -147,7 +151,7 @@ pub async fn load(
     .bind(only)
     .fetch_all(db.pool())
     .await?;
-    let attributes: Vec<(i64, Option<i64>, Option<String>, String, Option<String>)> = sqlx::query_as(
+    let attributes: Vec<AttributeRow> = sqlx::query_as(
         "SELECT c.id, c.birth_year, c.gender, c.source, m.segment FROM clients c \
          LEFT JOIN car_models m ON m.id = c.car_model_id WHERE c.erased_at IS NULL AND (?1 IS NULL OR c.id = ?1)",
     )
@@ -167,11 +171,10 @@ pub async fn load(
         };
         service_counts.entry(client).or_default()[slot] += count;
     }
-    let attributes: HashMap<i64, (Option<i64>, Option<String>, String, Option<String>)> =
-        attributes
-            .into_iter()
-            .map(|(id, year, gender, source, segment)| (id, (year, gender, source, segment)))
-            .collect();
+    let attributes: HashMap<i64, Attributes> = attributes
+        .into_iter()
+        .map(|(id, year, gender, source, segment)| (id, (year, gender, source, segment)))
+        .collect();
 
     Ok(rows
         .into_iter()
