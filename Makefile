@@ -18,7 +18,10 @@ WASM_BINDGEN_VERSION := 0.2.130
 BINARYEN_VERSION := 132
 
 DATA_DIR ?= data
-E2E_PORT ?= 3100
+# A free loopback port, so a stray server can never answer for the one under test.
+ifndef E2E_PORT
+E2E_PORT := $(shell python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 3100)
+endif
 
 .PHONY: run test dev deps deps-release deps-test apt lint unit e2e build-debug build-release demo-data fmt bench
 
@@ -95,6 +98,8 @@ e2e: deps-test build-debug
 		$(CARGO_TARGET_DIR)/debug/server > $$tmp/server.log 2>&1 &
 	server_pid=$$!
 	trap 'kill $$server_pid 2>/dev/null || true; wait $$server_pid 2>/dev/null || true' EXIT
+	sleep 1
+	kill -0 $$server_pid 2>/dev/null || { echo "the test server did not start:"; cat $$tmp/server.log; exit 1; }
 	cd end2end
 	E2E_BASE_URL=http://127.0.0.1:$(E2E_PORT) E2E_ADMIN_PASSWORD=e2e-admin-pass npx playwright test || { echo "--- server log"; tail -50 $$tmp/server.log; exit 1; }
 
