@@ -88,7 +88,8 @@ const SORTS: [(&str, &str); 10] = [
 
 pub use crate::catalog::SOURCES;
 
-fn int(
+/// An optional whole number within `range`, as typed in a query.
+pub(crate) fn int(
     field: &str,
     value: &str,
     range: std::ops::RangeInclusive<i64>,

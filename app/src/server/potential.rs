@@ -3,6 +3,7 @@
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::Db;
+use super::clients::int;
 use super::scoring::{self, Reason};
 use crate::error::{AppError, InvalidCode};
 use crate::i18n::Locale;
@@ -15,24 +16,6 @@ pub struct LeadFilter {
     pub since: Option<i64>,
     pub page: i64,
     pub page_size: i64,
-}
-
-fn int(
-    field: &str,
-    value: &str,
-    range: std::ops::RangeInclusive<i64>,
-) -> Result<Option<i64>, AppError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    let n: i64 = value
-        .parse()
-        .map_err(|_| AppError::invalid(field, InvalidCode::BadFormat))?;
-    if !range.contains(&n) {
-        return Err(AppError::invalid(field, InvalidCode::OutOfRange));
-    }
-    Ok(Some(n))
 }
 
 pub fn validate(q: &LeadQuery, now: i64) -> Result<LeadFilter, AppError> {

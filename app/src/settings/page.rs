@@ -178,7 +178,7 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
             <ActionForm action=actions.create_token attr:class="form-grid">
                 <label class="field">
                     <span>{t!(i18n, fields.name)}</span>
-                    <input name="name" required maxlength="120" placeholder="CRM export" />
+                    <input name="name" required maxlength="120" />
                 </label>
                 <div class="form-actions">
                     <button type="submit" class="button primary">{t!(i18n, settings.create_token)}</button>
