@@ -328,8 +328,8 @@ fn filter_key(s: &Search) -> String {
     )
 }
 
-pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError> {
-    let total = count(db, s).await?;
+/// The client rows matching `s`, in its order; callers add LIMIT/OFFSET.
+fn rows_query(s: &Search) -> QueryBuilder<'_, Sqlite> {
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.gender, c.birth_year, c.source, \
                 m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at",
@@ -340,6 +340,12 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
     );
     push_filters(&mut q, s);
     q.push(" ORDER BY ").push(s.order_by);
+    q
+}
+
+pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError> {
+    let total = count(db, s).await?;
+    let mut q = rows_query(s);
     q.push(" LIMIT ").push_bind(s.page_size);
     q.push(" OFFSET ").push_bind((s.page - 1) * s.page_size);
     let items = q.build_query_as::<ClientRow>().fetch_all(db.pool()).await?;
@@ -353,16 +359,7 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
 
 /// Every client matching `s` (no paging), for exports.
 pub async fn export_rows(db: &Db, s: &Search) -> Result<Vec<ClientRow>, AppError> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.gender, c.birth_year, c.source, \
-                m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at",
-    );
-    push_from(&mut q, s);
-    q.push(
-        " JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id",
-    );
-    push_filters(&mut q, s);
-    q.push(" ORDER BY ").push(s.order_by);
+    let mut q = rows_query(s);
     q.push(" LIMIT 1000000");
     Ok(q.build_query_as::<ClientRow>().fetch_all(db.pool()).await?)
 }
