@@ -19,7 +19,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_sessions::cookie::{SameSite, time::Duration};
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::{CachingSessionStore, Expiry, MemoryStore, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
 pub use config::{Cli, Command, Config};
@@ -90,6 +90,9 @@ pub async fn start(config: &Config) -> Result<Started, ServerError> {
 pub async fn router(state: AppState) -> Result<Router, ServerError> {
     let store = SqliteStore::new(state.db.pool().clone());
     store.migrate().await?;
+    // Sessions are read on every request; memory answers them, SQLite keeps
+    // them across restarts (every save and delete goes to both).
+    let store = CachingSessionStore::new(MemoryStore::default(), store);
     let sessions = SessionManagerLayer::new(store)
         .with_name("avtosalon_session")
         .with_secure(false)

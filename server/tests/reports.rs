@@ -78,6 +78,47 @@ async fn clients_api_filters_pages_and_finds_phone_fragments() {
     assert_eq!(branch["total"], expected);
 }
 
+/// Pages and totals are cached between writes; a write must show at once.
+#[tokio::test]
+async fn a_new_client_shows_in_the_next_list_despite_the_cache() {
+    let app = app_with_demo(50).await;
+    let admin = app.admin().await;
+    let first = app
+        .get("/api/clients?q=Zebo%20Yangi", Some(&admin))
+        .await
+        .json();
+    assert_eq!(first["total"], 0, "{first}");
+    let before = app
+        .get("/api/clients?page_size=5", Some(&admin))
+        .await
+        .json();
+    let input = app::server::clients::ClientInput {
+        full_name: "Zebo Yangi".into(),
+        phone: "+998900001122".into(),
+        birth_year: Some(1990),
+        gender: Some("female"),
+        source: "instagram",
+        car_model_id: None,
+    };
+    app::server::clients::create(&app.state.db, 1, 1, &input)
+        .await
+        .unwrap();
+    let found = app
+        .get("/api/clients?q=Zebo%20Yangi", Some(&admin))
+        .await
+        .json();
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["items"][0]["full_name"], "Zebo Yangi");
+    let after = app
+        .get("/api/clients?page_size=5", Some(&admin))
+        .await
+        .json();
+    assert_eq!(
+        after["total"].as_i64().unwrap(),
+        before["total"].as_i64().unwrap() + 1
+    );
+}
+
 #[tokio::test]
 async fn clients_api_refuses_bad_input_with_400() {
     let app = app_with_demo(20).await;

@@ -49,14 +49,24 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// Staff rows by id, each with the write generation it was read at.
+type UserCache = std::collections::HashMap<i64, ((u64, u64), Option<StaffUser>)>;
+
 #[derive(Clone, Debug)]
 pub struct StaffBackend {
     db: Db,
+    /// Every request needs its user; reading the row once per database write
+    /// instead of once per request keeps the API fast, and any write (a
+    /// deactivation, a password change) still takes effect on the next request.
+    users: std::sync::Arc<std::sync::Mutex<UserCache>>,
 }
 
 impl StaffBackend {
     pub fn new(db: Db) -> Self {
-        StaffBackend { db }
+        StaffBackend {
+            db,
+            users: Default::default(),
+        }
     }
 }
 
@@ -83,10 +93,24 @@ impl AuthnBackend for StaffBackend {
     }
 
     async fn get_user(&self, id: &UserId<Self>) -> Result<Option<StaffUser>, AppError> {
-        Ok(sqlx::query_as(&format!("{SELECT_ACTIVE} AND id = ?"))
+        // The generation is read before the row, so a write that lands in
+        // between leaves an entry that is already stale.
+        let version = self.db.version();
+        if let Some((at, user)) = self.users.lock().unwrap_or_else(|p| p.into_inner()).get(id)
+            && *at == version
+        {
+            return Ok(user.clone());
+        }
+        let user: Option<StaffUser> = sqlx::query_as(&format!("{SELECT_ACTIVE} AND id = ?"))
             .bind(id)
             .fetch_optional(self.db.pool())
-            .await?)
+            .await?;
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        if users.len() > 1_000 {
+            users.clear();
+        }
+        users.insert(*id, (version, user.clone()));
+        Ok(user)
     }
 }
 

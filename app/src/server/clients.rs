@@ -343,18 +343,45 @@ fn rows_query(s: &Search) -> QueryBuilder<'_, Sqlite> {
     q
 }
 
+/// Recently served pages, keyed like the totals: lists and API clients ask
+/// for the same first pages again and again between two writes.
+static PAGES: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ClientPage)>>,
+> = std::sync::LazyLock::new(Default::default);
+
 pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError> {
+    let key = format!(
+        "{:?}|{:?}|{}|{}|{}|{}|{}",
+        db.version(),
+        s.pattern,
+        s.branch.unwrap_or(0),
+        filter_key(s),
+        s.order_by,
+        s.page,
+        s.page_size
+    );
+    if let Some((at, page)) = PAGES.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+        && at.elapsed() < TOTAL_TTL
+    {
+        return Ok(page.clone());
+    }
     let total = count(db, s).await?;
     let mut q = rows_query(s);
     q.push(" LIMIT ").push_bind(s.page_size);
     q.push(" OFFSET ").push_bind((s.page - 1) * s.page_size);
     let items = q.build_query_as::<ClientRow>().fetch_all(db.pool()).await?;
-    Ok(ClientPage {
+    let page = ClientPage {
         items,
         total,
         page: s.page,
         page_size: s.page_size,
-    })
+    };
+    let mut pages = PAGES.lock().unwrap_or_else(|p| p.into_inner());
+    if pages.len() > 500 {
+        pages.clear();
+    }
+    pages.insert(key, (std::time::Instant::now(), page.clone()));
+    Ok(page)
 }
 
 /// Every client matching `s` (no paging), for exports.

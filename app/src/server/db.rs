@@ -76,18 +76,55 @@ impl Db {
     }
 
     /// A write transaction that holds SQLite's write lock from its first statement.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx {
+            tx,
+            generation: self.generation.clone(),
+        })
+    }
+
+    /// Marks cached answers stale after a write made outside `begin_write`.
+    pub fn note_write(&self) {
         self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
     /// (database, write generation): a cache key part that changes on every write.
     pub fn version(&self) -> (u64, u64) {
         (
             self.id,
-            self.generation.load(std::sync::atomic::Ordering::Relaxed),
+            self.generation.load(std::sync::atomic::Ordering::Acquire),
         )
+    }
+}
+
+/// A write transaction; committing it bumps the database's write generation,
+/// after the data is visible, so no cache can keep an answer from before it.
+pub struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await?;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
     }
 }
 

@@ -80,6 +80,7 @@ pub async fn ensure_admin(db: &Db, configured: Option<String>) -> Result<AdminBo
     .bind(t)
     .execute(db.pool())
     .await?;
+    db.note_write();
     Ok(AdminBootstrap::Created {
         password,
         generated,
@@ -396,38 +397,86 @@ pub async fn revoke_token(db: &Db, actor: i64, id: i64) -> Result<(), AppError> 
     Ok(())
 }
 
+/// A token's answer, as read at one write generation.
+struct TokenEntry {
+    version: (u64, u64),
+    found: Option<(i64, super::StaffUser)>,
+    use_noted_at: Option<i64>,
+}
+
+/// Token answers by (database, token hash): API clients call many times a
+/// second, and any write (a revocation, a deactivation) makes entries stale.
+static TOKENS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<(u64, String), TokenEntry>>,
+> = std::sync::LazyLock::new(Default::default);
+
 /// The active staff member a bearer token acts as, if the token is valid.
 pub async fn user_for_token(db: &Db, secret: &str) -> Result<Option<super::StaffUser>, AppError> {
     if !secret.starts_with("aa_") || secret.len() != 67 {
         return Ok(None);
     }
     let hash = super::tokens::sha256_hex(secret.as_bytes());
-    let found: Option<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT t.id, t.last_used_at FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
-         WHERE t.token_hash = ? AND t.revoked_at IS NULL AND s.active = TRUE",
-    )
-    .bind(&hash)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some((token_id, last_used)) = found else {
-        return Ok(None);
-    };
+    let version = db.version();
+    let key = (version.0, hash);
     let t = now();
+    let cached = {
+        let tokens = TOKENS.lock().unwrap_or_else(|p| p.into_inner());
+        tokens
+            .get(&key)
+            .filter(|e| e.version == version)
+            .map(|e| (e.found.clone(), e.use_noted_at))
+    };
+    let (found, use_noted_at) = match cached {
+        Some(hit) => hit,
+        None => {
+            let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+                "SELECT t.id, t.last_used_at FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
+                 WHERE t.token_hash = ? AND t.revoked_at IS NULL AND s.active = TRUE",
+            )
+            .bind(&key.1)
+            .fetch_optional(db.pool())
+            .await?;
+            match row {
+                None => (None, None),
+                Some((token_id, last_used)) => {
+                    let user: Option<super::StaffUser> = sqlx::query_as(
+                        "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, s.language, s.password_hash \
+                         FROM staff s JOIN api_tokens t ON t.staff_id = s.id WHERE t.id = ?",
+                    )
+                    .bind(token_id)
+                    .fetch_optional(db.pool())
+                    .await?;
+                    (user.map(|u| (token_id, u)), last_used)
+                }
+            }
+        }
+    };
+    let mut use_noted_at = use_noted_at;
     // Note the use at most once a minute: a write per request would cost more than the request.
-    if last_used.is_none_or(|l| t - l > 60) {
+    if let Some((token_id, _)) = &found
+        && use_noted_at.is_none_or(|l| t - l > 60)
+    {
         sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
             .bind(t)
             .bind(token_id)
             .execute(db.pool())
             .await?;
+        use_noted_at = Some(t);
     }
-    Ok(sqlx::query_as(
-        "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, s.language, s.password_hash \
-         FROM staff s JOIN api_tokens t ON t.staff_id = s.id WHERE t.id = ?",
-    )
-    .bind(token_id)
-    .fetch_optional(db.pool())
-    .await?)
+    let mut tokens = TOKENS.lock().unwrap_or_else(|p| p.into_inner());
+    if tokens.len() > 1_000 {
+        tokens.clear();
+    }
+    let user = found.as_ref().map(|(_, u)| u.clone());
+    tokens.insert(
+        key,
+        TokenEntry {
+            version,
+            found,
+            use_noted_at,
+        },
+    );
+    Ok(user)
 }
 
 #[cfg(test)]
