@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod clients;
 pub mod dashboard;
 pub mod error;
+pub mod kiosk;
 pub mod layout;
 pub mod potential;
 pub mod settings;
@@ -73,6 +74,7 @@ pub fn App() -> impl IntoView {
             <Router>
                 <Routes fallback=|| view! { <ui::NotFound /> }>
                     <Route path=path!("/login") view=auth::LoginPage />
+                    <Route path=path!("/kiosk") view=kiosk::KioskPage />
                     <ParentRoute path=path!("") view=layout::AppLayout>
                         <Route path=path!("") view=dashboard::DashboardPage />
                         <Route path=path!("clients") view=clients::ClientsPage />

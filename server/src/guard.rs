@@ -38,6 +38,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 /// Paths anyone may fetch: the sign-in page, built assets, health.
 fn is_public(path: &str) -> bool {
     path == "/login"
+        || path == "/kiosk"
         || path == "/healthz"
         || path == "/api/login"
         || path == "/favicon.svg"

@@ -1,6 +1,9 @@
 //! The `server` binary's library: configuration, start-up, the HTTP router
 //! (pages, server functions, REST API) and the demo-data generator.
 
+// Leptos view types nest deeply; the client card needs more than the default.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod config;
 pub mod demo;
@@ -86,6 +89,9 @@ pub async fn start(config: &Config) -> Result<Started, ServerError> {
     })
 }
 
+/// No request body may be larger: a document upload (10 MB) or a kiosk photo.
+const MAX_BODY: usize = 12 * 1024 * 1024;
+
 /// The whole HTTP application.
 pub async fn router(state: AppState) -> Result<Router, ServerError> {
     let store = SqliteStore::new(state.db.pool().clone());
@@ -119,7 +125,12 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
             state.clone(),
             guard::refuse_anonymous,
         ))
+        .layer(axum::middleware::from_fn(guard::rpc_error_status))
         .layer(auth_layer)
+        // No request body is larger than a document upload (server functions
+        // read theirs whole, so the limit must sit in front of them).
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
     Ok(router)

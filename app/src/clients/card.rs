@@ -41,6 +41,7 @@ pub struct ClientDetails {
     pub biometric_opt_in: bool,
     pub created_at: i64,
     pub visit_count: i64,
+    pub has_photo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +71,7 @@ pub struct SaleEntry {
     pub price: i64,
     pub sold_at: i64,
     pub branch: String,
+    pub contract_document_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +93,10 @@ pub struct CardData {
     pub car_models: Vec<(i64, String)>,
     pub branches: Vec<(i64, String)>,
     pub offset_minutes: i32,
+    /// What the viewer may do: managers download passports and delete
+    /// documents, admins erase.
+    pub viewer_is_manager: bool,
+    pub viewer_is_admin: bool,
 }
 
 impl CardData {
@@ -137,7 +143,10 @@ async fn authorize_visit(
 #[server(prefix = "/rpc")]
 pub async fn load_client_card(id: i64) -> Result<CardData, AppError> {
     let (user, state) = authorize_client(id).await?;
-    crate::server::clients::load_card(&state.db, user.id, id).await
+    let mut card = crate::server::clients::load_card(&state.db, user.id, id).await?;
+    card.viewer_is_manager = user.role.is_manager();
+    card.viewer_is_admin = user.role == crate::auth::Role::Admin;
+    Ok(card)
 }
 
 #[server(prefix = "/rpc")]
@@ -183,12 +192,52 @@ pub async fn update_client(id: i64, form: ClientForm) -> Result<(), AppError> {
 }
 
 #[server(prefix = "/rpc")]
-pub async fn record_client_sale(client_id: i64, car: i64, price: String) -> Result<i64, AppError> {
+pub async fn record_client_sale(
+    client_id: i64,
+    car: i64,
+    price: String,
+    #[server(default)] contract: String,
+) -> Result<i64, AppError> {
     let (user, state) = authorize_client(client_id).await?;
     if !user.role.is_manager() {
         return Err(AppError::Forbidden);
     }
-    crate::server::sales::record(&state.db, user.id, client_id, car, &price).await
+    let contract = match contract.trim() {
+        "" => None,
+        id => Some(
+            id.parse()
+                .map_err(|_| AppError::invalid("contract", crate::error::InvalidCode::BadFormat))?,
+        ),
+    };
+    crate::server::sales::record(&state.db, user.id, client_id, car, &price, contract).await
+}
+
+/// Deletes a document (managers and admins).
+#[server(prefix = "/rpc")]
+pub async fn delete_client_document(client_id: i64, id: i64) -> Result<(), AppError> {
+    let (user, state) = authorize_client(client_id).await?;
+    if !user.role.is_manager() {
+        return Err(AppError::Forbidden);
+    }
+    let document = crate::server::documents::get(&state.db, id).await?;
+    if document.client_id != client_id {
+        return Err(AppError::NotFound);
+    }
+    crate::server::documents::delete(&state.db, &state.data_dir, user.id, id).await
+}
+
+/// Erases a client's personal data (admins only); visits stay, anonymous.
+#[server(prefix = "/rpc")]
+pub async fn erase_client(id: i64, confirm: Option<String>) -> Result<(), AppError> {
+    let admin = crate::server::require_role(&[crate::auth::Role::Admin]).await?;
+    if confirm.as_deref() != Some("on") {
+        return Err(AppError::invalid(
+            "confirm",
+            crate::error::InvalidCode::Required,
+        ));
+    }
+    let state = crate::server::app_state()?;
+    crate::server::privacy::erase_client(&state.db, &state.data_dir, admin.id, id).await
 }
 
 #[server(prefix = "/rpc")]

@@ -4,8 +4,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::card::{
-    AddVisitService, CardData, CheckInClient, CloseClientVisit, CreateClient, RecordClientSale,
-    UpdateClient, VisitEntry, client_form_choices, load_client_card,
+    AddVisitService, CardData, CheckInClient, CloseClientVisit, CreateClient, DeleteClientDocument,
+    DocumentEntry, EraseClient, RecordClientSale, UpdateClient, VisitEntry, client_form_choices,
+    load_client_card,
 };
 use crate::catalog::{SERVICE_KINDS, SOURCES};
 use crate::i18n::*;
@@ -18,6 +19,8 @@ struct CardActions {
     close: ServerAction<CloseClientVisit>,
     update: ServerAction<UpdateClient>,
     sale: ServerAction<RecordClientSale>,
+    delete_document: ServerAction<DeleteClientDocument>,
+    erase: ServerAction<EraseClient>,
 }
 
 #[component]
@@ -36,8 +39,16 @@ pub fn ClientCardPage() -> impl IntoView {
         close: ServerAction::new(),
         update: ServerAction::new(),
         sale: ServerAction::new(),
+        delete_document: ServerAction::new(),
+        erase: ServerAction::new(),
     };
     provide_context(actions);
+    Effect::new(move |_| {
+        if let Some(Ok(())) = actions.erase.value().get() {
+            let navigate = leptos_router::hooks::use_navigate();
+            navigate("/clients", Default::default());
+        }
+    });
     let card = Resource::new(
         move || {
             (
@@ -47,6 +58,7 @@ pub fn ClientCardPage() -> impl IntoView {
                 actions.close.version().get(),
                 actions.update.version().get(),
                 actions.sale.version().get(),
+                actions.delete_document.version().get(),
             )
         },
         |(id, ..)| load_client_card(id),
@@ -67,6 +79,8 @@ pub fn ClientCardPage() -> impl IntoView {
             <ActionError value=actions.close.value() />
             <ActionError value=actions.update.value() />
             <ActionError value=actions.sale.value() />
+            <ActionError value=actions.delete_document.value() />
+            <ActionError value=actions.erase.value() />
         </div>
     }
 }
@@ -79,6 +93,14 @@ fn Card(data: CardData) -> impl IntoView {
     let offset = data.offset_minutes;
     let name = c.full_name.clone().unwrap_or_else(|| "—".into());
     let open = data.open_visit().cloned();
+    let documents = data.documents.clone();
+    let contracts: Vec<(i64, String)> = data
+        .documents
+        .iter()
+        .filter(|d| d.kind == "contract")
+        .map(|d| (d.id, d.file_name.clone()))
+        .collect();
+    let (is_manager, is_admin) = (data.viewer_is_manager, data.viewer_is_admin);
     let consent = match (c.consent_at, c.consent_version, c.consent_language.clone()) {
         (Some(at), Some(version), Some(lang)) => {
             let when = date(at, offset);
@@ -99,7 +121,11 @@ fn Card(data: CardData) -> impl IntoView {
     view! {
         <leptos_meta::Title text=name.clone() />
         <header class="card-head">
-            <div class="avatar big" aria-hidden="true">{name.chars().next().unwrap_or('?').to_string()}</div>
+            {if c.has_photo {
+                view! { <img class="avatar big photo" src=format!("/api/clients/{}/photo", c.id) alt=name.clone() data-test="client-photo" /> }.into_any()
+            } else {
+                view! { <div class="avatar big" aria-hidden="true">{name.chars().next().unwrap_or('?').to_string()}</div> }.into_any()
+            }}
             <div>
                 <h1 class="page-title" data-test="client-name">{name.clone()}</h1>
                 <p class="muted">
@@ -181,6 +207,9 @@ fn Card(data: CardData) -> impl IntoView {
                                             <strong>{s.car.clone().unwrap_or_default()}</strong>
                                             " · " {format_price(s.price)} " · " {date(s.sold_at, offset)} " · "
                                             {s.branch.clone()}
+                                            {s.contract_document_id.map(|d| view! {
+                                                " · " <a href=format!("/api/documents/{d}") target="_blank">{t!(i18n, card.contract)}</a>
+                                            })}
                                         </li>
                                     }
                                 })
@@ -209,26 +238,27 @@ fn Card(data: CardData) -> impl IntoView {
                             <span>{t!(i18n, card.price)}</span>
                             <input name="price" inputmode="numeric" required maxlength="20" />
                         </label>
+                        <label class="field">
+                            <span>{t!(i18n, card.contract)}</span>
+                            <select name="contract">
+                                <option value="">"—"</option>
+                                {contracts
+                                    .into_iter()
+                                    .map(|(id, name)| view! { <option value=id.to_string()>{name}</option> })
+                                    .collect_view()}
+                            </select>
+                        </label>
                         <div class="form-actions">
                             <button type="submit" class="button primary">{t!(i18n, card.save)}</button>
                         </div>
                     </ActionForm>
                 </details>
-                <h2 class="spaced">{t!(i18n, card.documents)}</h2>
-                {if data.documents.is_empty() {
-                    view! { <p class="muted">{t!(i18n, card.no_documents)}</p> }.into_any()
-                } else {
-                    view! {
-                        <ul class="plain-list">
-                            {data
-                                .documents
-                                .iter()
-                                .map(|d| view! { <li>{d.file_name.clone()} " · " {date(d.uploaded_at, offset)}</li> })
-                                .collect_view()}
-                        </ul>
-                    }
-                        .into_any()
-                }}
+                <Documents
+                    client_id
+                    documents
+                    manager=is_manager
+                    offset
+                />
             </section>
         </div>
 
@@ -244,6 +274,142 @@ fn Card(data: CardData) -> impl IntoView {
                 }
                     .into_any()
             }}
+        </section>
+        {is_admin.then(|| view! { <EraseClientForm client_id /> })}
+    }
+}
+
+/// Documents: list, view, download, delete, and an upload form that works
+/// as a plain multipart form (the server sends the browser back here).
+#[component]
+fn Documents(
+    client_id: i64,
+    documents: Vec<DocumentEntry>,
+    manager: bool,
+    offset: i32,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let actions = expect_context::<CardActions>();
+    let query = leptos_router::hooks::use_query_map();
+    let notice = move || {
+        let q = query.read();
+        if q.get("uploaded").is_some() {
+            return Some(view! { <p class="alert alert-ok" data-test="upload-ok">{t!(i18n, card.upload_ok)}</p> }.into_any());
+        }
+        q.get("upload_error").map(|code| {
+            let text = match code.as_str() {
+                "too_large" => t!(i18n, card.upload_too_large).into_any(),
+                "type" => t!(i18n, card.upload_bad_type).into_any(),
+                "missing" => t!(i18n, card.upload_missing).into_any(),
+                "forbidden" => t!(i18n, errors.forbidden).into_any(),
+                _ => t!(i18n, card.upload_failed).into_any(),
+            };
+            view! { <p class="alert alert-error" role="alert" data-test="upload-error">{text}</p> }
+                .into_any()
+        })
+    };
+    view! {
+        <h2 class="spaced" id="documents">{t!(i18n, card.documents)}</h2>
+        {notice}
+        {if documents.is_empty() {
+            view! { <p class="muted">{t!(i18n, card.no_documents)}</p> }.into_any()
+        } else {
+            view! {
+                <ul class="plain-list documents" data-test="documents">
+                    {documents
+                        .into_iter()
+                        .map(|d| {
+                            let id = d.id;
+                            let restricted = d.kind == "passport" && !manager;
+                            view! {
+                                <li>
+                                    <DocumentKind kind=d.kind.clone() /> ": "
+                                    {if restricted {
+                                        view! { <span>{d.file_name.clone()}</span> }.into_any()
+                                    } else {
+                                        view! {
+                                            <a href=format!("/api/documents/{id}") target="_blank" rel="noopener">{d.file_name.clone()}</a>
+                                            " · "
+                                            <a href=format!("/api/documents/{id}?download=1") class="small">{t!(i18n, card.download)}</a>
+                                        }
+                                            .into_any()
+                                    }}
+                                    <span class="muted small">" · " {format!("{} KB", (d.size_bytes + 1023) / 1024)} " · " {date(d.uploaded_at, offset)}</span>
+                                    {manager.then(|| view! {
+                                        " "
+                                        <button
+                                            type="button"
+                                            class="button ghost small danger"
+                                            on:click=move |_| { actions.delete_document.dispatch(DeleteClientDocument { client_id, id }); }
+                                        >
+                                            {t!(i18n, card.delete)}
+                                        </button>
+                                    })}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+                .into_any()
+        }}
+        <form
+            method="post"
+            enctype="multipart/form-data"
+            action=format!("/api/clients/{client_id}/documents")
+            class="form-grid"
+            data-test="upload-document"
+        >
+            <label class="field">
+                <span>{t!(i18n, card.document_kind)}</span>
+                <select name="kind">
+                    <option value="passport">{t!(i18n, card.kind_passport)}</option>
+                    <option value="contract">{t!(i18n, card.kind_contract)}</option>
+                    <option value="other">{t!(i18n, card.kind_other)}</option>
+                </select>
+            </label>
+            <label class="field">
+                <span>{t!(i18n, card.file_hint)}</span>
+                <input type="file" name="file" required accept=".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png" />
+            </label>
+            <div class="form-actions">
+                <button type="submit" class="button">{t!(i18n, card.upload)}</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn DocumentKind(kind: String) -> impl IntoView {
+    let i18n = use_i18n();
+    match kind.as_str() {
+        "passport" => t!(i18n, card.kind_passport).into_any(),
+        "contract" => t!(i18n, card.kind_contract).into_any(),
+        _ => t!(i18n, card.kind_other).into_any(),
+    }
+}
+
+/// Erasure on the client's request (admins): a deliberate two-step form.
+#[component]
+fn EraseClientForm(client_id: i64) -> impl IntoView {
+    let i18n = use_i18n();
+    let actions = expect_context::<CardActions>();
+    view! {
+        <section class="card danger-zone">
+            <details>
+                <summary class="button ghost small danger">{t!(i18n, card.erase)}</summary>
+                <p class="small">{t!(i18n, card.erase_hint)}</p>
+                <ActionForm action=actions.erase attr:class="form-grid" attr:data-test="erase-client">
+                    <input type="hidden" name="id" value=client_id.to_string() />
+                    <label class="check">
+                        <input type="checkbox" name="confirm" value="on" required />
+                        <span>{t!(i18n, card.erase_confirm)}</span>
+                    </label>
+                    <div class="form-actions">
+                        <button type="submit" class="button danger">{t!(i18n, card.erase)}</button>
+                    </div>
+                </ActionForm>
+            </details>
         </section>
     }
 }

@@ -2,7 +2,7 @@
 //! holds the query so a link reproduces the view.
 
 pub mod card;
-mod card_page;
+pub mod card_page;
 
 pub use card::ClientForm;
 pub use card_page::{ClientCardPage, NewClientPage};

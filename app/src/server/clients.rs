@@ -511,16 +511,28 @@ pub async fn create(
     input: &ClientInput,
 ) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
-    check_references(&mut tx, input, -1).await?;
+    let id = insert_client(&mut tx, branch_id, input, super::now()).await?;
+    super::audit::record(&mut tx, Some(actor), "create", "client", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Inserts a validated client inside the caller's write transaction.
+pub async fn insert_client(
+    conn: &mut sqlx::SqliteConnection,
+    branch_id: i64,
+    input: &ClientInput,
+    t: i64,
+) -> Result<i64, AppError> {
+    check_references(&mut *conn, input, -1).await?;
     let found: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
         .bind(branch_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
     if found.is_none() {
         return Err(AppError::invalid("branch", InvalidCode::UnknownValue));
     }
-    let t = super::now();
-    let id: i64 = sqlx::query_scalar(
+    Ok(sqlx::query_scalar(
         "INSERT INTO clients (branch_id, full_name, phone, birth_year, gender, source, car_model_id, search_text, \
          created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -534,11 +546,8 @@ pub async fn create(
     .bind(search_text(&input.full_name, &input.phone))
     .bind(t)
     .bind(t)
-    .fetch_one(&mut *tx)
-    .await?;
-    super::audit::record(&mut tx, Some(actor), "create", "client", Some(id), None).await?;
-    tx.commit().await?;
-    Ok(id)
+    .fetch_one(conn)
+    .await?)
 }
 
 pub async fn update(db: &Db, actor: i64, id: i64, input: &ClientInput) -> Result<(), AppError> {
@@ -602,7 +611,7 @@ pub async fn load_card(
     let client: ClientDetails = sqlx::query_as(
         "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.birth_year, c.gender, c.source, \
                 c.car_model_id, m.brand || ' ' || m.name AS car, c.consent_at, c.consent_version, c.consent_language, \
-                c.biometric_opt_in, c.created_at, c.visit_count \
+                c.biometric_opt_in, c.created_at, c.visit_count, c.photo_path IS NOT NULL AS has_photo \
          FROM clients c JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id \
          WHERE c.id = ? AND c.erased_at IS NULL",
     )
@@ -650,7 +659,7 @@ pub async fn load_card(
         )
         .collect();
     let sales: Vec<SaleEntry> = sqlx::query_as(
-        "SELECT s.id, m.brand || ' ' || m.name AS car, s.price, s.sold_at, b.name AS branch FROM sales s \
+        "SELECT s.id, m.brand || ' ' || m.name AS car, s.price, s.sold_at, b.name AS branch, s.contract_document_id FROM sales s \
          JOIN branches b ON b.id = s.branch_id LEFT JOIN car_models m ON m.id = s.car_model_id \
          WHERE s.client_id = ? ORDER BY s.sold_at DESC",
     )
@@ -679,6 +688,8 @@ pub async fn load_card(
         car_models,
         branches,
         offset_minutes,
+        viewer_is_manager: false,
+        viewer_is_admin: false,
     })
 }
 

@@ -11,6 +11,7 @@ pub async fn record(
     client_id: i64,
     car_model_id: i64,
     price: &str,
+    contract_document_id: Option<i64>,
 ) -> Result<i64, AppError> {
     let price: i64 = price
         .trim()
@@ -32,6 +33,16 @@ pub async fn record(
         .fetch_optional(&mut *tx)
         .await?;
     car.ok_or_else(|| AppError::invalid("car", InvalidCode::UnknownValue))?;
+    if let Some(document) = contract_document_id {
+        // The contract must be one of this client's own documents.
+        let own: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM documents WHERE id = ? AND client_id = ?")
+                .bind(document)
+                .bind(client_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        own.ok_or_else(|| AppError::invalid("contract", InvalidCode::UnknownValue))?;
+    }
     let visit: Option<(i64, i64)> = sqlx::query_as(
         "SELECT id, branch_id FROM visits WHERE client_id = ? ORDER BY (left_at IS NULL) DESC, entered_at DESC LIMIT 1",
     )
@@ -40,8 +51,8 @@ pub async fn record(
     .await?;
     let t = now();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO sales (client_id, visit_id, branch_id, car_model_id, price, sold_at, staff_id, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO sales (client_id, visit_id, branch_id, car_model_id, price, sold_at, staff_id, created_at, \
+         contract_document_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(client_id)
     .bind(visit.map(|v| v.0))
@@ -51,6 +62,7 @@ pub async fn record(
     .bind(t)
     .bind(actor)
     .bind(t)
+    .bind(contract_document_id)
     .fetch_one(&mut *tx)
     .await?;
     audit::record(

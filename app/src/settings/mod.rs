@@ -1,6 +1,9 @@
 //! Settings for administrators: branches and staff accounts.
 
+mod devices;
 mod page;
+
+pub use devices::DeviceRow;
 
 pub use page::SettingsPage;
 

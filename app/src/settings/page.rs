@@ -187,6 +187,8 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
             <ActionError value=actions.create_token.value() />
             <ActionError value=actions.revoke_token.value() />
         </section>
+
+        <super::devices::DevicesSection />
     }
 }
 

@@ -1,6 +1,7 @@
 //! The REST API under `/api`: JSON in and out, for scripts and integrations.
 
 mod export;
+mod files;
 mod live;
 mod reports;
 mod scoring;
@@ -21,6 +22,14 @@ pub fn router() -> Router<AppState> {
         .route("/export/clients", get(export::clients))
         .route("/export/visits", get(export::visits))
         .route("/openapi.json", get(openapi))
+        .route("/clients/{id}/photo", get(files::client_photo))
+        .route(
+            "/clients/{id}/documents",
+            post(files::upload_document).layer(axum::extract::DefaultBodyLimit::max(
+                files::UPLOAD_BODY_LIMIT,
+            )),
+        )
+        .route("/documents/{id}", get(files::document))
         .route("/potential_buyers_ml", get(scoring::potential_buyers))
         .route("/retrain_model", post(scoring::retrain))
         .fallback(not_found)

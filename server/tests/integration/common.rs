@@ -1,8 +1,6 @@
 //! Shared helpers: a whole app on a fresh SQLite file per test, and requests
 //! sent through the real router.
 
-#![allow(dead_code)]
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
@@ -95,7 +93,10 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &str, cookie: Option<&str>) -> Reply {
-        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+        // Browsers always say how long the body is.
+        let mut request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, body.len());
         if let Some(cookie) = cookie {
             request = request.header(header::COOKIE, cookie);
         }

@@ -1,9 +1,7 @@
 //! Sign-in, sign-out and the refusal of anonymous callers, through the real router.
 
-mod common;
-
+use crate::common::{ADMIN_PASSWORD, app};
 use axum::http::StatusCode;
-use common::{ADMIN_PASSWORD, app};
 use leptos::server_fn::ServerFn;
 
 #[tokio::test]

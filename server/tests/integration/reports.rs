@@ -1,10 +1,8 @@
 //! `GET /api/clients` and `GET /api/stats` against demo data: filters,
 //! paging, bad input, and totals equal to what SQL counts.
 
-mod common;
-
+use crate::common::{app_with_demo, scalar};
 use axum::http::StatusCode;
-use common::{app_with_demo, scalar};
 use leptos::server_fn::ServerFn;
 
 #[tokio::test]

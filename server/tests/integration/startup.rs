@@ -1,13 +1,11 @@
 //! Start-up and configuration errors, and the demo data, against real files.
 
-mod common;
-
 use server::ServerError;
 
 #[tokio::test]
 async fn a_malformed_database_url_gives_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = common::config(dir.path());
+    let mut config = crate::common::config(dir.path());
     config.database_url = Some("mysql://nowhere".into());
     let error = server::start(&config)
         .await
@@ -29,7 +27,7 @@ async fn an_unwritable_data_directory_gives_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    let mut config = common::config(dir.path());
+    let mut config = crate::common::config(dir.path());
     config.data_dir = file.join("data");
     let error = server::start(&config).await.err().expect("an error");
     assert!(matches!(error, ServerError::DataDir(..)));
@@ -39,7 +37,7 @@ async fn an_unwritable_data_directory_gives_a_clear_error() {
 #[tokio::test]
 async fn first_start_creates_admin_and_demo_data_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = common::config(dir.path());
+    let mut config = crate::common::config(dir.path());
     config.no_demo_data = false;
     config.demo_clients = 150;
     config.admin_password = None;

@@ -2,10 +2,8 @@
 //! nothing after a sale, keeps the old model when it cannot train, and its
 //! reasons are its largest contributions.
 
-mod common;
-
+use crate::common::{app_with_demo, scalar};
 use axum::http::StatusCode;
-use common::{app_with_demo, scalar};
 use leptos::server_fn::ServerFn;
 
 #[tokio::test]

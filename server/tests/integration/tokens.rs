@@ -1,14 +1,12 @@
 //! API tokens (created by admins, shown once, stored hashed, revocable) and
 //! the OpenAPI document.
 
-mod common;
-
+use crate::common::{app, scalar};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{app, scalar};
 use leptos::server_fn::ServerFn;
 
-async fn with_token(app: &common::TestApp, path: &str, token: &str) -> common::Reply {
+async fn with_token(app: &crate::common::TestApp, path: &str, token: &str) -> crate::common::Reply {
     app.send(
         Request::get(path)
             .header(header::AUTHORIZATION, format!("Bearer {token}"))

@@ -1,0 +1,109 @@
+//! The tablet camera (getUserMedia) and fullscreen, in the browser only.
+//! On the server these do nothing: the kiosk page renders without them.
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{
+        CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream,
+        MediaStreamConstraints, MediaStreamTrack,
+    };
+
+    /// Asks for the front camera and shows it in `video`; `None` when there
+    /// is no camera or the visitor (or the browser) refused.
+    pub async fn start(video: &HtmlVideoElement) -> Option<MediaStream> {
+        let devices = web_sys::window()?.navigator().media_devices().ok()?;
+        let constraints = MediaStreamConstraints::new();
+        let video_constraints = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&video_constraints, &"facingMode".into(), &"user".into());
+        let _ = js_sys::Reflect::set(&video_constraints, &"width".into(), &1280.into());
+        constraints.set_video(&video_constraints);
+        constraints.set_audio(&false.into());
+        let promise = devices.get_user_media_with_constraints(&constraints).ok()?;
+        let stream: MediaStream = JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
+        video.set_src_object(Some(&stream));
+        if let Ok(playing) = video.play() {
+            let _ = JsFuture::from(playing).await;
+        }
+        Some(stream)
+    }
+
+    pub fn stop(stream: &MediaStream) {
+        for track in stream.get_tracks().iter() {
+            if let Ok(track) = track.dyn_into::<MediaStreamTrack>() {
+                track.stop();
+            }
+        }
+    }
+
+    /// The current video frame as a JPEG data URL.
+    pub fn capture(video: &HtmlVideoElement) -> Option<String> {
+        let (width, height) = (video.video_width(), video.video_height());
+        if width == 0 || height == 0 {
+            return None;
+        }
+        let canvas: HtmlCanvasElement = web_sys::window()?
+            .document()?
+            .create_element("canvas")
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        canvas.set_width(width);
+        canvas.set_height(height);
+        let context: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+        context
+            .draw_image_with_html_video_element_and_dw_and_dh(
+                video,
+                0.0,
+                0.0,
+                f64::from(width),
+                f64::from(height),
+            )
+            .ok()?;
+        canvas
+            .to_data_url_with_type_and_encoder_options("image/jpeg", &0.85.into())
+            .ok()
+    }
+
+    /// Fullscreen on the first touch; a browser that refuses keeps the page as it is.
+    pub fn enter_fullscreen() {
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+            && web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.fullscreen_element().is_none())
+        {
+            let _ = root.request_fullscreen();
+        }
+    }
+
+    /// Milliseconds since the epoch, for the idle timer.
+    pub fn now_ms() -> f64 {
+        js_sys::Date::now()
+    }
+
+    /// Drops `?pair=…` from the address bar once the tablet is paired.
+    pub fn forget_pairing_link() {
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ =
+                history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/kiosk"));
+        }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+pub use browser::*;
+
+#[cfg(not(feature = "hydrate"))]
+mod server_side {
+    pub fn enter_fullscreen() {}
+    pub fn now_ms() -> f64 {
+        0.0
+    }
+    pub fn forget_pairing_link() {}
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub use server_side::*;

@@ -1,0 +1,165 @@
+//! The kiosk: a tablet at the entrance where visitors register themselves.
+//! Its server functions answer only a paired kiosk (device token in an
+//! HttpOnly cookie) and can do nothing but look up, check in and register.
+
+mod camera;
+mod page;
+
+pub use page::KioskPage;
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The cookie a paired tablet keeps its device token in.
+pub const KIOSK_COOKIE: &str = "avtosalon_kiosk";
+
+/// What the kiosk needs to start a registration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KioskSetup {
+    pub branch: String,
+    pub consent_version: i64,
+    /// (language, text) of the newest consent version.
+    pub consent_texts: Vec<(String, String)>,
+    pub car_models: Vec<(i64, String)>,
+    /// A fresh id for this visitor's submission (a double tap reuses it).
+    pub submission: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnownClient {
+    pub first_name: String,
+    /// False when the client agreed to an older consent text (or none).
+    pub consent_current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KioskDone {
+    pub client_id: i64,
+    pub visit_id: i64,
+    pub new_client: bool,
+}
+
+/// A new visitor's registration as the kiosk sends it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KioskRegistration {
+    pub submission: String,
+    pub full_name: String,
+    pub phone: String,
+    pub birth_year: String,
+    pub gender: String,
+    pub source: String,
+    pub car: String,
+    pub services: Vec<String>,
+    pub consent: bool,
+    pub consent_version: i64,
+    pub language: String,
+    pub biometric: bool,
+    /// A `data:image/jpeg;base64,…` URL from the tablet camera, if a photo was taken.
+    pub photo: Option<String>,
+}
+
+/// The paired kiosk making this request, or `Unauthorized`.
+#[cfg(feature = "ssr")]
+async fn require_kiosk()
+-> Result<(crate::server::devices::Device, crate::server::AppState), AppError> {
+    let state = crate::server::app_state()?;
+    let headers = leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .map_err(|_| AppError::Internal)?;
+    let token = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == KIOSK_COOKIE)
+        .map(|(_, value)| value.to_string())
+        .ok_or(AppError::Unauthorized)?;
+    let device = crate::server::devices::for_token(&state.db, &token, "kiosk")
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok((device, state))
+}
+
+/// Pairs this tablet with the code from the pairing link; the device token
+/// goes into an HttpOnly cookie the page's scripts cannot read.
+#[server(prefix = "/rpc", endpoint = "pair_kiosk", input = Json)]
+pub async fn pair_kiosk(code: String) -> Result<(), AppError> {
+    let state = crate::server::app_state()?;
+    let (_, token) = crate::server::devices::pair(&state.db, &code, "kiosk").await?;
+    let cookie = format!(
+        "{KIOSK_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        10 * 365 * 24 * 3600
+    );
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    response.insert_header(
+        axum::http::header::SET_COOKIE,
+        axum::http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,
+    );
+    Ok(())
+}
+
+/// The kiosk's branch, the consent texts, the car catalogue and a new
+/// submission id; `Unauthorized` when this tablet is not paired.
+#[server(prefix = "/rpc", endpoint = "kiosk_info", input = Json)]
+pub async fn kiosk_info() -> Result<KioskSetup, AppError> {
+    let (device, state) = require_kiosk().await?;
+    let branch: String = sqlx::query_scalar("SELECT name FROM branches WHERE id = ?")
+        .bind(device.branch_id)
+        .fetch_one(state.db.pool())
+        .await?;
+    let (consent_version, consent_texts) = crate::server::privacy::consent_texts(&state.db).await?;
+    let (car_models, _) = crate::server::clients::choices(&state.db).await?;
+    Ok(KioskSetup {
+        branch,
+        consent_version,
+        consent_texts,
+        car_models,
+        submission: uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+#[server(prefix = "/rpc", endpoint = "kiosk_lookup", input = Json)]
+pub async fn kiosk_lookup(phone: String) -> Result<Option<KnownClient>, AppError> {
+    let (_, state) = require_kiosk().await?;
+    crate::server::kiosk::lookup(&state.db, &phone).await
+}
+
+#[server(prefix = "/rpc", endpoint = "kiosk_check_in", input = Json)]
+pub async fn kiosk_check_in(
+    submission: String,
+    phone: String,
+    services: Vec<String>,
+    consent_version: Option<i64>,
+    biometric: bool,
+    language: String,
+) -> Result<KioskDone, AppError> {
+    let (device, state) = require_kiosk().await?;
+    let consent = consent_version.map(|version| crate::server::kiosk::ConsentGiven {
+        version,
+        language: &language,
+        biometric,
+    });
+    let done = crate::server::kiosk::check_in_known(
+        &state.db,
+        &device,
+        &submission,
+        &phone,
+        &services,
+        consent,
+    )
+    .await?;
+    state.announce(device.branch_id);
+    Ok(done)
+}
+
+#[server(prefix = "/rpc", endpoint = "kiosk_register", input = Json)]
+pub async fn kiosk_register(form: KioskRegistration) -> Result<KioskDone, AppError> {
+    let (device, state) = require_kiosk().await?;
+    let done = crate::server::kiosk::register(&state.db, &state.data_dir, &device, &form).await?;
+    state.announce(device.branch_id);
+    Ok(done)
+}

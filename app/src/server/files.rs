@@ -1,0 +1,287 @@
+//! Personal files under the data directory: client photos (checked by
+//! content, re-encoded) and documents (passport scans, contracts). Nothing here
+//! is ever under the public folder; the server hands files out after its checks.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use crate::error::{AppError, InvalidCode};
+
+/// Largest photo accepted before decoding.
+pub const PHOTO_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// Largest image side accepted (a 4K tablet camera fits), and the pixel budget.
+const PHOTO_MAX_SIDE: u32 = 6_000;
+const PHOTO_MAX_PIXELS: u64 = 30_000_000;
+/// Stored photos are scaled down to this side: plenty for a card and for face enrolment.
+const PHOTO_STORED_SIDE: u32 = 1_280;
+pub const DOCUMENT_MAX_BYTES: usize = 10 * 1024 * 1024;
+
+/// What a file really is, judged by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    Jpeg,
+    Png,
+    Pdf,
+}
+
+impl Sniffed {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Sniffed::Jpeg => "image/jpeg",
+            Sniffed::Png => "image/png",
+            Sniffed::Pdf => "application/pdf",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Sniffed::Jpeg => "jpg",
+            Sniffed::Png => "png",
+            Sniffed::Pdf => "pdf",
+        }
+    }
+}
+
+pub fn sniff(bytes: &[u8]) -> Option<Sniffed> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(Sniffed::Jpeg)
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(Sniffed::Png)
+    } else if bytes.starts_with(b"%PDF-") {
+        Some(Sniffed::Pdf)
+    } else {
+        None
+    }
+}
+
+/// Decodes a JPEG or PNG within the size and pixel limits.
+fn decode_image(bytes: &[u8]) -> Result<image::DynamicImage, AppError> {
+    let bad = || AppError::invalid("photo", InvalidCode::BadFormat);
+    let format = match sniff(bytes) {
+        Some(Sniffed::Jpeg) => image::ImageFormat::Jpeg,
+        Some(Sniffed::Png) => image::ImageFormat::Png,
+        _ => return Err(bad()),
+    };
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(PHOTO_MAX_SIDE);
+    limits.max_image_height = Some(PHOTO_MAX_SIDE);
+    limits.max_alloc = Some(PHOTO_MAX_PIXELS * 4);
+    reader.limits(limits);
+    let image = reader.decode().map_err(|error| match error {
+        image::ImageError::Limits(_) => AppError::invalid("photo", InvalidCode::TooLong),
+        _ => bad(),
+    })?;
+    if u64::from(image.width()) * u64::from(image.height()) > PHOTO_MAX_PIXELS {
+        return Err(AppError::invalid("photo", InvalidCode::TooLong));
+    }
+    Ok(image)
+}
+
+/// Checks a photo by its content, scales it down and re-encodes it as JPEG
+/// (which also drops any metadata or payload hidden in the original).
+pub fn reencode_photo(bytes: &[u8]) -> Result<Vec<u8>, AppError> {
+    if bytes.len() > PHOTO_MAX_BYTES {
+        return Err(AppError::invalid("photo", InvalidCode::TooLong));
+    }
+    let image = decode_image(bytes)?;
+    let image = if image.width() > PHOTO_STORED_SIDE || image.height() > PHOTO_STORED_SIDE {
+        image.thumbnail(PHOTO_STORED_SIDE, PHOTO_STORED_SIDE)
+    } else {
+        image
+    };
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 88)
+        .encode_image(&image.to_rgb8())
+        .map_err(|error| {
+            tracing::error!(%error, "cannot encode a photo");
+            AppError::Internal
+        })?;
+    Ok(out)
+}
+
+/// A `data:image/...;base64,` URL from the tablet camera, as bytes.
+pub fn photo_from_data_url(url: &str) -> Result<Vec<u8>, AppError> {
+    use base64::Engine;
+    let bad = || AppError::invalid("photo", InvalidCode::BadFormat);
+    if url.len() > PHOTO_MAX_BYTES * 4 / 3 + 64 {
+        return Err(AppError::invalid("photo", InvalidCode::TooLong));
+    }
+    let (head, data) = url.split_once(',').ok_or_else(bad)?;
+    if !head.starts_with("data:image/") || !head.ends_with(";base64") {
+        return Err(bad());
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|_| bad())
+}
+
+/// Writes `bytes` to `dir/name` via a temporary file, so no reader ever sees
+/// half a file, and returns the path relative to the data directory.
+pub fn store(data_dir: &Path, dir: &str, name: &str, bytes: &[u8]) -> Result<String, AppError> {
+    let folder = data_dir.join(dir);
+    let fail = |error: std::io::Error| {
+        tracing::error!(%error, folder = %folder.display(), "cannot store a file");
+        AppError::Internal
+    };
+    std::fs::create_dir_all(&folder).map_err(fail)?;
+    let target = folder.join(name);
+    let temporary = folder.join(format!(".{name}.part"));
+    std::fs::write(&temporary, bytes).map_err(fail)?;
+    std::fs::rename(&temporary, &target).map_err(fail)?;
+    Ok(format!("{dir}/{name}"))
+}
+
+/// The absolute path of a stored file; refuses anything that could leave the
+/// data directory (stored paths are ours, but check anyway).
+pub fn resolve(data_dir: &Path, stored: &str) -> Option<PathBuf> {
+    let relative = Path::new(stored);
+    let safe = relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    safe.then(|| data_dir.join(relative))
+}
+
+pub fn remove(data_dir: &Path, stored: &str) {
+    if let Some(path) = resolve(data_dir, stored)
+        && let Err(error) = std::fs::remove_file(&path)
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(%error, path = %path.display(), "cannot delete a file");
+    }
+}
+
+/// A file name as the uploader's computer called it, made harmless: no
+/// folders, no control characters, at most 120 characters.
+pub fn clean_file_name(name: &str, fallback_extension: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
+        .collect::<String>()
+        .trim()
+        .trim_start_matches('.')
+        .chars()
+        .take(120)
+        .collect();
+    if cleaned.is_empty() {
+        format!("document.{fallback_extension}")
+    } else {
+        cleaned
+    }
+}
+
+/// Checks an uploaded document by its content: a PDF or a decodable image.
+pub fn check_document(bytes: &[u8]) -> Result<Sniffed, AppError> {
+    if bytes.is_empty() {
+        return Err(AppError::invalid("file", InvalidCode::Required));
+    }
+    if bytes.len() > DOCUMENT_MAX_BYTES {
+        return Err(AppError::invalid("file", InvalidCode::TooLong));
+    }
+    let kind = sniff(bytes).ok_or(AppError::invalid("file", InvalidCode::BadFormat))?;
+    match kind {
+        Sniffed::Pdf => {
+            // A real PDF ends with an end-of-file marker near its end.
+            let tail = &bytes[bytes.len().saturating_sub(2048)..];
+            if !tail.windows(5).any(|w| w == b"%%EOF") {
+                return Err(AppError::invalid("file", InvalidCode::BadFormat));
+            }
+        }
+        Sniffed::Jpeg | Sniffed::Png => {
+            decode_image(bytes).map_err(|_| AppError::invalid("file", InvalidCode::BadFormat))?;
+        }
+    }
+    Ok(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let image = image::RgbImage::from_pixel(width, height, image::Rgb([200, 120, 40]));
+        let mut out = Vec::new();
+        image::DynamicImage::ImageRgb8(image)
+            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn photos_are_checked_by_content_and_reencoded() {
+        let jpeg = reencode_photo(&png(40, 30)).unwrap();
+        assert_eq!(sniff(&jpeg), Some(Sniffed::Jpeg));
+        // An executable named .jpg is not a photo.
+        let elf = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+        assert!(matches!(
+            reencode_photo(elf),
+            Err(AppError::Invalid {
+                code: InvalidCode::BadFormat,
+                ..
+            })
+        ));
+        // A JPEG header with garbage after it does not decode.
+        let mut fake = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        fake.extend_from_slice(&[0u8; 64]);
+        assert!(reencode_photo(&fake).is_err());
+        // Big pictures are scaled down.
+        let big = reencode_photo(&png(2_000, 1_000)).unwrap();
+        let decoded = image::load_from_memory(&big).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (1_280, 640));
+    }
+
+    #[test]
+    fn oversized_images_are_refused_before_decoding() {
+        assert!(matches!(
+            reencode_photo(&png(6_001, 2)),
+            Err(AppError::Invalid {
+                code: InvalidCode::TooLong,
+                ..
+            })
+        ));
+        let huge = vec![0xFFu8; PHOTO_MAX_BYTES + 1];
+        assert!(matches!(
+            reencode_photo(&huge),
+            Err(AppError::Invalid {
+                code: InvalidCode::TooLong,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn data_urls_and_file_names() {
+        let url = format!(
+            "data:image/png;base64,{}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, png(4, 4))
+        );
+        assert!(reencode_photo(&photo_from_data_url(&url).unwrap()).is_ok());
+        assert!(photo_from_data_url("data:text/html;base64,PGI+").is_err());
+        assert!(photo_from_data_url("not a url").is_err());
+        assert_eq!(clean_file_name("../../etc/passwd", "pdf"), "passwd");
+        assert_eq!(
+            clean_file_name("C:\\scans\\pass port.pdf", "pdf"),
+            "pass port.pdf"
+        );
+        assert_eq!(clean_file_name("..", "pdf"), "document.pdf");
+        assert_eq!(clean_file_name("a\u{0}b<>.png", "png"), "ab.png");
+        assert_eq!(resolve(Path::new("/data"), "../etc/passwd"), None);
+        assert_eq!(
+            resolve(Path::new("/data"), "photos/a.jpg"),
+            Some(PathBuf::from("/data/photos/a.jpg"))
+        );
+    }
+
+    #[test]
+    fn documents_must_be_what_they_claim() {
+        assert_eq!(
+            check_document(b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n").unwrap(),
+            Sniffed::Pdf
+        );
+        assert!(check_document(b"%PDF-1.4 truncated").is_err());
+        assert!(check_document(b"MZ\x90\x00 windows program").is_err());
+        assert_eq!(check_document(&png(3, 3)).unwrap(), Sniffed::Png);
+        assert!(check_document(b"").is_err());
+    }
+}

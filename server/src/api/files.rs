@@ -1,0 +1,270 @@
+//! Personal files over HTTP: client photos, document upload, view and
+//! download. Only signed-in staff get them (reception: its own branch;
+//! passports: managers and admins only); every document view is audit-logged.
+
+use app::auth::Role;
+use app::error::{AppError, InvalidCode};
+use app::server::{AppState, StaffUser, documents, files};
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::guard::Caller;
+
+/// Multipart overhead allowed on top of the largest document.
+pub const UPLOAD_BODY_LIMIT: usize = files::DOCUMENT_MAX_BYTES + 256 * 1024;
+
+fn may_see_branch(user: &StaffUser, branch_id: i64) -> Result<(), AppError> {
+    if user.role.is_manager() || user.branch_id == Some(branch_id) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// A private file response: never cached by shared caches, never sniffed.
+fn file_response(bytes: Vec<u8>, content_type: &str, disposition: Option<String>) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Some(value) = disposition.and_then(|d| HeaderValue::from_str(&d).ok()) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+async fn read_stored(state: &AppState, stored: &str) -> Result<Vec<u8>, AppError> {
+    let path = files::resolve(&state.data_dir, stored).ok_or(AppError::NotFound)?;
+    tokio::fs::read(&path).await.map_err(|error| {
+        tracing::warn!(%error, path = %path.display(), "a stored file is missing");
+        AppError::NotFound
+    })
+}
+
+/// `GET /api/clients/{id}/photo`
+pub async fn client_photo(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let found: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT branch_id, photo_path FROM clients WHERE id = ? AND erased_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let (branch_id, photo) = found.ok_or(AppError::NotFound)?;
+    may_see_branch(&user, branch_id)?;
+    let bytes = read_stored(&state, &photo.ok_or(AppError::NotFound)?).await?;
+    Ok(file_response(bytes, "image/jpeg", None))
+}
+
+#[derive(Deserialize)]
+pub struct DocumentQuery {
+    #[serde(default)]
+    download: Option<String>,
+}
+
+/// RFC 6266 / 5987: a plain ASCII fallback and the UTF-8 name.
+fn content_disposition(kind: &str, file_name: &str) -> String {
+    let ascii: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// `GET /api/documents/{id}` (inline) and `?download=1` (attachment).
+pub async fn document(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+    Query(query): Query<DocumentQuery>,
+) -> Result<Response, AppError> {
+    let document = documents::get(&state.db, id).await?;
+    may_see_branch(&user, document.branch_id)?;
+    if document.kind == "passport" && !matches!(user.role, Role::Admin | Role::Manager) {
+        return Err(AppError::Forbidden);
+    }
+    let download = query.download.is_some_and(|d| d != "0");
+    let bytes = read_stored(&state, &document.stored_path).await?;
+    documents::note_access(
+        &state.db,
+        user.id,
+        id,
+        if download { "download" } else { "view" },
+    )
+    .await?;
+    let disposition = content_disposition(
+        if download { "attachment" } else { "inline" },
+        &document.file_name,
+    );
+    Ok(file_response(
+        bytes,
+        &document.content_type,
+        Some(disposition),
+    ))
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// Why an upload was refused, as the card's message key.
+fn upload_error_code(error: &AppError) -> &'static str {
+    match error {
+        AppError::Invalid {
+            code: InvalidCode::TooLong,
+            ..
+        } => "too_large",
+        AppError::Invalid {
+            code: InvalidCode::Required,
+            ..
+        } => "missing",
+        AppError::Invalid { field, .. } if field == "kind" => "kind",
+        AppError::Invalid { .. } => "type",
+        AppError::Forbidden => "forbidden",
+        AppError::NotFound => "not_found",
+        _ => "failed",
+    }
+}
+
+/// `POST /api/clients/{id}/documents` (multipart: `kind`, `file`). A browser
+/// form is sent back to the card (with the reason when refused); API callers
+/// get JSON.
+pub async fn upload_document(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(client_id): Path<i64>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let html = wants_html(&headers);
+    let result = receive_upload(&state, &user, client_id, multipart).await;
+    match (result, html) {
+        (Ok(_), true) => Redirect::to(&format!("/clients/{client_id}?uploaded=1")).into_response(),
+        (Ok(id), false) => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({ "id": id })),
+        )
+            .into_response(),
+        (Err(error), true) => Redirect::to(&format!(
+            "/clients/{client_id}?upload_error={}",
+            upload_error_code(&error)
+        ))
+        .into_response(),
+        (Err(error), false) => error.into_response(),
+    }
+}
+
+async fn receive_upload(
+    state: &AppState,
+    user: &StaffUser,
+    client_id: i64,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<i64, AppError> {
+    let branch = app::server::clients::branch_of(&state.db, client_id).await?;
+    may_see_branch(user, branch)?;
+    let mut multipart = multipart.map_err(|_| AppError::invalid("file", InvalidCode::BadFormat))?;
+    let too_large = || AppError::invalid("file", InvalidCode::TooLong);
+    let (mut kind, mut file) = (None, None);
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            // The body limit ends the stream mid-way.
+            Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(too_large());
+            }
+            Err(_) => return Err(AppError::invalid("file", InvalidCode::BadFormat)),
+        };
+        match field.name() {
+            Some("kind") => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|_| AppError::invalid("kind", InvalidCode::BadFormat))?;
+                kind = Some(text);
+            }
+            Some("file") => {
+                let name = field.file_name().unwrap_or_default().to_string();
+                let mut field = field;
+                let mut bytes = Vec::new();
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            if bytes.len() + chunk.len() > files::DOCUMENT_MAX_BYTES {
+                                return Err(too_large());
+                            }
+                            bytes.extend_from_slice(&chunk);
+                        }
+                        Ok(None) => break,
+                        Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                            return Err(too_large());
+                        }
+                        Err(_) => return Err(AppError::invalid("file", InvalidCode::BadFormat)),
+                    }
+                }
+                file = Some((name, bytes));
+            }
+            _ => {}
+        }
+    }
+    let kind = kind.ok_or(AppError::invalid("kind", InvalidCode::Required))?;
+    let (name, bytes) = file.ok_or(AppError::invalid("file", InvalidCode::Required))?;
+    documents::upload(
+        &state.db,
+        &state.data_dir,
+        user.id,
+        client_id,
+        &kind,
+        &name,
+        &bytes,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_names_are_safe_in_headers() {
+        assert_eq!(
+            content_disposition("attachment", "pasport Азиз.pdf"),
+            "attachment; filename=\"pasport ____.pdf\"; filename*=UTF-8''pasport%20%D0%90%D0%B7%D0%B8%D0%B7.pdf"
+        );
+        assert!(HeaderValue::from_str(&content_disposition("inline", "a\"b.pdf")).is_ok());
+    }
+}

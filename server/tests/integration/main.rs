@@ -1,0 +1,12 @@
+//! The server from the outside, as one test binary: a whole app on a fresh
+//! SQLite file per test, requests through the real router. (One binary
+//! instead of one per file: each links the whole server.)
+
+mod common;
+
+mod auth;
+mod kiosk;
+mod reports;
+mod scoring;
+mod startup;
+mod tokens;
