@@ -137,4 +137,13 @@ bench: build-release
 	echo "-- GET /stats (whole page, server time of 21 requests, median)"
 	for i in $$(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: avtosalon_session=$$cookie" http://127.0.0.1:$(BENCH_PORT)/stats; done \
 		| sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $$1 * 1000}'
+	echo "-- kiosk registration (photo, consent, services), 100 visitors"
+	python3 server/benches/kiosk_registration.py http://127.0.0.1:$(BENCH_PORT) bench-admin-pass 100
+	echo "-- kiosk page: HTML server time (median of 21) and transfer sizes"
+	for i in $$(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' http://127.0.0.1:$(BENCH_PORT)/kiosk; done \
+		| sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $$1 * 1000}'
+	for f in /kiosk /pkg/avtosalon.wasm /pkg/avtosalon.js /pkg/avtosalon.css; do \
+		curl -s -o /tmp/avtosalon-asset http://127.0.0.1:$(BENCH_PORT)$$f; \
+		echo "$$f: $$(stat -c %s /tmp/avtosalon-asset) B raw, $$(gzip -9c /tmp/avtosalon-asset | wc -c) B gzip"; \
+	done
 	echo "server RSS: $$(ps -o rss= -p $$pid | awk '{printf "%.0f MB", $$1/1024}')"

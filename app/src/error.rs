@@ -83,8 +83,21 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        AppError::Transport {
-            message: value.to_string(),
+        use leptos::server_fn::error::ServerFnErrorErr;
+        match value {
+            // The request's arguments could not be read: the caller's fault (400).
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::invalid("request", InvalidCode::BadFormat)
+            }
+            // On the server, a body that does not decode is a bad request too
+            // (in the browser the same variant means a garbled response).
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(_) => {
+                AppError::invalid("request", InvalidCode::BadFormat)
+            }
+            other => AppError::Transport {
+                message: other.to_string(),
+            },
         }
     }
 }

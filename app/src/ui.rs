@@ -32,6 +32,7 @@ pub fn FieldLabel(field: String) -> impl IntoView {
         "consent" => t!(i18n, fields.consent).into_any(),
         "contract" => t!(i18n, fields.contract).into_any(),
         "confirm" => t!(i18n, fields.confirm).into_any(),
+        "request" => t!(i18n, fields.request).into_any(),
         "photo" => t!(i18n, fields.photo).into_any(),
         "services" => t!(i18n, fields.services).into_any(),
         "file" => t!(i18n, fields.file).into_any(),

@@ -205,5 +205,22 @@ test("forged kiosk tokens and bad pairing codes are refused", async ({ request }
     headers: { "content-type": "application/json" },
     data: JSON.stringify({ form: {} }),
   });
-  expect([400, 401]).toContain(register.status());
+  // A malformed body is refused before anything else.
+  expect(register.status()).toBe(400);
+  // A well-formed registration without a paired kiosk's cookie.
+  const form = {
+    submission: "0b6b2b8e-8c52-4c38-9d8e-3c1f3f0e9a11", full_name: "Aziz Karimov", phone: "+998901112233",
+    birth_year: "1990", gender: "male", source: "walk_in", car: "", services: [], consent: true,
+    consent_version: 1, language: "uz", biometric: false, photo: null,
+  };
+  const anonymous = await request.post("/rpc/kiosk_register", {
+    headers: { "content-type": "application/json" },
+    data: JSON.stringify({ form }),
+  });
+  expect(anonymous.status()).toBe(401);
+  const garbage = await request.post("/rpc/kiosk_lookup", {
+    headers: { "content-type": "application/json" },
+    data: "{not json",
+  });
+  expect(garbage.status()).toBe(400);
 });

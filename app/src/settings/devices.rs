@@ -54,7 +54,7 @@ pub async fn load_devices() -> Result<DevicesData, AppError> {
     })
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "create_device")]
 pub async fn create_device(
     name: String,
     branch_id: String,
@@ -89,6 +89,8 @@ pub async fn create_device(
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(180, 180)
         .build();
+    // The XML prolog does not belong inside an HTML page.
+    let qr_svg = qr_svg[qr_svg.find("<svg").unwrap_or(0)..].to_string();
     Ok(Pairing {
         device_id,
         code,

@@ -372,6 +372,15 @@ async fn revoked_forged_and_camera_tokens_cannot_use_the_kiosk() {
     let app = app_with_demo(10).await;
     let (device, kiosk) = paired_kiosk(&app).await;
     info(&app, &kiosk).await;
+    // A body that is not the function's arguments is a bad request, not a crash.
+    let garbage = app
+        .post_json("/rpc/kiosk_lookup", "{not json", Some(&kiosk))
+        .await;
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST, "{}", garbage.body);
+    let missing = app
+        .post_json("/rpc/kiosk_register", r#"{"form":{}}"#, Some(&kiosk))
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{}", missing.body);
     let forged = format!("avtosalon_kiosk=kd_{}", "0".repeat(64));
     assert_eq!(
         app.post_json("/rpc/kiosk_info", "{}", Some(&forged))
