@@ -1,3 +1,6 @@
+
+// Leptos view types nest deeply; the client card needs more than the default.
+#![recursion_limit = "256"]
 use std::process::ExitCode;
 
 use app::server::staff::AdminBootstrap;

@@ -31,6 +31,7 @@ pub struct InsideVisitor {
     pub is_first_visit: bool,
     pub visit_count: i64,
     pub services: Vec<String>,
+    pub has_photo: bool,
 }
 
 /// Today's figures; reception always sees its own branch.
@@ -191,9 +192,15 @@ fn InsideRow(visitor: InsideVisitor, now: i64, offset_minutes: i32) -> impl Into
     };
     view! {
         <li class="inside-row">
-            <div class="avatar" aria-hidden="true">
-                {visitor.name.as_deref().and_then(|n| n.chars().next()).unwrap_or('?').to_string()}
-            </div>
+            {match visitor.client_id.filter(|_| visitor.has_photo) {
+                Some(id) => view! { <img class="avatar photo" src=format!("/api/clients/{id}/photo") alt="" /> }.into_any(),
+                None => view! {
+                    <div class="avatar" aria-hidden="true">
+                        {visitor.name.as_deref().and_then(|n| n.chars().next()).unwrap_or('?').to_string()}
+                    </div>
+                }
+                    .into_any(),
+            }}
             <div class="inside-main">
                 <div>{name} " " {badge}</div>
                 <div class="muted small">

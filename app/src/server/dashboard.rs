@@ -84,11 +84,13 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
         bool,
         i64,
         Option<String>,
+        bool,
     );
     let rows: Vec<InsideRow> = sqlx::query_as(
         "SELECT v.id, v.client_id, c.full_name, b.name, v.entered_at, v.is_first_visit, \
                 COALESCE(c.visit_count, 0), \
-                (SELECT GROUP_CONCAT(s.kind, ',') FROM service_requests s WHERE s.visit_id = v.id) \
+                (SELECT GROUP_CONCAT(s.kind, ',') FROM service_requests s WHERE s.visit_id = v.id), \
+                COALESCE(c.photo_path IS NOT NULL, FALSE) \
          FROM visits v JOIN branches b ON b.id = v.branch_id LEFT JOIN clients c ON c.id = v.client_id \
          WHERE v.left_at IS NULL AND (? IS NULL OR v.branch_id = ?) \
          ORDER BY v.entered_at DESC LIMIT 200",
@@ -109,6 +111,7 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
                 is_first_visit,
                 visit_count,
                 services,
+                has_photo,
             )| {
                 InsideVisitor {
                     visit_id,
@@ -121,6 +124,7 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
                     services: services
                         .map(|s| s.split(',').map(str::to_string).collect())
                         .unwrap_or_default(),
+                    has_photo,
                 }
             },
         )
