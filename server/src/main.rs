@@ -1,4 +1,3 @@
-
 // Leptos view types nest deeply; the client card needs more than the default.
 #![recursion_limit = "256"]
 use std::process::ExitCode;
