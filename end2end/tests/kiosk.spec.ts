@@ -224,3 +224,23 @@ test("forged kiosk tokens and bad pairing codes are refused", async ({ request }
   });
   expect(garbage.status()).toBe(400);
 });
+
+test("an idle kiosk starts over after a minute and forgets what was typed", async ({ page, browser }) => {
+  await signIn(page);
+  const pairing = await createKiosk(page, "Idle tablet");
+  const kiosk = await tablet(browser);
+  await kiosk.clock.install();
+  await kiosk.goto(pairing);
+  await hydrated(kiosk);
+  await step(kiosk, "welcome");
+  await kiosk.locator("[data-test=kiosk-start]").click();
+  await kiosk.locator("[data-test=kiosk-phone]").fill("901234567");
+  // Half a minute of thinking is fine…
+  await kiosk.clock.fastForward(30_000);
+  await step(kiosk, "phone");
+  // …a minute without a touch is not.
+  await kiosk.clock.fastForward(35_000);
+  await step(kiosk, "welcome");
+  await kiosk.locator("[data-test=kiosk-start]").click();
+  await expect(kiosk.locator("[data-test=kiosk-phone]")).toHaveValue("");
+});

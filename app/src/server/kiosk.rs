@@ -313,7 +313,7 @@ pub async fn check_in_known(
         None,
     )
     .await?;
-    notify(&mut tx, "client_returned", device, &done, t).await?;
+    notify(&mut tx, "returning_client", device, &done, t).await?;
     tx.commit().await?;
     Ok(done)
 }
@@ -429,7 +429,7 @@ async fn register_in_db(
         None,
     )
     .await?;
-    notify(&mut tx, "kiosk_registered", device, &done, t).await?;
+    notify(&mut tx, "new_client", device, &done, t).await?;
     tx.commit().await?;
     Ok((done, false))
 }

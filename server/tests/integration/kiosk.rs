@@ -146,7 +146,7 @@ async fn a_paired_kiosk_registers_a_visitor_once_with_consent_and_photo() {
     assert_eq!(services, 2);
     let queued = scalar(
         &app,
-        &format!("SELECT COUNT(*) FROM notification_outbox WHERE kind = 'kiosk_registered' AND client_id = {client_id}"),
+        &format!("SELECT COUNT(*) FROM notification_outbox WHERE kind = 'new_client' AND client_id = {client_id}"),
     )
     .await;
     assert_eq!(queued, 1);
@@ -574,6 +574,29 @@ async fn documents_are_checked_stored_privately_and_audited() {
     )
     .await;
     assert_eq!(audited, 2);
+
+    // A sale carries the client's own contract, never another client's document.
+    let car = scalar(&app, "SELECT MIN(id) FROM car_models").await;
+    let other = upload(&app, 2, Some(&admin), "contract", "other.pdf", PDF).await.json()["id"]
+        .as_i64()
+        .unwrap();
+    let sale = |contract: i64| {
+        format!("client_id={client}&car={car}&price=250000000&contract={contract}")
+    };
+    let foreign = app
+        .post_form(app::clients::card::RecordClientSale::PATH, &sale(other), Some(&admin))
+        .await;
+    assert_eq!(foreign.status, StatusCode::BAD_REQUEST, "{}", foreign.body);
+    let own = app
+        .post_form(app::clients::card::RecordClientSale::PATH, &sale(contract_id), Some(&admin))
+        .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    let attached = scalar(
+        &app,
+        &format!("SELECT COUNT(*) FROM sales WHERE client_id = 1 AND contract_document_id = {contract_id}"),
+    )
+    .await;
+    assert_eq!(attached, 1);
 }
 
 #[tokio::test]
