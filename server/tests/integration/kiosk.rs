@@ -577,18 +577,27 @@ async fn documents_are_checked_stored_privately_and_audited() {
 
     // A sale carries the client's own contract, never another client's document.
     let car = scalar(&app, "SELECT MIN(id) FROM car_models").await;
-    let other = upload(&app, 2, Some(&admin), "contract", "other.pdf", PDF).await.json()["id"]
+    let other = upload(&app, 2, Some(&admin), "contract", "other.pdf", PDF)
+        .await
+        .json()["id"]
         .as_i64()
         .unwrap();
-    let sale = |contract: i64| {
-        format!("client_id={client}&car={car}&price=250000000&contract={contract}")
-    };
+    let sale =
+        |contract: i64| format!("client_id={client}&car={car}&price=250000000&contract={contract}");
     let foreign = app
-        .post_form(app::clients::card::RecordClientSale::PATH, &sale(other), Some(&admin))
+        .post_form(
+            app::clients::card::RecordClientSale::PATH,
+            &sale(other),
+            Some(&admin),
+        )
         .await;
     assert_eq!(foreign.status, StatusCode::BAD_REQUEST, "{}", foreign.body);
     let own = app
-        .post_form(app::clients::card::RecordClientSale::PATH, &sale(contract_id), Some(&admin))
+        .post_form(
+            app::clients::card::RecordClientSale::PATH,
+            &sale(contract_id),
+            Some(&admin),
+        )
         .await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
     let attached = scalar(
