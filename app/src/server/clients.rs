@@ -525,13 +525,7 @@ pub async fn insert_client(
     t: i64,
 ) -> Result<i64, AppError> {
     check_references(&mut *conn, input, -1).await?;
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
-        .bind(branch_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if found.is_none() {
-        return Err(AppError::invalid("branch", InvalidCode::UnknownValue));
-    }
+    super::visits::ensure_branch(&mut *conn, branch_id).await?;
     Ok(sqlx::query_scalar(
         "INSERT INTO clients (branch_id, full_name, phone, birth_year, gender, source, car_model_id, search_text, \
          created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",

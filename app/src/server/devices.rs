@@ -58,13 +58,7 @@ pub async fn create(
     let code = new_pairing_code();
     let t = now();
     let mut tx = db.begin_write().await?;
-    let branch: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
-        .bind(branch_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if branch.is_none() {
-        return Err(AppError::invalid("branch", InvalidCode::UnknownValue));
-    }
+    super::visits::ensure_branch(&mut tx, branch_id).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO devices (branch_id, kind, camera_role, name, pairing_code_hash, pairing_expires_at, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",

@@ -173,16 +173,7 @@ async fn open_visit(
         }
     };
     if own.is_none() {
-        sqlx::query(
-            "UPDATE clients SET visit_count = visit_count + 1, last_visit_at = ?, \
-             first_visit_at = COALESCE(first_visit_at, ?), updated_at = ? WHERE id = ?",
-        )
-        .bind(t)
-        .bind(t)
-        .bind(t)
-        .bind(client_id)
-        .execute(&mut *conn)
-        .await?;
+        super::visits::count_visit(&mut *conn, client_id, t).await?;
     }
     for kind in services {
         sqlx::query(

@@ -52,6 +52,18 @@ pub async fn check_in(
     .bind(t)
     .fetch_one(&mut *tx)
     .await?;
+    count_visit(&mut tx, client_id, t).await?;
+    audit::record(&mut tx, Some(actor), "check_in", "visit", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Counts a new visit on the client's record (visit count, first and last visit).
+pub(crate) async fn count_visit(
+    conn: &mut SqliteConnection,
+    client_id: i64,
+    t: i64,
+) -> Result<(), AppError> {
     sqlx::query(
         "UPDATE clients SET visit_count = visit_count + 1, last_visit_at = ?, \
          first_visit_at = COALESCE(first_visit_at, ?), updated_at = ? WHERE id = ?",
@@ -60,14 +72,16 @@ pub async fn check_in(
     .bind(t)
     .bind(t)
     .bind(client_id)
-    .execute(&mut *tx)
+    .execute(conn)
     .await?;
-    audit::record(&mut tx, Some(actor), "check_in", "visit", Some(id), None).await?;
-    tx.commit().await?;
-    Ok(id)
+    Ok(())
 }
 
-async fn ensure_branch(conn: &mut SqliteConnection, branch_id: i64) -> Result<(), AppError> {
+/// The branch must exist; a form or API body naming another is refused.
+pub(crate) async fn ensure_branch(
+    conn: &mut SqliteConnection,
+    branch_id: i64,
+) -> Result<(), AppError> {
     let found: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
         .bind(branch_id)
         .fetch_optional(conn)
