@@ -19,4 +19,6 @@ pub enum ServerError {
     Sql(#[from] sqlx::Error),
     #[error("{0}")]
     Demo(String),
+    #[error("bad configuration: {0}")]
+    Config(String),
 }

@@ -41,6 +41,30 @@ async fn serve(config: &server::Config) -> Result<(), ServerError> {
     }
     let cleanup = server::spawn_session_cleanup(&started.state);
     let retraining = server::jobs::spawn_retraining(started.state.clone());
+    let (stop_bot, bot_stopped) = tokio::sync::watch::channel(false);
+    let bot = match &config.telegram_bot_token {
+        Some(token) => {
+            let api_url = match config.telegram_api_url.as_deref().map(url::Url::parse) {
+                Some(Ok(url)) => Some(url),
+                Some(Err(error)) => {
+                    return Err(ServerError::Config(format!(
+                        "TELEGRAM_API_URL is not a URL: {error}"
+                    )));
+                }
+                None => None,
+            };
+            let config = server::bot::BotConfig {
+                token: token.clone(),
+                api_url,
+            };
+            Some(server::bot::spawn(
+                started.state.clone(),
+                config,
+                bot_stopped,
+            ))
+        }
+        None => None,
+    };
     let router = server::router(started.state).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -73,6 +97,10 @@ async fn serve(config: &server::Config) -> Result<(), ServerError> {
         .map_err(ServerError::Serve)?;
     cleanup.abort();
     retraining.abort();
+    let _ = stop_bot.send(true);
+    if let Some(bot) = bot {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), bot).await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

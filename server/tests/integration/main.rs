@@ -9,4 +9,5 @@ mod kiosk;
 mod reports;
 mod scoring;
 mod startup;
+mod telegram;
 mod tokens;

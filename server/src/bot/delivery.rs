@@ -1,0 +1,139 @@
+//! Delivers the notification outbox to linked staff, in order, each message
+//! to each recipient once. A failed send leaves the row (and every later
+//! row) for the next round, after a backoff that grows with the attempts.
+
+use app::server::{Db, now};
+
+/// What one round of delivery needs from Telegram: send a text to a chat.
+pub trait Sender {
+    fn send(
+        &self,
+        chat_id: i64,
+        text: String,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
+}
+
+/// A notification waiting to go out.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Pending {
+    pub id: i64,
+    pub kind: String,
+    pub branch_id: Option<i64>,
+    pub client_id: Option<i64>,
+    pub visit_id: Option<i64>,
+    pub payload: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+}
+
+/// A linked staff member who wants this kind of notification.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Recipient {
+    pub staff_id: i64,
+    pub chat_id: i64,
+    pub language: String,
+}
+
+/// Seconds to wait after `attempts` failures: 2, 4, 8 … up to five minutes.
+pub fn backoff(attempts: i64) -> i64 {
+    2i64.saturating_pow(attempts.clamp(1, 20) as u32).min(300)
+}
+
+/// The oldest unsent notifications, in the order they were queued.
+async fn unsent(db: &Db) -> Result<Vec<Pending>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, kind, branch_id, client_id, visit_id, payload, attempts, next_attempt_at \
+         FROM notification_outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100",
+    )
+    .fetch_all(db.pool())
+    .await
+}
+
+async fn recipients(db: &Db, row: &Pending) -> Result<Vec<Recipient>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.id AS staff_id, s.telegram_chat_id AS chat_id, s.language FROM staff s \
+         WHERE s.active = TRUE AND s.telegram_chat_id IS NOT NULL \
+         AND (s.branch_id IS NULL OR ?1 IS NULL OR s.branch_id = ?1) \
+         AND (',' || s.notify_kinds || ',') LIKE ('%,' || ?2 || ',%') \
+         AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.outbox_id = ?3 AND d.staff_id = s.id) \
+         ORDER BY s.id",
+    )
+    .bind(row.branch_id)
+    .bind(&row.kind)
+    .bind(row.id)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// One round: sends what is due, in outbox order. Returns how many messages
+/// went out; stops at the first failure so later rows never overtake it.
+pub async fn deliver_due<S: Sender>(
+    db: &Db,
+    sender: &S,
+    render: impl Fn(&Pending, &Recipient) -> String,
+) -> Result<usize, sqlx::Error> {
+    let t = now();
+    let mut sent = 0;
+    for row in unsent(db).await? {
+        // Order matters more than speed: nothing overtakes a row still backing off.
+        if row.next_attempt_at > t {
+            break;
+        }
+        for recipient in recipients(db, &row).await? {
+            match sender
+                .send(recipient.chat_id, render(&row, &recipient))
+                .await
+            {
+                Ok(()) => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO notification_deliveries (outbox_id, staff_id, sent_at) VALUES (?, ?, ?)",
+                    )
+                    .bind(row.id)
+                    .bind(recipient.staff_id)
+                    .bind(now())
+                    .execute(db.pool())
+                    .await?;
+                    sent += 1;
+                }
+                Err(error) => {
+                    let attempts = row.attempts + 1;
+                    sqlx::query(
+                        "UPDATE notification_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                    )
+                    .bind(attempts)
+                    .bind(now() + backoff(attempts))
+                    .bind(error.chars().take(500).collect::<String>())
+                    .bind(row.id)
+                    .execute(db.pool())
+                    .await?;
+                    tracing::warn!(
+                        outbox = row.id,
+                        attempts,
+                        "Telegram delivery failed; will retry"
+                    );
+                    return Ok(sent);
+                }
+            }
+        }
+        sqlx::query("UPDATE notification_outbox SET sent_at = ? WHERE id = ?")
+            .bind(now())
+            .bind(row.id)
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), 2);
+        assert_eq!(backoff(1), 2);
+        assert_eq!(backoff(3), 8);
+        assert_eq!(backoff(9), 300);
+        assert_eq!(backoff(1_000), 300);
+    }
+}
