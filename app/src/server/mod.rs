@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth_backend;
+pub mod bot_texts;
 pub mod branches;
 pub mod charts;
 pub mod clients;

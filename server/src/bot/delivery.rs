@@ -34,6 +34,24 @@ pub struct Recipient {
     pub language: String,
 }
 
+/// What a notification says about its client, read once per row.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Facts {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub visit_count: i64,
+}
+
+async fn facts(db: &Db, row: &Pending) -> Result<Facts, sqlx::Error> {
+    Ok(sqlx::query_as(
+        "SELECT full_name AS name, phone, visit_count FROM clients WHERE id = ? AND erased_at IS NULL",
+    )
+    .bind(row.client_id)
+    .fetch_optional(db.pool())
+    .await?
+    .unwrap_or_default())
+}
+
 /// Seconds to wait after `attempts` failures: 2, 4, 8 … up to five minutes.
 pub fn backoff(attempts: i64) -> i64 {
     2i64.saturating_pow(attempts.clamp(1, 20) as u32).min(300)
@@ -70,7 +88,7 @@ async fn recipients(db: &Db, row: &Pending) -> Result<Vec<Recipient>, sqlx::Erro
 pub async fn deliver_due<S: Sender>(
     db: &Db,
     sender: &S,
-    render: impl Fn(&Pending, &Recipient) -> String,
+    render: impl Fn(&Pending, &Facts, &Recipient) -> String,
 ) -> Result<usize, sqlx::Error> {
     let t = now();
     let mut sent = 0;
@@ -79,9 +97,10 @@ pub async fn deliver_due<S: Sender>(
         if row.next_attempt_at > t {
             break;
         }
+        let facts = facts(db, &row).await?;
         for recipient in recipients(db, &row).await? {
             match sender
-                .send(recipient.chat_id, render(&row, &recipient))
+                .send(recipient.chat_id, render(&row, &facts, &recipient))
                 .await
             {
                 Ok(()) => {

@@ -10,6 +10,7 @@ pub mod delivery;
 
 use std::time::Duration;
 
+use app::server::bot_texts as texts;
 use app::server::{AppState, Db, now};
 use teloxide::prelude::*;
 use teloxide::types::UpdateKind;
@@ -73,10 +74,19 @@ async fn deliver(db: Db, sender: TelegramSender) {
     }
 }
 
-/// A notification as text. (Per-kind texts in the recipient's language are
-/// the next step; for now the kind and the payload.)
-fn render(row: &delivery::Pending, _recipient: &delivery::Recipient) -> String {
-    format!("{}: {}", row.kind, row.payload)
+/// A notification as text in the recipient's language.
+fn render(
+    row: &delivery::Pending,
+    facts: &delivery::Facts,
+    recipient: &delivery::Recipient,
+) -> String {
+    texts::notification(
+        texts::locale(&recipient.language),
+        &row.kind,
+        facts.name.as_deref().unwrap_or("—"),
+        facts.phone.as_deref().unwrap_or(""),
+        facts.visit_count,
+    )
 }
 
 async fn poll(db: Db, bot: Bot) {
@@ -116,20 +126,20 @@ async fn linked(db: &Db, chat_id: i64) -> Result<Option<(i64, String)>, sqlx::Er
 }
 
 /// Links a chat to the staff member whose one-time code it sent.
-async fn link(db: &Db, chat_id: i64, code: &str) -> Result<Option<String>, sqlx::Error> {
+async fn link(db: &Db, chat_id: i64, code: &str) -> Result<Option<(String, String)>, sqlx::Error> {
     let code = code.trim();
     if code.is_empty() || code.len() > 32 {
         return Ok(None);
     }
     let mut tx = db.begin_write().await?;
-    let found: Option<(i64, String)> = sqlx::query_as(
-        "SELECT id, full_name FROM staff WHERE telegram_link_code = ? AND telegram_link_expires_at > ? AND active = TRUE",
+    let found: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, full_name, language FROM staff WHERE telegram_link_code = ? AND telegram_link_expires_at > ? AND active = TRUE",
     )
     .bind(app::server::tokens::sha256_hex(code.as_bytes()))
     .bind(now())
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((id, name)) = found else {
+    let Some((id, name, language)) = found else {
         return Ok(None);
     };
     // A chat belongs to one staff member: unlink it from anyone else first.
@@ -145,7 +155,7 @@ async fn link(db: &Db, chat_id: i64, code: &str) -> Result<Option<String>, sqlx:
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Some(name))
+    Ok(Some((name, language)))
 }
 
 /// The answer to one message from a chat.
@@ -156,36 +166,51 @@ pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
         .unwrap_or_default()
         .split('@')
         .next()
-        .unwrap_or_default();
-    let result = match command {
-        "/start" => match words.next() {
-            Some(code) => link(db, chat_id, code).await.map(|linked| match linked {
-                Some(name) => format!(
-                    "Linked: {name}. Notifications will arrive here. /help lists the commands."
-                ),
-                None => "This code is unknown or has expired. Get a new one on your profile page."
-                    .to_string(),
-            }),
-            None => Ok(refusal()),
-        },
-        _ => match linked(db, chat_id).await {
-            Ok(None) => Ok(refusal()),
-            Ok(Some(_)) => Ok(help()),
-            Err(error) => Err(error),
-        },
-    };
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let result: Result<String, sqlx::Error> = async {
+        if command == "/start" {
+            let Some(code) = words.next() else {
+                return Ok(match linked(db, chat_id).await? {
+                    Some((_, language)) => texts::help(texts::locale(&language)),
+                    None => texts::refusal(),
+                });
+            };
+            return Ok(match link(db, chat_id, code).await? {
+                Some((name, language)) => texts::linked(texts::locale(&language), &name),
+                None => texts::unknown_code(app::i18n::Locale::uz),
+            });
+        }
+        let Some((staff_id, language)) = linked(db, chat_id).await? else {
+            return Ok(texts::refusal());
+        };
+        let l = texts::locale(&language);
+        Ok(match command.as_str() {
+            "/help" => texts::help(l),
+            "/today" | "/inside" => {
+                let branch = staff_branch(db, staff_id).await?;
+                match app::server::dashboard::overview(db, branch, now()).await {
+                    Ok(o) if command == "/today" => texts::today(l, &o),
+                    Ok(o) => texts::inside(l, &o),
+                    Err(_) => texts::unknown_command(l),
+                }
+            }
+            _ => texts::unknown_command(l),
+        })
+    }
+    .await;
     result.unwrap_or_else(|error| {
         tracing::warn!(%error, "bot database error");
-        "Something went wrong; please try again.".to_string()
+        "…".to_string()
     })
 }
 
-fn refusal() -> String {
-    "Sorry, this bot serves the dealership's staff only. Link your chat with the code from your profile page: /start CODE".to_string()
-}
-
-fn help() -> String {
-    "/today — today's visits, new, returning, test drives, sales\n/inside — who is in the showroom now\n\
-     /client <phone or name> — a client's card\n/top — the hottest leads\n/stats week|month\n/help"
-        .to_string()
+/// Reception sees its own branch; managers and admins the whole network.
+async fn staff_branch(db: &Db, staff_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    let (role, branch): (String, Option<i64>) =
+        sqlx::query_as("SELECT role, branch_id FROM staff WHERE id = ?")
+            .bind(staff_id)
+            .fetch_one(db.pool())
+            .await?;
+    Ok(if role == "reception" { branch } else { None })
 }

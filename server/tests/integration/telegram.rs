@@ -101,7 +101,9 @@ fn start(app: &crate::common::TestApp, url: url::Url) -> tokio::sync::watch::Sen
 async fn staff_link_with_a_code_and_strangers_are_refused() {
     let app = app().await;
     let (fake, url) = fake_telegram().await;
-    sqlx::query("UPDATE staff SET telegram_link_code = ?, telegram_link_expires_at = ? WHERE login = 'admin'")
+    sqlx::query(
+        "UPDATE staff SET telegram_link_code = ?, telegram_link_expires_at = ?, language = 'en' WHERE login = 'admin'",
+    )
         .bind(app::server::tokens::sha256_hex(b"LINK1234"))
         .bind(app::server::now() + 600)
         .execute(app.state.db.pool())
@@ -144,7 +146,32 @@ async fn staff_link_with_a_code_and_strangers_are_refused() {
             .unwrap()
             .sent
             .iter()
-            .any(|(c, t)| *c == 555 && t.contains("unknown"))
+            .any(|(c, t)| *c == 555 && t.contains("noma’lum"))
+    );
+    // Linked staff get answers in their language; unknown commands get help.
+    for (id, text) in [(4, "/today"), (5, "/inside"), (6, "/fly")] {
+        fake.lock()
+            .unwrap()
+            .updates
+            .push(text_update(id, 777, text));
+    }
+    wait_for(&fake, |f| {
+        f.sent.iter().filter(|(c, _)| *c == 777).count() >= 4
+    })
+    .await;
+    let to_777: Vec<String> = fake
+        .lock()
+        .unwrap()
+        .sent
+        .iter()
+        .filter(|(c, _)| *c == 777)
+        .map(|(_, t)| t.clone())
+        .collect();
+    assert!(to_777[1].starts_with("Today: 0 visits"), "{to_777:?}");
+    assert_eq!(to_777[2], "Nobody is in the showroom now.");
+    assert!(
+        to_777[3].starts_with("There is no such command.") && to_777[3].contains("/inside"),
+        "{to_777:?}"
     );
     stop.send(true).unwrap();
 }
@@ -153,17 +180,34 @@ async fn staff_link_with_a_code_and_strangers_are_refused() {
 async fn an_outage_delays_notifications_and_each_arrives_once_in_order() {
     let app = app().await;
     let (fake, url) = fake_telegram().await;
-    sqlx::query("UPDATE staff SET telegram_chat_id = 777 WHERE login = 'admin'")
+    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
         .execute(app.state.db.pool())
         .await
         .unwrap();
     fake.lock().unwrap().failing = true;
     let t = app::server::now();
+    sqlx::query(
+        "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'Chilonzor', 'Toshkent', 0)",
+    )
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
     for n in 1..=3 {
         sqlx::query(
-            "INSERT INTO notification_outbox (kind, payload, created_at, next_attempt_at) VALUES ('new_client', ?, ?, ?)",
+            "INSERT INTO clients (id, branch_id, full_name, phone, visit_count, created_at, updated_at) \
+             VALUES (?, 1, ?, ?, 1, 0, 0)",
         )
-        .bind(format!("{{\"n\":{n}}}"))
+        .bind(n)
+        .bind(format!("Client {n}"))
+        .bind(format!("+99890000000{n}"))
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO notification_outbox (kind, branch_id, client_id, payload, created_at, next_attempt_at) \
+             VALUES ('new_client', 1, ?, '{}', ?, ?)",
+        )
+        .bind(n)
         .bind(t)
         .bind(t)
         .execute(app.state.db.pool())
@@ -194,7 +238,13 @@ async fn an_outage_delays_notifications_and_each_arrives_once_in_order() {
     let texts: Vec<&str> = sent.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(sent.len(), 3, "{texts:?}");
     for (i, text) in texts.iter().enumerate() {
-        assert!(text.contains(&format!("\"n\":{}", i + 1)), "{texts:?}");
+        assert_eq!(
+            *text,
+            format!(
+                "New client registered at the kiosk: Client {n}, +99890000000{n}.",
+                n = i + 1
+            )
+        );
     }
     assert_eq!(
         scalar(

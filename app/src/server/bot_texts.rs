@@ -1,0 +1,114 @@
+//! What the bot says, in the staff member's language (locale files, `bot.*`).
+//! Templates mark numbers with `%n` and text with `%s`, filled in order.
+
+use crate::dashboard::Overview;
+use crate::i18n::*;
+
+pub fn locale(language: &str) -> Locale {
+    match language {
+        "ru" => Locale::ru,
+        "en" => Locale::en,
+        _ => Locale::uz,
+    }
+}
+
+/// Fills `%n` / `%s` markers in order.
+pub fn fill(template: &str, values: &[String]) -> String {
+    let mut out = String::new();
+    let mut values = values.iter();
+    let mut rest = template;
+    while let Some(at) = rest.find(['%']) {
+        let marker = rest.get(at..at + 2);
+        out.push_str(&rest[..at]);
+        if matches!(marker, Some("%n") | Some("%s")) {
+            out.push_str(values.next().map(String::as_str).unwrap_or(""));
+            rest = &rest[at + 2..];
+        } else {
+            out.push('%');
+            rest = &rest[at + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// For a chat nobody linked: we do not know its language, so all three.
+pub fn refusal() -> String {
+    [Locale::uz, Locale::ru, Locale::en]
+        .into_iter()
+        .map(|l| td_string!(l, bot.refusal).to_string())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+pub fn linked(l: Locale, name: &str) -> String {
+    fill(td_string!(l, bot.linked), &[name.to_string()])
+}
+
+pub fn unknown_code(l: Locale) -> String {
+    td_string!(l, bot.unknown_code).to_string()
+}
+
+pub fn help(l: Locale) -> String {
+    td_string!(l, bot.help).to_string()
+}
+
+pub fn unknown_command(l: Locale) -> String {
+    format!("{}\n\n{}", td_string!(l, bot.unknown_command), help(l))
+}
+
+pub fn today(l: Locale, o: &Overview) -> String {
+    let numbers = [
+        o.visits_today,
+        o.visits_last_week,
+        o.new_today,
+        o.returning_today,
+        o.test_drives_today,
+        o.sales_today,
+    ];
+    fill(td_string!(l, bot.today), &numbers.map(|n| n.to_string()))
+}
+
+pub fn inside(l: Locale, o: &Overview) -> String {
+    if o.inside.is_empty() {
+        return td_string!(l, bot.inside_none).to_string();
+    }
+    let mut lines = vec![td_string!(l, bot.inside_title).to_string()];
+    for v in o.inside.iter().take(30) {
+        let minutes = (o.now - v.entered_at).max(0) / 60;
+        let name = v
+            .name
+            .clone()
+            .unwrap_or_else(|| td_string!(l, bot.unknown_visitor).to_string());
+        lines.push(format!("• {name} — {} · {minutes} min", v.branch));
+    }
+    lines.join("\n")
+}
+
+/// A notification about a client. Kinds the bot cannot word yet (issue 7:
+/// unknown visitor, client left, hot lead, daily summary) are named as such.
+pub fn notification(l: Locale, kind: &str, name: &str, phone: &str, visits: i64) -> String {
+    match kind {
+        "new_client" => fill(td_string!(l, bot.new_client), &[name.into(), phone.into()]),
+        "returning_client" => fill(
+            td_string!(l, bot.returning_client),
+            &[name.into(), visits.to_string()],
+        ),
+        other => format!("{other}: {name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_filled_in_order() {
+        assert_eq!(
+            fill("%s is back: visit %n (100%)", &["Aziz".into(), "3".into()]),
+            "Aziz is back: visit 3 (100%)"
+        );
+        assert_eq!(fill("no markers", &[]), "no markers");
+        assert!(refusal().contains("staff only") && refusal().contains("сотрудников"));
+    }
+}
