@@ -112,3 +112,122 @@ mod tests {
         assert!(refusal().contains("staff only") && refusal().contains("сотрудников"));
     }
 }
+
+/// The answers that read reports: `/client`, `/top`, `/stats`. `branch` is
+/// the asking staff member's branch when they only see their own.
+pub mod reports {
+    use super::{Locale, fill, td_string};
+    use crate::error::AppError;
+    use crate::server::{Db, clients, potential, stats};
+
+    pub async fn client(
+        db: &Db,
+        l: Locale,
+        branch: Option<i64>,
+        query: &str,
+        now: i64,
+    ) -> Result<String, AppError> {
+        if query.trim().is_empty() {
+            return Ok(td_string!(l, bot.client_usage).to_string());
+        }
+        let q = crate::clients::ClientQuery {
+            q: query.to_string(),
+            page_size: "5".into(),
+            ..Default::default()
+        };
+        let mut search = clients::validate(&q, now)?;
+        if branch.is_some() {
+            search.branch = branch;
+        }
+        let page = clients::search_clients(db, &search).await?;
+        if page.items.is_empty() {
+            return Ok(td_string!(l, bot.client_none).to_string());
+        }
+        let mut lines = Vec::new();
+        for c in page.items {
+            let score: Option<f64> =
+                sqlx::query_scalar("SELECT probability FROM client_scores WHERE client_id = ?")
+                    .bind(c.id)
+                    .fetch_optional(db.pool())
+                    .await?;
+            lines.push(fill(
+                td_string!(l, bot.client_line),
+                &[
+                    c.full_name.clone().unwrap_or_default(),
+                    c.phone.clone().unwrap_or_default(),
+                    c.visit_count.to_string(),
+                    score
+                        .map(|p| format!("{:.0}%", p * 100.0))
+                        .unwrap_or_else(|| "—".into()),
+                ],
+            ));
+        }
+        Ok(lines.join("\n"))
+    }
+
+    pub async fn top(
+        db: &Db,
+        l: Locale,
+        branch: Option<i64>,
+        now: i64,
+    ) -> Result<String, AppError> {
+        let q = crate::potential::LeadQuery {
+            branch: branch.map(|b| b.to_string()).unwrap_or_default(),
+            not_bought: "1".into(),
+            page_size: "5".into(),
+            ..Default::default()
+        };
+        let page = potential::leads(db, &potential::validate(&q, now)?, l).await?;
+        if page.items.is_empty() {
+            return Ok(td_string!(l, bot.top_none).to_string());
+        }
+        let mut lines = vec![td_string!(l, bot.top_title).to_string()];
+        for lead in page.items {
+            lines.push(format!(
+                "• {} — {:.0}% · {} · {}",
+                lead.full_name.unwrap_or_default(),
+                lead.probability * 100.0,
+                lead.phone.unwrap_or_default(),
+                lead.reasons.join("; ")
+            ));
+        }
+        Ok(lines.join("\n"))
+    }
+
+    pub async fn stats(
+        db: &Db,
+        l: Locale,
+        branch: Option<i64>,
+        period: &str,
+        now: i64,
+    ) -> Result<String, AppError> {
+        let (days, label) = match period {
+            "week" => (7, td_string!(l, bot.week)),
+            "month" => (30, td_string!(l, bot.month)),
+            _ => return Ok(td_string!(l, bot.stats_usage).to_string()),
+        };
+        let day = |t: i64| {
+            chrono::DateTime::from_timestamp(t + 5 * 3600, 0)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default()
+        };
+        let filter = stats::parse_filter(
+            &day(now - (days - 1) * 86_400),
+            &day(now),
+            &branch.map(|b| b.to_string()).unwrap_or_default(),
+            now,
+        )?;
+        let t = stats::compute(db, &filter).await?.totals;
+        Ok(fill(
+            td_string!(l, bot.stats),
+            &[
+                label.to_string(),
+                t.visits.to_string(),
+                t.new_visits.to_string(),
+                t.returning_visits.to_string(),
+                t.test_drives.to_string(),
+                t.sales.to_string(),
+            ],
+        ))
+    }
+}

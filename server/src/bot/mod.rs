@@ -195,6 +195,28 @@ pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
                     Err(_) => texts::unknown_command(l),
                 }
             }
+            "/client" | "/top" | "/stats" => {
+                let branch = staff_branch(db, staff_id).await?;
+                let rest: Vec<&str> = words.collect();
+                let report = match command.as_str() {
+                    "/client" => {
+                        texts::reports::client(db, l, branch, &rest.join(" "), now()).await
+                    }
+                    "/top" => texts::reports::top(db, l, branch, now()).await,
+                    _ => {
+                        texts::reports::stats(
+                            db,
+                            l,
+                            branch,
+                            rest.first().copied().unwrap_or(""),
+                            now(),
+                        )
+                        .await
+                    }
+                };
+                // Bad arguments (a 500-character name, a stray symbol) get the usage line.
+                report.unwrap_or_else(|_| texts::unknown_command(l))
+            }
             _ => texts::unknown_command(l),
         })
     }

@@ -256,3 +256,61 @@ async fn an_outage_delays_notifications_and_each_arrives_once_in_order() {
     );
     stop.send(true).unwrap();
 }
+
+#[tokio::test]
+async fn linked_staff_ask_for_clients_leads_and_statistics() {
+    let app = crate::common::app_with_demo(1_500).await;
+    app::server::scoring::train_and_activate(&app.state.db, None)
+        .await
+        .unwrap();
+    let (fake, url) = fake_telegram().await;
+    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let (name, phone): (String, String) =
+        sqlx::query_as("SELECT full_name, phone FROM clients WHERE id = 7")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    let stop = start(&app, url);
+    let asks = [
+        format!("/client {}", &phone[4..]),
+        "/top".to_string(),
+        "/stats week".to_string(),
+        "/stats year".to_string(),
+        format!("/client {}", "x".repeat(500)),
+    ];
+    for (i, ask) in asks.iter().enumerate() {
+        fake.lock()
+            .unwrap()
+            .updates
+            .push(text_update(i as i64 + 1, 777, ask));
+    }
+    wait_for(&fake, |f| f.sent.len() >= asks.len()).await;
+    let answers: Vec<String> = fake
+        .lock()
+        .unwrap()
+        .sent
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
+    assert!(
+        answers[0].starts_with(&format!("{name} · {phone} · visits: ")),
+        "{answers:?}"
+    );
+    assert!(
+        answers[0].contains("probability: ") && answers[0].ends_with('%'),
+        "{answers:?}"
+    );
+    assert!(answers[1].starts_with("Hottest leads:"), "{answers:?}");
+    assert_eq!(answers[1].lines().count(), 6, "{answers:?}");
+    assert!(answers[2].starts_with("Last 7 days: "), "{answers:?}");
+    assert!(answers[2].ends_with(" sales."), "{answers:?}");
+    assert_eq!(answers[3], "Write: /stats week or /stats month");
+    assert!(
+        answers[4].starts_with("There is no such command."),
+        "{answers:?}"
+    );
+    stop.send(true).unwrap();
+}
