@@ -83,6 +83,7 @@ fn NavLinks(user: CurrentUser) -> impl IntoView {
         {user.role.is_manager().then(|| view! { <A href="/stats">{t!(i18n, nav.stats)}</A> })}
         {user.role.is_manager().then(|| view! { <A href="/potential">{t!(i18n, nav.potential)}</A> })}
         {is_admin.then(|| view! { <A href="/settings">{t!(i18n, nav.settings)}</A> })}
+        <A href="/profile">{t!(i18n, nav.profile)}</A>
     }
 }
 

@@ -20,6 +20,7 @@ pub mod error;
 pub mod kiosk;
 pub mod layout;
 pub mod potential;
+pub mod profile;
 pub mod settings;
 pub mod stats;
 pub mod ui;
@@ -83,6 +84,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("stats") view=stats::StatsPage ssr=leptos_router::SsrMode::Async />
                         <Route path=path!("potential") view=potential::PotentialPage />
                         <Route path=path!("settings") view=settings::SettingsPage />
+                        <Route path=path!("profile") view=profile::ProfilePage />
                     </ParentRoute>
                 </Routes>
             </Router>

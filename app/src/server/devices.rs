@@ -19,6 +19,11 @@ pub struct Device {
     pub kind: String,
 }
 
+/// A one-time code in the pairing alphabet (also the Telegram link code).
+pub fn new_code() -> String {
+    new_pairing_code()
+}
+
 fn new_pairing_code() -> String {
     use rand::Rng;
     let mut rng = rand::rng();

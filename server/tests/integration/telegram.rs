@@ -314,3 +314,59 @@ async fn linked_staff_ask_for_clients_leads_and_statistics() {
     );
     stop.send(true).unwrap();
 }
+
+#[tokio::test]
+async fn a_code_from_the_profile_page_links_the_chat_and_kinds_are_chosen() {
+    use leptos::server_fn::ServerFn;
+    let app = app().await;
+    let admin = app.admin().await;
+    let reply = app
+        .post_form(app::profile::TelegramLinkCode::PATH, "", Some(&admin))
+        .await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.body);
+    let code: String = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(code.len(), 8);
+    let (fake, url) = fake_telegram().await;
+    let stop = start(&app, url);
+    fake.lock()
+        .unwrap()
+        .updates
+        .push(text_update(1, 4242, &format!("/start {code}")));
+    wait_for(&fake, |f| f.sent.iter().any(|(c, _)| *c == 4242)).await;
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT telegram_chat_id FROM staff WHERE login = 'admin'"
+        )
+        .await,
+        4242
+    );
+    // Only known kinds can be chosen; the choice is stored in the fixed order.
+    let bad = app
+        .post_form(
+            app::profile::SaveNotifyKinds::PATH,
+            "kinds[0]=spam",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        bad.status,
+        axum::http::StatusCode::BAD_REQUEST,
+        "{}",
+        bad.body
+    );
+    let good = app
+        .post_form(
+            app::profile::SaveNotifyKinds::PATH,
+            "kinds[0]=hot_lead&kinds[1]=new_client",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(good.status, axum::http::StatusCode::OK, "{}", good.body);
+    let kinds: String = sqlx::query_scalar("SELECT notify_kinds FROM staff WHERE login = 'admin'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(kinds, "new_client,hot_lead");
+    stop.send(true).unwrap();
+}

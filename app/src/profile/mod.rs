@@ -1,0 +1,190 @@
+//! The signed-in staff member's own page: the Telegram link (a one-time code
+//! for `/start CODE`) and which notifications they want.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::ui::{ActionError, ErrorMessage, Loading};
+
+/// Every kind of notification the bot sends, in the order the page lists them.
+pub const NOTIFY_KINDS: [&str; 6] = [
+    "unknown_visitor",
+    "new_client",
+    "returning_client",
+    "client_left",
+    "hot_lead",
+    "daily_summary",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TelegramLink {
+    pub linked: bool,
+    pub kinds: Vec<String>,
+}
+
+#[server(prefix = "/rpc")]
+pub async fn telegram_status() -> Result<TelegramLink, AppError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::app_state()?;
+    let (chat, kinds): (Option<i64>, String) =
+        sqlx::query_as("SELECT telegram_chat_id, notify_kinds FROM staff WHERE id = ?")
+            .bind(user.id)
+            .fetch_one(state.db.pool())
+            .await?;
+    Ok(TelegramLink {
+        linked: chat.is_some(),
+        kinds: kinds
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+/// A new one-time code (valid 15 minutes) to send to the bot as `/start CODE`.
+#[server(prefix = "/rpc")]
+pub async fn telegram_link_code() -> Result<String, AppError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::app_state()?;
+    let code = crate::server::devices::new_code();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "UPDATE staff SET telegram_link_code = ?, telegram_link_expires_at = ? WHERE id = ?",
+    )
+    .bind(crate::server::tokens::sha256_hex(code.as_bytes()))
+    .bind(crate::server::now() + 15 * 60)
+    .bind(user.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(code)
+}
+
+/// Saves which notifications the staff member wants (unknown kinds are refused).
+#[server(prefix = "/rpc")]
+pub async fn save_notify_kinds(#[server(default)] kinds: Vec<String>) -> Result<(), AppError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::app_state()?;
+    if kinds.iter().any(|k| !NOTIFY_KINDS.contains(&k.as_str())) {
+        return Err(AppError::invalid(
+            "kind",
+            crate::error::InvalidCode::UnknownValue,
+        ));
+    }
+    let chosen: Vec<&str> = NOTIFY_KINDS
+        .iter()
+        .copied()
+        .filter(|k| kinds.iter().any(|c| c == k))
+        .collect();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("UPDATE staff SET notify_kinds = ? WHERE id = ?")
+        .bind(chosen.join(","))
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Unlinks the staff member's own chat.
+#[server(prefix = "/rpc")]
+pub async fn telegram_unlink() -> Result<(), AppError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::app_state()?;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("UPDATE staff SET telegram_chat_id = NULL WHERE id = ?")
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let i18n = use_i18n();
+    let code = ServerAction::<TelegramLinkCode>::new();
+    let save = ServerAction::<SaveNotifyKinds>::new();
+    let unlink = ServerAction::<TelegramUnlink>::new();
+    let status = Resource::new(
+        move || (save.version().get(), unlink.version().get()),
+        |_| telegram_status(),
+    );
+    view! {
+        <leptos_meta::Title text=move || t_string!(i18n, profile.title) />
+        <h1 class="page-title">{t!(i18n, profile.title)}</h1>
+        <section class="card">
+            <h2>"Telegram"</h2>
+            <Transition fallback=Loading>
+                {move || {
+                    status
+                        .get()
+                        .map(|result| match result {
+                            Ok(s) => {
+                                view! {
+                                    <p data-test="telegram-status">
+                                        {if s.linked {
+                                            t!(i18n, profile.linked).into_any()
+                                        } else {
+                                            t!(i18n, profile.not_linked).into_any()
+                                        }}
+                                    </p>
+                                    {s.linked.then(|| view! {
+                                        <ActionForm action=unlink attr:class="inline-form">
+                                            <button type="submit" class="button ghost small danger">{t!(i18n, profile.unlink)}</button>
+                                        </ActionForm>
+                                    })}
+                                    <ActionForm action=save attr:class="form-stack" attr:data-test="notify-kinds">
+                                        {NOTIFY_KINDS
+                                            .iter()
+                                            .enumerate()
+                                            .map(|(i, k)| {
+                                                view! {
+                                                    <label class="check">
+                                                        <input type="checkbox" name=format!("kinds[{i}]") value=*k checked=s.kinds.iter().any(|c| c == k) />
+                                                        <span><KindName kind=k /></span>
+                                                    </label>
+                                                }
+                                            })
+                                            .collect_view()}
+                                        <div class="form-actions">
+                                            <button type="submit" class="button">{t!(i18n, profile.save_kinds)}</button>
+                                        </div>
+                                    </ActionForm>
+                                }
+                                    .into_any()
+                            }
+                            Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                        })
+                }}
+            </Transition>
+            <p class="muted small">{t!(i18n, profile.link_hint)}</p>
+            <ActionForm action=code attr:class="inline-form">
+                <button type="submit" class="button primary" data-test="link-code">{t!(i18n, profile.get_code)}</button>
+            </ActionForm>
+            {move || {
+                code.value()
+                    .get()
+                    .and_then(Result::ok)
+                    .map(|c| view! { <p class="alert alert-ok">"/start " <code class="secret" data-test="telegram-code">{c}</code></p> })
+            }}
+            <ActionError value=code.value() />
+            <ActionError value=save.value() />
+        </section>
+    }
+}
+
+#[component]
+fn KindName(kind: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    match kind {
+        "unknown_visitor" => t!(i18n, profile.kind_unknown_visitor).into_any(),
+        "new_client" => t!(i18n, profile.kind_new_client).into_any(),
+        "returning_client" => t!(i18n, profile.kind_returning_client).into_any(),
+        "client_left" => t!(i18n, profile.kind_client_left).into_any(),
+        "hot_lead" => t!(i18n, profile.kind_hot_lead).into_any(),
+        _ => t!(i18n, profile.kind_daily_summary).into_any(),
+    }
+}
