@@ -66,6 +66,31 @@ pub fn spawn_retraining(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Every minute: close the day at branches past closing time (open visits
+/// auto-closed, the daily summary queued) and purge unknown visitors'
+/// snapshots older than the retention period.
+pub fn spawn_closing(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match app::server::closing::run_due(&state.db, app::server::now()).await {
+                Ok(closed) => {
+                    for (branch, summary) in closed {
+                        tracing::info!(branch, ?summary, "day closed");
+                        state.announce(branch);
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "closing time not handled"),
+            }
+            match app::server::camera::purge_snapshots(&state.db, &state.data_dir).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(n, "old unknown-visitor snapshots deleted"),
+                Err(error) => tracing::warn!(%error, "snapshots not purged"),
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

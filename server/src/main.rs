@@ -41,6 +41,7 @@ async fn serve(config: &server::Config) -> Result<(), ServerError> {
     }
     let cleanup = server::spawn_session_cleanup(&started.state);
     let retraining = server::jobs::spawn_retraining(started.state.clone());
+    let closing = server::jobs::spawn_closing(started.state.clone());
     let (stop_bot, bot_stopped) = tokio::sync::watch::channel(false);
     let bot = match &config.telegram_bot_token {
         Some(token) => {
@@ -97,6 +98,7 @@ async fn serve(config: &server::Config) -> Result<(), ServerError> {
         .map_err(ServerError::Serve)?;
     cleanup.abort();
     retraining.abort();
+    closing.abort();
     let _ = stop_bot.send(true);
     if let Some(bot) = bot {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), bot).await;

@@ -61,6 +61,9 @@ pub struct VisitEntry {
     pub started_by: String,
     pub ended_by: Option<String>,
     pub services: Vec<ServiceEntry>,
+    /// The entrance camera's match that put this visit on the card:
+    /// (event id, similarity), for "not this person".
+    pub camera_match: Option<(i64, Option<f64>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,6 +172,9 @@ pub async fn add_visit_service(visit_id: i64, kind: String, note: String) -> Res
     let (user, state) = authorize_visit(visit_id).await?;
     let (id, branch) =
         crate::server::visits::add_service(&state.db, user.id, visit_id, &kind, &note).await?;
+    if let Some(client) = crate::server::visits::client_of(&state.db, visit_id).await? {
+        crate::server::scoring::rescore_after_change(&state.db, client).await;
+    }
     state.announce(branch);
     Ok(id)
 }
@@ -178,7 +184,7 @@ pub async fn close_client_visit(visit_id: i64) -> Result<(), AppError> {
     let (user, state) = authorize_visit(visit_id).await?;
     let branch = crate::server::visits::close(&state.db, user.id, visit_id, "manual").await?;
     if let Some(client) = crate::server::visits::client_of(&state.db, visit_id).await? {
-        crate::server::scoring::rescore_client(&state.db, client).await?;
+        crate::server::scoring::rescore_after_change(&state.db, client).await;
     }
     state.announce(branch);
     Ok(())
@@ -210,6 +216,28 @@ pub async fn record_client_sale(
         ),
     };
     crate::server::sales::record(&state.db, user.id, client_id, car, &price, contract).await
+}
+
+/// "Not this person": the camera matched the wrong client. The visit leaves
+/// this card and the face stops matching them.
+#[server(prefix = "/rpc")]
+pub async fn reject_camera_match(client_id: i64, event_id: i64) -> Result<(), AppError> {
+    let (user, state) = authorize_client(client_id).await?;
+    let owner: Option<i64> =
+        sqlx::query_scalar("SELECT client_id FROM camera_events WHERE id = ? AND rejected = FALSE")
+            .bind(event_id)
+            .fetch_optional(state.db.pool())
+            .await?
+            .flatten();
+    if owner != Some(client_id) {
+        return Err(AppError::NotFound);
+    }
+    crate::server::camera::reject_match(&state.db, user.id, event_id).await?;
+    let branch = crate::server::clients::branch_of(&state.db, client_id).await;
+    if let Ok(branch) = branch {
+        state.announce(branch);
+    }
+    Ok(())
 }
 
 /// Deletes a document (managers and admins).

@@ -5,8 +5,8 @@ use leptos_router::hooks::use_params_map;
 
 use super::card::{
     AddVisitService, CardData, CheckInClient, CloseClientVisit, CreateClient, DeleteClientDocument,
-    DocumentEntry, EraseClient, RecordClientSale, UpdateClient, VisitEntry, client_form_choices,
-    load_client_card,
+    DocumentEntry, EraseClient, RecordClientSale, RejectCameraMatch, UpdateClient, VisitEntry,
+    client_form_choices, load_client_card,
 };
 use crate::catalog::{SERVICE_KINDS, SOURCES};
 use crate::i18n::*;
@@ -21,6 +21,7 @@ struct CardActions {
     sale: ServerAction<RecordClientSale>,
     delete_document: ServerAction<DeleteClientDocument>,
     erase: ServerAction<EraseClient>,
+    reject: ServerAction<RejectCameraMatch>,
 }
 
 #[component]
@@ -41,6 +42,7 @@ pub fn ClientCardPage() -> impl IntoView {
         sale: ServerAction::new(),
         delete_document: ServerAction::new(),
         erase: ServerAction::new(),
+        reject: ServerAction::new(),
     };
     provide_context(actions);
     Effect::new(move |_| {
@@ -58,6 +60,7 @@ pub fn ClientCardPage() -> impl IntoView {
                 actions.close.version().get(),
                 actions.update.version().get(),
                 actions.sale.version().get(),
+                actions.reject.version().get(),
                 actions.delete_document.version().get(),
             )
         },
@@ -77,6 +80,7 @@ pub fn ClientCardPage() -> impl IntoView {
             <ActionError value=actions.check_in.value() />
             <ActionError value=actions.add_service.value() />
             <ActionError value=actions.close.value() />
+            <ActionError value=actions.reject.value() />
             <ActionError value=actions.update.value() />
             <ActionError value=actions.sale.value() />
             <ActionError value=actions.delete_document.value() />
@@ -269,7 +273,7 @@ fn Card(data: CardData) -> impl IntoView {
             } else {
                 view! {
                     <ol class="timeline" data-test="visits">
-                        {data.visits.iter().map(|v| view! { <VisitItem visit=v.clone() offset /> }).collect_view()}
+                        {data.visits.iter().map(|v| view! { <VisitItem visit=v.clone() offset client_id /> }).collect_view()}
                     </ol>
                 }
                     .into_any()
@@ -477,8 +481,9 @@ fn AddServiceForm(visit: VisitEntry) -> impl IntoView {
 }
 
 #[component]
-fn VisitItem(visit: VisitEntry, offset: i32) -> impl IntoView {
+fn VisitItem(visit: VisitEntry, offset: i32, client_id: i64) -> impl IntoView {
     let i18n = use_i18n();
+    let actions = expect_context::<CardActions>();
     let minutes = visit.left_at.map(|l| (l - visit.entered_at) / 60);
     view! {
         <li class="timeline-item" class:open=visit.left_at.is_none()>
@@ -495,6 +500,23 @@ fn VisitItem(visit: VisitEntry, offset: i32) -> impl IntoView {
                     .clone()
                     .map(|e| view! { " · " {t!(i18n, card.ended_by)} ": " <EndedBy how=e /> })}
             </div>
+            {visit
+                .camera_match
+                .map(|(event_id, similarity)| {
+                    let percent = similarity.map(|s| (s * 100.0).round() as i64).unwrap_or(0);
+                    view! {
+                        <div class="camera-match small">
+                            <span>{t!(i18n, card.camera_match, percent = move || percent)}</span>
+                            <ActionForm action=actions.reject attr:class="inline-form">
+                                <input type="hidden" name="client_id" value=client_id.to_string() />
+                                <input type="hidden" name="event_id" value=event_id.to_string() />
+                                <button type="submit" class="button small" data-test="not-this-person">
+                                    {t!(i18n, card.not_this_person)}
+                                </button>
+                            </ActionForm>
+                        </div>
+                    }
+                })}
             <div class="chips left">
                 {visit
                     .services

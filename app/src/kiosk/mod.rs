@@ -152,6 +152,7 @@ pub async fn kiosk_check_in(
         consent,
     )
     .await?;
+    crate::server::scoring::rescore_after_change(&state.db, done.client_id).await;
     state.announce(device.branch_id);
     Ok(done)
 }
@@ -160,6 +161,7 @@ pub async fn kiosk_check_in(
 pub async fn kiosk_register(form: KioskRegistration) -> Result<KioskDone, AppError> {
     let (device, state) = require_kiosk().await?;
     let done = crate::server::kiosk::register(&state.db, &state.data_dir, &device, &form).await?;
+    crate::server::scoring::rescore_after_change(&state.db, done.client_id).await;
     state.announce(device.branch_id);
     Ok(done)
 }

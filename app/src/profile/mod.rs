@@ -93,13 +93,7 @@ pub async fn save_notify_kinds(#[server(default)] kinds: Vec<String>) -> Result<
 pub async fn telegram_unlink() -> Result<(), AppError> {
     let user = crate::server::require_user().await?;
     let state = crate::server::app_state()?;
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("UPDATE staff SET telegram_chat_id = NULL WHERE id = ?")
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    crate::server::staff::unlink_telegram(&state.db, Some(user.id), user.id).await
 }
 
 #[component]

@@ -85,17 +85,133 @@ pub fn inside(l: Locale, o: &Overview) -> String {
     lines.join("\n")
 }
 
-/// A notification about a client. Kinds the bot cannot word yet (issue 7:
-/// unknown visitor, client left, hot lead, daily summary) are named as such.
-pub fn notification(l: Locale, kind: &str, name: &str, phone: &str, visits: i64) -> String {
-    match kind {
-        "new_client" => fill(td_string!(l, bot.new_client), &[name.into(), phone.into()]),
-        "returning_client" => fill(
-            td_string!(l, bot.returning_client),
-            &[name.into(), visits.to_string()],
-        ),
-        other => format!("{other}: {name}"),
+/// What a notification says about its client and branch, read from the
+/// database when it goes out (the payload carries what may change later).
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Facts {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub visit_count: i64,
+    /// The visit before the one notified about.
+    pub previous_visit: Option<i64>,
+    pub probability: Option<f64>,
+    pub car: Option<String>,
+    pub photo_path: Option<String>,
+    pub branch: Option<String>,
+    pub utc_offset_minutes: Option<i64>,
+}
+
+fn percent(p: f64) -> String {
+    format!("{:.0}%", p * 100.0)
+}
+
+/// `t` as local date and time at the branch.
+fn local_time(f: &Facts, t: i64, with_date: bool) -> String {
+    let offset = f.utc_offset_minutes.unwrap_or(300);
+    chrono::DateTime::from_timestamp(t + offset * 60, 0)
+        .map(|d| {
+            d.format(if with_date { "%d.%m.%Y %H:%M" } else { "%H:%M" })
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// A notification in the recipient's language. `payload` is the outbox row's
+/// JSON; `created_at` when the event happened.
+pub fn notification(
+    l: Locale,
+    kind: &str,
+    payload: &serde_json::Value,
+    f: &Facts,
+    created_at: i64,
+) -> String {
+    let name = || f.name.clone().unwrap_or_else(|| "—".into());
+    let number = |key: &str| payload.get(key).and_then(|v| v.as_i64()).unwrap_or(0);
+    let mut lines = match kind {
+        "new_client" => vec![fill(
+            td_string!(l, bot.new_client),
+            &[name(), f.phone.clone().unwrap_or_default()],
+        )],
+        "returning_client" => vec![
+            fill(
+                td_string!(l, bot.returning_client),
+                &[name(), f.visit_count.to_string()],
+            ),
+            fill(
+                td_string!(l, bot.returning_details),
+                &[
+                    f.previous_visit
+                        .map(|t| local_time(f, t, true))
+                        .unwrap_or_else(|| td_string!(l, bot.never).to_string()),
+                    f.probability.map(percent).unwrap_or_else(|| "—".into()),
+                    f.car.clone().unwrap_or_else(|| "—".into()),
+                ],
+            ),
+        ],
+        "unknown_visitor" => vec![fill(
+            td_string!(l, bot.unknown_at_entrance),
+            &[local_time(f, created_at, false)],
+        )],
+        "client_left" => vec![fill(
+            td_string!(l, bot.client_left),
+            &[name(), (number("stayed_secs") / 60).to_string()],
+        )],
+        "hot_lead" => {
+            let probability = payload
+                .get("probability")
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0);
+            let reasons: Vec<crate::server::scoring::Reason> = payload
+                .get("reasons")
+                .and_then(|r| serde_json::from_value(r.clone()).ok())
+                .unwrap_or_default();
+            let mut lines = vec![fill(
+                td_string!(l, bot.hot_lead),
+                &[
+                    name(),
+                    f.phone.clone().unwrap_or_default(),
+                    percent(probability),
+                ],
+            )];
+            if !reasons.is_empty() {
+                let why: Vec<String> = reasons
+                    .iter()
+                    .map(|r| crate::server::scoring::reason_text(l, r))
+                    .collect();
+                lines.push(fill(td_string!(l, bot.hot_lead_why), &[why.join("; ")]));
+            }
+            lines
+        }
+        "daily_summary" => {
+            let mut lines = vec![fill(
+                td_string!(l, bot.daily_summary),
+                &[
+                    payload
+                        .get("date")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    number("visits").to_string(),
+                    number("new").to_string(),
+                    number("returning").to_string(),
+                    number("test_drives").to_string(),
+                    number("sales").to_string(),
+                ],
+            )];
+            if number("auto_closed") > 0 {
+                lines.push(fill(
+                    td_string!(l, bot.auto_closed),
+                    &[number("auto_closed").to_string()],
+                ));
+            }
+            lines
+        }
+        other => vec![format!("{other}: {}", name())],
+    };
+    if let Some(branch) = &f.branch {
+        lines.push(fill(td_string!(l, bot.branch), &[branch.clone()]));
     }
+    lines.join("\n")
 }
 
 #[cfg(test)]

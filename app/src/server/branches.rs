@@ -6,10 +6,35 @@ use crate::settings::{Branch, BranchForm};
 
 pub async fn list(db: &Db) -> Result<Vec<Branch>, AppError> {
     Ok(sqlx::query_as(
-        "SELECT id, name, city, time_zone, opens_at, closes_at FROM branches ORDER BY id",
+        "SELECT id, name, city, time_zone, opens_at, closes_at, biometrics_enabled FROM branches ORDER BY id",
     )
     .fetch_all(db.pool())
     .await?)
+}
+
+pub async fn set_biometrics(db: &Db, actor: i64, id: i64, enabled: bool) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let updated = sqlx::query("UPDATE branches SET biometrics_enabled = ? WHERE id = ?")
+        .bind(enabled)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        return Err(AppError::NotFound);
+    }
+    let detail = if enabled { "on" } else { "off" };
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "biometrics",
+        "branch",
+        Some(id),
+        Some(detail),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Minutes since midnight for "HH:MM".

@@ -629,10 +629,21 @@ pub async fn load_card(
     .bind(id)
     .fetch_all(db.pool())
     .await?;
+    let camera_matches: Vec<(i64, i64, Option<f64>)> = sqlx::query_as(
+        "SELECT visit_id, id, similarity FROM camera_events \
+         WHERE client_id = ? AND kind = 'enter' AND rejected = FALSE AND visit_id IS NOT NULL ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
     let visits = visit_rows
         .into_iter()
         .map(
             |(vid, branch, entered_at, left_at, started_by, ended_by)| VisitEntry {
+                camera_match: camera_matches
+                    .iter()
+                    .find(|m| m.0 == vid && started_by == "camera")
+                    .map(|m| (m.1, m.2)),
                 id: vid,
                 branch,
                 entered_at,

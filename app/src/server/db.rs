@@ -28,6 +28,8 @@ pub struct Db {
     id: u64,
     /// Bumped by every write transaction, so cached answers know they are stale.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Woken after every committed write, so the bot delivers at once.
+    written: std::sync::Arc<tokio::sync::Notify>,
 }
 
 static NEXT_DB_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -68,6 +70,7 @@ impl Db {
             pool,
             id: NEXT_DB_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             generation: Default::default(),
+            written: Default::default(),
         })
     }
 
@@ -81,6 +84,7 @@ impl Db {
         Ok(WriteTx {
             tx,
             generation: self.generation.clone(),
+            written: self.written.clone(),
         })
     }
 
@@ -88,6 +92,13 @@ impl Db {
     pub fn note_write(&self) {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.written.notify_one();
+    }
+
+    /// Resolves after the next committed write (or at once if one landed
+    /// since the last wait): one waiter, the outbox delivery loop.
+    pub async fn written(&self) {
+        self.written.notified().await
     }
 
     /// (database, write generation): a cache key part that changes on every write.
@@ -104,6 +115,7 @@ impl Db {
 pub struct WriteTx {
     tx: Transaction<'static, Sqlite>,
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    written: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl WriteTx {
@@ -111,6 +123,7 @@ impl WriteTx {
         self.tx.commit().await?;
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.written.notify_one();
         Ok(())
     }
 }

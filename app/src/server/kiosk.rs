@@ -194,30 +194,19 @@ async fn open_visit(
 /// Queues a message for reception (the bot delivers the outbox).
 async fn notify(
     conn: &mut SqliteConnection,
-    kind: &str,
+    kind: &'static str,
     device: &Device,
     done: &KioskDone,
     t: i64,
 ) -> Result<(), AppError> {
-    let payload = serde_json::json!({
-        "client_id": done.client_id,
-        "visit_id": done.visit_id,
-        "source": "kiosk",
-    });
-    sqlx::query(
-        "INSERT INTO notification_outbox (kind, branch_id, client_id, visit_id, payload, created_at, next_attempt_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(kind)
-    .bind(device.branch_id)
-    .bind(done.client_id)
-    .bind(done.visit_id)
-    .bind(payload.to_string())
-    .bind(t)
-    .bind(t)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let notice = super::outbox::Notice {
+        kind,
+        branch_id: Some(device.branch_id),
+        client_id: Some(done.client_id),
+        visit_id: Some(done.visit_id),
+        payload: serde_json::json!({ "source": "kiosk" }),
+    };
+    super::outbox::enqueue(conn, notice, t).await
 }
 
 /// Consent given at the kiosk: the text version shown and the language.

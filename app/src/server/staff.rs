@@ -108,15 +108,36 @@ pub struct StaffRow {
     pub branch_id: Option<i64>,
     pub branch_name: Option<String>,
     pub active: bool,
+    pub telegram_linked: bool,
 }
 
 pub async fn list(db: &Db) -> Result<Vec<StaffRow>, AppError> {
     Ok(sqlx::query_as(
-        "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, b.name AS branch_name, s.active \
+        "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, b.name AS branch_name, s.active, \
+         s.telegram_chat_id IS NOT NULL AS telegram_linked \
          FROM staff s LEFT JOIN branches b ON b.id = s.branch_id ORDER BY s.active DESC, s.login",
     )
     .fetch_all(db.pool())
     .await?)
+}
+
+/// Unlinks a staff member's Telegram chat: the bot stops answering it and
+/// sending to it at once.
+pub async fn unlink_telegram(db: &Db, actor: Option<i64>, id: i64) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let updated = sqlx::query(
+        "UPDATE staff SET telegram_chat_id = NULL, telegram_link_code = NULL, telegram_link_expires_at = NULL WHERE id = ?",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(&mut tx, actor, "unlink_telegram", "staff", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Validated input for a new or edited account.

@@ -162,17 +162,56 @@ pub async fn add_service(
     Ok((id, branch_id))
 }
 
+/// Closes an open visit now (staff or the exit camera); returns its branch.
 pub async fn close(db: &Db, actor: i64, visit_id: i64, ended_by: &str) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
-    let (branch_id, _) = open_visit(&mut tx, visit_id).await?;
+    let branch_id = close_in(&mut tx, Some(actor), visit_id, ended_by, now()).await?;
+    tx.commit().await?;
+    Ok(branch_id)
+}
+
+/// Closes an open visit at `at` inside a transaction and, for a known client
+/// seen out (not the automatic close at closing time), tells reception how
+/// long they stayed.
+pub(crate) async fn close_in(
+    conn: &mut SqliteConnection,
+    actor: Option<i64>,
+    visit_id: i64,
+    ended_by: &str,
+    at: i64,
+) -> Result<i64, AppError> {
+    let (branch_id, client_id) = open_visit(&mut *conn, visit_id).await?;
+    let entered_at: i64 = sqlx::query_scalar("SELECT entered_at FROM visits WHERE id = ?")
+        .bind(visit_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    // A clock a little behind never makes a negative stay.
+    let left_at = at.max(entered_at);
     sqlx::query("UPDATE visits SET left_at = ?, ended_by = ? WHERE id = ?")
-        .bind(now())
+        .bind(left_at)
         .bind(ended_by)
         .bind(visit_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    audit::record(&mut tx, Some(actor), "close", "visit", Some(visit_id), None).await?;
-    tx.commit().await?;
+    audit::record(
+        &mut *conn,
+        actor,
+        "close",
+        "visit",
+        Some(visit_id),
+        Some(ended_by),
+    )
+    .await?;
+    if client_id.is_some() && ended_by != "auto_close" {
+        let notice = super::outbox::Notice {
+            kind: "client_left",
+            branch_id: Some(branch_id),
+            client_id,
+            visit_id: Some(visit_id),
+            payload: serde_json::json!({ "stayed_secs": left_at - entered_at, "ended_by": ended_by }),
+        };
+        super::outbox::enqueue(conn, notice, now()).await?;
+    }
     Ok(branch_id)
 }
 

@@ -38,6 +38,7 @@ pub struct DevicesData {
     pub consent_version: i64,
     /// (language, text) of the newest consent version.
     pub consent_texts: Vec<(String, String)>,
+    pub retention_days: i64,
 }
 
 #[server(prefix = "/rpc")]
@@ -51,7 +52,16 @@ pub async fn load_devices() -> Result<DevicesData, AppError> {
         branches,
         consent_version,
         consent_texts,
+        retention_days: crate::server::camera::retention_days(&state.db).await?,
     })
+}
+
+/// How many days unknown visitors' snapshots are kept (1–365).
+#[server(prefix = "/rpc")]
+pub async fn save_snapshot_retention(days: String) -> Result<(), AppError> {
+    let admin = super::require_admin().await?;
+    let state = crate::server::app_state()?;
+    crate::server::camera::set_retention_days(&state.db, admin.id, &days).await
 }
 
 #[server(prefix = "/rpc", endpoint = "create_device")]
@@ -118,12 +128,14 @@ pub fn DevicesSection() -> impl IntoView {
     let create = ServerAction::<CreateDevice>::new();
     let revoke = ServerAction::<RevokeDevice>::new();
     let consent = ServerAction::<SaveConsent>::new();
+    let retention = ServerAction::<SaveSnapshotRetention>::new();
     let data = Resource::new(
         move || {
             (
                 create.version().get(),
                 revoke.version().get(),
                 consent.version().get(),
+                retention.version().get(),
             )
         },
         |_| load_devices(),
@@ -133,7 +145,7 @@ pub fn DevicesSection() -> impl IntoView {
             {move || {
                 data.get()
                     .map(|result| match result {
-                        Ok(data) => view! { <DevicesBody data create revoke consent /> }.into_any(),
+                        Ok(data) => view! { <DevicesBody data create revoke consent retention /> }.into_any(),
                         Err(AppError::Forbidden) => ().into_any(),
                         Err(error) => view! { <ErrorMessage error /> }.into_any(),
                     })
@@ -148,6 +160,7 @@ fn DevicesBody(
     create: ServerAction<CreateDevice>,
     revoke: ServerAction<RevokeDevice>,
     consent: ServerAction<SaveConsent>,
+    retention: ServerAction<SaveSnapshotRetention>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let text = |lang: &str| {
@@ -277,6 +290,21 @@ fn DevicesBody(
                 </div>
             </ActionForm>
             <ActionError value=consent.value() />
+        </section>
+
+        <section class="card">
+            <h2>{t!(i18n, settings.biometrics)}</h2>
+            <p class="muted small">{t!(i18n, settings.retention_hint)}</p>
+            <ActionForm action=retention attr:class="form-grid" attr:data-test="retention-form">
+                <label class="field">
+                    <span>{t!(i18n, settings.retention)}</span>
+                    <input name="days" type="number" min="1" max="365" required value=data.retention_days.to_string() />
+                </label>
+                <div class="form-actions">
+                    <button type="submit" class="button primary">{t!(i18n, settings.save_retention)}</button>
+                </div>
+            </ActionForm>
+            <ActionError value=retention.value() />
         </section>
     }
 }

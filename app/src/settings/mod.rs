@@ -23,6 +23,8 @@ pub struct Branch {
     pub time_zone: String,
     pub opens_at: String,
     pub closes_at: String,
+    /// Face recognition at this branch's cameras.
+    pub biometrics_enabled: bool,
 }
 
 /// A branch as typed into the form; `id` is `None` for a new one.
@@ -45,6 +47,7 @@ pub struct StaffMember {
     pub branch_id: Option<i64>,
     pub branch_name: Option<String>,
     pub active: bool,
+    pub telegram_linked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +102,7 @@ pub async fn load_settings() -> Result<SettingsData, AppError> {
             branch_id: s.branch_id,
             branch_name: s.branch_name,
             active: s.active,
+            telegram_linked: s.telegram_linked,
         })
         .collect();
     let time_zones = crate::server::time_zones::ZONES
@@ -182,6 +186,22 @@ pub async fn set_staff_active(id: i64, active: bool) -> Result<(), AppError> {
     let admin = require_admin().await?;
     let state = crate::server::app_state()?;
     crate::server::staff::set_active(&state.db, admin.id, id, active).await
+}
+
+/// An admin unlinks a staff member's Telegram chat (a lost phone, a leaver).
+#[server(prefix = "/rpc")]
+pub async fn unlink_staff_telegram(id: i64) -> Result<(), AppError> {
+    let admin = require_admin().await?;
+    let state = crate::server::app_state()?;
+    crate::server::staff::unlink_telegram(&state.db, Some(admin.id), id).await
+}
+
+/// Switches face recognition on or off at a branch's cameras.
+#[server(prefix = "/rpc")]
+pub async fn set_branch_biometrics(id: i64, enabled: bool) -> Result<(), AppError> {
+    let admin = require_admin().await?;
+    let state = crate::server::app_state()?;
+    crate::server::branches::set_biometrics(&state.db, admin.id, id, enabled).await
 }
 
 #[server(prefix = "/rpc")]

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 
 use super::{
     ApiToken, Branch, CreateApiToken, CreateStaff, ResetStaffPassword, RevokeApiToken, SaveBranch,
-    SetStaffActive, SettingsData, StaffMember, UpdateStaff, load_settings,
+    SetBranchBiometrics, SetStaffActive, SettingsData, StaffMember, UnlinkStaffTelegram,
+    UpdateStaff, load_settings,
 };
 use crate::error::AppError;
 use crate::i18n::*;
@@ -19,6 +20,8 @@ struct Actions {
     reset_password: ServerAction<ResetStaffPassword>,
     create_token: ServerAction<CreateApiToken>,
     revoke_token: ServerAction<RevokeApiToken>,
+    unlink_telegram: ServerAction<UnlinkStaffTelegram>,
+    biometrics: ServerAction<SetBranchBiometrics>,
 }
 
 #[component]
@@ -32,6 +35,8 @@ pub fn SettingsPage() -> impl IntoView {
         reset_password: ServerAction::new(),
         create_token: ServerAction::new(),
         revoke_token: ServerAction::new(),
+        unlink_telegram: ServerAction::new(),
+        biometrics: ServerAction::new(),
     };
     provide_context(actions);
     let data = Resource::new(
@@ -43,6 +48,8 @@ pub fn SettingsPage() -> impl IntoView {
                 actions.set_active.version().get(),
                 actions.create_token.version().get(),
                 actions.revoke_token.version().get(),
+                actions.unlink_telegram.version().get(),
+                actions.biometrics.version().get(),
             )
         },
         |_| load_settings(),
@@ -87,6 +94,7 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
                             <th>{t!(i18n, fields.city)}</th>
                             <th class="hide-sm">{t!(i18n, fields.time_zone)}</th>
                             <th>{t!(i18n, settings.hours)}</th>
+                            <th>{t!(i18n, settings.biometrics)}</th>
                             <th></th>
                         </tr>
                     </thead>
@@ -103,11 +111,13 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
                 <BranchEditor branch=None time_zones=time_zones.clone() />
             </details>
             <ActionError value=actions.save_branch.value() />
+            <ActionError value=actions.biometrics.value() />
         </section>
 
         <section class="card">
             <h2>{t!(i18n, settings.staff)}</h2>
             <ActionError value=actions.set_active.value() />
+            <ActionError value=actions.unlink_telegram.value() />
             <ActionError value=actions.update_staff.value() />
             <ActionError value=actions.reset_password.value() />
             {move || {
@@ -226,13 +236,28 @@ fn TokenRow(token: ApiToken) -> impl IntoView {
 #[component]
 fn BranchRow(branch: Branch, time_zones: Vec<String>) -> impl IntoView {
     let i18n = use_i18n();
+    let actions = expect_context::<Actions>();
     let hours = format!("{}–{}", branch.opens_at, branch.closes_at);
+    let biometrics = branch.biometrics_enabled;
     view! {
         <tr>
             <td>{branch.name.clone()}</td>
             <td>{branch.city.clone()}</td>
             <td class="hide-sm">{branch.time_zone.clone()}</td>
             <td class="nowrap">{hours}</td>
+            <td>
+                <ActionForm action=actions.biometrics attr:class="inline-form">
+                    <input type="hidden" name="id" value=branch.id.to_string() />
+                    <input type="hidden" name="enabled" value=(!biometrics).to_string() />
+                    <span class=if biometrics { "badge ok" } else { "badge muted" }>
+                        {if biometrics { t!(i18n, settings.on).into_any() } else { t!(i18n, settings.off).into_any() }}
+                    </span>
+                    " "
+                    <button type="submit" class="button ghost small" data-test="toggle-biometrics">
+                        {if biometrics { t!(i18n, settings.switch_off).into_any() } else { t!(i18n, settings.switch_on).into_any() }}
+                    </button>
+                </ActionForm>
+            </td>
             <td>
                 <details class="row-edit">
                     <summary class="button ghost small">{t!(i18n, common.edit)}</summary>
@@ -351,6 +376,8 @@ fn StaffRow(member: StaffMember, branches: Vec<Branch>) -> impl IntoView {
         member.id.to_string(),
     );
     let active = member.active;
+    let linked = member.telegram_linked;
+    let unlink_id = member.id.to_string();
     view! {
         <tr class:inactive=!active>
             <td>{member.full_name.clone()}</td>
@@ -385,6 +412,17 @@ fn StaffRow(member: StaffMember, branches: Vec<Branch>) -> impl IntoView {
                         </div>
                     </ActionForm>
                 </details>
+                {linked
+                    .then(|| {
+                        view! {
+                            <ActionForm action=actions.unlink_telegram attr:class="inline-form">
+                                <input type="hidden" name="id" value=unlink_id.clone() />
+                                <button type="submit" class="button ghost small" data-test="unlink-telegram">
+                                    {t!(i18n, settings.unlink_telegram)}
+                                </button>
+                            </ActionForm>
+                        }
+                    })}
                 <ActionForm action=actions.set_active attr:class="inline-form">
                     <input type="hidden" name="id" value=toggle_id />
                     <input type="hidden" name="active" value=(!active).to_string() />

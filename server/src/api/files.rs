@@ -24,6 +24,11 @@ fn may_see_branch(user: &StaffUser, branch_id: i64) -> Result<(), AppError> {
     }
 }
 
+/// A personal image for a device: never cached, never sniffed.
+pub fn private_file(bytes: Vec<u8>, content_type: &str) -> Response {
+    file_response(bytes, content_type, None)
+}
+
 /// A private file response: never cached by shared caches, never sniffed.
 fn file_response(bytes: Vec<u8>, content_type: &str, disposition: Option<String>) -> Response {
     let mut response = Response::new(Body::from(bytes));

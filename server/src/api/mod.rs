@@ -6,6 +6,7 @@ mod live;
 mod reports;
 mod scoring;
 mod session;
+mod vision;
 
 use app::server::AppState;
 use axum::Router;
@@ -32,6 +33,11 @@ pub fn router() -> Router<AppState> {
         .route("/documents/{id}", get(files::document))
         .route("/potential_buyers_ml", get(scoring::potential_buyers))
         .route("/retrain_model", post(scoring::retrain))
+        .route("/vision/pair", post(vision::pair))
+        .route("/vision/gallery", get(vision::gallery))
+        .route("/vision/clients/{id}/photo", get(vision::client_photo))
+        .route("/vision/rejected/{id}", get(vision::rejected_face))
+        .route("/vision/events", post(vision::event))
         .fallback(not_found)
 }
 

@@ -2,14 +2,30 @@
 //! to each recipient once. A failed send leaves the row (and every later
 //! row) for the next round, after a backoff that grows with the attempts.
 
-use app::server::{Db, now};
+use std::path::{Path, PathBuf};
 
-/// What one round of delivery needs from Telegram: send a text to a chat.
+use app::server::bot_texts::Facts;
+use app::server::{Db, files, now};
+
+/// A message ready to go: text, and a photo to send it as a caption of.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub text: String,
+    pub photo: Option<PathBuf>,
+}
+
+/// What one round of delivery needs from Telegram.
 pub trait Sender {
     fn send(
         &self,
         chat_id: i64,
         text: String,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
+    fn send_photo(
+        &self,
+        chat_id: i64,
+        jpeg: Vec<u8>,
+        caption: String,
     ) -> impl std::future::Future<Output = Result<(), String>> + Send;
 }
 
@@ -24,6 +40,13 @@ pub struct Pending {
     pub payload: String,
     pub attempts: i64,
     pub next_attempt_at: i64,
+    pub created_at: i64,
+}
+
+impl Pending {
+    pub fn payload(&self) -> serde_json::Value {
+        serde_json::from_str(&self.payload).unwrap_or_default()
+    }
 }
 
 /// A linked staff member who wants this kind of notification.
@@ -34,22 +57,42 @@ pub struct Recipient {
     pub language: String,
 }
 
-/// What a notification says about its client, read once per row.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
-pub struct Facts {
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub visit_count: i64,
-}
-
 async fn facts(db: &Db, row: &Pending) -> Result<Facts, sqlx::Error> {
-    Ok(sqlx::query_as(
-        "SELECT full_name AS name, phone, visit_count FROM clients WHERE id = ? AND erased_at IS NULL",
+    let mut facts: Facts = sqlx::query_as(
+        "SELECT c.full_name AS name, c.phone, c.visit_count, c.photo_path,          (SELECT MAX(v.entered_at) FROM visits v WHERE v.client_id = c.id AND v.id IS NOT ?2) AS previous_visit,          (SELECT s.probability FROM client_scores s WHERE s.client_id = c.id) AS probability,          (SELECT m.brand || ' ' || m.name FROM car_models m WHERE m.id = c.car_model_id) AS car,          NULL AS branch, NULL AS utc_offset_minutes          FROM clients c WHERE c.id = ?1 AND c.erased_at IS NULL",
     )
     .bind(row.client_id)
+    .bind(row.visit_id)
     .fetch_optional(db.pool())
     .await?
-    .unwrap_or_default())
+    .unwrap_or_default();
+    if let Some(branch) = row.branch_id {
+        let found: Option<(String, i64)> =
+            sqlx::query_as("SELECT name, utc_offset_minutes FROM branches WHERE id = ?")
+                .bind(branch)
+                .fetch_optional(db.pool())
+                .await?;
+        if let Some((name, offset)) = found {
+            facts.branch = Some(name);
+            facts.utc_offset_minutes = Some(offset);
+        }
+    }
+    Ok(facts)
+}
+
+/// The picture that goes with a notification: the unknown visitor's
+/// snapshot, or the client's own photo.
+pub fn photo_of(row: &Pending, facts: &Facts, data_dir: &Path) -> Option<PathBuf> {
+    let stored = match row.kind.as_str() {
+        "unknown_visitor" => row
+            .payload()
+            .get("snapshot")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        "new_client" | "returning_client" | "hot_lead" => facts.photo_path.clone(),
+        _ => None,
+    }?;
+    files::resolve(data_dir, &stored)
 }
 
 /// Seconds to wait after `attempts` failures: 2, 4, 8 … up to five minutes.
@@ -60,7 +103,7 @@ pub fn backoff(attempts: i64) -> i64 {
 /// The oldest unsent notifications, in the order they were queued.
 async fn unsent(db: &Db) -> Result<Vec<Pending>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, kind, branch_id, client_id, visit_id, payload, attempts, next_attempt_at \
+        "SELECT id, kind, branch_id, client_id, visit_id, payload, attempts, next_attempt_at, created_at \
          FROM notification_outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100",
     )
     .fetch_all(db.pool())
@@ -88,7 +131,7 @@ async fn recipients(db: &Db, row: &Pending) -> Result<Vec<Recipient>, sqlx::Erro
 pub async fn deliver_due<S: Sender>(
     db: &Db,
     sender: &S,
-    render: impl Fn(&Pending, &Facts, &Recipient) -> String,
+    render: impl Fn(&Pending, &Facts, &Recipient) -> Outgoing,
 ) -> Result<usize, sqlx::Error> {
     let t = now();
     let mut sent = 0;
@@ -99,10 +142,21 @@ pub async fn deliver_due<S: Sender>(
         }
         let facts = facts(db, &row).await?;
         for recipient in recipients(db, &row).await? {
-            match sender
-                .send(recipient.chat_id, render(&row, &facts, &recipient))
-                .await
-            {
+            let outgoing = render(&row, &facts, &recipient);
+            // A photo that went missing (purged, erased) leaves the text.
+            let photo = match &outgoing.photo {
+                Some(path) => tokio::fs::read(path).await.ok(),
+                None => None,
+            };
+            let result = match photo {
+                Some(jpeg) => {
+                    sender
+                        .send_photo(recipient.chat_id, jpeg, outgoing.text)
+                        .await
+                }
+                None => sender.send(recipient.chat_id, outgoing.text).await,
+            };
+            match result {
                 Ok(()) => {
                     sqlx::query(
                         "INSERT OR IGNORE INTO notification_deliveries (outbox_id, staff_id, sent_at) VALUES (?, ?, ?)",

@@ -1,19 +1,22 @@
 //! The Telegram bot for reception: a task the server spawns when a token is
 //! configured. It links staff chats (`/start CODE`), refuses unlinked chats,
 //! answers commands and delivers the notification outbox.
-//!
-//! Work in progress (issue 7): linking, refusal, `/help` and outbox delivery
-//! with retries are here; the report commands and the notification texts
-//! per kind come next.
+//! Telegram's rate limits are kept by teloxide's `Throttle` adaptor.
 
 pub mod delivery;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use app::server::bot_texts as texts;
 use app::server::{AppState, Db, now};
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
 use teloxide::prelude::*;
-use teloxide::types::UpdateKind;
+use teloxide::types::{InputFile, UpdateKind};
+
+/// The bot as the task uses it: every request paced to Telegram's limits.
+type TgBot = Throttle<Bot>;
 
 /// How long one getUpdates call waits for news (below the client's 17 s timeout).
 const POLL_SECS: u32 = 10;
@@ -26,7 +29,7 @@ pub struct BotConfig {
 }
 
 /// Sends through teloxide.
-struct TelegramSender(Bot);
+struct TelegramSender(TgBot);
 
 impl delivery::Sender for TelegramSender {
     async fn send(&self, chat_id: i64, text: String) -> Result<(), String> {
@@ -36,14 +39,27 @@ impl delivery::Sender for TelegramSender {
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
+
+    async fn send_photo(&self, chat_id: i64, jpeg: Vec<u8>, caption: String) -> Result<(), String> {
+        self.0
+            .send_photo(
+                ChatId(chat_id),
+                InputFile::memory(jpeg).file_name("photo.jpg"),
+            )
+            .caption(caption)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }
 
-fn bot(config: &BotConfig) -> Bot {
+fn bot(config: &BotConfig) -> TgBot {
     let bot = Bot::new(&config.token);
-    match &config.api_url {
+    let bot = match &config.api_url {
         Some(url) => bot.set_api_url(url.clone()),
         None => bot,
-    }
+    };
+    bot.throttle(Limits::default())
 }
 
 /// Runs the bot until `shutdown` fires: polling for messages and delivering
@@ -56,7 +72,11 @@ pub fn spawn(
     tokio::spawn(async move {
         let bot = bot(&config);
         let polling = poll(state.db.clone(), bot.clone());
-        let delivering = deliver(state.db.clone(), TelegramSender(bot));
+        let delivering = deliver(
+            state.db.clone(),
+            state.data_dir.to_path_buf(),
+            TelegramSender(bot),
+        );
         tokio::select! {
             _ = polling => {}
             _ = delivering => {}
@@ -65,31 +85,30 @@ pub fn spawn(
     })
 }
 
-async fn deliver(db: Db, sender: TelegramSender) {
+async fn deliver(db: Db, data_dir: PathBuf, sender: TelegramSender) {
     loop {
+        let render = |row: &delivery::Pending,
+                      facts: &texts::Facts,
+                      recipient: &delivery::Recipient| delivery::Outgoing {
+            text: texts::notification(
+                texts::locale(&recipient.language),
+                &row.kind,
+                &row.payload(),
+                facts,
+                row.created_at,
+            ),
+            photo: delivery::photo_of(row, facts, &data_dir),
+        };
         if let Err(error) = delivery::deliver_due(&db, &sender, render).await {
             tracing::warn!(%error, "cannot read the notification outbox");
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Woken by the next write (a new notice goes out at once); the
+        // timeout picks up rows whose backoff has run out.
+        let _ = tokio::time::timeout(Duration::from_secs(1), db.written()).await;
     }
 }
 
-/// A notification as text in the recipient's language.
-fn render(
-    row: &delivery::Pending,
-    facts: &delivery::Facts,
-    recipient: &delivery::Recipient,
-) -> String {
-    texts::notification(
-        texts::locale(&recipient.language),
-        &row.kind,
-        facts.name.as_deref().unwrap_or("—"),
-        facts.phone.as_deref().unwrap_or(""),
-        facts.visit_count,
-    )
-}
-
-async fn poll(db: Db, bot: Bot) {
+async fn poll(db: Db, bot: TgBot) {
     let mut offset = 0;
     loop {
         match bot.get_updates().offset(offset).timeout(POLL_SECS).await {

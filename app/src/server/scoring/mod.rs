@@ -216,8 +216,18 @@ async fn store_scores(
     model_id: i64,
     scores: &[(i64, f64, Vec<Reason>)],
 ) -> Result<(), AppError> {
-    let t = now();
     let mut tx = db.begin_write().await?;
+    store_scores_in(&mut tx, model_id, scores, now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn store_scores_in(
+    conn: &mut sqlx::SqliteConnection,
+    model_id: i64,
+    scores: &[(i64, f64, Vec<Reason>)],
+    t: i64,
+) -> Result<(), AppError> {
     for chunk in scores.chunks(2_000) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT OR REPLACE INTO client_scores (client_id, model_id, probability, reasons, scored_at) ",
@@ -229,9 +239,8 @@ async fn store_scores(
                 .push_bind(serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into()))
                 .push_bind(t);
         });
-        q.build().execute(&mut *tx).await?;
+        q.build().execute(&mut *conn).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -242,13 +251,57 @@ pub async fn rescore_all(db: &Db, model_id: i64, model: &LinearModel) -> Result<
     store_scores(db, model_id, &scores).await
 }
 
-/// Rescores one client after their visits or services changed.
+/// Rescores one client after their visits or services changed. A client
+/// whose probability rises across the hot threshold is a new hot lead:
+/// reception hears of it (once per crossing, not on every rescore).
 pub async fn rescore_client(db: &Db, client_id: i64) -> Result<(), AppError> {
     let Some((model_id, model)) = active_model(db).await? else {
         return Ok(());
     };
     let examples = features::load(db, now(), false, Some(client_id)).await?;
-    store_scores(db, model_id, &score(&model, &examples)).await
+    let scores = score(&model, &examples);
+    let (hot, _) = bands(db).await?;
+    let t = now();
+    let mut tx = db.begin_write().await?;
+    let before: Option<f64> =
+        sqlx::query_scalar("SELECT probability FROM client_scores WHERE client_id = ?")
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    store_scores_in(&mut tx, model_id, &scores, t).await?;
+    if let Some((_, after, reasons)) = scores.first()
+        && crossed_hot(before, *after, hot)
+    {
+        let branch: Option<i64> = sqlx::query_scalar("SELECT branch_id FROM clients WHERE id = ?")
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let notice = crate::server::outbox::Notice {
+            kind: "hot_lead",
+            branch_id: branch,
+            client_id: Some(client_id),
+            visit_id: None,
+            payload: serde_json::json!({ "probability": after, "reasons": reasons }),
+        };
+        crate::server::outbox::enqueue(&mut tx, notice, t).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Rescores after a visit or service was recorded. The record stands even if
+/// scoring fails (no model file, a locked database): the score catches up on
+/// the next rescore, so the failure is logged, not returned.
+pub async fn rescore_after_change(db: &Db, client_id: i64) {
+    if let Err(error) = rescore_client(db, client_id).await {
+        tracing::warn!(%error, client_id, "client not rescored");
+    }
+}
+
+/// Whether a rescore made a client a hot lead: below the threshold (or not
+/// scored) before, at or above it now.
+pub fn crossed_hot(before: Option<f64>, after: f64, hot: f64) -> bool {
+    after >= hot && before.is_none_or(|b| b < hot)
 }
 
 /// Hot and warm thresholds (probabilities), from settings.
@@ -330,5 +383,22 @@ pub async fn sales_since_training(db: &Db) -> Result<Option<i64>, AppError> {
                 .await?,
         )),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crossed_hot;
+
+    #[test]
+    fn a_hot_lead_is_announced_once_per_crossing() {
+        assert!(crossed_hot(None, 0.6, 0.5));
+        assert!(crossed_hot(Some(0.4), 0.5, 0.5));
+        assert!(!crossed_hot(Some(0.55), 0.7, 0.5), "already hot: no repeat");
+        assert!(!crossed_hot(Some(0.3), 0.45, 0.5));
+        assert!(
+            !crossed_hot(Some(0.7), 0.3, 0.5),
+            "cooling down is not news"
+        );
     }
 }

@@ -1,0 +1,103 @@
+//! The camera program's API: pairing, the face gallery and entrance/exit
+//! events. Callers are camera devices with a device token (`Authorization:
+//! Bearer kd_…`), checked on every request; staff sessions do not apply.
+
+use app::error::{AppError, InvalidCode};
+use app::server::devices::{self, Device};
+use app::server::{AppState, camera, files};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::response::Response;
+use serde::Deserialize;
+
+/// The camera a request comes from.
+pub struct Camera(pub Device);
+
+impl FromRequestParts<AppState> for Camera {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(AppError::Unauthorized)?;
+        devices::for_token(&state.db, token, "camera")
+            .await?
+            .map(Camera)
+            .ok_or(AppError::Unauthorized)
+    }
+}
+
+/// A JSON body, refused with a clear 400 when it does not decode.
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|_| AppError::invalid("request", InvalidCode::BadFormat))
+}
+
+#[derive(Deserialize)]
+struct PairBody {
+    code: String,
+}
+
+/// `POST /api/vision/pair`
+pub async fn pair(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<camera::Paired>, AppError> {
+    let body: PairBody = parse(&body)?;
+    Ok(Json(camera::pair(&state.db, &body.code).await?))
+}
+
+/// `GET /api/vision/gallery`
+pub async fn gallery(
+    State(state): State<AppState>,
+    Camera(device): Camera,
+) -> Result<Json<camera::Gallery>, AppError> {
+    Ok(Json(camera::gallery(&state.db, &device).await?))
+}
+
+async fn jpeg(state: &AppState, stored: &str) -> Result<Response, AppError> {
+    let path = files::resolve(&state.data_dir, stored).ok_or(AppError::NotFound)?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    Ok(super::files::private_file(bytes, "image/jpeg"))
+}
+
+/// `GET /api/vision/clients/{id}/photo`
+pub async fn client_photo(
+    State(state): State<AppState>,
+    Camera(device): Camera,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let stored = camera::gallery_photo(&state.db, &device, id).await?;
+    jpeg(&state, &stored).await
+}
+
+/// `GET /api/vision/rejected/{id}`
+pub async fn rejected_face(
+    State(state): State<AppState>,
+    Camera(device): Camera,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let stored = camera::rejected_face(&state.db, &device, id).await?;
+    jpeg(&state, &stored).await
+}
+
+/// `POST /api/vision/events`
+pub async fn event(
+    State(state): State<AppState>,
+    Camera(device): Camera,
+    body: Bytes,
+) -> Result<Json<camera::EventOutcome>, AppError> {
+    let input: camera::EventInput = parse(&body)?;
+    let outcome = camera::record_event(&state.db, &state.data_dir, &device, &input).await?;
+    if !outcome.duplicate {
+        state.announce(device.branch_id);
+    }
+    Ok(Json(outcome))
+}
