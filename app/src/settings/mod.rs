@@ -1,6 +1,6 @@
 //! Settings for administrators: branches and staff accounts.
 
-mod devices;
+pub mod devices;
 mod page;
 
 pub use devices::DeviceRow;

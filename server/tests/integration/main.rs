@@ -5,6 +5,7 @@
 mod common;
 
 mod auth;
+mod camera;
 mod kiosk;
 mod reports;
 mod scoring;
