@@ -100,14 +100,20 @@ unit:
 
 e2e: deps-test build-debug
 	tmp=$$(mktemp -d)
+	# The bot talks to a fake Telegram Bot API on loopback, never the internet.
+	tg_port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	node end2end/fake-telegram.mjs $$tg_port > $$tmp/telegram.log 2>&1 &
+	tg_pid=$$!
 	DATA_DIR=$$tmp/data BIND=127.0.0.1:$(E2E_PORT) ADMIN_PASSWORD=e2e-admin-pass DEMO_CLIENTS=400 \
+		TELEGRAM_BOT_TOKEN=123456:E2E TELEGRAM_API_URL=http://127.0.0.1:$$tg_port \
 		$(CARGO_TARGET_DIR)/debug/server > $$tmp/server.log 2>&1 &
 	server_pid=$$!
-	trap 'kill $$server_pid 2>/dev/null || true; wait $$server_pid 2>/dev/null || true' EXIT
+	trap 'kill $$server_pid $$tg_pid 2>/dev/null || true; wait $$server_pid 2>/dev/null || true' EXIT
 	sleep 1
 	kill -0 $$server_pid 2>/dev/null || { echo "the test server did not start:"; cat $$tmp/server.log; exit 1; }
 	cd end2end
-	E2E_BASE_URL=http://127.0.0.1:$(E2E_PORT) E2E_ADMIN_PASSWORD=e2e-admin-pass npx playwright test || { echo "--- server log"; tail -50 $$tmp/server.log; exit 1; }
+	E2E_BASE_URL=http://127.0.0.1:$(E2E_PORT) E2E_ADMIN_PASSWORD=e2e-admin-pass E2E_TELEGRAM_URL=http://127.0.0.1:$$tg_port \
+		npx playwright test || { echo "--- server log"; tail -50 $$tmp/server.log; exit 1; }
 
 test: deps lint unit e2e
 

@@ -110,7 +110,7 @@ pub fn ProfilePage() -> impl IntoView {
         <leptos_meta::Title text=move || t_string!(i18n, profile.title) />
         <h1 class="page-title">{t!(i18n, profile.title)}</h1>
         <section class="card">
-            <h2>"Telegram"</h2>
+            <h2>{t!(i18n, profile.telegram)}</h2>
             <Transition fallback=Loading>
                 {move || {
                     status

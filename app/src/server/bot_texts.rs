@@ -209,7 +209,10 @@ pub fn notification(
         other => vec![format!("{other}: {}", name())],
     };
     if let Some(branch) = &f.branch {
-        lines.push(fill(td_string!(l, bot.branch), &[branch.clone()]));
+        lines.push(fill(
+            td_string!(l, bot.branch),
+            std::slice::from_ref(branch),
+        ));
     }
     lines.join("\n")
 }

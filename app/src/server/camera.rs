@@ -453,7 +453,9 @@ async fn close_open(
 pub async fn reject_match(db: &Db, actor: i64, event_id: i64) -> Result<i64, AppError> {
     let t = now();
     let mut tx = db.begin_write().await?;
-    let found: Option<(Option<i64>, Option<i64>, Option<String>, bool)> = sqlx::query_as(
+    // (client, visit, snapshot, already rejected)
+    type EventRow = (Option<i64>, Option<i64>, Option<String>, bool);
+    let found: Option<EventRow> = sqlx::query_as(
         "SELECT client_id, visit_id, snapshot_path, rejected FROM camera_events WHERE id = ?",
     )
     .bind(event_id)
