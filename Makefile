@@ -161,3 +161,5 @@ bench: build-release deps-test
 	echo "-- kiosk page in Chromium: navigation to first screen"
 	cd end2end && node kiosk-load.mjs http://127.0.0.1:$(BENCH_PORT) 7 && cd ..
 	echo "server RSS: $$(ps -o rss= -p $$pid | awk '{printf "%.0f MB", $$1/1024}')"
+	echo "-- Telegram: camera event -> sendMessage on a fake Bot API (debug test build)"
+	cargo test -p server --test integration -- --ignored notification_latency --nocapture 2>/dev/null | grep "event ->"

@@ -118,31 +118,37 @@ pub fn ProfilePage() -> impl IntoView {
                         .map(|result| match result {
                             Ok(s) => {
                                 view! {
-                                    <p data-test="telegram-status">
-                                        {if s.linked {
-                                            t!(i18n, profile.linked).into_any()
-                                        } else {
-                                            t!(i18n, profile.not_linked).into_any()
-                                        }}
-                                    </p>
-                                    {s.linked.then(|| view! {
-                                        <ActionForm action=unlink attr:class="inline-form">
-                                            <button type="submit" class="button ghost small danger">{t!(i18n, profile.unlink)}</button>
-                                        </ActionForm>
-                                    })}
+                                    <div class="status-row">
+                                        <span class=if s.linked { "badge ok" } else { "badge muted" } data-test="telegram-status">
+                                            {if s.linked {
+                                                t!(i18n, profile.linked).into_any()
+                                            } else {
+                                                t!(i18n, profile.not_linked).into_any()
+                                            }}
+                                        </span>
+                                        {s.linked.then(|| view! {
+                                            <ActionForm action=unlink attr:class="inline-form">
+                                                <button type="submit" class="button ghost small danger">{t!(i18n, profile.unlink)}</button>
+                                            </ActionForm>
+                                        })}
+                                    </div>
+                                    {(!s.linked).then(|| view! { <LinkCode code /> })}
+                                    <h3>{t!(i18n, profile.kinds_title)}</h3>
                                     <ActionForm action=save attr:class="form-stack" attr:data-test="notify-kinds">
-                                        {NOTIFY_KINDS
-                                            .iter()
-                                            .enumerate()
-                                            .map(|(i, k)| {
-                                                view! {
-                                                    <label class="check">
-                                                        <input type="checkbox" name=format!("kinds[{i}]") value=*k checked=s.kinds.iter().any(|c| c == k) />
-                                                        <span><KindName kind=k /></span>
-                                                    </label>
-                                                }
-                                            })
-                                            .collect_view()}
+                                        <div class="check-grid">
+                                            {NOTIFY_KINDS
+                                                .iter()
+                                                .enumerate()
+                                                .map(|(i, k)| {
+                                                    view! {
+                                                        <label class="check">
+                                                            <input type="checkbox" name=format!("kinds[{i}]") value=*k checked=s.kinds.iter().any(|c| c == k) />
+                                                            <span><KindName kind=k /></span>
+                                                        </label>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </div>
                                         <div class="form-actions">
                                             <button type="submit" class="button">{t!(i18n, profile.save_kinds)}</button>
                                         </div>
@@ -154,19 +160,28 @@ pub fn ProfilePage() -> impl IntoView {
                         })
                 }}
             </Transition>
-            <p class="muted small">{t!(i18n, profile.link_hint)}</p>
-            <ActionForm action=code attr:class="inline-form">
-                <button type="submit" class="button primary" data-test="link-code">{t!(i18n, profile.get_code)}</button>
-            </ActionForm>
-            {move || {
-                code.value()
-                    .get()
-                    .and_then(Result::ok)
-                    .map(|c| view! { <p class="alert alert-ok">"/start " <code class="secret" data-test="telegram-code">{c}</code></p> })
-            }}
             <ActionError value=code.value() />
             <ActionError value=save.value() />
+            <ActionError value=unlink.value() />
         </section>
+    }
+}
+
+/// The one-time code to send to the bot, for a chat not linked yet.
+#[component]
+fn LinkCode(code: ServerAction<TelegramLinkCode>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <p class="muted small">{t!(i18n, profile.link_hint)}</p>
+        <ActionForm action=code attr:class="inline-form">
+            <button type="submit" class="button primary" data-test="link-code">{t!(i18n, profile.get_code)}</button>
+        </ActionForm>
+        {move || {
+            code.value()
+                .get()
+                .and_then(Result::ok)
+                .map(|c| view! { <p class="alert alert-ok">"/start " <code class="secret" data-test="telegram-code">{c}</code></p> })
+        }}
     }
 }
 

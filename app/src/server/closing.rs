@@ -141,9 +141,9 @@ mod tests {
         let (day, minute) = local_day_and_minute(t, 300);
         assert_eq!(date_of_day(day), "2026-11-25");
         assert_eq!(minute, 20 * 60 + 30);
-        // 20:30 UTC is already the next day there.
+        // 20:30 UTC is already 01:30 the next day there.
         let (day, minute) = local_day_and_minute(t + 5 * 3600, 300);
         assert_eq!(date_of_day(day), "2026-11-26");
-        assert_eq!(minute, 30);
+        assert_eq!(minute, 90);
     }
 }

@@ -29,6 +29,8 @@ pub struct Pairing {
     pub code: String,
     pub link: String,
     pub qr_svg: String,
+    /// For a camera: the command that pairs the vision program.
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,9 +103,12 @@ pub async fn create_device(
         .build();
     // The XML prolog does not belong inside an HTML page.
     let qr_svg = qr_svg[qr_svg.find("<svg").unwrap_or(0)..].to_string();
+    let command =
+        (kind == "camera").then(|| format!("vision pair --server http://{host} --code {code}"));
     Ok(Pairing {
         device_id,
         code,
+        command,
         link,
         qr_svg,
     })
@@ -187,7 +192,10 @@ fn DevicesBody(
                                 <div>
                                     <p>{t!(i18n, settings.pairing_shown_once)}</p>
                                     <p>{t!(i18n, settings.pairing_code)} ": " <code class="secret" data-test="pairing-code">{p.code.clone()}</code></p>
-                                    <p><a href=p.link.clone() data-test="pairing-link">{p.link.clone()}</a></p>
+                                    {match p.command.clone() {
+                                        Some(command) => view! { <p><code data-test="pairing-command">{command}</code></p> }.into_any(),
+                                        None => view! { <p><a href=p.link.clone() data-test="pairing-link">{p.link.clone()}</a></p> }.into_any(),
+                                    }}
                                 </div>
                             </div>
                         }
