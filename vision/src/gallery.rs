@@ -266,6 +266,36 @@ impl GallerySync {
         }
     }
 
+    /// The clients listed at the last successful refresh, from the disk cache: used when the
+    /// server cannot be reached at start-up, so returning clients are still named.
+    pub fn load_cached(&mut self) -> Gallery {
+        let mut people = Vec::new();
+        if let Ok(dir) = std::fs::read_dir(&self.cache_dir) {
+            for entry in dir.flatten() {
+                let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                    continue;
+                };
+                let Ok(c) = serde_json::from_str::<CachedClient>(&text) else {
+                    continue;
+                };
+                if self.read_cache(c.client_id, c.version).is_none() {
+                    continue;
+                }
+                if !c.embeddings.is_empty() {
+                    people.push(Person {
+                        name: c.client_id.to_string(),
+                        client_id: Some(c.client_id),
+                        embeddings: c.embeddings.clone(),
+                        negatives: c.negatives.clone(),
+                    });
+                }
+                self.known.insert(c.client_id, c);
+            }
+        }
+        people.sort_by_key(|p| p.client_id);
+        Gallery { people }
+    }
+
     /// Clients currently embedded (for tests and logs).
     pub fn cached_ids(&self) -> Vec<i64> {
         let mut ids: Vec<i64> = self.known.keys().copied().collect();

@@ -4,6 +4,7 @@
 //! It never touches the database: everything goes through the server's `/api/vision` contract.
 
 pub mod api;
+pub mod bench;
 pub mod camera;
 pub mod config;
 pub mod detect;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod gallery;
 pub mod pipeline;
 pub mod queue;
+pub mod run;
 pub mod track;
 
 pub use error::{Error, Result};

@@ -195,7 +195,7 @@ impl VideoFrames {
         if !path.is_file() {
             return Err(err("file not found"));
         }
-        let cap = VideoCapture::from_file(path.to_str().ok_or_else(|| err("path is not UTF-8"))?, videoio::CAP_ANY)?;
+        let cap = VideoCapture::from_file(path, videoio::CAP_ANY)?;
         if !cap.is_opened()? {
             return Err(err("cannot be opened as a video"));
         }
