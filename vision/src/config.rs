@@ -58,8 +58,8 @@ pub struct Recognition {
 impl Default for Recognition {
     fn default() -> Self {
         Recognition {
-            threshold: 0.62,
-            margin: 0.06,
+            threshold: 0.56,
+            margin: 0.08,
             detect_score: 0.7,
             detect_max_side: 320,
             dedupe_window_secs: 600,

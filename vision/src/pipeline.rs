@@ -178,11 +178,12 @@ pub fn event_for(decision: &Decision, role: Role, camera_id: &str) -> Event {
     }
 }
 
-/// Every `step`-th frame of a video file, with its position in milliseconds.
+/// The frames of a video file, each with its time from the start in milliseconds.
 pub struct VideoFrames {
     cap: opencv::videoio::VideoCapture,
     pub fps: f64,
     pub frame_count: i64,
+    next_index: i64,
 }
 
 impl VideoFrames {
@@ -202,17 +203,23 @@ impl VideoFrames {
         let fps = cap.get(videoio::CAP_PROP_FPS)?;
         let fps = if fps.is_finite() && fps > 0.0 { fps } else { 25.0 };
         let frame_count = cap.get(videoio::CAP_PROP_FRAME_COUNT)? as i64;
-        Ok(VideoFrames { cap, fps, frame_count })
+        Ok(VideoFrames {
+            cap,
+            fps,
+            frame_count,
+            next_index: 0,
+        })
     }
 
     /// The next frame and its time from the start of the video, or `None` at the end.
     pub fn next_frame(&mut self, frame: &mut Mat) -> Result<Option<i64>> {
-        use opencv::videoio::{self, VideoCaptureTrait, VideoCaptureTraitConst};
+        use opencv::videoio::VideoCaptureTrait;
         if !self.cap.read(frame)? || frame.empty() {
             return Ok(None);
         }
-        // POS_MSEC after a read is the time of the frame just read.
-        let pos = self.cap.get(videoio::CAP_PROP_POS_MSEC)?;
-        Ok(Some(pos.max(0.0) as i64))
+        // Frame index over the nominal rate: CAP_PROP_POS_MSEC reads 0 for some files.
+        let t = (self.next_index as f64 * 1000.0 / self.fps).round() as i64;
+        self.next_index += 1;
+        Ok(Some(t))
     }
 }
