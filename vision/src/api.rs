@@ -72,7 +72,10 @@ struct ErrorBody {
 
 impl Client {
     pub fn new(base: &str) -> Result<Client> {
-        validate_server_url(base).map_err(|m| Error::Server { status: 0, message: m })?;
+        validate_server_url(base).map_err(|m| Error::Server {
+            status: 0,
+            message: m,
+        })?;
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(15)))
@@ -129,7 +132,10 @@ impl Client {
             .map_err(unreachable)?;
         let status = resp.status().as_u16();
         if status != 200 {
-            return Err(error_of(status, resp.body_mut().read_to_string().unwrap_or_default()));
+            return Err(error_of(
+                status,
+                resp.body_mut().read_to_string().unwrap_or_default(),
+            ));
         }
         resp.body_mut()
             .with_config()
@@ -164,7 +170,9 @@ fn error_of(status: u16, body: String) -> Error {
     Error::Server { status, message }
 }
 
-fn json_or_error<T: serde::de::DeserializeOwned>(mut resp: ureq::http::Response<ureq::Body>) -> Result<T> {
+fn json_or_error<T: serde::de::DeserializeOwned>(
+    mut resp: ureq::http::Response<ureq::Body>,
+) -> Result<T> {
     let status = resp.status().as_u16();
     let body = resp.body_mut().read_to_string().map_err(unreachable)?;
     if status != 200 {

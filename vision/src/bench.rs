@@ -34,7 +34,13 @@ impl BenchReport {
     }
 }
 
-pub fn bench(video: &Path, models: &Path, rec: &Recognition, embedder: SharedEmbedder, gallery: Gallery) -> Result<BenchReport> {
+pub fn bench(
+    video: &Path,
+    models: &Path,
+    rec: &Recognition,
+    embedder: SharedEmbedder,
+    gallery: Gallery,
+) -> Result<BenchReport> {
     let t_load = Instant::now();
     let engine = FaceEngine::new(models, rec.detect_score, rec.detect_max_side, embedder)?;
     let load_seconds = t_load.elapsed().as_secs_f64();
@@ -61,13 +67,17 @@ pub fn bench(video: &Path, models: &Path, rec: &Recognition, embedder: SharedEmb
             report
                 .latencies_ms
                 .push((d.decided_ms - d.first_seen_ms) as f64 + spent.as_secs_f64() * 1000.0);
-            report.decisions.push((d.person, d.similarity, d.first_seen_ms));
+            report
+                .decisions
+                .push((d.person, d.similarity, d.first_seen_ms));
         }
         report.frames += 1;
         last_pos = pos;
     }
     for d in processor.finish() {
-        report.decisions.push((d.person, d.similarity, d.first_seen_ms));
+        report
+            .decisions
+            .push((d.person, d.similarity, d.first_seen_ms));
     }
     report.wall_seconds = started.elapsed().as_secs_f64();
     report.video_seconds = (last_pos as f64 / 1000.0) + 1.0 / frames_in.fps;

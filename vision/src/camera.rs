@@ -12,7 +12,9 @@ use opencv::prelude::*;
 use opencv::videoio::{self, VideoCapture};
 
 use crate::config::{CameraConfig, Recognition, Role, Source};
-use crate::pipeline::{FaceEngine, GalleryHandle, Processor, SharedEmbedder, VideoFrames, event_for};
+use crate::pipeline::{
+    FaceEngine, GalleryHandle, Processor, SharedEmbedder, VideoFrames, event_for,
+};
 use crate::queue::Outbox;
 use crate::track::Decision;
 use crate::{Error, Result};
@@ -27,7 +29,11 @@ pub struct CameraContext {
     pub stop: Arc<AtomicBool>,
 }
 
-pub fn spawn(cam: CameraConfig, ctx: CameraContext, gallery: GalleryHandle) -> Result<JoinHandle<()>> {
+pub fn spawn(
+    cam: CameraConfig,
+    ctx: CameraContext,
+    gallery: GalleryHandle,
+) -> Result<JoinHandle<()>> {
     let name = format!("camera-{}", cam.id);
     std::thread::Builder::new()
         .name(name)

@@ -136,13 +136,17 @@ impl Source {
         if let Some((scheme, rest)) = text.split_once("://") {
             let scheme = scheme.to_ascii_lowercase();
             if !["rtsp", "rtsps", "http", "https"].contains(&scheme.as_str()) || rest.is_empty() {
-                return Err(format!("URL scheme {scheme:?} is not rtsp, rtsps, http or https"));
+                return Err(format!(
+                    "URL scheme {scheme:?} is not rtsp, rtsps, http or https"
+                ));
             }
             return Ok(Source::Url(text.to_string()));
         }
         let path = PathBuf::from(text);
         if !path.is_file() {
-            return Err(format!("{text} is neither a device index, a URL nor an existing video file"));
+            return Err(format!(
+                "{text} is neither a device index, a URL nor an existing video file"
+            ));
         }
         Ok(Source::File(path))
     }
@@ -177,7 +181,10 @@ pub fn validate_token(token: &str) -> std::result::Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err("is not a device token (kd_ followed by 64 hex digits); get one with `vision pair`".into())
+        Err(
+            "is not a device token (kd_ followed by 64 hex digits); get one with `vision pair`"
+                .into(),
+        )
     }
 }
 
@@ -223,9 +230,14 @@ impl Config {
             let at = format!("camera #{} ({:?})", i + 1, cam.id);
             let id_ok = !cam.id.is_empty()
                 && cam.id.len() <= 32
-                && cam.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                && cam
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !id_ok {
-                return Err(format!("{at}: id must be 1..32 characters of A-Z a-z 0-9 - _"));
+                return Err(format!(
+                    "{at}: id must be 1..32 characters of A-Z a-z 0-9 - _"
+                ));
             }
             if !ids.insert(cam.id.as_str()) {
                 return Err(format!("{at}: id is used twice"));
@@ -250,13 +262,18 @@ impl Recognition {
             if v > 0.0 && v < 1.0 {
                 Ok(())
             } else {
-                Err(format!("recognition.{name} must be between 0 and 1, got {v}"))
+                Err(format!(
+                    "recognition.{name} must be between 0 and 1, got {v}"
+                ))
             }
         };
         unit("threshold", self.threshold)?;
         unit("detect_score", self.detect_score)?;
         if !(0.0..0.5).contains(&self.margin) {
-            return Err(format!("recognition.margin must be in [0, 0.5), got {}", self.margin));
+            return Err(format!(
+                "recognition.margin must be in [0, 0.5), got {}",
+                self.margin
+            ));
         }
         if !(64..=4096).contains(&self.detect_max_side) {
             return Err("recognition.detect_max_side must be in 64..=4096".into());
@@ -267,7 +284,7 @@ impl Recognition {
         if self.track_timeout_ms < 100 {
             return Err("recognition.track_timeout_ms must be at least 100".into());
         }
-        if !(self.min_face_px >= 0.0) {
+        if self.min_face_px.is_nan() || self.min_face_px < 0.0 {
             return Err("recognition.min_face_px must not be negative".into());
         }
         Ok(())
@@ -297,21 +314,35 @@ mod tests {
         assert_eq!(c.cameras[1].role, Role::Exit);
         assert_eq!(c.recognition.threshold, Recognition::default().threshold);
         assert!(!format!("{:?}", c.cameras[0]).contains(TOKEN));
-        assert_eq!(Source::parse("rtsp://u:p@cam/1").unwrap().to_string(), "rtsp://cam/…");
+        assert_eq!(
+            Source::parse("rtsp://u:p@cam/1").unwrap().to_string(),
+            "rtsp://cam/…"
+        );
     }
 
     #[test]
     fn bad_configs_say_what_is_wrong() {
         let base = |cam: &str| {
-            format!("server = \"http://x\"\ndata_dir = \"/tmp/v\"\n[[camera]]\nid = \"c\"\nrole = \"entrance\"\n{cam}\n")
+            format!(
+                "server = \"http://x\"\ndata_dir = \"/tmp/v\"\n[[camera]]\nid = \"c\"\nrole = \"entrance\"\n{cam}\n"
+            )
         };
-        let e = parse(&base(&format!("source = \"0\"\nfps = 0\ntoken = \"{TOKEN}\""))).unwrap_err();
+        let e = parse(&base(&format!(
+            "source = \"0\"\nfps = 0\ntoken = \"{TOKEN}\""
+        )))
+        .unwrap_err();
         assert!(e.contains("fps"), "{e}");
         let e = parse(&base("source = \"0\"\nfps = 5\ntoken = \"secret\"")).unwrap_err();
         assert!(e.contains("token") && !e.contains("secret"), "{e}");
-        let e = parse(&base(&format!("source = \"/no/such.mp4\"\nfps = 5\ntoken = \"{TOKEN}\""))).unwrap_err();
+        let e = parse(&base(&format!(
+            "source = \"/no/such.mp4\"\nfps = 5\ntoken = \"{TOKEN}\""
+        )))
+        .unwrap_err();
         assert!(e.contains("source"), "{e}");
-        let e = parse(&base(&format!("source = \"ftp://x\"\nfps = 5\ntoken = \"{TOKEN}\""))).unwrap_err();
+        let e = parse(&base(&format!(
+            "source = \"ftp://x\"\nfps = 5\ntoken = \"{TOKEN}\""
+        )))
+        .unwrap_err();
         assert!(e.contains("scheme"), "{e}");
         let e = parse("server = \"x\"\ndata_dir = \"/tmp\"\ncamera = []").unwrap_err();
         assert!(e.contains("server"), "{e}");
@@ -321,6 +352,11 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.contains("threshold"), "{e}");
-        assert!(parse(&base(&format!("role2 = 1\nsource = \"0\"\nfps = 5\ntoken = \"{TOKEN}\""))).is_err());
+        assert!(
+            parse(&base(&format!(
+                "role2 = 1\nsource = \"0\"\nfps = 5\ntoken = \"{TOKEN}\""
+            )))
+            .is_err()
+        );
     }
 }

@@ -57,8 +57,8 @@ impl Face {
 /// The strides YuNet predicts at, and the order its outputs are requested in.
 pub const STRIDES: [i32; 3] = [8, 16, 32];
 const OUTPUT_NAMES: [&str; 12] = [
-    "cls_8", "cls_16", "cls_32", "obj_8", "obj_16", "obj_32", "bbox_8", "bbox_16", "bbox_32", "kps_8",
-    "kps_16", "kps_32",
+    "cls_8", "cls_16", "cls_32", "obj_8", "obj_16", "obj_32", "bbox_8", "bbox_16", "bbox_32",
+    "kps_8", "kps_16", "kps_32",
 ];
 
 /// Raw outputs of one stride: `cells` = (pad_h / stride) × (pad_w / stride), row-major.
@@ -73,13 +73,22 @@ pub struct StrideOutput<'a> {
 /// Turns YuNet's raw outputs for an input of `pad_w`×`pad_h` into faces scoring at least
 /// `score_threshold` (before non-maximum suppression). Outputs of the wrong length are an error,
 /// not a panic: a different model file must not crash a camera.
-pub fn decode(outputs: &[StrideOutput<'_>], pad_w: i32, pad_h: i32, score_threshold: f32) -> Result<Vec<Face>, String> {
+pub fn decode(
+    outputs: &[StrideOutput<'_>],
+    pad_w: i32,
+    pad_h: i32,
+    score_threshold: f32,
+) -> Result<Vec<Face>, String> {
     let mut faces = Vec::new();
     for out in outputs {
         let cols = (pad_w / out.stride) as usize;
         let rows = (pad_h / out.stride) as usize;
         let n = cols * rows;
-        if out.cls.len() != n || out.obj.len() != n || out.bbox.len() != 4 * n || out.kps.len() != 10 * n {
+        if out.cls.len() != n
+            || out.obj.len() != n
+            || out.bbox.len() != 4 * n
+            || out.kps.len() != 10 * n
+        {
             return Err(format!(
                 "stride {} outputs have lengths {}/{}/{}/{}, expected {n}/{n}/{}/{}",
                 out.stride,
@@ -174,7 +183,10 @@ impl Detector {
         let scale = (self.max_side as f32 / w.max(h) as f32).min(1.0);
         let mut small = Mat::default();
         let input = if scale < 1.0 {
-            let size = Size::new(((w as f32 * scale).round() as i32).max(1), ((h as f32 * scale).round() as i32).max(1));
+            let size = Size::new(
+                ((w as f32 * scale).round() as i32).max(1),
+                ((h as f32 * scale).round() as i32).max(1),
+            );
             imgproc::resize(frame, &mut small, size, 0.0, 0.0, imgproc::INTER_AREA)?;
             &small
         } else {
@@ -185,9 +197,27 @@ impl Detector {
         let pad_w = (iw + 31) / 32 * 32;
         let pad_h = (ih + 31) / 32 * 32;
         let mut padded = Mat::default();
-        core::copy_make_border(input, &mut padded, 0, pad_h - ih, 0, pad_w - iw, core::BORDER_CONSTANT, core::Scalar::all(0.0))?;
-        let blob = dnn::blob_from_image(&padded, 1.0, Size::new(pad_w, pad_h), core::Scalar::all(0.0), false, false, core::CV_32F)?;
-        self.net.set_input(&blob, "", 1.0, core::Scalar::default())?;
+        core::copy_make_border(
+            input,
+            &mut padded,
+            0,
+            pad_h - ih,
+            0,
+            pad_w - iw,
+            core::BORDER_CONSTANT,
+            core::Scalar::all(0.0),
+        )?;
+        let blob = dnn::blob_from_image(
+            &padded,
+            1.0,
+            Size::new(pad_w, pad_h),
+            core::Scalar::all(0.0),
+            false,
+            false,
+            core::CV_32F,
+        )?;
+        self.net
+            .set_input(&blob, "", 1.0, core::Scalar::default())?;
         let mut outs: Vector<Mat> = Vector::new();
         self.net.forward(&mut outs, &self.names)?;
         if outs.len() != 12 {
@@ -210,11 +240,16 @@ impl Detector {
                 kps: data[9 + i],
             })
             .collect();
-        let faces = decode(&strides, pad_w, pad_h, self.score_threshold).map_err(|message| Error::Model {
-            path: "yunet".into(),
-            message,
+        let faces = decode(&strides, pad_w, pad_h, self.score_threshold).map_err(|message| {
+            Error::Model {
+                path: "yunet".into(),
+                message,
+            }
         })?;
-        Ok(nms(faces, 0.3).into_iter().map(|f| f.scaled(1.0 / scale)).collect())
+        Ok(nms(faces, 0.3)
+            .into_iter()
+            .map(|f| f.scaled(1.0 / scale))
+            .collect())
     }
 }
 
@@ -244,7 +279,15 @@ mod tests {
             }
         }
 
-        fn set(&mut self, level: usize, row: usize, col: usize, cls: f32, obj: f32, bbox: [f32; 4]) {
+        fn set(
+            &mut self,
+            level: usize,
+            row: usize,
+            col: usize,
+            cls: f32,
+            obj: f32,
+            bbox: [f32; 4],
+        ) {
             let cols = (W / STRIDES[level]) as usize;
             let i = row * cols + col;
             self.cls[level][i] = cls;
@@ -279,8 +322,14 @@ mod tests {
         assert_eq!(faces.len(), 1);
         let f = faces[0];
         assert!((f.score - 0.9).abs() < 1e-5, "score = sqrt(0.81·1)");
-        assert!((f.x - 24.0).abs() < 1e-4 && (f.y - 16.0).abs() < 1e-4, "{f:?}");
-        assert!((f.w - 32.0).abs() < 1e-4 && (f.h - 16.0).abs() < 1e-4, "{f:?}");
+        assert!(
+            (f.x - 24.0).abs() < 1e-4 && (f.y - 16.0).abs() < 1e-4,
+            "{f:?}"
+        );
+        assert!(
+            (f.w - 32.0).abs() < 1e-4 && (f.h - 16.0).abs() < 1e-4,
+            "{f:?}"
+        );
         // Landmark j: ((0.1·j + col)·16, (0.2 + row)·16).
         assert!((f.landmarks[3][0] - (0.3 + 2.0) * 16.0).abs() < 1e-4);
         assert!((f.landmarks[3][1] - 1.2 * 16.0).abs() < 1e-4);

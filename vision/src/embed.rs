@@ -31,9 +31,13 @@ impl Embedder {
             message,
         };
         if !path.is_file() {
-            return Err(err("file not found (run `make -f vision/vision.mk vision-assets`)".into()));
+            return Err(err(
+                "file not found (run `make -f vision/vision.mk vision-assets`)".into(),
+            ));
         }
-        let name = path.to_str().ok_or_else(|| err("path is not UTF-8".into()))?;
+        let name = path
+            .to_str()
+            .ok_or_else(|| err("path is not UTF-8".into()))?;
         let net = dnn::read_net_from_tensorflow(name, "").map_err(|e| err(e.to_string()))?;
         Ok(Embedder { net })
     }
@@ -56,12 +60,27 @@ impl Embedder {
         };
         let crop = Mat::roi(frame, rect)?;
         let mut resized = Mat::default();
-        imgproc::resize(&crop, &mut resized, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?;
+        imgproc::resize(
+            &crop,
+            &mut resized,
+            Size::new(INPUT, INPUT),
+            0.0,
+            0.0,
+            imgproc::INTER_LINEAR,
+        )?;
         // NCHW float blob, BGR → RGB.
-        let mut blob =
-            dnn::blob_from_image(&resized, 1.0, Size::new(INPUT, INPUT), core::Scalar::all(0.0), true, false, core::CV_32F)?;
+        let mut blob = dnn::blob_from_image(
+            &resized,
+            1.0,
+            Size::new(INPUT, INPUT),
+            core::Scalar::all(0.0),
+            true,
+            false,
+            core::CV_32F,
+        )?;
         prewhiten(blob.data_typed_mut::<f32>()?);
-        self.net.set_input(&blob, "", 1.0, core::Scalar::default())?;
+        self.net
+            .set_input(&blob, "", 1.0, core::Scalar::default())?;
         let out = self.net.forward_single_def()?;
         let v = out.data_typed::<f32>()?;
         if v.len() != DIM {

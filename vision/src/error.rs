@@ -46,7 +46,13 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Unreachable(_) => true,
-            Error::Server { status, .. } => *status == 401 || *status == 403 || *status == 408 || *status == 429 || *status >= 500,
+            Error::Server { status, .. } => {
+                *status == 401
+                    || *status == 403
+                    || *status == 408
+                    || *status == 429
+                    || *status >= 500
+            }
             _ => false,
         }
     }

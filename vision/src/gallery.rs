@@ -56,7 +56,11 @@ impl Gallery {
         let mut best: Option<(usize, f32)> = None;
         let mut second = f32::MIN;
         for (i, person) in self.people.iter().enumerate() {
-            let s = person.embeddings.iter().map(|x| cosine(x, e)).fold(f32::MIN, f32::max);
+            let s = person
+                .embeddings
+                .iter()
+                .map(|x| cosine(x, e))
+                .fold(f32::MIN, f32::max);
             match best {
                 Some((_, b)) if s <= b => second = second.max(s),
                 _ => {
@@ -90,7 +94,10 @@ impl Gallery {
             if !folder.is_dir() {
                 continue;
             }
-            let name = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = folder
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let mut embeddings = Vec::new();
             for image in sorted_entries(&folder)? {
                 if !image.is_file() {
@@ -182,7 +189,12 @@ impl GallerySync {
     /// Pulls each camera's gallery (cameras may be at branches with biometrics off) and
     /// returns one gallery per token, in the order given. Cached embeddings of clients that no
     /// camera lists any more (erased, opted out) are deleted from memory and disk.
-    pub fn refresh(&mut self, api: &api::Client, tokens: &[&str], engine: &mut FaceEngine) -> Result<Vec<Gallery>> {
+    pub fn refresh(
+        &mut self,
+        api: &api::Client,
+        tokens: &[&str],
+        engine: &mut FaceEngine,
+    ) -> Result<Vec<Gallery>> {
         let mut lists = Vec::with_capacity(tokens.len());
         for token in tokens {
             lists.push(api.gallery(token)?);
@@ -207,13 +219,23 @@ impl GallerySync {
             }
             galleries.push(Gallery { people });
         }
-        self.known.retain(|id, c| listed.contains(&(*id, c.version)));
+        self.known
+            .retain(|id, c| listed.contains(&(*id, c.version)));
         self.prune_disk(&listed);
         Ok(galleries)
     }
 
-    fn client(&mut self, api: &api::Client, token: &str, c: &api::GalleryClient, engine: &mut FaceEngine) -> Result<&CachedClient> {
-        let fresh = self.known.get(&c.client_id).is_some_and(|k| k.version == c.version);
+    fn client(
+        &mut self,
+        api: &api::Client,
+        token: &str,
+        c: &api::GalleryClient,
+        engine: &mut FaceEngine,
+    ) -> Result<&CachedClient> {
+        let fresh = self
+            .known
+            .get(&c.client_id)
+            .is_some_and(|k| k.version == c.version);
         if !fresh {
             let entry = match self.read_cache(c.client_id, c.version) {
                 Some(e) => e,
@@ -233,7 +255,10 @@ impl GallerySync {
         let c: CachedClient = serde_json::from_str(&text).ok()?;
         let sane = c.client_id == id
             && c.version == version
-            && c.embeddings.iter().chain(&c.negatives).all(|e| e.len() == crate::embed::DIM);
+            && c.embeddings
+                .iter()
+                .chain(&c.negatives)
+                .all(|e| e.len() == crate::embed::DIM);
         sane.then_some(c)
     }
 
@@ -304,7 +329,12 @@ impl GallerySync {
     }
 }
 
-fn embed_client(api: &api::Client, token: &str, c: &api::GalleryClient, engine: &mut FaceEngine) -> Result<CachedClient> {
+fn embed_client(
+    api: &api::Client,
+    token: &str,
+    c: &api::GalleryClient,
+    engine: &mut FaceEngine,
+) -> Result<CachedClient> {
     let mut embed = |path: &str| -> Result<Option<Embedding>> {
         let bytes = api.image(token, path)?;
         let mat = match decode_image(&bytes, path) {
@@ -318,7 +348,10 @@ fn embed_client(api: &api::Client, token: &str, c: &api::GalleryClient, engine: 
     };
     let embeddings: Vec<Embedding> = embed(&c.photo)?.into_iter().collect();
     if embeddings.is_empty() {
-        tracing::warn!("client {}: no face found in the photo, not enrolled", c.client_id);
+        tracing::warn!(
+            "client {}: no face found in the photo, not enrolled",
+            c.client_id
+        );
     }
     let mut negatives = Vec::new();
     for r in &c.rejected {
@@ -354,14 +387,23 @@ mod tests {
     #[test]
     fn names_the_clear_best_and_refuses_doubt() {
         let g = Gallery {
-            people: vec![person("a", vec![vec![1.0, 0.0, 0.0]]), person("b", vec![vec![0.0, 1.0, 0.0]])],
+            people: vec![
+                person("a", vec![vec![1.0, 0.0, 0.0]]),
+                person("b", vec![vec![0.0, 1.0, 0.0]]),
+            ],
         };
         let m = g.best_match(&l2_normalise(&[0.9, 0.1, 0.0]), P);
         assert_eq!(m.person, Some(0));
         // Far from everyone: unknown.
-        assert_eq!(g.best_match(&l2_normalise(&[0.1, 0.1, 1.0]), P).person, None);
+        assert_eq!(
+            g.best_match(&l2_normalise(&[0.1, 0.1, 1.0]), P).person,
+            None
+        );
         // Between a and b (both ≈0.7): unknown by the margin rule.
-        assert_eq!(g.best_match(&l2_normalise(&[1.0, 1.0, 0.0]), P).person, None);
+        assert_eq!(
+            g.best_match(&l2_normalise(&[1.0, 1.0, 0.0]), P).person,
+            None
+        );
         assert_eq!(Gallery::default().best_match(&[1.0], P).person, None);
     }
 
@@ -370,7 +412,13 @@ mod tests {
         let mut a = person("a", vec![vec![1.0, 0.0, 0.0]]);
         a.negatives = vec![l2_normalise(&[0.8, 0.0, 0.6])];
         let g = Gallery { people: vec![a] };
-        assert_eq!(g.best_match(&l2_normalise(&[1.0, 0.0, 0.1]), P).person, Some(0));
-        assert_eq!(g.best_match(&l2_normalise(&[0.85, 0.0, 0.5]), P).person, None);
+        assert_eq!(
+            g.best_match(&l2_normalise(&[1.0, 0.0, 0.1]), P).person,
+            Some(0)
+        );
+        assert_eq!(
+            g.best_match(&l2_normalise(&[0.85, 0.0, 0.5]), P).person,
+            None
+        );
     }
 }

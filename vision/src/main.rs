@@ -12,7 +12,10 @@ use vision::pipeline::{self, FaceEngine, PHOTO_MAX_SIDE};
 use vision::{Result, api, bench};
 
 #[derive(Parser)]
-#[command(version, about = "Avtosalon Analitika cameras: recognise returning clients, see them leave")]
+#[command(
+    version,
+    about = "Avtosalon Analitika cameras: recognise returning clients, see them leave"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -96,7 +99,12 @@ fn run(cli: Cli) -> Result<()> {
                 message,
             })?;
             let models = models.unwrap_or_else(vision::models_dir);
-            let mut engine = FaceEngine::new(&models, rec.detect_score, PHOTO_MAX_SIDE, pipeline::load_embedder(&models)?)?;
+            let mut engine = FaceEngine::new(
+                &models,
+                rec.detect_score,
+                PHOTO_MAX_SIDE,
+                pipeline::load_embedder(&models)?,
+            )?;
             let gallery = Gallery::from_dir(&gallery, &mut engine)?;
             let params = MatchParams { threshold, margin };
             for image in images {
@@ -116,7 +124,11 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench { video, gallery, models } => {
+        Command::Bench {
+            video,
+            gallery,
+            models,
+        } => {
             let models = models.unwrap_or_else(vision::models_dir);
             let rec = Recognition::default();
             let t = std::time::Instant::now();
@@ -124,7 +136,12 @@ fn run(cli: Cli) -> Result<()> {
             let facenet_load = t.elapsed().as_secs_f64();
             let gallery = match gallery {
                 Some(dir) => {
-                    let mut engine = FaceEngine::new(&models, rec.detect_score, PHOTO_MAX_SIDE, embedder.clone())?;
+                    let mut engine = FaceEngine::new(
+                        &models,
+                        rec.detect_score,
+                        PHOTO_MAX_SIDE,
+                        embedder.clone(),
+                    )?;
                     Gallery::from_dir(&dir, &mut engine)?
                 }
                 None => Gallery::default(),
@@ -132,18 +149,39 @@ fn run(cli: Cli) -> Result<()> {
             let r = bench::bench(&video, &models, &rec, embedder, gallery)?;
             let mut lat = r.latencies_ms.clone();
             lat.sort_by(f64::total_cmp);
-            println!("video: {} ({:.1} s, {} frames)", video.display(), r.video_seconds, r.frames);
+            println!(
+                "video: {} ({:.1} s, {} frames)",
+                video.display(),
+                r.video_seconds,
+                r.frames
+            );
             println!("frames per second: {:.1}", r.fps());
             println!("real-time factor: {:.2}x", r.realtime_factor());
-            println!("embeddings: {} ({:.3} per frame)", r.embeddings, r.embeddings as f64 / r.frames.max(1) as f64);
+            println!(
+                "embeddings: {} ({:.3} per frame)",
+                r.embeddings,
+                r.embeddings as f64 / r.frames.max(1) as f64
+            );
             println!("decisions: {}", r.decisions.len());
             for (person, sim, at) in &r.decisions {
-                println!("  at {:.2} s: {} {}", *at as f64 / 1000.0, person.as_deref().unwrap_or("unknown"), sim.map_or(String::new(), |s| format!("{s:.3}")));
+                println!(
+                    "  at {:.2} s: {} {}",
+                    *at as f64 / 1000.0,
+                    person.as_deref().unwrap_or("unknown"),
+                    sim.map_or(String::new(), |s| format!("{s:.3}"))
+                );
             }
             if let (Some(first), Some(last)) = (lat.first(), lat.last()) {
-                println!("face appearing -> event queued: median {:.0} ms, max {:.0} ms (min {first:.0})", lat[lat.len() / 2], last);
+                println!(
+                    "face appearing -> event queued: median {:.0} ms, max {:.0} ms (min {first:.0})",
+                    lat[lat.len() / 2],
+                    last
+                );
             }
-            println!("model load: FaceNet {facenet_load:.2} s, YuNet {:.2} s", r.load_seconds);
+            println!(
+                "model load: FaceNet {facenet_load:.2} s, YuNet {:.2} s",
+                r.load_seconds
+            );
             if let Some(rss) = bench::peak_rss_mib() {
                 println!("peak RSS: {rss:.0} MiB");
             }
@@ -151,7 +189,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Pair { server, code } => {
             let code = code.trim();
-            if code.is_empty() || code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            if code.is_empty()
+                || code.len() > 64
+                || !code.chars().all(|c| c.is_ascii_alphanumeric())
+            {
                 return Err(vision::Error::Config {
                     path: "command line".into(),
                     message: "--code must be the letters and digits shown in Settings".into(),

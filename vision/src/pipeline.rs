@@ -26,7 +26,9 @@ pub fn yunet_path(models: &Path) -> PathBuf {
     if p.is_file() {
         p
     } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(YUNET_FILE)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(YUNET_FILE)
     }
 }
 
@@ -39,11 +41,18 @@ pub struct FaceEngine {
 pub type SharedEmbedder = Arc<Mutex<Embedder>>;
 
 pub fn load_embedder(models: &Path) -> Result<SharedEmbedder> {
-    Ok(Arc::new(Mutex::new(Embedder::load(&models.join(FACENET_FILE))?)))
+    Ok(Arc::new(Mutex::new(Embedder::load(
+        &models.join(FACENET_FILE),
+    )?)))
 }
 
 impl FaceEngine {
-    pub fn new(models: &Path, detect_score: f32, max_side: i32, embedder: SharedEmbedder) -> Result<FaceEngine> {
+    pub fn new(
+        models: &Path,
+        detect_score: f32,
+        max_side: i32,
+        embedder: SharedEmbedder,
+    ) -> Result<FaceEngine> {
         Ok(FaceEngine {
             detector: Detector::load(&yunet_path(models), detect_score, max_side)?,
             embedder,
@@ -63,14 +72,22 @@ impl FaceEngine {
     /// The largest face of a photo and its embedding (enrolment).
     pub fn embed_largest(&mut self, image: &Mat) -> Result<Option<(Face, Embedding)>> {
         let faces = self.detect(image)?;
-        let Some(face) = faces.into_iter().max_by(|a, b| a.area().total_cmp(&b.area())) else {
+        let Some(face) = faces
+            .into_iter()
+            .max_by(|a, b| a.area().total_cmp(&b.area()))
+        else {
             return Ok(None);
         };
         Ok(self.embed(image, &face)?.map(|e| (face, e)))
     }
 
     /// Every face of a photo with its match.
-    pub fn identify(&mut self, image: &Mat, gallery: &Gallery, params: MatchParams) -> Result<Vec<(Face, Match)>> {
+    pub fn identify(
+        &mut self,
+        image: &Mat,
+        gallery: &Gallery,
+        params: MatchParams,
+    ) -> Result<Vec<(Face, Match)>> {
         let mut out = Vec::new();
         for face in self.detect(image)? {
             if let Some(e) = self.embed(image, &face)? {
@@ -119,7 +136,11 @@ impl Processor {
         let faces = self.engine.detect(frame)?;
         let requests = self.tracker.update(t_ms, &faces);
         if !requests.is_empty() {
-            let gallery = self.gallery.read().unwrap_or_else(|p| p.into_inner()).clone();
+            let gallery = self
+                .gallery
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
             for r in requests {
                 let face = &faces[r.face_index];
                 let Some(e) = self.engine.embed(frame, face)? else {
@@ -163,13 +184,18 @@ fn snapshot(frame: &Mat, face: &Face) -> Option<Vec<u8>> {
 /// The server event for a decision. The person name of a server gallery is the client id.
 pub fn event_for(decision: &Decision, role: Role, camera_id: &str) -> Event {
     use base64::Engine as _;
-    let client_id = decision.person.as_deref().and_then(|p| p.parse::<i64>().ok());
+    let client_id = decision
+        .person
+        .as_deref()
+        .and_then(|p| p.parse::<i64>().ok());
     Event {
         key: uuid::Uuid::new_v4().to_string(),
         kind: role.event_kind().to_string(),
         occurred_at: decision.first_seen_ms,
         client_id,
-        similarity: client_id.and(decision.similarity).map(|s| s.clamp(0.0, 1.0)),
+        similarity: client_id
+            .and(decision.similarity)
+            .map(|s| s.clamp(0.0, 1.0)),
         track: Some(format!("cam-{camera_id}-{}", decision.track_id)),
         snapshot: decision
             .snapshot
@@ -201,7 +227,11 @@ impl VideoFrames {
             return Err(err("cannot be opened as a video"));
         }
         let fps = cap.get(videoio::CAP_PROP_FPS)?;
-        let fps = if fps.is_finite() && fps > 0.0 { fps } else { 25.0 };
+        let fps = if fps.is_finite() && fps > 0.0 {
+            fps
+        } else {
+            25.0
+        };
         let frame_count = cap.get(videoio::CAP_PROP_FRAME_COUNT)? as i64;
         Ok(VideoFrames {
             cap,

@@ -50,12 +50,20 @@ impl Queue {
                 match serde_json::from_slice::<Record>(&line) {
                     Ok(Record::Add(e)) => pending.push_back(e),
                     Ok(Record::Ack { key }) => pending.retain(|e| e.event.key != key),
-                    Err(e) => tracing::warn!("{}: line {} unreadable, skipped: {e}", path.display(), n + 1),
+                    Err(e) => tracing::warn!(
+                        "{}: line {} unreadable, skipped: {e}",
+                        path.display(),
+                        n + 1
+                    ),
                 }
             }
         }
         let mut q = Queue {
-            file: OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?,
+            file: OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| Error::io(&path, e))?,
             path,
             pending,
         };
@@ -68,7 +76,8 @@ impl Queue {
         let tmp = self.path.with_extension("tmp");
         let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         for e in &self.pending {
-            f.write_all(&line(&Record::Add(e.clone()))?).map_err(|e| Error::io(&tmp, e))?;
+            f.write_all(&line(&Record::Add(e.clone()))?)
+                .map_err(|e| Error::io(&tmp, e))?;
         }
         f.sync_all().map_err(|e| Error::io(&tmp, e))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
@@ -77,14 +86,21 @@ impl Queue {
         {
             let _ = d.sync_all();
         }
-        self.file = OpenOptions::new().append(true).open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-        self.file.seek(SeekFrom::End(0)).map_err(|e| Error::io(&self.path, e))?;
+        self.file = OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.file
+            .seek(SeekFrom::End(0))
+            .map_err(|e| Error::io(&self.path, e))?;
         Ok(())
     }
 
     fn append(&mut self, r: &Record) -> Result<()> {
         let bytes = line(r)?;
-        self.file.write_all(&bytes).map_err(|e| Error::io(&self.path, e))?;
+        self.file
+            .write_all(&bytes)
+            .map_err(|e| Error::io(&self.path, e))?;
         self.file.sync_data().map_err(|e| Error::io(&self.path, e))
     }
 
@@ -114,7 +130,9 @@ impl Queue {
 
     /// Marks an event as delivered; the log is compacted whenever it empties.
     pub fn ack(&mut self, key: &str) -> Result<()> {
-        self.append(&Record::Ack { key: key.to_string() })?;
+        self.append(&Record::Ack {
+            key: key.to_string(),
+        })?;
         self.pending.retain(|e| e.event.key != key);
         if self.pending.is_empty() {
             self.rewrite()?;
@@ -176,7 +194,13 @@ impl Outbox {
     /// same event is retried with backoff (0.5 s doubling to 30 s); nothing behind it is sent
     /// first. An event the server refuses as invalid is moved to `refused.jsonl` so it cannot
     /// block the queue forever. With `drain`, returns as soon as the queue is empty.
-    pub fn run_sender(&self, api: &api::Client, tokens: &HashMap<String, String>, stop: &AtomicBool, drain: bool) {
+    pub fn run_sender(
+        &self,
+        api: &api::Client,
+        tokens: &HashMap<String, String>,
+        stop: &AtomicBool,
+        drain: bool,
+    ) {
         let mut backoff = Duration::from_millis(500);
         loop {
             let next = {
@@ -191,7 +215,11 @@ impl Outbox {
                     if drain {
                         return;
                     }
-                    q = self.wake.wait_timeout(q, Duration::from_secs(1)).unwrap_or_else(|p| p.into_inner()).0;
+                    q = self
+                        .wake
+                        .wait_timeout(q, Duration::from_secs(1))
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 }
             };
             let result = match tokens.get(&next.camera) {
@@ -210,15 +238,25 @@ impl Outbox {
                     }
                 }
                 Err(e) if e.is_transient() => {
-                    tracing::warn!("event {} not sent ({e}); retrying in {:?}", next.event.key, backoff);
+                    tracing::warn!(
+                        "event {} not sent ({e}); retrying in {:?}",
+                        next.event.key,
+                        backoff
+                    );
                     self.sleep(stop, backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
                 Err(e) => {
-                    tracing::error!("event {} refused ({e}); kept in {}", next.event.key, self.dead_letters.display());
+                    tracing::error!(
+                        "event {} refused ({e}); kept in {}",
+                        next.event.key,
+                        self.dead_letters.display()
+                    );
                     let kept = serde_json::to_string(&next)
                         .map_err(|e| e.to_string())
-                        .and_then(|s| append_line(&self.dead_letters, &s).map_err(|e| e.to_string()));
+                        .and_then(|s| {
+                            append_line(&self.dead_letters, &s).map_err(|e| e.to_string())
+                        });
                     if let Err(e) = kept {
                         tracing::error!("cannot keep refused event: {e}");
                     }
@@ -291,7 +329,12 @@ mod tests {
         q.ack("key-dddd").unwrap();
         assert!(q.is_empty());
         // Compacted once empty.
-        assert_eq!(std::fs::metadata(dir.path().join("events.log")).unwrap().len(), 0);
+        assert_eq!(
+            std::fs::metadata(dir.path().join("events.log"))
+                .unwrap()
+                .len(),
+            0
+        );
         assert!(Queue::open(dir.path()).unwrap().is_empty());
     }
 
@@ -305,7 +348,8 @@ mod tests {
         }
         let path = dir.path().join("events.log");
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"{\"op\":\"add\",\"camera\":\"door\",\"ev").unwrap();
+        f.write_all(b"{\"op\":\"add\",\"camera\":\"door\",\"ev")
+            .unwrap();
         drop(f);
         let mut q = Queue::open(dir.path()).unwrap();
         assert_eq!(keys(&q), ["key-aaaa", "key-bbbb"]);

@@ -19,16 +19,31 @@ pub fn run(config: Config) -> Result<()> {
     let api = api::Client::new(&config.server)?;
     let outbox = Outbox::open(&config.data_dir.join("queue"))?;
     if !outbox.is_empty() {
-        tracing::info!("{} queued events from before will be sent first", outbox.len());
+        tracing::info!(
+            "{} queued events from before will be sent first",
+            outbox.len()
+        );
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let tokens: HashMap<String, String> = config.cameras.iter().map(|c| (c.id.clone(), c.token.clone())).collect();
+    let tokens: HashMap<String, String> = config
+        .cameras
+        .iter()
+        .map(|c| (c.id.clone(), c.token.clone()))
+        .collect();
 
     // Galleries: one per camera (biometrics may be off at one camera's branch).
-    let handles: Vec<GalleryHandle> =
-        config.cameras.iter().map(|_| Arc::new(RwLock::new(Arc::new(Gallery::default())))).collect();
+    let handles: Vec<GalleryHandle> = config
+        .cameras
+        .iter()
+        .map(|_| Arc::new(RwLock::new(Arc::new(Gallery::default()))))
+        .collect();
     let mut sync = GallerySync::new(config.data_dir.join("gallery"))?;
-    let mut photo_engine = FaceEngine::new(&models, config.recognition.detect_score, PHOTO_MAX_SIDE, embedder.clone())?;
+    let mut photo_engine = FaceEngine::new(
+        &models,
+        config.recognition.detect_score,
+        PHOTO_MAX_SIDE,
+        embedder.clone(),
+    )?;
     let camera_tokens: Vec<&str> = config.cameras.iter().map(|c| c.token.as_str()).collect();
     let refresh = |sync: &mut GallerySync, engine: &mut FaceEngine| -> Result<()> {
         let galleries = sync.refresh(&api, &camera_tokens, engine)?;
@@ -41,7 +56,10 @@ pub fn run(config: Config) -> Result<()> {
         Ok(()) => tracing::info!("gallery: {} clients", sync.cached_ids().len()),
         Err(e) => {
             let cached = Arc::new(sync.load_cached());
-            tracing::warn!("gallery not refreshed ({e}); using {} cached clients", cached.people.len());
+            tracing::warn!(
+                "gallery not refreshed ({e}); using {} cached clients",
+                cached.people.len()
+            );
             for h in &handles {
                 *h.write().unwrap_or_else(|p| p.into_inner()) = cached.clone();
             }
@@ -80,7 +98,10 @@ pub fn run(config: Config) -> Result<()> {
         }
     }
     // Only file sources end: deliver what they produced, then stop.
-    tracing::info!("all cameras stopped; sending {} queued events", outbox.len());
+    tracing::info!(
+        "all cameras stopped; sending {} queued events",
+        outbox.len()
+    );
     while !outbox.is_empty() && !sender.is_finished() {
         std::thread::sleep(Duration::from_millis(200));
     }

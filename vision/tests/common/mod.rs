@@ -23,8 +23,13 @@ pub fn media(name: &str) -> PathBuf {
 
 pub fn engine() -> FaceEngine {
     let models = vision::models_dir();
-    FaceEngine::new(&models, 0.7, PHOTO_MAX_SIDE, pipeline::load_embedder(&models).expect("FaceNet model"))
-        .expect("YuNet model")
+    FaceEngine::new(
+        &models,
+        0.7,
+        PHOTO_MAX_SIDE,
+        pipeline::load_embedder(&models).expect("FaceNet model"),
+    )
+    .expect("YuNet model")
 }
 
 /// Frames at the given indices of a video, in order.
@@ -34,7 +39,10 @@ pub fn frames_at(video: &Path, indices: &[i64]) -> Vec<(i64, Mat)> {
     let mut out = Vec::new();
     let mut frame = Mat::default();
     for i in 0..=last {
-        assert!(v.next_frame(&mut frame).unwrap().is_some(), "video ends before frame {i}");
+        assert!(
+            v.next_frame(&mut frame).unwrap().is_some(),
+            "video ends before frame {i}"
+        );
         if indices.contains(&i) {
             out.push((i, frame.clone()));
         }

@@ -91,20 +91,34 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
         let _ = conn.write_all(head.as_bytes());
         let _ = conn.write_all(body);
     };
-    let json_reply = |conn: &mut TcpStream, status: &str, v: Value| reply(conn, status, "application/json", v.to_string().as_bytes());
+    let json_reply = |conn: &mut TcpStream, status: &str, v: Value| {
+        reply(conn, status, "application/json", v.to_string().as_bytes())
+    };
 
     if method == "POST" && path == "/api/vision/pair" {
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         if v["code"] == "ABCD2345" {
-            json_reply(&mut conn, "200 OK", json!({"token": TOKEN, "device_id": 7, "branch_id": 1, "camera_role": "entrance", "name": "Door 1"}));
+            json_reply(
+                &mut conn,
+                "200 OK",
+                json!({"token": TOKEN, "device_id": 7, "branch_id": 1, "camera_role": "entrance", "name": "Door 1"}),
+            );
         } else {
-            json_reply(&mut conn, "400 Bad Request", json!({"error": "invalid", "message": "unknown code", "field": "code"}));
+            json_reply(
+                &mut conn,
+                "400 Bad Request",
+                json!({"error": "invalid", "message": "unknown code", "field": "code"}),
+            );
         }
         return;
     }
     if auth != format!("Bearer {TOKEN}") {
         state.lock().unwrap().unauthorized += 1;
-        json_reply(&mut conn, "401 Unauthorized", json!({"error": "unauthorized", "message": "no token"}));
+        json_reply(
+            &mut conn,
+            "401 Unauthorized",
+            json!({"error": "unauthorized", "message": "no token"}),
+        );
         return;
     }
     let mut st = state.lock().unwrap();
@@ -115,30 +129,60 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
             .map(|(id, version, _)| json!({"client_id": id, "version": version, "photo": format!("/api/vision/clients/{id}/photo"), "rejected": []}))
             .collect();
         let enabled = st.biometrics_enabled;
-        json_reply(&mut conn, "200 OK", json!({"biometrics_enabled": enabled, "clients": if enabled { clients } else { vec![] }}));
-    } else if method == "GET" && path.starts_with("/api/vision/clients/") && path.ends_with("/photo") {
-        let id: i64 = path.trim_start_matches("/api/vision/clients/").trim_end_matches("/photo").parse().unwrap_or(-1);
+        json_reply(
+            &mut conn,
+            "200 OK",
+            json!({"biometrics_enabled": enabled, "clients": if enabled { clients } else { vec![] }}),
+        );
+    } else if method == "GET"
+        && path.starts_with("/api/vision/clients/")
+        && path.ends_with("/photo")
+    {
+        let id: i64 = path
+            .trim_start_matches("/api/vision/clients/")
+            .trim_end_matches("/photo")
+            .parse()
+            .unwrap_or(-1);
         match st.clients.iter().find(|c| c.0 == id) {
             Some((_, _, photo)) => {
                 let photo = photo.clone();
                 reply(&mut conn, "200 OK", "image/jpeg", &photo)
             }
-            None => json_reply(&mut conn, "404 Not Found", json!({"error": "not_found", "message": "no photo"})),
+            None => json_reply(
+                &mut conn,
+                "404 Not Found",
+                json!({"error": "not_found", "message": "no photo"}),
+            ),
         }
     } else if method == "POST" && path == "/api/vision/events" {
         let Ok(ev) = serde_json::from_slice::<Value>(&body) else {
-            return json_reply(&mut conn, "400 Bad Request", json!({"error": "invalid", "message": "malformed JSON"}));
+            return json_reply(
+                &mut conn,
+                "400 Bad Request",
+                json!({"error": "invalid", "message": "malformed JSON"}),
+            );
         };
         let key = ev["key"].as_str().unwrap_or("").to_string();
-        let key_ok = (8..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let key_ok = (8..=64).contains(&key.len())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         let kind_ok = ev["kind"] == "enter" || ev["kind"] == "exit";
         if !key_ok || !kind_ok || !ev["occurred_at"].is_i64() {
-            return json_reply(&mut conn, "400 Bad Request", json!({"error": "invalid", "message": "bad event"}));
+            return json_reply(
+                &mut conn,
+                "400 Bad Request",
+                json!({"error": "invalid", "message": "bad event"}),
+            );
         }
         st.attempts.push(key.clone());
         if st.fail_next > 0 {
             st.fail_next -= 1;
-            return json_reply(&mut conn, "503 Service Unavailable", json!({"error": "unavailable", "message": "restarting"}));
+            return json_reply(
+                &mut conn,
+                "503 Service Unavailable",
+                json!({"error": "unavailable", "message": "restarting"}),
+            );
         }
         let existing = st.events.iter().position(|e| e["key"] == key.as_str());
         let (id, duplicate) = match existing {
@@ -155,13 +199,24 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
             st.drop_after_accept -= 1;
             return; // connection closed without an answer: the client cannot know it arrived
         }
-        json_reply(&mut conn, "200 OK", json!({"event_id": id, "visit_id": null, "duplicate": duplicate}));
+        json_reply(
+            &mut conn,
+            "200 OK",
+            json!({"event_id": id, "visit_id": null, "duplicate": duplicate}),
+        );
     } else {
-        json_reply(&mut conn, "404 Not Found", json!({"error": "not_found", "message": path}));
+        json_reply(
+            &mut conn,
+            "404 Not Found",
+            json!({"error": "not_found", "message": path}),
+        );
     }
 }
 
 /// Something in the HashMap form `Outbox::run_sender` wants.
 pub fn tokens(cameras: &[&str]) -> HashMap<String, String> {
-    cameras.iter().map(|c| (c.to_string(), TOKEN.to_string())).collect()
+    cameras
+        .iter()
+        .map(|c| (c.to_string(), TOKEN.to_string()))
+        .collect()
 }
