@@ -13,7 +13,6 @@ VISION_DL := $(VISION_CACHE)/dl
 export VISION_MODELS ?= $(VISION_CACHE)/models
 export VISION_MEDIA ?= $(VISION_CACHE)/media
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/avtosalon/target
-VISION_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 
 # name  sha256  (files extracted into VISION_MODELS / VISION_MEDIA)
 VISION_MODEL_SUMS := \

@@ -17,6 +17,8 @@ pub struct State {
     pub biometrics_enabled: bool,
     /// Events stored, in the order first received.
     pub events: Vec<Value>,
+    /// When each stored event arrived (Unix ms).
+    pub received_ms: Vec<i64>,
     /// Every key of every event POST that reached the handler, duplicates included.
     pub attempts: Vec<String>,
     pub duplicates: usize,
@@ -192,6 +194,7 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
             }
             None => {
                 st.events.push(ev);
+                st.received_ms.push(vision::now_ms());
                 (st.events.len(), false)
             }
         };
