@@ -206,7 +206,16 @@ impl GallerySync {
             if list.biometrics_enabled {
                 for c in &list.clients {
                     listed.insert((c.client_id, c.version));
-                    let cached = self.client(api, token, c, engine)?;
+                    // A photo gone between the list and the download (client just erased) or
+                    // refused: skip that client this round, keep the rest of the gallery.
+                    let cached = match self.client(api, token, c, engine) {
+                        Ok(cached) => cached,
+                        Err(e) if !e.is_transient() => {
+                            tracing::warn!("client {} not enrolled this round: {e}", c.client_id);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
                     if !cached.embeddings.is_empty() {
                         people.push(Person {
                             name: c.client_id.to_string(),
@@ -265,10 +274,7 @@ impl GallerySync {
     fn write_cache(&self, c: &CachedClient) -> Result<()> {
         let path = self.file(c.client_id, c.version);
         let tmp = path.with_extension("tmp");
-        let text = serde_json::to_string(c).map_err(|e| Error::Queue {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let text = serde_json::to_string(c).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
         std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
     }
