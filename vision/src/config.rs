@@ -53,6 +53,9 @@ pub struct Recognition {
     pub votes: usize,
     /// Faces narrower than this (in frame pixels) are too small to recognise.
     pub min_face_px: f32,
+    /// A single vote this similar names the client at once (saves a frame of latency);
+    /// anything less waits for a second, agreeing vote.
+    pub confident: f32,
 }
 
 impl Default for Recognition {
@@ -66,6 +69,7 @@ impl Default for Recognition {
             track_timeout_ms: 1500,
             votes: 3,
             min_face_px: 40.0,
+            confident: 0.75,
         }
     }
 }
@@ -269,6 +273,12 @@ impl Recognition {
         };
         unit("threshold", self.threshold)?;
         unit("detect_score", self.detect_score)?;
+        if !(self.confident > self.threshold && self.confident <= 1.0) {
+            return Err(format!(
+                "recognition.confident must be above the threshold ({}) and at most 1, got {}",
+                self.threshold, self.confident
+            ));
+        }
         if !(0.0..0.5).contains(&self.margin) {
             return Err(format!(
                 "recognition.margin must be in [0, 0.5), got {}",

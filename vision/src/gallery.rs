@@ -274,7 +274,8 @@ impl GallerySync {
     fn write_cache(&self, c: &CachedClient) -> Result<()> {
         let path = self.file(c.client_id, c.version);
         let tmp = path.with_extension("tmp");
-        let text = serde_json::to_string(c).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+        let text =
+            serde_json::to_string(c).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
         std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
     }

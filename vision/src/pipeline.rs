@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use opencv::core::{Mat, Vector};
+use opencv::core::{CV_8UC3, Mat, Scalar, Vector};
 use opencv::imgcodecs;
 use opencv::prelude::*;
 
@@ -41,9 +41,19 @@ pub struct FaceEngine {
 pub type SharedEmbedder = Arc<Mutex<Embedder>>;
 
 pub fn load_embedder(models: &Path) -> Result<SharedEmbedder> {
-    Ok(Arc::new(Mutex::new(Embedder::load(
-        &models.join(FACENET_FILE),
-    )?)))
+    let mut embedder = Embedder::load(&models.join(FACENET_FILE))?;
+    // The first forward pass allocates the network (see `FaceEngine::new`).
+    let blank = Mat::new_rows_cols_with_default(160, 160, CV_8UC3, Scalar::all(128.0))?;
+    let face = Face {
+        x: 20.0,
+        y: 20.0,
+        w: 120.0,
+        h: 120.0,
+        score: 1.0,
+        landmarks: [[0.0; 2]; 5],
+    };
+    embedder.embed(&blank, &face)?;
+    Ok(Arc::new(Mutex::new(embedder)))
 }
 
 impl FaceEngine {
@@ -53,10 +63,12 @@ impl FaceEngine {
         max_side: i32,
         embedder: SharedEmbedder,
     ) -> Result<FaceEngine> {
-        Ok(FaceEngine {
-            detector: Detector::load(&yunet_path(models), detect_score, max_side)?,
-            embedder,
-        })
+        let mut detector = Detector::load(&yunet_path(models), detect_score, max_side)?;
+        // OpenCV allocates a network's buffers on its first forward pass (~100 ms): do it now,
+        // not when the first client walks in.
+        let blank = Mat::new_rows_cols_with_default(240, 320, CV_8UC3, Scalar::all(0.0))?;
+        detector.detect(&blank)?;
+        Ok(FaceEngine { detector, embedder })
     }
 
     pub fn detect(&mut self, frame: &Mat) -> Result<Vec<Face>> {
@@ -117,10 +129,12 @@ impl Processor {
             engine,
             tracker: Tracker::new(TrackerParams {
                 votes: rec.votes,
-                sample_gap_ms: 100,
+                // Below a 10 fps frame interval, so camera clock jitter never skips a frame.
+                sample_gap_ms: 60,
                 timeout_ms: rec.track_timeout_ms,
                 dedupe_window_ms: rec.dedupe_window_secs as i64 * 1000,
                 min_face_px: rec.min_face_px,
+                confident: rec.confident,
             }),
             params: MatchParams {
                 threshold: rec.threshold,

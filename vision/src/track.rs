@@ -19,6 +19,8 @@ pub struct TrackerParams {
     pub dedupe_window_ms: i64,
     /// Faces narrower than this never start a track.
     pub min_face_px: f32,
+    /// A single named vote at least this similar decides at once.
+    pub confident: f32,
 }
 
 /// What one embedding of a track said.
@@ -173,11 +175,14 @@ impl Tracker {
         if t.snapshot.is_none() {
             t.snapshot = snapshot;
         }
-        // Early decision: the first two votes agree. Otherwise wait for the full count.
+        // Early decision: one very confident naming, or the first two votes agree. Otherwise
+        // wait for the full count.
         let n = t.votes.len();
+        let confident =
+            n == 1 && t.votes[0].person.is_some() && t.votes[0].similarity >= self.params.confident;
         let unanimous =
             n >= 2.min(self.params.votes) && t.votes.iter().all(|v| v.person == t.votes[0].person);
-        if unanimous || n >= self.params.votes {
+        if confident || unanimous || n >= self.params.votes {
             self.decide(ti);
         }
     }
@@ -271,6 +276,7 @@ mod tests {
         timeout_ms: 1000,
         dedupe_window_ms: 60_000,
         min_face_px: 20.0,
+        confident: 0.9,
     };
 
     fn face(x: f32, y: f32) -> Face {
@@ -337,6 +343,19 @@ mod tests {
         assert_eq!(d[0].snapshot, Some(vec![0]));
         assert!((d[0].similarity.unwrap() - 0.8).abs() < 1e-6);
         assert_eq!(tr.active_tracks(), 0);
+    }
+
+    #[test]
+    fn a_very_confident_first_vote_decides_at_once_but_unknown_never_does() {
+        let mut tr = Tracker::new(PARAMS);
+        let d = passage(&mut tr, 0, 100, |_| named("ann", 0.95));
+        assert_eq!((d.len(), d[0].votes, d[0].decided_ms), (1, 1, 0));
+        let mut tr = Tracker::new(PARAMS);
+        let d = passage(&mut tr, 0, 100, |_| Vote {
+            person: None,
+            similarity: 0.95,
+        });
+        assert_eq!((d.len(), d[0].votes), (1, 2));
     }
 
     #[test]
@@ -410,7 +429,7 @@ mod tests {
         let mut tr = Tracker::new(PARAMS);
         let r = tr.update(0, &[face(10.0, 10.0)]);
         assert_eq!(r.len(), 1);
-        tr.vote(r[0].track_id, named("ann", 0.9), None);
+        tr.vote(r[0].track_id, named("ann", 0.8), None);
         // Seen once more before the next vote is due, then gone.
         assert!(tr.update(40, &[face(12.0, 10.0)]).is_empty());
         assert!(tr.take_decisions().is_empty());

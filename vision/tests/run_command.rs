@@ -44,7 +44,10 @@ fn run_reports_the_client_while_a_dead_camera_reconnects() {
     // The event comes within the first seconds of the 30 s video; the deadline only stops a
     // broken build from hanging the suite.
     let deadline = Instant::now() + Duration::from_secs(120);
-    while server.state().events.is_empty() && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+    while server.state().events.is_empty()
+        && Instant::now() < deadline
+        && child.try_wait().unwrap().is_none()
+    {
         std::thread::sleep(Duration::from_millis(100));
     }
     // Let the video play on: no second event for the same passage may appear.
@@ -52,19 +55,38 @@ fn run_reports_the_client_while_a_dead_camera_reconnects() {
     // Peak memory of the whole program (two camera threads sharing one FaceNet).
     let peak = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string));
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        });
     let _ = child.kill();
     let _ = child.wait();
 
     let stderr = std::fs::read_to_string(&log).unwrap();
-    assert!(!stderr.contains(&TOKEN[3..]), "the token leaked into the log");
-    assert!(stderr.contains("door-out"), "the dead camera was not even tried:\n{stderr}");
-    assert!(stderr.contains("reconnecting"), "no reconnect for the dead camera:\n{stderr}");
+    assert!(
+        !stderr.contains(&TOKEN[3..]),
+        "the token leaked into the log"
+    );
+    assert!(
+        stderr.contains("door-out"),
+        "the dead camera was not even tried:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("reconnecting"),
+        "no reconnect for the dead camera:\n{stderr}"
+    );
     let st = server.state();
     assert_eq!(st.events.len(), 1, "{:?}\n{stderr}", st.events);
     let e = &st.events[0];
-    assert_eq!((e["kind"].as_str(), e["client_id"].as_i64()), (Some("enter"), Some(12)));
+    assert_eq!(
+        (e["kind"].as_str(), e["client_id"].as_i64()),
+        (Some("enter"), Some(12))
+    );
     let latency = st.received_ms[0] - e["occurred_at"].as_i64().unwrap();
     println!("face appearing -> server received the event: {latency} ms (10 fps camera)");
-    println!("vision run peak memory: {}", peak.unwrap_or_else(|| "unknown".into()));
+    println!(
+        "vision run peak memory: {}",
+        peak.unwrap_or_else(|| "unknown".into())
+    );
 }
