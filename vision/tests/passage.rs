@@ -11,7 +11,6 @@ use std::sync::{Arc, RwLock};
 use base64::Engine as _;
 use opencv::core::{Mat, Rect, Size};
 use opencv::imgproc;
-use opencv::prelude::*;
 use serde_json::Value;
 use vision::api::{self, Event};
 use vision::camera::{CameraContext, play_file};
