@@ -136,6 +136,12 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Reads an image file as BGR; a missing or undecodable file is an error (OpenCV itself
 /// silently returns an empty matrix).
 pub fn read_image(path: &Path) -> Result<Mat> {
+    if !path.is_file() {
+        return Err(Error::Image {
+            path: path.into(),
+            message: "no such file".into(),
+        });
+    }
     let mat = imgcodecs::imread(path, imgcodecs::IMREAD_COLOR)?;
     if mat.empty() {
         return Err(Error::Image {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use serde_json::json;
+use serde::Serialize;
 
 use vision::config::{Config, Recognition};
 use vision::gallery::{Gallery, MatchParams, read_image};
@@ -63,6 +63,22 @@ enum Command {
     },
 }
 
+/// One line of `identify` output (field order as documented).
+#[derive(Serialize)]
+struct IdentifyLine<'a> {
+    image: &'a std::path::Path,
+    faces: Vec<IdentifiedFace>,
+}
+
+#[derive(Serialize)]
+struct IdentifiedFace {
+    /// x, y, width, height in image pixels.
+    r#box: [i32; 4],
+    /// Folder name of the person, or null for unknown.
+    person: Option<String>,
+    similarity: f64,
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -107,20 +123,37 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             let gallery = Gallery::from_dir(&gallery, &mut engine)?;
             let params = MatchParams { threshold, margin };
+            // An unreadable image is reported and skipped; the others are still identified.
+            let mut unreadable = 0;
             for image in images {
-                let mat = read_image(&image)?;
-                let faces: Vec<_> = engine
+                let mat = match read_image(&image) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        unreadable += 1;
+                        continue;
+                    }
+                };
+                let faces: Vec<IdentifiedFace> = engine
                     .identify(&mat, &gallery, params)?
                     .into_iter()
-                    .map(|(f, m)| {
-                        json!({
-                            "box": [f.x.round() as i32, f.y.round() as i32, f.w.round() as i32, f.h.round() as i32],
-                            "person": m.person.map(|i| gallery.people[i].name.clone()),
-                            "similarity": (m.similarity * 1000.0).round() / 1000.0,
-                        })
+                    .map(|(f, m)| IdentifiedFace {
+                        r#box: [f.x, f.y, f.w, f.h].map(|v| v.round() as i32),
+                        person: m.person.map(|i| gallery.people[i].name.clone()),
+                        similarity: (m.similarity as f64 * 1000.0).round() / 1000.0,
                     })
                     .collect();
-                println!("{}", json!({ "image": image, "faces": faces }));
+                let line = IdentifyLine {
+                    image: &image,
+                    faces,
+                };
+                println!("{}", serde_json::to_string(&line).unwrap_or_default());
+            }
+            if unreadable > 0 {
+                return Err(vision::Error::Image {
+                    path: "input".into(),
+                    message: format!("{unreadable} image(s) could not be read"),
+                });
             }
             Ok(())
         }
