@@ -79,6 +79,12 @@ impl Client {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(15)))
+            // The operating system's trust store: a salon server may use a company CA.
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                    .build(),
+            )
             .build();
         Ok(Client {
             base: base.trim_end_matches('/').to_string(),
