@@ -331,6 +331,29 @@ mod tests {
     }
 
     #[test]
+    fn json_config_file_loads_and_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vision.json");
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"server": "https://salon.example", "data_dir": "/tmp/v",
+                    "recognition": {{"threshold": 0.6}},
+                    "camera": [{{"id": "c1", "role": "exit", "source": "http://cam/mjpg", "fps": 4, "token": "{TOKEN}"}}]}}"#
+            ),
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(
+            (c.recognition.threshold, c.cameras[0].role),
+            (0.6, Role::Exit)
+        );
+        std::fs::write(&path, "{\"server\": 1}").unwrap();
+        let e = Config::load(&path).unwrap_err().to_string();
+        assert!(e.contains("vision.json"), "{e}");
+    }
+
+    #[test]
     fn bad_configs_say_what_is_wrong() {
         let base = |cam: &str| {
             format!(
