@@ -90,11 +90,14 @@ fn main() {
         let min = |v: &[f32]| v.iter().copied().fold(f32::MAX, f32::min);
         let max = |v: &[f32]| v.iter().copied().fold(f32::MIN, f32::max);
         let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len().max(1) as f32;
+        let genuine = if genuine.is_empty() {
+            "none".to_string()
+        } else {
+            format!("min {:.3} mean {:.3}", min(&genuine), mean(&genuine))
+        };
         println!(
-            "{label}: {} probes; genuine min {:.3} mean {:.3}; impostor max {:.3} mean {:.3}; top-2 margin min {:.3}",
+            "{label}: {} probes; genuine {genuine}; impostor max {:.3} mean {:.3}; top-2 margin min {:.3}",
             probes.len(),
-            min(&genuine),
-            mean(&genuine),
             max(&impostor),
             mean(&impostor),
             min(&margins)
