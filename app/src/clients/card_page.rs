@@ -338,7 +338,7 @@ fn Documents(
                                         }
                                             .into_any()
                                     }}
-                                    <span class="muted small">" · " {format!("{} KB", (d.size_bytes + 1023) / 1024)} " · " {date(d.uploaded_at, offset)}</span>
+                                    <span class="muted small">" · " {t!(i18n, card.size_kb, n = move || (d.size_bytes + 1023) / 1024)} " · " {date(d.uploaded_at, offset)}</span>
                                     {manager.then(|| view! {
                                         " "
                                         <button

@@ -228,7 +228,10 @@ pub fn KioskPage() -> impl IntoView {
         <main class="kiosk" on:pointerdown=move |_| touch() on:keydown=move |_| touch() on:input=move |_| touch() data-test="kiosk">
             <header class="kiosk-top">
                 <span class="kiosk-brand">
-                    {move || kiosk.info.get().map(|i| i.branch).unwrap_or_else(|| "Avtosalon".into())}
+                    {move || match kiosk.info.get() {
+                        Some(info) => info.branch.into_any(),
+                        None => t!(i18n, app_name).into_any(),
+                    }}
                 </span>
                 <LanguageSwitch />
             </header>

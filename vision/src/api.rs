@@ -1,0 +1,191 @@
+//! The HTTP contract with the server (`/api/vision/*`), over a small blocking client.
+//! Every answer is validated: a malformed reply is an error, never a panic.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{validate_server_url, validate_token};
+use crate::{Error, Result};
+
+/// Images larger than this are refused (the server caps snapshots at 2 MB; photos are similar).
+const MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Paired {
+    pub token: String,
+    pub device_id: i64,
+    pub branch_id: i64,
+    pub camera_role: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GalleryList {
+    pub biometrics_enabled: bool,
+    pub clients: Vec<GalleryClient>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GalleryClient {
+    pub client_id: i64,
+    pub version: i64,
+    pub photo: String,
+    #[serde(default)]
+    pub rejected: Vec<String>,
+}
+
+/// The body of `POST /api/vision/events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub key: String,
+    pub kind: String,
+    pub occurred_at: i64,
+    pub client_id: Option<i64>,
+    pub similarity: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub track: Option<String>,
+    pub snapshot: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventAck {
+    pub event_id: i64,
+    pub visit_id: Option<i64>,
+    pub duplicate: bool,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    field: Option<String>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Result<Client> {
+        validate_server_url(base).map_err(|m| Error::Server {
+            status: 0,
+            message: m,
+        })?;
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(15)))
+            // The operating system's trust store: a salon server may use a company CA.
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                    .build(),
+            )
+            .build();
+        Ok(Client {
+            base: base.trim_end_matches('/').to_string(),
+            agent: config.into(),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// `POST /api/vision/pair` with a one-time pairing code.
+    pub fn pair(&self, code: &str) -> Result<Paired> {
+        let resp = self
+            .agent
+            .post(&self.url("/api/vision/pair"))
+            .send_json(serde_json::json!({ "code": code }))
+            .map_err(unreachable)?;
+        let paired: Paired = json_or_error(resp)?;
+        validate_token(&paired.token).map_err(|m| Error::Server {
+            status: 200,
+            message: format!("pairing answer: token {m}"),
+        })?;
+        Ok(paired)
+    }
+
+    pub fn gallery(&self, token: &str) -> Result<GalleryList> {
+        let resp = self
+            .agent
+            .get(&self.url("/api/vision/gallery"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .map_err(unreachable)?;
+        json_or_error(resp)
+    }
+
+    /// Downloads an image the gallery points to. Only server-relative paths are followed, so
+    /// a bad gallery entry cannot send the device token to another host.
+    pub fn image(&self, token: &str, path: &str) -> Result<Vec<u8>> {
+        if !path.starts_with("/api/vision/") || path.contains("..") {
+            return Err(Error::Server {
+                status: 200,
+                message: format!("gallery image path {path:?} is not under /api/vision/"),
+            });
+        }
+        let mut resp = self
+            .agent
+            .get(&self.url(path))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .map_err(unreachable)?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            return Err(error_of(
+                status,
+                resp.body_mut().read_to_string().unwrap_or_default(),
+            ));
+        }
+        resp.body_mut()
+            .with_config()
+            .limit(MAX_IMAGE_BYTES)
+            .read_to_vec()
+            .map_err(unreachable)
+    }
+
+    pub fn post_event(&self, token: &str, event: &Event) -> Result<EventAck> {
+        let resp = self
+            .agent
+            .post(&self.url("/api/vision/events"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .send_json(event)
+            .map_err(unreachable)?;
+        json_or_error(resp)
+    }
+}
+
+fn unreachable(e: ureq::Error) -> Error {
+    Error::Unreachable(e.to_string())
+}
+
+fn error_of(status: u16, body: String) -> Error {
+    let message = match serde_json::from_str::<ErrorBody>(&body) {
+        Ok(b) => match b.field {
+            Some(f) => format!("{} ({f}): {}", b.error, b.message),
+            None => format!("{}: {}", b.error, b.message),
+        },
+        Err(_) => body.chars().take(200).collect(),
+    };
+    Error::Server { status, message }
+}
+
+fn json_or_error<T: serde::de::DeserializeOwned>(
+    mut resp: ureq::http::Response<ureq::Body>,
+) -> Result<T> {
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().map_err(unreachable)?;
+    if status != 200 {
+        return Err(error_of(status, body));
+    }
+    serde_json::from_str(&body).map_err(|e| Error::Server {
+        status,
+        message: format!("unexpected answer: {e}"),
+    })
+}
