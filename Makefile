@@ -108,7 +108,7 @@ unit:
 	cargo test -p app --features ssr
 	cargo test -p server
 
-e2e: deps-test build-debug
+e2e: deps-test build-debug vision-assets
 	tmp=$$(mktemp -d)
 	# The bot talks to a fake Telegram Bot API on loopback, never the internet.
 	tg_port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -121,6 +121,10 @@ e2e: deps-test build-debug
 	trap 'kill $$server_pid $$tg_pid 2>/dev/null || true; wait $$server_pid 2>/dev/null || true' EXIT
 	sleep 1
 	kill -0 $$server_pid 2>/dev/null || { echo "the test server did not start:"; cat $$tmp/server.log; exit 1; }
+	# A whole camera passage with the real server and the real vision program.
+	cargo build -p vision
+	python3 vision/tests/real_server_passage.py http://127.0.0.1:$(E2E_PORT) e2e-admin-pass $$tmp/data/avtosalon.db \
+		$(CARGO_TARGET_DIR)/debug/vision $(VISION_MEDIA) || { echo "--- server log"; tail -50 $$tmp/server.log; exit 1; }
 	cd end2end
 	E2E_BASE_URL=http://127.0.0.1:$(E2E_PORT) E2E_ADMIN_PASSWORD=e2e-admin-pass E2E_TELEGRAM_URL=http://127.0.0.1:$$tg_port \
 		npx playwright test || { echo "--- server log"; tail -50 $$tmp/server.log; exit 1; }

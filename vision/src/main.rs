@@ -54,6 +54,15 @@ enum Command {
         #[arg(long)]
         models: Option<PathBuf>,
     },
+    /// Save one frame of a video as a JPEG (an enrolment photo from recorded footage).
+    Frame {
+        video: PathBuf,
+        /// Seconds from the start of the video.
+        #[arg(long, default_value_t = 0.0)]
+        at: f64,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Pair this program as a camera with the one-time code from Settings; prints the token.
     Pair {
         #[arg(long)]
@@ -95,9 +104,41 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes the frame at `at` seconds of `video` to `out` as JPEG.
+fn save_frame(video: &std::path::Path, at: f64, out: &std::path::Path) -> Result<()> {
+    use opencv::core::{Mat, Vector};
+    use opencv::imgcodecs;
+    let bad = |message: String| vision::Error::Source {
+        source_name: video.display().to_string(),
+        message,
+    };
+    if !at.is_finite() || at < 0.0 {
+        return Err(bad(format!("--at {at}: expected seconds from the start")));
+    }
+    let mut frames = pipeline::VideoFrames::open(video)?;
+    let wanted = (at * 1000.0).round() as i64;
+    let mut frame = Mat::default();
+    loop {
+        match frames.next_frame(&mut frame)? {
+            Some(t) if t >= wanted => break,
+            Some(_) => {}
+            None => return Err(bad(format!("the video ends before {at} s"))),
+        }
+    }
+    let params = Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, 92]);
+    if !imgcodecs::imwrite(&out.to_string_lossy().into_owned(), &frame, &params)? {
+        return Err(vision::Error::Image {
+            path: out.to_path_buf(),
+            message: "cannot be written as JPEG".into(),
+        });
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run { config } => vision::run::run(Config::load(&config)?),
+        Command::Frame { video, at, out } => save_frame(&video, at, &out),
         Command::Identify {
             gallery,
             images,
