@@ -126,7 +126,7 @@ fn save_frame(video: &std::path::Path, at: f64, out: &std::path::Path) -> Result
         }
     }
     let params = Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, 92]);
-    if !imgcodecs::imwrite(&out.to_string_lossy().into_owned(), &frame, &params)? {
+    if !imgcodecs::imwrite(out.to_string_lossy().into_owned(), &frame, &params)? {
         return Err(vision::Error::Image {
             path: out.to_path_buf(),
             message: "cannot be written as JPEG".into(),
