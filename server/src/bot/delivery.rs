@@ -14,19 +14,29 @@ pub struct Outgoing {
     pub photo: Option<PathBuf>,
 }
 
+/// Why a message did not go out.
+#[derive(Debug, Clone)]
+pub enum SendError {
+    /// Telegram or the network failed: retry the row later, in order.
+    Retry(String),
+    /// This chat will never take messages (the bot was blocked, the chat is
+    /// gone): retrying would hold up everyone else's notifications.
+    Recipient(String),
+}
+
 /// What one round of delivery needs from Telegram.
 pub trait Sender {
     fn send(
         &self,
         chat_id: i64,
         text: String,
-    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
+    ) -> impl std::future::Future<Output = Result<(), SendError>> + Send;
     fn send_photo(
         &self,
         chat_id: i64,
         jpeg: Vec<u8>,
         caption: String,
-    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
+    ) -> impl std::future::Future<Output = Result<(), SendError>> + Send;
 }
 
 /// A notification waiting to go out.
@@ -168,7 +178,21 @@ pub async fn deliver_due<S: Sender>(
                     .await?;
                     sent += 1;
                 }
-                Err(error) => {
+                Err(SendError::Recipient(error)) => {
+                    // Unlinked, so it stops being tried; the staff member can link again.
+                    sqlx::query("UPDATE staff SET telegram_chat_id = NULL WHERE id = ? AND telegram_chat_id = ?")
+                        .bind(recipient.staff_id)
+                        .bind(recipient.chat_id)
+                        .execute(db.pool())
+                        .await?;
+                    db.note_write();
+                    tracing::warn!(
+                        staff = recipient.staff_id,
+                        %error,
+                        "Telegram chat refuses the bot; unlinked"
+                    );
+                }
+                Err(SendError::Retry(error)) => {
                     let attempts = row.attempts + 1;
                     sqlx::query(
                         "UPDATE notification_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",

@@ -31,16 +31,39 @@ pub struct BotConfig {
 /// Sends through teloxide.
 struct TelegramSender(TgBot);
 
+/// Errors that mean the chat itself will never take messages, as opposed
+/// to Telegram or the network failing for a while.
+fn classify(error: teloxide::RequestError) -> delivery::SendError {
+    use teloxide::ApiError as E;
+    match &error {
+        teloxide::RequestError::Api(
+            E::BotBlocked
+            | E::ChatNotFound
+            | E::UserDeactivated
+            | E::BotKicked
+            | E::BotKickedFromSupergroup
+            | E::BotKickedFromChannel
+            | E::CantInitiateConversation,
+        ) => delivery::SendError::Recipient(error.to_string()),
+        _ => delivery::SendError::Retry(error.to_string()),
+    }
+}
+
 impl delivery::Sender for TelegramSender {
-    async fn send(&self, chat_id: i64, text: String) -> Result<(), String> {
+    async fn send(&self, chat_id: i64, text: String) -> Result<(), delivery::SendError> {
         self.0
             .send_message(ChatId(chat_id), text)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(classify)
     }
 
-    async fn send_photo(&self, chat_id: i64, jpeg: Vec<u8>, caption: String) -> Result<(), String> {
+    async fn send_photo(
+        &self,
+        chat_id: i64,
+        jpeg: Vec<u8>,
+        caption: String,
+    ) -> Result<(), delivery::SendError> {
         self.0
             .send_photo(
                 ChatId(chat_id),
@@ -49,7 +72,7 @@ impl delivery::Sender for TelegramSender {
             .caption(caption)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(classify)
     }
 }
 

@@ -22,6 +22,8 @@ struct Fake {
     arrived: Vec<std::time::Instant>,
     /// While set, every send fails as Telegram does when it is down for us.
     failing: bool,
+    /// Chats whose user blocked the bot.
+    blocked: Vec<i64>,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -93,6 +95,13 @@ async fn method(
                 .cloned()
                 .collect();
             json!({"ok": true, "result": updates})
+        }
+        "sendmessage" | "sendphoto"
+            if fake
+                .blocked
+                .contains(&request["chat_id"].as_i64().unwrap_or(0)) =>
+        {
+            json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
         }
         "sendmessage" | "sendphoto" if fake.failing => {
             json!({"ok": false, "error_code": 400, "description": "Bad Request: the fake is down"})
@@ -413,6 +422,73 @@ async fn linked_staff_ask_for_clients_leads_and_statistics() {
         "{hot:?}"
     );
     assert!(hot[0].contains("\nWhy: "), "{hot:?}");
+    stop.send(true).unwrap();
+}
+
+#[tokio::test]
+async fn a_chat_that_blocked_the_bot_is_unlinked_and_holds_up_nobody() {
+    let app = crate::camera::camera_app().await;
+    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    add_staff(&app, "blocker", "manager", None, "en", 888, "new_client").await;
+    let (fake, url) = fake_telegram().await;
+    fake.lock().unwrap().blocked.push(888);
+    let t = app::server::now();
+    for n in 1..=2 {
+        sqlx::query(
+            "INSERT INTO clients (id, branch_id, full_name, phone, visit_count, created_at, updated_at) VALUES (?, 1, ?, ?, 1, 0, 0)",
+        )
+        .bind(n)
+        .bind(format!("Client {n}"))
+        .bind(format!("+99890000000{n}"))
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO notification_outbox (kind, branch_id, client_id, payload, created_at, next_attempt_at) \
+             VALUES ('new_client', 1, ?, '{}', ?, ?)",
+        )
+        .bind(n)
+        .bind(t)
+        .bind(t)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    }
+    let stop = start(&app, url);
+    wait_for(&fake, |f| f.sent.len() >= 2).await;
+    let sent = fake.lock().unwrap().sent.clone();
+    assert!(sent.iter().all(|(chat, _)| *chat == 777), "{sent:?}");
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM staff WHERE login = 'blocker' AND telegram_chat_id IS NULL"
+        )
+        .await,
+        1
+    );
+    for _ in 0..50 {
+        if scalar(
+            &app,
+            "SELECT COUNT(*) FROM notification_outbox WHERE sent_at IS NULL",
+        )
+        .await
+            == 0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM notification_outbox WHERE sent_at IS NULL"
+        )
+        .await,
+        0
+    );
     stop.send(true).unwrap();
 }
 
