@@ -41,6 +41,15 @@ pub fn refusal() -> String {
         .join("\n\n")
 }
 
+/// When the database fails mid-answer: we may not know the language, so all three.
+pub fn failed() -> String {
+    [Locale::uz, Locale::ru, Locale::en]
+        .into_iter()
+        .map(|l| td_string!(l, bot.failed).to_string())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 pub fn linked(l: Locale, name: &str) -> String {
     fill(td_string!(l, bot.linked), &[name.to_string()])
 }

@@ -265,7 +265,7 @@ pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
     .await;
     result.unwrap_or_else(|error| {
         tracing::warn!(%error, "bot database error");
-        "…".to_string()
+        texts::failed()
     })
 }
 

@@ -136,6 +136,32 @@ async fn fake_telegram() -> (Shared, url::Url) {
     (fake, url::Url::parse(&format!("http://{address}")).unwrap())
 }
 
+/// Clients 1..=n at branch 1, each with a queued "new client" notification.
+async fn queue_new_clients(app: &crate::common::TestApp, n: i64, t: i64) {
+    for n in 1..=n {
+        sqlx::query(
+            "INSERT INTO clients (id, branch_id, full_name, phone, visit_count, created_at, updated_at) \
+             VALUES (?, 1, ?, ?, 1, 0, 0)",
+        )
+        .bind(n)
+        .bind(format!("Client {n}"))
+        .bind(format!("+99890000000{n}"))
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO notification_outbox (kind, branch_id, client_id, payload, created_at, next_attempt_at) \
+             VALUES ('new_client', 1, ?, '{}', ?, ?)",
+        )
+        .bind(n)
+        .bind(t)
+        .bind(t)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    }
+}
+
 fn text_update(id: i64, chat: i64, text: &str) -> Value {
     json!({"update_id": id, "message": {"message_id": id, "date": 1_700_000_000,
         "chat": {"id": chat, "type": "private"},
@@ -260,28 +286,7 @@ async fn an_outage_delays_notifications_and_each_arrives_once_in_order() {
     .execute(app.state.db.pool())
     .await
     .unwrap();
-    for n in 1..=3 {
-        sqlx::query(
-            "INSERT INTO clients (id, branch_id, full_name, phone, visit_count, created_at, updated_at) \
-             VALUES (?, 1, ?, ?, 1, 0, 0)",
-        )
-        .bind(n)
-        .bind(format!("Client {n}"))
-        .bind(format!("+99890000000{n}"))
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO notification_outbox (kind, branch_id, client_id, payload, created_at, next_attempt_at) \
-             VALUES ('new_client', 1, ?, '{}', ?, ?)",
-        )
-        .bind(n)
-        .bind(t)
-        .bind(t)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-    }
+    queue_new_clients(&app, 3, t).await;
     let stop = start(&app, url);
     // Telegram is down: attempts are counted, nothing is marked sent.
     for _ in 0..50 {
@@ -436,27 +441,7 @@ async fn a_chat_that_blocked_the_bot_is_unlinked_and_holds_up_nobody() {
     let (fake, url) = fake_telegram().await;
     fake.lock().unwrap().blocked.push(888);
     let t = app::server::now();
-    for n in 1..=2 {
-        sqlx::query(
-            "INSERT INTO clients (id, branch_id, full_name, phone, visit_count, created_at, updated_at) VALUES (?, 1, ?, ?, 1, 0, 0)",
-        )
-        .bind(n)
-        .bind(format!("Client {n}"))
-        .bind(format!("+99890000000{n}"))
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO notification_outbox (kind, branch_id, client_id, payload, created_at, next_attempt_at) \
-             VALUES ('new_client', 1, ?, '{}', ?, ?)",
-        )
-        .bind(n)
-        .bind(t)
-        .bind(t)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-    }
+    queue_new_clients(&app, 2, t).await;
     let stop = start(&app, url);
     wait_for(&fake, |f| f.sent.len() >= 2).await;
     let sent = fake.lock().unwrap().sent.clone();
