@@ -13,20 +13,25 @@ mod i18n_gen {
 pub use i18n_gen::i18n;
 
 pub mod auth;
+pub mod camera;
 pub mod catalog;
 pub mod clients;
 pub mod dashboard;
 pub mod error;
 pub mod kiosk;
 pub mod layout;
+pub mod notify;
 pub mod potential;
+pub mod privacy;
 pub mod profile;
+pub mod scoring;
 pub mod settings;
 pub mod stats;
 pub mod ui;
+pub mod visits;
 
 #[cfg(feature = "ssr")]
-pub mod server;
+pub mod infra;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

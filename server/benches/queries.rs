@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use app::clients::ClientQuery;
-use app::server::{Db, clients, scoring, stats};
+use app::clients::ssr as clients;
+use app::infra::Db;
+use app::scoring::ssr as scoring;
+use app::stats::ssr as stats;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn database(rt: &tokio::runtime::Runtime) -> Option<Db> {
@@ -25,7 +28,7 @@ fn queries(c: &mut Criterion) {
         eprintln!("BENCH_DATABASE_URL is not set: run `make bench`");
         return;
     };
-    let now = app::server::now();
+    let now = app::infra::now();
     let mut group = c.benchmark_group("queries");
     group
         .sample_size(30)
@@ -41,7 +44,7 @@ fn queries(c: &mut Criterion) {
     });
     let computed = rt.block_on(stats::compute(&db, &year)).unwrap();
     group.bench_function("stats_charts_render", |b| {
-        b.iter(|| app::server::charts::render_all(&computed, app::i18n::Locale::uz))
+        b.iter(|| app::stats::ssr::charts::render_all(&computed, app::i18n::Locale::uz))
     });
 
     let search = |q: &str| {

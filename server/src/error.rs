@@ -8,7 +8,7 @@ pub enum ServerError {
     #[error("the data directory {0:?} cannot be created or written: {1}")]
     DataDir(PathBuf, std::io::Error),
     #[error(transparent)]
-    Database(#[from] app::server::db::OpenError),
+    Database(#[from] app::infra::db::OpenError),
     #[error("cannot create the admin account: {0}")]
     Admin(app::error::AppError),
     #[error("cannot listen on {0}: {1}")]

@@ -2,10 +2,10 @@
 //! sign-in page, the REST API answers 401 JSON. Server functions check the
 //! caller themselves (sign-in must work anonymously).
 
-use app::server::AuthSession;
+use app::auth::ssr::AuthSession;
+use app::auth::ssr::StaffUser;
+use app::infra::AppState;
 use axum::Json;
-
-use app::server::{AppState, StaffUser};
 
 /// The staff member an API token acts as, put in the request by the guard.
 #[derive(Clone)]
@@ -83,7 +83,7 @@ pub async fn refuse_anonymous(
         && path.starts_with("/api/")
         && let Some(secret) = bearer(&request)
     {
-        match app::server::staff::user_for_token(&state.db, &secret).await {
+        match app::settings::ssr::staff::user_for_token(&state.db, &secret).await {
             Ok(Some(user)) => {
                 request.extensions_mut().insert(TokenUser(user));
                 return next.run(request).await;

@@ -1,9 +1,9 @@
 //! Background jobs: the purchase model retrains at night and after every
 //! few new sales, off the request path.
 
+use app::infra::AppState;
+use app::scoring::ssr as scoring;
 use std::time::Duration;
-
-use app::server::{AppState, scoring};
 
 /// New sales after which the model retrains without waiting for the night.
 pub const RETRAIN_AFTER_SALES: i64 = 25;
@@ -32,7 +32,7 @@ async fn model_age_hours(state: &AppState) -> Option<i64> {
             .await
             .ok()
             .flatten();
-    trained.map(|t| (app::server::now() - t) / 3600)
+    trained.map(|t| (app::infra::now() - t) / 3600)
 }
 
 pub fn spawn_retraining(state: AppState) -> tokio::task::JoinHandle<()> {
@@ -43,7 +43,7 @@ pub fn spawn_retraining(state: AppState) -> tokio::task::JoinHandle<()> {
             let Ok(sales_since) = scoring::sales_since_training(&state.db).await else {
                 continue;
             };
-            let local_hour = ((app::server::now() + 5 * 3600) % 86_400) / 3600;
+            let local_hour = ((app::infra::now() + 5 * 3600) % 86_400) / 3600;
             if !should_retrain(sales_since, local_hour, model_age_hours(&state).await) {
                 continue;
             }
@@ -72,7 +72,7 @@ pub fn spawn_retraining(state: AppState) -> tokio::task::JoinHandle<()> {
 pub fn spawn_closing(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match app::server::closing::run_due(&state.db, app::server::now()).await {
+            match app::notify::ssr::closing::run_due(&state.db, app::infra::now()).await {
                 Ok(closed) => {
                     for (branch, summary) in closed {
                         tracing::info!(branch, ?summary, "day closed");
@@ -81,7 +81,7 @@ pub fn spawn_closing(state: AppState) -> tokio::task::JoinHandle<()> {
                 }
                 Err(error) => tracing::warn!(%error, "closing time not handled"),
             }
-            match app::server::camera::purge_snapshots(&state.db, &state.data_dir).await {
+            match app::camera::ssr::purge_snapshots(&state.db, &state.data_dir).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(n, "old unknown-visitor snapshots deleted"),
                 Err(error) => tracing::warn!(%error, "snapshots not purged"),

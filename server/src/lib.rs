@@ -12,16 +12,17 @@ pub mod error;
 pub mod guard;
 pub mod jobs;
 
-use std::path::Path;
-
-use app::server::staff::AdminBootstrap;
-use app::server::{AppState, Db, StaffBackend};
+use app::auth::ssr::StaffBackend;
+use app::infra::AppState;
+use app::infra::Db;
+use app::settings::ssr::staff::AdminBootstrap;
 use app::{App, shell};
 use axum::Router;
 use axum_login::AuthManagerLayerBuilder;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::path::Path;
 use tower_sessions::cookie::{SameSite, time::Duration};
 use tower_sessions::{CachingSessionStore, Expiry, MemoryStore, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
@@ -69,13 +70,13 @@ pub struct Started {
 pub async fn start(config: &Config) -> Result<Started, ServerError> {
     prepare_data_dir(&config.data_dir)?;
     let db = Db::open(&config.database_url()).await?;
-    let admin = app::server::staff::ensure_admin(&db, config.admin_password.clone())
+    let admin = app::settings::ssr::staff::ensure_admin(&db, config.admin_password.clone())
         .await
         .map_err(ServerError::Admin)?;
     let demo_generated = if !config.no_demo_data && demo::database_is_empty(&db).await? {
         let summary = demo::generate(&db, config.demo_clients, 42, false).await?;
         // A first model, so potential buyers are ranked from the first start.
-        if let Err(error) = app::server::scoring::train_and_activate(&db, None).await {
+        if let Err(error) = app::scoring::ssr::train_and_activate(&db, None).await {
             tracing::info!(%error, "no purchase model on the demo data");
         }
         Some(summary)

@@ -1,10 +1,9 @@
 // Leptos view types nest deeply; the client card needs more than the default.
 #![recursion_limit = "256"]
-use std::process::ExitCode;
-
-use app::server::staff::AdminBootstrap;
+use app::settings::ssr::staff::AdminBootstrap;
 use clap::Parser;
 use server::{Cli, Command, ServerError, demo};
+use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -109,7 +108,7 @@ async fn serve(config: &server::Config) -> Result<(), ServerError> {
 
 async fn demo_data(config: &server::Config, clients: u32, seed: u64) -> Result<(), ServerError> {
     server::prepare_data_dir(&config.data_dir)?;
-    let db = app::server::Db::open(&config.database_url()).await?;
+    let db = app::infra::Db::open(&config.database_url()).await?;
     if !demo::database_is_empty(&db).await? {
         return Err(ServerError::Demo(
             "the database already has clients or visits; point DATABASE_URL at a new file".into(),
@@ -128,9 +127,9 @@ async fn demo_data(config: &server::Config, clients: u32, seed: u64) -> Result<(
     Ok(())
 }
 
-async fn open_existing(config: &server::Config) -> Result<app::server::Db, ServerError> {
+async fn open_existing(config: &server::Config) -> Result<app::infra::Db, ServerError> {
     server::prepare_data_dir(&config.data_dir)?;
-    Ok(app::server::Db::open(&config.database_url()).await?)
+    Ok(app::infra::Db::open(&config.database_url()).await?)
 }
 
 async fn train(config: &server::Config) -> Result<(), ServerError> {
@@ -138,7 +137,7 @@ async fn train(config: &server::Config) -> Result<(), ServerError> {
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message("computing features, cross-validating, training, rescoring …");
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let result = app::server::scoring::train_and_activate(&db, None).await;
+    let result = app::scoring::ssr::train_and_activate(&db, None).await;
     spinner.finish_and_clear();
     let model = result.map_err(|e| ServerError::Demo(e.to_string()))?;
     let m = &model.metrics;
@@ -161,7 +160,7 @@ async fn export_features(
     let file =
         std::fs::File::create(out).map_err(|e| ServerError::DataDir(out.to_path_buf(), e))?;
     let mut writer = std::io::BufWriter::new(file);
-    let rows = app::server::scoring::export_features(&db, &mut writer)
+    let rows = app::scoring::ssr::export_features(&db, &mut writer)
         .await
         .map_err(|e| ServerError::Demo(e.to_string()))?;
     println!("wrote {rows} rows to {}", out.display());

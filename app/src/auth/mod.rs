@@ -1,5 +1,8 @@
 //! Who is signed in: roles, the current user, sign-in and sign-out.
 
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
 mod login_page;
 
 pub use login_page::LoginPage;
@@ -59,7 +62,7 @@ pub struct CurrentUser {
 /// The signed-in user, or `None` for an anonymous visitor.
 #[server(prefix = "/rpc")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
-    let auth = leptos_axum::extract::<crate::server::AuthSession>()
+    let auth = leptos_axum::extract::<crate::auth::ssr::AuthSession>()
         .await
         .map_err(|_| AppError::Internal)?;
     Ok(auth.user.map(|u| CurrentUser {
@@ -74,16 +77,16 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
 /// Signs in with a login and password; slowed down after repeated failures.
 #[server(prefix = "/rpc")]
 pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
-    let mut auth = leptos_axum::extract::<crate::server::AuthSession>()
+    let mut auth = leptos_axum::extract::<crate::auth::ssr::AuthSession>()
         .await
         .map_err(|_| AppError::Internal)?;
-    let state = crate::server::app_state()?;
-    crate::server::staff::sign_in(&state, &mut auth, &login, &password).await
+    let state = crate::auth::ssr::app_state()?;
+    crate::settings::ssr::staff::sign_in(&state, &mut auth, &login, &password).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn sign_out() -> Result<(), AppError> {
-    let mut auth = leptos_axum::extract::<crate::server::AuthSession>()
+    let mut auth = leptos_axum::extract::<crate::auth::ssr::AuthSession>()
         .await
         .map_err(|_| AppError::Internal)?;
     auth.logout().await.map_err(|_| AppError::Internal)?;

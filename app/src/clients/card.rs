@@ -120,10 +120,10 @@ pub struct FormChoices {
 #[cfg(feature = "ssr")]
 async fn authorize_client(
     client_id: i64,
-) -> Result<(crate::server::StaffUser, crate::server::AppState), AppError> {
-    let user = crate::server::require_user().await?;
-    let state = crate::server::app_state()?;
-    let branch = crate::server::clients::branch_of(&state.db, client_id).await?;
+) -> Result<(crate::auth::ssr::StaffUser, crate::infra::AppState), AppError> {
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::app_state()?;
+    let branch = crate::clients::ssr::branch_of(&state.db, client_id).await?;
     if !user.role.is_manager() && user.branch_id != Some(branch) {
         return Err(AppError::Forbidden);
     }
@@ -133,10 +133,10 @@ async fn authorize_client(
 #[cfg(feature = "ssr")]
 async fn authorize_visit(
     visit_id: i64,
-) -> Result<(crate::server::StaffUser, crate::server::AppState), AppError> {
-    let user = crate::server::require_user().await?;
-    let state = crate::server::app_state()?;
-    let branch = crate::server::visits::branch_of(&state.db, visit_id).await?;
+) -> Result<(crate::auth::ssr::StaffUser, crate::infra::AppState), AppError> {
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::app_state()?;
+    let branch = crate::visits::ssr::branch_of(&state.db, visit_id).await?;
     if !user.role.is_manager() && user.branch_id != Some(branch) {
         return Err(AppError::Forbidden);
     }
@@ -146,7 +146,7 @@ async fn authorize_visit(
 #[server(prefix = "/rpc")]
 pub async fn load_client_card(id: i64) -> Result<CardData, AppError> {
     let (user, state) = authorize_client(id).await?;
-    let mut card = crate::server::clients::load_card(&state.db, user.id, id).await?;
+    let mut card = crate::clients::ssr::load_card(&state.db, user.id, id).await?;
     card.viewer_is_manager = user.role.is_manager();
     card.viewer_is_admin = user.role == crate::auth::Role::Admin;
     Ok(card)
@@ -162,7 +162,7 @@ pub async fn check_in_client(client_id: i64, branch_id: i64) -> Result<i64, AppE
         user.branch_id.unwrap_or(branch_id)
     };
     let id =
-        crate::server::visits::check_in(&state.db, user.id, client_id, branch_id, "manual").await?;
+        crate::visits::ssr::check_in(&state.db, user.id, client_id, branch_id, "manual").await?;
     state.announce(branch_id);
     Ok(id)
 }
@@ -171,9 +171,9 @@ pub async fn check_in_client(client_id: i64, branch_id: i64) -> Result<i64, AppE
 pub async fn add_visit_service(visit_id: i64, kind: String, note: String) -> Result<i64, AppError> {
     let (user, state) = authorize_visit(visit_id).await?;
     let (id, branch) =
-        crate::server::visits::add_service(&state.db, user.id, visit_id, &kind, &note).await?;
-    if let Some(client) = crate::server::visits::client_of(&state.db, visit_id).await? {
-        crate::server::scoring::rescore_after_change(&state.db, client).await;
+        crate::visits::ssr::add_service(&state.db, user.id, visit_id, &kind, &note).await?;
+    if let Some(client) = crate::visits::ssr::client_of(&state.db, visit_id).await? {
+        crate::scoring::ssr::rescore_after_change(&state.db, client).await;
     }
     state.announce(branch);
     Ok(id)
@@ -183,9 +183,9 @@ pub async fn add_visit_service(visit_id: i64, kind: String, note: String) -> Res
 #[server(prefix = "/rpc", endpoint = "close_client_visit")]
 pub async fn close_client_visit(visit_id: i64) -> Result<(), AppError> {
     let (user, state) = authorize_visit(visit_id).await?;
-    let branch = crate::server::visits::close(&state.db, user.id, visit_id, "manual").await?;
-    if let Some(client) = crate::server::visits::client_of(&state.db, visit_id).await? {
-        crate::server::scoring::rescore_after_change(&state.db, client).await;
+    let branch = crate::visits::ssr::close(&state.db, user.id, visit_id, "manual").await?;
+    if let Some(client) = crate::visits::ssr::client_of(&state.db, visit_id).await? {
+        crate::scoring::ssr::rescore_after_change(&state.db, client).await;
     }
     state.announce(branch);
     Ok(())
@@ -194,8 +194,8 @@ pub async fn close_client_visit(visit_id: i64) -> Result<(), AppError> {
 #[server(prefix = "/rpc")]
 pub async fn update_client(id: i64, form: ClientForm) -> Result<(), AppError> {
     let (user, state) = authorize_client(id).await?;
-    let input = crate::server::clients::parse_input(&form, crate::server::now())?;
-    crate::server::clients::update(&state.db, user.id, id, &input).await
+    let input = crate::clients::ssr::parse_input(&form, crate::infra::now())?;
+    crate::clients::ssr::update(&state.db, user.id, id, &input).await
 }
 
 #[server(prefix = "/rpc")]
@@ -216,7 +216,7 @@ pub async fn record_client_sale(
                 .map_err(|_| AppError::invalid("contract", crate::error::InvalidCode::BadFormat))?,
         ),
     };
-    crate::server::sales::record(&state.db, user.id, client_id, car, &price, contract).await
+    crate::visits::ssr::sales::record(&state.db, user.id, client_id, car, &price, contract).await
 }
 
 /// "Not this person": the camera matched the wrong client. The visit leaves
@@ -233,8 +233,8 @@ pub async fn reject_camera_match(client_id: i64, event_id: i64) -> Result<(), Ap
     if owner != Some(client_id) {
         return Err(AppError::NotFound);
     }
-    crate::server::camera::reject_match(&state.db, user.id, event_id).await?;
-    let branch = crate::server::clients::branch_of(&state.db, client_id).await;
+    crate::camera::ssr::reject_match(&state.db, user.id, event_id).await?;
+    let branch = crate::clients::ssr::branch_of(&state.db, client_id).await;
     if let Ok(branch) = branch {
         state.announce(branch);
     }
@@ -248,32 +248,32 @@ pub async fn delete_client_document(client_id: i64, id: i64) -> Result<(), AppEr
     if !user.role.is_manager() {
         return Err(AppError::Forbidden);
     }
-    let document = crate::server::documents::get(&state.db, id).await?;
+    let document = crate::privacy::ssr::documents::get(&state.db, id).await?;
     if document.client_id != client_id {
         return Err(AppError::NotFound);
     }
-    crate::server::documents::delete(&state.db, &state.data_dir, user.id, id).await
+    crate::privacy::ssr::documents::delete(&state.db, &state.data_dir, user.id, id).await
 }
 
 /// Erases a client's personal data (admins only); visits stay, anonymous.
 #[server(prefix = "/rpc")]
 pub async fn erase_client(id: i64, confirm: Option<String>) -> Result<(), AppError> {
-    let admin = crate::server::require_role(&[crate::auth::Role::Admin]).await?;
+    let admin = crate::auth::ssr::require_role(&[crate::auth::Role::Admin]).await?;
     if confirm.as_deref() != Some("on") {
         return Err(AppError::invalid(
             "confirm",
             crate::error::InvalidCode::Required,
         ));
     }
-    let state = crate::server::app_state()?;
-    crate::server::privacy::erase_client(&state.db, &state.data_dir, admin.id, id).await
+    let state = crate::auth::ssr::app_state()?;
+    crate::privacy::ssr::erase_client(&state.db, &state.data_dir, admin.id, id).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn client_form_choices() -> Result<FormChoices, AppError> {
-    let user = crate::server::require_user().await?;
-    let state = crate::server::app_state()?;
-    let (car_models, branches) = crate::server::clients::choices(&state.db).await?;
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::app_state()?;
+    let (car_models, branches) = crate::clients::ssr::choices(&state.db).await?;
     Ok(FormChoices {
         car_models,
         branches,
@@ -288,17 +288,17 @@ pub async fn create_client(
     branch_id: i64,
     check_in: Option<String>,
 ) -> Result<i64, AppError> {
-    let user = crate::server::require_user().await?;
-    let state = crate::server::app_state()?;
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::app_state()?;
     let branch_id = if user.role.is_manager() {
         branch_id
     } else {
         user.branch_id.ok_or(AppError::Forbidden)?
     };
-    let input = crate::server::clients::parse_input(&form, crate::server::now())?;
-    let id = crate::server::clients::create(&state.db, user.id, branch_id, &input).await?;
+    let input = crate::clients::ssr::parse_input(&form, crate::infra::now())?;
+    let id = crate::clients::ssr::create(&state.db, user.id, branch_id, &input).await?;
     if check_in.is_some() {
-        crate::server::visits::check_in(&state.db, user.id, id, branch_id, "manual").await?;
+        crate::visits::ssr::check_in(&state.db, user.id, id, branch_id, "manual").await?;
         state.announce(branch_id);
     }
     Ok(id)

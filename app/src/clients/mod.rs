@@ -1,6 +1,9 @@
 //! The client list: search by name or phone fragment, with paging. The URL
 //! holds the query so a link reproduces the view.
 
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
 pub mod card;
 pub mod card_page;
 
@@ -148,9 +151,9 @@ impl ClientQuery {
 /// Reception sees the clients of its branch; managers and admins all.
 #[server(prefix = "/rpc")]
 pub async fn search_clients(query: ClientQuery) -> Result<ClientPage, AppError> {
-    let user = crate::server::require_user().await?;
-    let state = crate::server::app_state()?;
-    crate::server::clients::search_as(&state.db, &user, &query, crate::server::now()).await
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::app_state()?;
+    crate::clients::ssr::search_as(&state.db, &user, &query, crate::infra::now()).await
 }
 
 #[component]

@@ -1,6 +1,9 @@
 //! The dashboard: who is in the showroom now and how today compares with
 //! the same weekday last week.
 
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -37,14 +40,14 @@ pub struct InsideVisitor {
 /// Today's figures; reception always sees its own branch.
 #[server(prefix = "/rpc")]
 pub async fn dashboard_overview(branch_id: Option<i64>) -> Result<Overview, AppError> {
-    let user = crate::server::require_user().await?;
-    let state = crate::server::app_state()?;
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::app_state()?;
     let branch_id = if user.role.is_manager() {
         branch_id
     } else {
         user.branch_id
     };
-    crate::server::dashboard::overview(&state.db, branch_id, crate::server::now()).await
+    crate::dashboard::ssr::overview(&state.db, branch_id, crate::infra::now()).await
 }
 
 #[component]

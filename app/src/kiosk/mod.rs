@@ -2,6 +2,9 @@
 //! Its server functions answer only a paired kiosk (device token in an
 //! HttpOnly cookie) and can do nothing but look up, check in and register.
 
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
 mod camera;
 mod page;
 
@@ -63,9 +66,14 @@ pub struct KioskRegistration {
 
 /// The paired kiosk making this request, or `Unauthorized`.
 #[cfg(feature = "ssr")]
-async fn require_kiosk()
--> Result<(crate::server::devices::Device, crate::server::AppState), AppError> {
-    let state = crate::server::app_state()?;
+async fn require_kiosk() -> Result<
+    (
+        crate::settings::ssr::devices::Device,
+        crate::infra::AppState,
+    ),
+    AppError,
+> {
+    let state = crate::auth::ssr::app_state()?;
     let headers = leptos_axum::extract::<axum::http::HeaderMap>()
         .await
         .map_err(|_| AppError::Internal)?;
@@ -78,7 +86,7 @@ async fn require_kiosk()
         .find(|(name, _)| *name == KIOSK_COOKIE)
         .map(|(_, value)| value.to_string())
         .ok_or(AppError::Unauthorized)?;
-    let device = crate::server::devices::for_token(&state.db, &token, "kiosk")
+    let device = crate::settings::ssr::devices::for_token(&state.db, &token, "kiosk")
         .await?
         .ok_or(AppError::Unauthorized)?;
     Ok((device, state))
@@ -88,8 +96,8 @@ async fn require_kiosk()
 /// goes into an HttpOnly cookie the page's scripts cannot read.
 #[server(prefix = "/rpc", endpoint = "pair_kiosk", input = Json)]
 pub async fn pair_kiosk(code: String) -> Result<(), AppError> {
-    let state = crate::server::app_state()?;
-    let (_, token) = crate::server::devices::pair(&state.db, &code, "kiosk").await?;
+    let state = crate::auth::ssr::app_state()?;
+    let (_, token) = crate::settings::ssr::devices::pair(&state.db, &code, "kiosk").await?;
     let cookie = format!(
         "{KIOSK_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         10 * 365 * 24 * 3600
@@ -111,8 +119,8 @@ pub async fn kiosk_info() -> Result<KioskSetup, AppError> {
         .bind(device.branch_id)
         .fetch_one(state.db.pool())
         .await?;
-    let (consent_version, consent_texts) = crate::server::privacy::consent_texts(&state.db).await?;
-    let (car_models, _) = crate::server::clients::choices(&state.db).await?;
+    let (consent_version, consent_texts) = crate::privacy::ssr::consent_texts(&state.db).await?;
+    let (car_models, _) = crate::clients::ssr::choices(&state.db).await?;
     Ok(KioskSetup {
         branch,
         consent_version,
@@ -125,7 +133,7 @@ pub async fn kiosk_info() -> Result<KioskSetup, AppError> {
 #[server(prefix = "/rpc", endpoint = "kiosk_lookup", input = Json)]
 pub async fn kiosk_lookup(phone: String) -> Result<Option<KnownClient>, AppError> {
     let (_, state) = require_kiosk().await?;
-    crate::server::kiosk::lookup(&state.db, &phone).await
+    crate::kiosk::ssr::lookup(&state.db, &phone).await
 }
 
 #[server(prefix = "/rpc", endpoint = "kiosk_check_in", input = Json)]
@@ -138,12 +146,12 @@ pub async fn kiosk_check_in(
     language: String,
 ) -> Result<KioskDone, AppError> {
     let (device, state) = require_kiosk().await?;
-    let consent = consent_version.map(|version| crate::server::kiosk::ConsentGiven {
+    let consent = consent_version.map(|version| crate::kiosk::ssr::ConsentGiven {
         version,
         language: &language,
         biometric,
     });
-    let done = crate::server::kiosk::check_in_known(
+    let done = crate::kiosk::ssr::check_in_known(
         &state.db,
         &device,
         &submission,
@@ -152,7 +160,7 @@ pub async fn kiosk_check_in(
         consent,
     )
     .await?;
-    crate::server::scoring::rescore_after_change(&state.db, done.client_id).await;
+    crate::scoring::ssr::rescore_after_change(&state.db, done.client_id).await;
     state.announce(device.branch_id);
     Ok(done)
 }
@@ -160,8 +168,8 @@ pub async fn kiosk_check_in(
 #[server(prefix = "/rpc", endpoint = "kiosk_register", input = Json)]
 pub async fn kiosk_register(form: KioskRegistration) -> Result<KioskDone, AppError> {
     let (device, state) = require_kiosk().await?;
-    let done = crate::server::kiosk::register(&state.db, &state.data_dir, &device, &form).await?;
-    crate::server::scoring::rescore_after_change(&state.db, done.client_id).await;
+    let done = crate::kiosk::ssr::register(&state.db, &state.data_dir, &device, &form).await?;
+    crate::scoring::ssr::rescore_after_change(&state.db, done.client_id).await;
     state.announce(device.branch_id);
     Ok(done)
 }

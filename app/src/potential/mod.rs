@@ -1,6 +1,9 @@
 //! Potential buyers: clients ranked by the purchase model, each with the
 //! reasons for their score, and the model's honest report card.
 
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
 pub mod page;
 
 pub use page::PotentialPage;
@@ -84,7 +87,7 @@ pub struct ModelPanel {
 }
 
 #[cfg(feature = "ssr")]
-pub fn report(stored: &crate::server::scoring::StoredModel) -> ModelReport {
+pub fn report(stored: &crate::scoring::ssr::StoredModel) -> ModelReport {
     let m = &stored.metrics;
     let mut coefficients: Vec<(String, f64)> = stored
         .model
@@ -118,30 +121,30 @@ pub fn report(stored: &crate::server::scoring::StoredModel) -> ModelReport {
 }
 
 #[cfg(feature = "ssr")]
-async fn require_manager() -> Result<crate::server::StaffUser, AppError> {
+async fn require_manager() -> Result<crate::auth::ssr::StaffUser, AppError> {
     use crate::auth::Role;
-    crate::server::require_role(&[Role::Admin, Role::Manager]).await
+    crate::auth::ssr::require_role(&[Role::Admin, Role::Manager]).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn load_leads(query: LeadQuery, lang: String) -> Result<LeadPage, AppError> {
     require_manager().await?;
-    let state = crate::server::app_state()?;
-    let filter = crate::server::potential::validate(&query, crate::server::now())?;
-    crate::server::potential::leads(&state.db, &filter, lang.parse().unwrap_or_default()).await
+    let state = crate::auth::ssr::app_state()?;
+    let filter = crate::potential::ssr::validate(&query, crate::infra::now())?;
+    crate::potential::ssr::leads(&state.db, &filter, lang.parse().unwrap_or_default()).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn load_model_panel() -> Result<ModelPanel, AppError> {
     require_manager().await?;
-    let state = crate::server::app_state()?;
-    let models = crate::server::scoring::list_models(&state.db)
+    let state = crate::auth::ssr::app_state()?;
+    let models = crate::scoring::ssr::list_models(&state.db)
         .await?
         .iter()
         .map(report)
         .collect();
-    let (hot, warm) = crate::server::scoring::bands(&state.db).await?;
-    let (car_models, branches) = crate::server::clients::choices(&state.db).await?;
+    let (hot, warm) = crate::scoring::ssr::bands(&state.db).await?;
+    let (car_models, branches) = crate::clients::ssr::choices(&state.db).await?;
     Ok(ModelPanel {
         models,
         hot,
@@ -155,23 +158,23 @@ pub async fn load_model_panel() -> Result<ModelPanel, AppError> {
 #[server(prefix = "/rpc")]
 pub async fn retrain_model() -> Result<ModelReport, AppError> {
     let user = require_manager().await?;
-    let state = crate::server::app_state()?;
-    let stored = crate::server::scoring::train_and_activate(&state.db, Some(user.id)).await?;
+    let state = crate::auth::ssr::app_state()?;
+    let stored = crate::scoring::ssr::train_and_activate(&state.db, Some(user.id)).await?;
     Ok(report(&stored))
 }
 
 #[server(prefix = "/rpc")]
 pub async fn activate_model(id: i64) -> Result<(), AppError> {
-    let admin = crate::server::require_role(&[crate::auth::Role::Admin]).await?;
-    let state = crate::server::app_state()?;
-    crate::server::scoring::activate(&state.db, admin.id, id).await
+    let admin = crate::auth::ssr::require_role(&[crate::auth::Role::Admin]).await?;
+    let state = crate::auth::ssr::app_state()?;
+    crate::scoring::ssr::activate(&state.db, admin.id, id).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn save_score_bands(hot: String, warm: String) -> Result<(), AppError> {
     use crate::error::InvalidCode;
-    let admin = crate::server::require_role(&[crate::auth::Role::Admin]).await?;
-    let state = crate::server::app_state()?;
+    let admin = crate::auth::ssr::require_role(&[crate::auth::Role::Admin]).await?;
+    let state = crate::auth::ssr::app_state()?;
     let parse = |field: &str, v: &str| -> Result<f64, AppError> {
         let percent: f64 = v
             .trim()
@@ -179,7 +182,7 @@ pub async fn save_score_bands(hot: String, warm: String) -> Result<(), AppError>
             .map_err(|_| AppError::invalid(field, InvalidCode::BadFormat))?;
         Ok(percent / 100.0)
     };
-    crate::server::scoring::set_bands(
+    crate::scoring::ssr::set_bands(
         &state.db,
         admin.id,
         parse("score_hot", &hot)?,
@@ -194,12 +197,12 @@ pub async fn client_score(
     client_id: i64,
     lang: String,
 ) -> Result<Option<(f64, String, Vec<String>)>, AppError> {
-    let user = crate::server::require_user().await?;
-    let state = crate::server::app_state()?;
-    let branch = crate::server::clients::branch_of(&state.db, client_id).await?;
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::app_state()?;
+    let branch = crate::clients::ssr::branch_of(&state.db, client_id).await?;
     if !user.role.is_manager() && user.branch_id != Some(branch) {
         return Err(AppError::Forbidden);
     }
-    crate::server::potential::client_score(&state.db, client_id, lang.parse().unwrap_or_default())
+    crate::potential::ssr::client_score(&state.db, client_id, lang.parse().unwrap_or_default())
         .await
 }

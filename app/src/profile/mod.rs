@@ -26,8 +26,8 @@ pub struct TelegramLink {
 
 #[server(prefix = "/rpc")]
 pub async fn telegram_status() -> Result<TelegramLink, AppError> {
-    let user = crate::server::require_user().await?;
-    let state = crate::server::app_state()?;
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::app_state()?;
     let (chat, kinds): (Option<i64>, String) =
         sqlx::query_as("SELECT telegram_chat_id, notify_kinds FROM staff WHERE id = ?")
             .bind(user.id)
@@ -46,15 +46,15 @@ pub async fn telegram_status() -> Result<TelegramLink, AppError> {
 /// A new one-time code (valid 15 minutes) to send to the bot as `/start CODE`.
 #[server(prefix = "/rpc")]
 pub async fn telegram_link_code() -> Result<String, AppError> {
-    let user = crate::server::require_user().await?;
-    let state = crate::server::app_state()?;
-    let code = crate::server::devices::new_code();
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::app_state()?;
+    let code = crate::settings::ssr::devices::new_code();
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "UPDATE staff SET telegram_link_code = ?, telegram_link_expires_at = ? WHERE id = ?",
     )
-    .bind(crate::server::tokens::sha256_hex(code.as_bytes()))
-    .bind(crate::server::now() + 15 * 60)
+    .bind(crate::infra::tokens::sha256_hex(code.as_bytes()))
+    .bind(crate::infra::now() + 15 * 60)
     .bind(user.id)
     .execute(&mut *tx)
     .await?;
@@ -65,8 +65,8 @@ pub async fn telegram_link_code() -> Result<String, AppError> {
 /// Saves which notifications the staff member wants (unknown kinds are refused).
 #[server(prefix = "/rpc")]
 pub async fn save_notify_kinds(#[server(default)] kinds: Vec<String>) -> Result<(), AppError> {
-    let user = crate::server::require_user().await?;
-    let state = crate::server::app_state()?;
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::app_state()?;
     if kinds.iter().any(|k| !NOTIFY_KINDS.contains(&k.as_str())) {
         return Err(AppError::invalid(
             "kind",
@@ -91,9 +91,9 @@ pub async fn save_notify_kinds(#[server(default)] kinds: Vec<String>) -> Result<
 /// Unlinks the staff member's own chat.
 #[server(prefix = "/rpc")]
 pub async fn telegram_unlink() -> Result<(), AppError> {
-    let user = crate::server::require_user().await?;
-    let state = crate::server::app_state()?;
-    crate::server::staff::unlink_telegram(&state.db, Some(user.id), user.id).await
+    let user = crate::auth::ssr::require_user().await?;
+    let state = crate::auth::ssr::app_state()?;
+    crate::settings::ssr::staff::unlink_telegram(&state.db, Some(user.id), user.id).await
 }
 
 #[component]

@@ -46,15 +46,15 @@ pub struct DevicesData {
 #[server(prefix = "/rpc")]
 pub async fn load_devices() -> Result<DevicesData, AppError> {
     super::require_admin().await?;
-    let state = crate::server::app_state()?;
-    let (_, branches) = crate::server::clients::choices(&state.db).await?;
-    let (consent_version, consent_texts) = crate::server::privacy::consent_texts(&state.db).await?;
+    let state = crate::auth::ssr::app_state()?;
+    let (_, branches) = crate::clients::ssr::choices(&state.db).await?;
+    let (consent_version, consent_texts) = crate::privacy::ssr::consent_texts(&state.db).await?;
     Ok(DevicesData {
-        devices: crate::server::devices::list(&state.db).await?,
+        devices: crate::settings::ssr::devices::list(&state.db).await?,
         branches,
         consent_version,
         consent_texts,
-        retention_days: crate::server::camera::retention_days(&state.db).await?,
+        retention_days: crate::camera::ssr::retention_days(&state.db).await?,
     })
 }
 
@@ -62,8 +62,8 @@ pub async fn load_devices() -> Result<DevicesData, AppError> {
 #[server(prefix = "/rpc")]
 pub async fn save_snapshot_retention(days: String) -> Result<(), AppError> {
     let admin = super::require_admin().await?;
-    let state = crate::server::app_state()?;
-    crate::server::camera::set_retention_days(&state.db, admin.id, &days).await
+    let state = crate::auth::ssr::app_state()?;
+    crate::camera::ssr::set_retention_days(&state.db, admin.id, &days).await
 }
 
 #[server(prefix = "/rpc", endpoint = "create_device")]
@@ -74,14 +74,15 @@ pub async fn create_device(
     #[server(default)] camera_role: String,
 ) -> Result<Pairing, AppError> {
     let admin = super::require_admin().await?;
-    let state = crate::server::app_state()?;
+    let state = crate::auth::ssr::app_state()?;
     let branch_id = super::parse_optional_id("branch", &branch_id)?.ok_or(AppError::invalid(
         "branch",
         crate::error::InvalidCode::Required,
     ))?;
     let role = Some(camera_role.as_str()).filter(|r| !r.is_empty());
     let (device_id, code) =
-        crate::server::devices::create(&state.db, admin.id, branch_id, &kind, role, &name).await?;
+        crate::settings::ssr::devices::create(&state.db, admin.id, branch_id, &kind, role, &name)
+            .await?;
     // The link uses the address the admin reached the server by, which the
     // tablet on the same network can reach too.
     let headers = leptos_axum::extract::<axum::http::HeaderMap>()
@@ -117,15 +118,15 @@ pub async fn create_device(
 #[server(prefix = "/rpc")]
 pub async fn revoke_device(id: i64) -> Result<(), AppError> {
     let admin = super::require_admin().await?;
-    let state = crate::server::app_state()?;
-    crate::server::devices::revoke(&state.db, admin.id, id).await
+    let state = crate::auth::ssr::app_state()?;
+    crate::settings::ssr::devices::revoke(&state.db, admin.id, id).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn save_consent(uz: String, ru: String, en: String) -> Result<i64, AppError> {
     let admin = super::require_admin().await?;
-    let state = crate::server::app_state()?;
-    crate::server::privacy::save_consent(&state.db, admin.id, &uz, &ru, &en).await
+    let state = crate::auth::ssr::app_state()?;
+    crate::privacy::ssr::save_consent(&state.db, admin.id, &uz, &ru, &en).await
 }
 
 #[component]

@@ -1,5 +1,8 @@
 //! Settings for administrators: branches and staff accounts.
 
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
 pub mod devices;
 mod page;
 
@@ -69,8 +72,8 @@ pub struct SettingsData {
 }
 
 #[cfg(feature = "ssr")]
-async fn require_admin() -> Result<crate::server::StaffUser, AppError> {
-    crate::server::require_role(&[crate::auth::Role::Admin]).await
+async fn require_admin() -> Result<crate::auth::ssr::StaffUser, AppError> {
+    crate::auth::ssr::require_role(&[crate::auth::Role::Admin]).await
 }
 
 /// An optional id as a form sends it: empty means none.
@@ -89,9 +92,9 @@ fn parse_optional_id(field: &str, value: &str) -> Result<Option<i64>, AppError> 
 #[server(prefix = "/rpc")]
 pub async fn load_settings() -> Result<SettingsData, AppError> {
     require_admin().await?;
-    let state = crate::server::app_state()?;
-    let branches = crate::server::branches::list(&state.db).await?;
-    let staff = crate::server::staff::list(&state.db)
+    let state = crate::auth::ssr::app_state()?;
+    let branches = crate::settings::ssr::branches::list(&state.db).await?;
+    let staff = crate::settings::ssr::staff::list(&state.db)
         .await?
         .into_iter()
         .map(|s| StaffMember {
@@ -105,11 +108,11 @@ pub async fn load_settings() -> Result<SettingsData, AppError> {
             telegram_linked: s.telegram_linked,
         })
         .collect();
-    let time_zones = crate::server::time_zones::ZONES
+    let time_zones = crate::infra::time::ZONES
         .iter()
         .map(|(name, _)| name.to_string())
         .collect();
-    let tokens = crate::server::staff::list_tokens(&state.db)
+    let tokens = crate::settings::ssr::staff::list_tokens(&state.db)
         .await?
         .into_iter()
         .map(|t| ApiToken {
@@ -139,7 +142,7 @@ pub async fn save_branch(
     closes_at: String,
 ) -> Result<i64, AppError> {
     let admin = require_admin().await?;
-    let state = crate::server::app_state()?;
+    let state = crate::auth::ssr::app_state()?;
     let form = BranchForm {
         id: parse_optional_id("id", &id)?,
         name,
@@ -148,7 +151,7 @@ pub async fn save_branch(
         opens_at,
         closes_at,
     };
-    crate::server::branches::save(&state.db, admin.id, &form).await
+    crate::settings::ssr::branches::save(&state.db, admin.id, &form).await
 }
 
 #[server(prefix = "/rpc")]
@@ -160,10 +163,10 @@ pub async fn create_staff(
     password: String,
 ) -> Result<i64, AppError> {
     let admin = require_admin().await?;
-    let state = crate::server::app_state()?;
+    let state = crate::auth::ssr::app_state()?;
     let branch_id = parse_optional_id("branch", &branch_id)?;
-    let input = crate::server::staff::parse_input(&login, &full_name, &role, branch_id)?;
-    crate::server::staff::create(&state.db, admin.id, input, password).await
+    let input = crate::settings::ssr::staff::parse_input(&login, &full_name, &role, branch_id)?;
+    crate::settings::ssr::staff::create(&state.db, admin.id, input, password).await
 }
 
 #[server(prefix = "/rpc")]
@@ -175,53 +178,53 @@ pub async fn update_staff(
     branch_id: String,
 ) -> Result<(), AppError> {
     let admin = require_admin().await?;
-    let state = crate::server::app_state()?;
+    let state = crate::auth::ssr::app_state()?;
     let branch_id = parse_optional_id("branch", &branch_id)?;
-    let input = crate::server::staff::parse_input(&login, &full_name, &role, branch_id)?;
-    crate::server::staff::update(&state.db, admin.id, id, input).await
+    let input = crate::settings::ssr::staff::parse_input(&login, &full_name, &role, branch_id)?;
+    crate::settings::ssr::staff::update(&state.db, admin.id, id, input).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn set_staff_active(id: i64, active: bool) -> Result<(), AppError> {
     let admin = require_admin().await?;
-    let state = crate::server::app_state()?;
-    crate::server::staff::set_active(&state.db, admin.id, id, active).await
+    let state = crate::auth::ssr::app_state()?;
+    crate::settings::ssr::staff::set_active(&state.db, admin.id, id, active).await
 }
 
 /// An admin unlinks a staff member's Telegram chat (a lost phone, a leaver).
 #[server(prefix = "/rpc")]
 pub async fn unlink_staff_telegram(id: i64) -> Result<(), AppError> {
     let admin = require_admin().await?;
-    let state = crate::server::app_state()?;
-    crate::server::staff::unlink_telegram(&state.db, Some(admin.id), id).await
+    let state = crate::auth::ssr::app_state()?;
+    crate::settings::ssr::staff::unlink_telegram(&state.db, Some(admin.id), id).await
 }
 
 /// Switches face recognition on or off at a branch's cameras.
 #[server(prefix = "/rpc")]
 pub async fn set_branch_biometrics(id: i64, enabled: bool) -> Result<(), AppError> {
     let admin = require_admin().await?;
-    let state = crate::server::app_state()?;
-    crate::server::branches::set_biometrics(&state.db, admin.id, id, enabled).await
+    let state = crate::auth::ssr::app_state()?;
+    crate::settings::ssr::branches::set_biometrics(&state.db, admin.id, id, enabled).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn reset_staff_password(id: i64, password: String) -> Result<(), AppError> {
     let admin = require_admin().await?;
-    let state = crate::server::app_state()?;
-    crate::server::staff::reset_password(&state.db, admin.id, id, password).await
+    let state = crate::auth::ssr::app_state()?;
+    crate::settings::ssr::staff::reset_password(&state.db, admin.id, id, password).await
 }
 
 /// Creates an API token acting as the admin; the secret is shown once.
 #[server(prefix = "/rpc")]
 pub async fn create_api_token(name: String) -> Result<String, AppError> {
     let admin = require_admin().await?;
-    let state = crate::server::app_state()?;
-    crate::server::staff::create_token(&state.db, admin.id, &name).await
+    let state = crate::auth::ssr::app_state()?;
+    crate::settings::ssr::staff::create_token(&state.db, admin.id, &name).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn revoke_api_token(id: i64) -> Result<(), AppError> {
     let admin = require_admin().await?;
-    let state = crate::server::app_state()?;
-    crate::server::staff::revoke_token(&state.db, admin.id, id).await
+    let state = crate::auth::ssr::app_state()?;
+    crate::settings::ssr::staff::revoke_token(&state.db, admin.id, id).await
 }

@@ -1,6 +1,9 @@
 //! Statistics: the numbers behind every chart for a date range and branch,
 //! and the page that shows them as server-rendered SVG charts with tables.
 
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
 mod page;
 
 pub use page::StatsPage;
@@ -87,13 +90,13 @@ pub async fn load_stats(
     lang: String,
 ) -> Result<StatsView, AppError> {
     use crate::auth::Role;
-    crate::server::require_role(&[Role::Admin, Role::Manager]).await?;
-    let state = crate::server::app_state()?;
-    let filter = crate::server::stats::parse_filter(&from, &to, &branch, crate::server::now())?;
-    let stats = crate::server::stats::compute(&state.db, &filter).await?;
+    crate::auth::ssr::require_role(&[Role::Admin, Role::Manager]).await?;
+    let state = crate::auth::ssr::app_state()?;
+    let filter = crate::stats::ssr::parse_filter(&from, &to, &branch, crate::infra::now())?;
+    let stats = crate::stats::ssr::compute(&state.db, &filter).await?;
     let locale = lang.parse().unwrap_or_default();
-    let charts = crate::server::charts::render_all(&stats, locale);
-    let branches = crate::server::branches::list(&state.db)
+    let charts = crate::stats::ssr::charts::render_all(&stats, locale);
+    let branches = crate::settings::ssr::branches::list(&state.db)
         .await?
         .into_iter()
         .map(|b| (b.id, b.name))

@@ -4,7 +4,7 @@
 use app::auth::Role;
 use app::clients::ClientQuery;
 use app::error::{AppError, InvalidCode};
-use app::server::AppState;
+use app::infra::AppState;
 
 use crate::guard::Caller;
 use app::ui::{clock, date};
@@ -57,7 +57,7 @@ fn table_response(
     header: &[&str],
     rows: Vec<Vec<String>>,
 ) -> Result<Response, AppError> {
-    let stamp = date(app::server::now(), 300);
+    let stamp = date(app::infra::now(), 300);
     match kind {
         Kind::Csv => {
             // A byte-order mark so spreadsheet programs read Cyrillic and Uzbek letters right.
@@ -135,7 +135,7 @@ async fn audit(
     rows: usize,
 ) -> Result<(), AppError> {
     let mut conn = state.db.pool().acquire().await?;
-    app::server::audit::record(
+    app::infra::audit::record(
         &mut conn,
         Some(staff),
         "export",
@@ -147,7 +147,7 @@ async fn audit(
     Ok(())
 }
 
-fn manager(user: app::server::StaffUser) -> Result<app::server::StaffUser, AppError> {
+fn manager(user: app::auth::ssr::StaffUser) -> Result<app::auth::ssr::StaffUser, AppError> {
     if !matches!(user.role, Role::Admin | Role::Manager) {
         return Err(AppError::Forbidden);
     }
@@ -164,8 +164,8 @@ pub async fn clients(
     let Query(params) = params.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
     let Query(format) = format.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
     let kind = kind(&format.format)?;
-    let search = app::server::clients::validate(&params, app::server::now())?;
-    let rows = app::server::clients::export_rows(&state.db, &search).await?;
+    let search = app::clients::ssr::validate(&params, app::infra::now())?;
+    let rows = app::clients::ssr::export_rows(&state.db, &search).await?;
     audit(
         &state,
         user.id,
@@ -228,7 +228,7 @@ pub async fn visits(
     let Query(p) = params.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
     let Query(format) = format.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
     let kind = kind(&format.format)?;
-    let filter = app::server::stats::parse_filter(&p.from, &p.to, &p.branch, app::server::now())?;
+    let filter = app::stats::ssr::parse_filter(&p.from, &p.to, &p.branch, app::infra::now())?;
     let offset = 5 * 3600;
     type Row = (
         String,

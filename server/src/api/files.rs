@@ -3,8 +3,11 @@
 //! passports: managers and admins only); every document view is audit-logged.
 
 use app::auth::Role;
+use app::auth::ssr::StaffUser;
 use app::error::{AppError, InvalidCode};
-use app::server::{AppState, StaffUser, documents, files};
+use app::infra::AppState;
+use app::infra::files;
+use app::privacy::ssr::documents;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -199,7 +202,7 @@ async fn receive_upload(
     client_id: i64,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<i64, AppError> {
-    let branch = app::server::clients::branch_of(&state.db, client_id).await?;
+    let branch = app::clients::ssr::branch_of(&state.db, client_id).await?;
     may_see_branch(user, branch)?;
     let mut multipart = multipart.map_err(|_| AppError::invalid("file", InvalidCode::BadFormat))?;
     let too_large = || AppError::invalid("file", InvalidCode::TooLong);

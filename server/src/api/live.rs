@@ -1,10 +1,9 @@
 //! `GET /api/events`: server-sent events that tell open dashboards to
 //! refresh. Reception hears only about its own branch.
 
+use app::infra::AppState;
 use std::convert::Infallible;
 use std::time::Duration;
-
-use app::server::AppState;
 
 use crate::guard::Caller;
 use axum::extract::State;

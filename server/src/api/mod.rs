@@ -8,7 +8,7 @@ mod scoring;
 mod session;
 mod vision;
 
-use app::server::AppState;
+use app::infra::AppState;
 use axum::Router;
 use axum::routing::{get, post};
 

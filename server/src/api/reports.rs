@@ -4,7 +4,7 @@
 use app::auth::Role;
 use app::clients::{ClientPage, ClientQuery};
 use app::error::{AppError, InvalidCode};
-use app::server::AppState;
+use app::infra::AppState;
 
 use crate::guard::Caller;
 use app::stats::Stats;
@@ -25,8 +25,7 @@ pub async fn clients(
     params: Result<Query<ClientQuery>, QueryRejection>,
 ) -> Result<Json<ClientPage>, AppError> {
     let params = query(params)?;
-    let page =
-        app::server::clients::search_as(&state.db, &user, &params, app::server::now()).await?;
+    let page = app::clients::ssr::search_as(&state.db, &user, &params, app::infra::now()).await?;
     Ok(Json(page))
 }
 
@@ -49,6 +48,6 @@ pub async fn stats(
         return Err(AppError::Forbidden);
     }
     let p = query(params)?;
-    let filter = app::server::stats::parse_filter(&p.from, &p.to, &p.branch, app::server::now())?;
-    Ok(Json(app::server::stats::compute(&state.db, &filter).await?))
+    let filter = app::stats::ssr::parse_filter(&p.from, &p.to, &p.branch, app::infra::now())?;
+    Ok(Json(app::stats::ssr::compute(&state.db, &filter).await?))
 }

@@ -2,8 +2,8 @@
 
 use app::auth::Role;
 use app::error::{AppError, InvalidCode};
+use app::infra::AppState;
 use app::potential::{LeadPage, LeadQuery, ModelReport};
-use app::server::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -17,7 +17,7 @@ pub struct Lang {
     lang: String,
 }
 
-fn manager(user: &app::server::StaffUser) -> Result<(), AppError> {
+fn manager(user: &app::auth::ssr::StaffUser) -> Result<(), AppError> {
     if matches!(user.role, Role::Admin | Role::Manager) {
         Ok(())
     } else {
@@ -42,9 +42,9 @@ pub async fn potential_buyers(
             .parse()
             .map_err(|_| AppError::invalid("lang", InvalidCode::UnknownValue))?,
     };
-    let filter = app::server::potential::validate(&params, app::server::now())?;
+    let filter = app::potential::ssr::validate(&params, app::infra::now())?;
     Ok(Json(
-        app::server::potential::leads(&state.db, &filter, locale).await?,
+        app::potential::ssr::leads(&state.db, &filter, locale).await?,
     ))
 }
 
@@ -54,6 +54,6 @@ pub async fn retrain(
     Caller(user): Caller,
 ) -> Result<Json<ModelReport>, AppError> {
     manager(&user)?;
-    let stored = app::server::scoring::train_and_activate(&state.db, Some(user.id)).await?;
+    let stored = app::scoring::ssr::train_and_activate(&state.db, Some(user.id)).await?;
     Ok(Json(app::potential::report(&stored)))
 }

@@ -1,8 +1,9 @@
 //! `POST /api/login`, `POST /api/logout`, `GET /api/me`: the session cookie
 //! for API clients and scripts.
 
+use app::auth::ssr::AuthSession;
 use app::error::{AppError, InvalidCode};
-use app::server::{AppState, AuthSession};
+use app::infra::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
@@ -30,7 +31,7 @@ pub async fn login(
     body: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<Json<Me>, AppError> {
     let Json(body) = body.map_err(|_| AppError::invalid("body", InvalidCode::BadFormat))?;
-    app::server::staff::sign_in(&state, &mut auth, &body.login, &body.password).await?;
+    app::settings::ssr::staff::sign_in(&state, &mut auth, &body.login, &body.password).await?;
     let user = auth.user.ok_or(AppError::Internal)?;
     Ok(me_json(user))
 }
@@ -44,7 +45,7 @@ pub async fn me(crate::guard::Caller(user): crate::guard::Caller) -> Json<Me> {
     me_json(user)
 }
 
-fn me_json(user: app::server::StaffUser) -> Json<Me> {
+fn me_json(user: app::auth::ssr::StaffUser) -> Json<Me> {
     Json(Me {
         id: user.id,
         login: user.login,

@@ -2,9 +2,11 @@
 //! events. Callers are camera devices with a device token (`Authorization:
 //! Bearer kd_…`), checked on every request; staff sessions do not apply.
 
+use app::camera::ssr as camera;
 use app::error::{AppError, InvalidCode};
-use app::server::devices::{self, Device};
-use app::server::{AppState, camera, files};
+use app::infra::AppState;
+use app::infra::files;
+use app::settings::ssr::devices::{self, Device};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};

@@ -2,10 +2,11 @@
 //! to each recipient once. A failed send leaves the row (and every later
 //! row) for the next round, after a backoff that grows with the attempts.
 
+use app::infra::Db;
+use app::infra::files;
+use app::infra::now;
+use app::notify::ssr::texts::Facts;
 use std::path::{Path, PathBuf};
-
-use app::server::bot_texts::Facts;
-use app::server::{Db, files, now};
 
 /// A message ready to go: text, and a photo to send it as a caption of.
 #[derive(Debug, Clone)]

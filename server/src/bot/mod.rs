@@ -5,11 +5,12 @@
 
 pub mod delivery;
 
+use app::infra::AppState;
+use app::infra::Db;
+use app::infra::now;
+use app::notify::ssr::texts;
 use std::path::PathBuf;
 use std::time::Duration;
-
-use app::server::bot_texts as texts;
-use app::server::{AppState, Db, now};
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
 use teloxide::prelude::*;
@@ -177,7 +178,7 @@ async fn link(db: &Db, chat_id: i64, code: &str) -> Result<Option<(String, Strin
     let found: Option<(i64, String, String)> = sqlx::query_as(
         "SELECT id, full_name, language FROM staff WHERE telegram_link_code = ? AND telegram_link_expires_at > ? AND active = TRUE",
     )
-    .bind(app::server::tokens::sha256_hex(code.as_bytes()))
+    .bind(app::infra::tokens::sha256_hex(code.as_bytes()))
     .bind(now())
     .fetch_optional(&mut *tx)
     .await?;
@@ -231,7 +232,7 @@ pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
             "/help" => texts::help(l),
             "/today" | "/inside" => {
                 let branch = staff_branch(db, staff_id).await?;
-                match app::server::dashboard::overview(db, branch, now()).await {
+                match app::dashboard::ssr::overview(db, branch, now()).await {
                     Ok(o) if command == "/today" => texts::today(l, &o),
                     Ok(o) => texts::inside(l, &o),
                     Err(_) => texts::unknown_command(l),

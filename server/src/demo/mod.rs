@@ -7,7 +7,7 @@ mod catalogue;
 mod names;
 mod simulate;
 
-use app::server::Db;
+use app::infra::Db;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -97,7 +97,7 @@ pub async fn generate_at(
         .await?;
     insert_world(&mut tx, &world, &bar).await?;
     bar.set_message("statistics");
-    app::server::stats::rebuild_rollups(&mut tx).await?;
+    app::stats::ssr::rebuild_rollups(&mut tx).await?;
     sqlx::query("DELETE FROM settings WHERE key = 'rollups_paused'")
         .execute(&mut *tx)
         .await?;
@@ -132,7 +132,7 @@ async fn ensure_reference_data(
             .bind(name)
             .bind(city)
             .bind(zone)
-            .bind(app::server::time_zones::offset_minutes(zone).unwrap_or(300))
+            .bind(app::infra::time::offset_minutes(zone).unwrap_or(300))
             .bind(opens)
             .bind(closes)
             .bind(now - 400 * 86_400)
@@ -192,7 +192,7 @@ async fn ensure_reference_data(
                 )
                 .bind(&login)
                 .bind(format!("{first} {last} ({})", index + 1))
-                .bind(app::server::password::LOCKED_HASH)
+                .bind(app::infra::password::LOCKED_HASH)
                 .bind(role)
                 .bind(id)
                 .bind(now - 400 * 86_400)
@@ -213,9 +213,9 @@ async fn ensure_reference_data(
         .into_iter()
         .map(|(id, name, zone, opens, closes)| simulate::BranchInfo {
             id,
-            offset_minutes: app::server::time_zones::offset_minutes(&zone).unwrap_or(300),
-            opens: app::server::branches::parse_hhmm(&opens).unwrap_or(540),
-            closes: app::server::branches::parse_hhmm(&closes).unwrap_or(1200),
+            offset_minutes: app::infra::time::offset_minutes(&zone).unwrap_or(300),
+            opens: app::settings::ssr::branches::parse_hhmm(&opens).unwrap_or(540),
+            closes: app::settings::ssr::branches::parse_hhmm(&closes).unwrap_or(1200),
             share: share(&name),
         })
         .collect())
@@ -249,7 +249,7 @@ async fn insert_world(
                 .push_bind(1)
                 .push_bind(c.language)
                 .push_bind(c.biometric_opt_in)
-                .push_bind(app::server::clients::search_text(&c.full_name, &c.phone))
+                .push_bind(app::clients::ssr::search_text(&c.full_name, &c.phone))
                 .push_bind(c.first_visit_at)
                 .push_bind(c.last_visit_at)
                 .push_bind(c.visit_count)

@@ -25,9 +25,10 @@ pub async fn camera_app() -> TestApp {
 
 /// Creates a camera at branch 1 and pairs it through the API; returns its token.
 pub async fn paired_camera(app: &TestApp, role: &str) -> String {
-    let (_, code) = app::server::devices::create(&app.state.db, 1, 1, "camera", Some(role), "Door")
-        .await
-        .unwrap();
+    let (_, code) =
+        app::settings::ssr::devices::create(&app.state.db, 1, 1, "camera", Some(role), "Door")
+            .await
+            .unwrap();
     let reply = app
         .post_json(
             "/api/vision/pair",
@@ -80,15 +81,15 @@ pub async fn enrolled_client(app: &TestApp, name: &str, phone: &str) -> i64 {
     let png = base64::engine::general_purpose::STANDARD
         .decode(PNG)
         .unwrap();
-    let jpeg = app::server::files::reencode_photo(&png).unwrap();
-    let stored = app::server::files::store(
+    let jpeg = app::infra::files::reencode_photo(&png).unwrap();
+    let stored = app::infra::files::store(
         &app.state.data_dir,
         "photos",
         &format!("{phone}.jpg"),
         &jpeg,
     )
     .unwrap();
-    let t = app::server::now();
+    let t = app::infra::now();
     sqlx::query_scalar(
         "INSERT INTO clients (branch_id, full_name, phone, photo_path, biometric_opt_in, consent_at, visit_count, \
          last_visit_at, created_at, updated_at) VALUES (1, ?, ?, ?, TRUE, ?, 1, ?, ?, ?) RETURNING id",
@@ -106,7 +107,7 @@ pub async fn enrolled_client(app: &TestApp, name: &str, phone: &str) -> i64 {
 }
 
 pub fn now_ms() -> i64 {
-    app::server::now() * 1000
+    app::infra::now() * 1000
 }
 
 fn key() -> String {
@@ -139,7 +140,7 @@ async fn only_paired_cameras_use_the_vision_api() {
         StatusCode::UNAUTHORIZED
     );
     let (_, kiosk_code) =
-        app::server::devices::create(&app.state.db, 1, 1, "kiosk", None, "Tablet")
+        app::settings::ssr::devices::create(&app.state.db, 1, 1, "kiosk", None, "Tablet")
             .await
             .unwrap();
     let kiosk = app
@@ -155,7 +156,7 @@ async fn only_paired_cameras_use_the_vision_api() {
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     // Revoked: refused on the next request.
     let id: i64 = scalar(&app, "SELECT MIN(id) FROM devices WHERE kind = 'camera'").await;
-    app::server::devices::revoke(&app.state.db, 1, id)
+    app::settings::ssr::devices::revoke(&app.state.db, 1, id)
         .await
         .unwrap();
     assert_eq!(
@@ -204,7 +205,7 @@ async fn the_gallery_holds_only_opted_in_clients_and_follows_erasure() {
         StatusCode::NOT_FOUND
     );
     // Erased: gone from the gallery and its photo with it.
-    app::server::privacy::erase_client(&app.state.db, &app.state.data_dir, 1, enrolled)
+    app::privacy::ssr::erase_client(&app.state.db, &app.state.data_dir, 1, enrolled)
         .await
         .unwrap();
     let gallery = camera_get(&app, &token, "/api/vision/gallery").await.json();
@@ -531,7 +532,7 @@ async fn closing_time_closes_open_visits_once_and_old_snapshots_go() {
         .execute(app.state.db.pool())
         .await
         .unwrap();
-    let t = app::server::now();
+    let t = app::infra::now();
     let local_midnight = (t + 300 * 60).div_euclid(86_400) * 86_400 - 300 * 60;
     for (who, when) in [
         (Some(client), local_midnight - 3_600),
@@ -549,7 +550,7 @@ async fn closing_time_closes_open_visits_once_and_old_snapshots_go() {
         .await
         .unwrap();
     }
-    let done = app::server::closing::run_due(&app.state.db, t)
+    let done = app::notify::ssr::closing::run_due(&app.state.db, t)
         .await
         .unwrap();
     if t - local_midnight < 60 {
@@ -577,7 +578,7 @@ async fn closing_time_closes_open_visits_once_and_old_snapshots_go() {
     );
     // Once per day, however often the job runs.
     assert!(
-        app::server::closing::run_due(&app.state.db, t + 60)
+        app::notify::ssr::closing::run_due(&app.state.db, t + 60)
             .await
             .unwrap()
             .is_empty()
@@ -624,7 +625,7 @@ async fn closing_time_closes_open_visits_once_and_old_snapshots_go() {
     .await
     .unwrap();
     assert_eq!(paths.len(), 2);
-    let purged = app::server::camera::purge_snapshots(&app.state.db, &app.state.data_dir)
+    let purged = app::camera::ssr::purge_snapshots(&app.state.db, &app.state.data_dir)
         .await
         .unwrap();
     assert_eq!(purged, 1);

@@ -12,7 +12,7 @@ pub const ADMIN_PASSWORD: &str = "admin-pass-123";
 
 pub struct TestApp {
     pub router: Router,
-    pub state: app::server::AppState,
+    pub state: app::infra::AppState,
     _dir: tempfile::TempDir,
 }
 

@@ -17,7 +17,7 @@ fn photo() -> String {
 /// Creates a kiosk at branch 1 and pairs it; returns its cookie.
 async fn paired_kiosk(app: &TestApp) -> (i64, String) {
     let (id, code) =
-        app::server::devices::create(&app.state.db, 1, 1, "kiosk", None, "Entrance tablet")
+        app::settings::ssr::devices::create(&app.state.db, 1, 1, "kiosk", None, "Entrance tablet")
             .await
             .unwrap();
     let reply = app
@@ -305,7 +305,7 @@ async fn returning_clients_check_in_by_phone_and_camera_visits_are_taken_over() 
     assert_eq!(unknown.json(), Value::Null);
 
     // A new consent text: the returning client must agree to it first.
-    app::server::privacy::save_consent(&app.state.db, 1, "Yangi matn", "Новый текст", "New text")
+    app::privacy::ssr::save_consent(&app.state.db, 1, "Yangi matn", "Новый текст", "New text")
         .await
         .unwrap();
     let lookup = app
@@ -393,11 +393,17 @@ async fn revoked_forged_and_camera_tokens_cannot_use_the_kiosk() {
         StatusCode::UNAUTHORIZED
     );
     // A camera's token is no kiosk token.
-    let (_, code) =
-        app::server::devices::create(&app.state.db, 1, 1, "camera", Some("entrance"), "Door")
-            .await
-            .unwrap();
-    let (_, camera_token) = app::server::devices::pair(&app.state.db, &code, "camera")
+    let (_, code) = app::settings::ssr::devices::create(
+        &app.state.db,
+        1,
+        1,
+        "camera",
+        Some("entrance"),
+        "Door",
+    )
+    .await
+    .unwrap();
+    let (_, camera_token) = app::settings::ssr::devices::pair(&app.state.db, &code, "camera")
         .await
         .unwrap();
     assert_eq!(
@@ -410,7 +416,7 @@ async fn revoked_forged_and_camera_tokens_cannot_use_the_kiosk() {
         .status,
         StatusCode::UNAUTHORIZED
     );
-    app::server::devices::revoke(&app.state.db, 1, device)
+    app::settings::ssr::devices::revoke(&app.state.db, 1, device)
         .await
         .unwrap();
     assert_eq!(
@@ -483,7 +489,7 @@ async fn documents_are_checked_stored_privately_and_audited() {
         stored.starts_with("documents/") && !stored.contains(".."),
         "{stored}"
     );
-    assert_eq!(checksum, app::server::tokens::sha256_hex(PDF));
+    assert_eq!(checksum, app::infra::tokens::sha256_hex(PDF));
     assert_eq!(
         std::fs::read(app.state.data_dir.join(&stored)).unwrap(),
         PDF
@@ -628,7 +634,7 @@ async fn erasure_removes_personal_data_and_keeps_anonymous_visits() {
         StatusCode::CREATED
     );
     let visits_before = scalar(&app, "SELECT COUNT(*) FROM visits").await;
-    app::server::privacy::erase_client(&app.state.db, &app.state.data_dir, 1, client_id)
+    app::privacy::ssr::erase_client(&app.state.db, &app.state.data_dir, 1, client_id)
         .await
         .unwrap();
     let (name, phone, photo, erased): (

@@ -90,7 +90,7 @@ async fn a_new_client_shows_in_the_next_list_despite_the_cache() {
         .get("/api/clients?page_size=5", Some(&admin))
         .await
         .json();
-    let input = app::server::clients::ClientInput {
+    let input = app::clients::ssr::ClientInput {
         full_name: "Zebo Yangi".into(),
         phone: "+998900001122".into(),
         birth_year: Some(1990),
@@ -98,7 +98,7 @@ async fn a_new_client_shows_in_the_next_list_despite_the_cache() {
         source: "instagram",
         car_model_id: None,
     };
-    app::server::clients::create(&app.state.db, 1, 1, &input)
+    app::clients::ssr::create(&app.state.db, 1, 1, &input)
         .await
         .unwrap();
     let found = app
@@ -364,15 +364,15 @@ async fn roll_ups_follow_every_change_of_a_visit() {
     };
     check("after the bulk load").await;
     let client: i64 = scalar(&app, "SELECT id FROM clients WHERE id NOT IN (SELECT client_id FROM visits WHERE left_at IS NULL AND client_id IS NOT NULL) LIMIT 1").await;
-    let visit = app::server::visits::check_in(db, 1, client, 1, "manual")
+    let visit = app::visits::ssr::check_in(db, 1, client, 1, "manual")
         .await
         .unwrap();
     check("after a check-in").await;
-    app::server::visits::add_service(db, 1, visit, "test_drive", "")
+    app::visits::ssr::add_service(db, 1, visit, "test_drive", "")
         .await
         .unwrap();
     check("after a service").await;
-    app::server::visits::close(db, 1, visit, "manual")
+    app::visits::ssr::close(db, 1, visit, "manual")
         .await
         .unwrap();
     check("after closing").await;

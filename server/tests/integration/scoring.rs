@@ -80,9 +80,9 @@ async fn the_model_beats_the_baseline_and_ranks_clients_with_reasons() {
 async fn features_after_the_sale_change_nothing() {
     let app = app_with_demo(400).await;
     let db = &app.state.db;
-    let now = app::server::now();
+    let now = app::infra::now();
     let buyer: i64 = scalar(&app, "SELECT client_id FROM sales ORDER BY id LIMIT 1").await;
-    let before = app::server::scoring::features::load(db, now, true, Some(buyer))
+    let before = app::scoring::ssr::features::load(db, now, true, Some(buyer))
         .await
         .unwrap();
     let sold_at = scalar(
@@ -112,13 +112,13 @@ async fn features_after_the_sale_change_nothing() {
         .await
         .unwrap();
     }
-    let after = app::server::scoring::features::load(db, now, true, Some(buyer))
+    let after = app::scoring::ssr::features::load(db, now, true, Some(buyer))
         .await
         .unwrap();
     assert_eq!(before, after);
     assert!(after[0].bought);
     // Without the outcome cut-off (today's state), the new visit counts.
-    let today = app::server::scoring::features::load(db, now, false, Some(buyer))
+    let today = app::scoring::ssr::features::load(db, now, false, Some(buyer))
         .await
         .unwrap();
     assert_ne!(today[0].values, after[0].values);
@@ -165,15 +165,14 @@ async fn one_class_keeps_the_previous_model_and_says_why() {
 #[tokio::test]
 async fn reasons_are_the_largest_contributions() {
     let app = app_with_demo(1_500).await;
-    let stored = app::server::scoring::train_and_activate(&app.state.db, None)
+    let stored = app::scoring::ssr::train_and_activate(&app.state.db, None)
         .await
         .unwrap();
-    let examples =
-        app::server::scoring::features::load(&app.state.db, app::server::now(), false, None)
-            .await
-            .unwrap();
+    let examples = app::scoring::ssr::features::load(&app.state.db, app::infra::now(), false, None)
+        .await
+        .unwrap();
     for example in examples.iter().take(200) {
-        let reasons = app::server::scoring::top_reasons(&stored.model, &example.values, 3);
+        let reasons = app::scoring::ssr::top_reasons(&stored.model, &example.values, 3);
         let contributions = stored.model.contributions(&example.values);
         let mut explainable: Vec<(usize, f64)> = contributions
             .iter()

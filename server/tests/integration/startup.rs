@@ -49,7 +49,7 @@ async fn first_start_creates_admin_and_demo_data_once() {
     assert_eq!(summary.clients, 150);
     assert!(matches!(
         first.admin,
-        app::server::staff::AdminBootstrap::Created {
+        app::settings::ssr::staff::AdminBootstrap::Created {
             generated: true,
             ..
         }
@@ -57,12 +57,15 @@ async fn first_start_creates_admin_and_demo_data_once() {
     drop(first);
     let second = server::start(&config).await.unwrap();
     assert!(second.demo_generated.is_none());
-    assert_eq!(second.admin, app::server::staff::AdminBootstrap::Exists);
+    assert_eq!(
+        second.admin,
+        app::settings::ssr::staff::AdminBootstrap::Exists
+    );
 }
 
 async fn fingerprint(seed: u64) -> (server::demo::Summary, String) {
     let dir = tempfile::tempdir().unwrap();
-    let db = app::server::Db::open(&format!("sqlite://{}/d.db", dir.path().display()))
+    let db = app::infra::Db::open(&format!("sqlite://{}/d.db", dir.path().display()))
         .await
         .unwrap();
     let summary = server::demo::generate_at(&db, 400, seed, 1_795_514_400, false)
@@ -94,7 +97,7 @@ async fn demo_data_is_deterministic_for_a_seed_and_consistent() {
 #[tokio::test]
 async fn demo_aggregates_match_the_visits() {
     let dir = tempfile::tempdir().unwrap();
-    let db = app::server::Db::open(&format!("sqlite://{}/d.db", dir.path().display()))
+    let db = app::infra::Db::open(&format!("sqlite://{}/d.db", dir.path().display()))
         .await
         .unwrap();
     server::demo::generate_at(&db, 300, 9, 1_795_514_400, false)

@@ -198,8 +198,8 @@ async fn staff_link_with_a_code_and_strangers_are_refused() {
     sqlx::query(
         "UPDATE staff SET telegram_link_code = ?, telegram_link_expires_at = ?, language = 'en' WHERE login = 'admin'",
     )
-        .bind(app::server::tokens::sha256_hex(b"LINK1234"))
-        .bind(app::server::now() + 600)
+        .bind(app::infra::tokens::sha256_hex(b"LINK1234"))
+        .bind(app::infra::now() + 600)
         .execute(app.state.db.pool())
         .await
         .unwrap();
@@ -279,7 +279,7 @@ async fn an_outage_delays_notifications_and_each_arrives_once_in_order() {
         .await
         .unwrap();
     fake.lock().unwrap().failing = true;
-    let t = app::server::now();
+    let t = app::infra::now();
     sqlx::query(
         "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'Chilonzor', 'Toshkent', 0)",
     )
@@ -333,7 +333,7 @@ async fn an_outage_delays_notifications_and_each_arrives_once_in_order() {
 #[tokio::test]
 async fn linked_staff_ask_for_clients_leads_and_statistics() {
     let app = crate::common::app_with_demo(1_500).await;
-    app::server::scoring::train_and_activate(&app.state.db, None)
+    app::scoring::ssr::train_and_activate(&app.state.db, None)
         .await
         .unwrap();
     let (fake, url) = fake_telegram().await;
@@ -402,10 +402,10 @@ async fn linked_staff_ask_for_clients_leads_and_statistics() {
         .execute(app.state.db.pool())
         .await
         .unwrap();
-    app::server::scoring::rescore_client(&app.state.db, 7)
+    app::scoring::ssr::rescore_client(&app.state.db, 7)
         .await
         .unwrap();
-    app::server::scoring::rescore_client(&app.state.db, 7)
+    app::scoring::ssr::rescore_client(&app.state.db, 7)
         .await
         .unwrap();
     wait_for(&fake, |f| {
@@ -440,7 +440,7 @@ async fn a_chat_that_blocked_the_bot_is_unlinked_and_holds_up_nobody() {
     add_staff(&app, "blocker", "manager", None, "en", 888, "new_client").await;
     let (fake, url) = fake_telegram().await;
     fake.lock().unwrap().blocked.push(888);
-    let t = app::server::now();
+    let t = app::infra::now();
     queue_new_clients(&app, 2, t).await;
     let stop = start(&app, url);
     wait_for(&fake, |f| f.sent.len() >= 2).await;
@@ -560,7 +560,7 @@ async fn every_kind_of_notification_reaches_the_right_staff_in_their_language() 
         .execute(app.state.db.pool())
         .await
         .unwrap();
-    let closed = app::server::closing::run_due(&app.state.db, app::server::now())
+    let closed = app::notify::ssr::closing::run_due(&app.state.db, app::infra::now())
         .await
         .unwrap();
     assert_eq!(closed.len(), 2, "both branches close at or before now");

@@ -1,0 +1,216 @@
+//! Queries behind the dashboard.
+
+use crate::dashboard::{InsideVisitor, Overview};
+use crate::error::AppError;
+use crate::infra::Db;
+use crate::infra::time as time_zones;
+
+const DAY: i64 = 86_400;
+
+/// Start of the local day containing `now`, as a Unix time.
+pub fn local_midnight(now: i64, offset_minutes: i32) -> i64 {
+    let offset = i64::from(offset_minutes) * 60;
+    (now + offset).div_euclid(DAY) * DAY - offset
+}
+
+async fn offset_for(db: &Db, branch_id: Option<i64>) -> Result<i32, AppError> {
+    let zone: Option<String> = match branch_id {
+        Some(id) => {
+            sqlx::query_scalar("SELECT time_zone FROM branches WHERE id = ?")
+                .bind(id)
+                .fetch_optional(db.pool())
+                .await?
+        }
+        None => {
+            sqlx::query_scalar("SELECT time_zone FROM branches ORDER BY id LIMIT 1")
+                .fetch_optional(db.pool())
+                .await?
+        }
+    };
+    Ok(zone
+        .as_deref()
+        .and_then(time_zones::offset_minutes)
+        .unwrap_or(5 * 60))
+}
+
+pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overview, AppError> {
+    let offset_minutes = offset_for(db, branch_id).await?;
+    let today = local_midnight(now, offset_minutes);
+    let (visits_today, new_today): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN is_first_visit THEN 1 ELSE 0 END), 0) FROM visits \
+         WHERE entered_at >= ? AND entered_at <= ? AND (? IS NULL OR branch_id = ?)",
+    )
+    .bind(today)
+    .bind(now)
+    .bind(branch_id)
+    .bind(branch_id)
+    .fetch_one(db.pool())
+    .await?;
+    // Same weekday last week, up to the same time of day.
+    let visits_last_week: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM visits WHERE entered_at >= ? AND entered_at <= ? AND (? IS NULL OR branch_id = ?)",
+    )
+    .bind(today - 7 * DAY)
+    .bind(now - 7 * DAY)
+    .bind(branch_id)
+    .bind(branch_id)
+    .fetch_one(db.pool())
+    .await?;
+    let test_drives_today: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM service_requests WHERE kind = 'test_drive' AND requested_at >= ? \
+         AND requested_at <= ? AND (? IS NULL OR branch_id = ?)",
+    )
+    .bind(today)
+    .bind(now)
+    .bind(branch_id)
+    .bind(branch_id)
+    .fetch_one(db.pool())
+    .await?;
+    let sales_today: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sales WHERE sold_at >= ? AND sold_at <= ? AND (? IS NULL OR branch_id = ?)",
+    )
+    .bind(today)
+    .bind(now)
+    .bind(branch_id)
+    .bind(branch_id)
+    .fetch_one(db.pool())
+    .await?;
+
+    type InsideRow = (
+        i64,
+        Option<i64>,
+        Option<String>,
+        String,
+        i64,
+        bool,
+        i64,
+        Option<String>,
+        bool,
+    );
+    let rows: Vec<InsideRow> = sqlx::query_as(
+        "SELECT v.id, v.client_id, c.full_name, b.name, v.entered_at, v.is_first_visit, \
+                COALESCE(c.visit_count, 0), \
+                (SELECT GROUP_CONCAT(s.kind, ',') FROM service_requests s WHERE s.visit_id = v.id), \
+                COALESCE(c.photo_path IS NOT NULL, FALSE) \
+         FROM visits v JOIN branches b ON b.id = v.branch_id LEFT JOIN clients c ON c.id = v.client_id \
+         WHERE v.left_at IS NULL AND (? IS NULL OR v.branch_id = ?) \
+         ORDER BY v.entered_at DESC LIMIT 200",
+    )
+    .bind(branch_id)
+    .bind(branch_id)
+    .fetch_all(db.pool())
+    .await?;
+    let inside = rows
+        .into_iter()
+        .map(
+            |(
+                visit_id,
+                client_id,
+                name,
+                branch,
+                entered_at,
+                is_first_visit,
+                visit_count,
+                services,
+                has_photo,
+            )| {
+                InsideVisitor {
+                    visit_id,
+                    client_id,
+                    name,
+                    branch,
+                    entered_at,
+                    is_first_visit,
+                    visit_count,
+                    services: services
+                        .map(|s| s.split(',').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                    has_photo,
+                }
+            },
+        )
+        .collect();
+    Ok(Overview {
+        now,
+        offset_minutes,
+        visits_today,
+        visits_last_week,
+        new_today,
+        returning_today: visits_today - new_today,
+        test_drives_today,
+        sales_today,
+        inside,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn midnight_is_local() {
+        // 2026-11-24 02:00 Tashkent = 2026-11-23 21:00 UTC.
+        let now = 1_795_467_600; // 2026-11-23 21:00 UTC
+        let midnight = local_midnight(now, 300);
+        assert_eq!((now - midnight) / 3600, 2);
+    }
+
+    #[tokio::test]
+    async fn counts_today_and_lists_open_visits() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite://{}/t.db", dir.path().display()))
+            .await
+            .unwrap();
+        let now = 1_795_514_400; // 15:00 in Tashkent
+        sqlx::query(
+            "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'A', 'Toshkent', 0)",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO clients (id, branch_id, full_name, phone, visit_count, created_at, updated_at) \
+             VALUES (1, 1, 'Aziz Karimov', '+998901234567', 3, 0, 0)",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        for (id, client, entered, left, first) in [
+            (1, Some(1), now - 3600, None, false),
+            (2, None, now - 600, None, false),
+            (3, Some(1), now - 7 * DAY - 3600, Some(now - 7 * DAY), true),
+            (4, Some(1), now - 2 * DAY, Some(now - 2 * DAY + 60), false),
+        ] {
+            sqlx::query(
+                "INSERT INTO visits (id, visit_token, client_id, branch_id, entered_at, left_at, started_by, is_first_visit, created_at) \
+                 VALUES (?, ?, ?, 1, ?, ?, 'manual', ?, 0)",
+            )
+            .bind(id)
+            .bind(format!("token-{id}"))
+            .bind(client)
+            .bind(entered)
+            .bind(left)
+            .bind(first)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at) VALUES (1, 1, 1, 'test_drive', ?)",
+        )
+        .bind(now - 1800)
+        .execute(db.pool())
+        .await
+        .unwrap();
+        let o = overview(&db, None, now).await.unwrap();
+        assert_eq!(o.visits_today, 2);
+        assert_eq!(o.visits_last_week, 1);
+        assert_eq!(o.test_drives_today, 1);
+        assert_eq!(o.inside.len(), 2);
+        assert_eq!(o.inside[0].name, None);
+        assert_eq!(o.inside[1].name.as_deref(), Some("Aziz Karimov"));
+        assert_eq!(o.inside[1].services, vec!["test_drive".to_string()]);
+        let other_branch = overview(&db, Some(2), now).await.unwrap();
+        assert_eq!(other_branch.visits_today, 0);
+    }
+}

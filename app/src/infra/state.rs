@@ -1,0 +1,51 @@
+//! The one state shared by server functions, the REST API and background jobs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::infra::Db;
+use crate::infra::throttle::LoginThrottle;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub leptos_options: LeptosOptions,
+    /// Photos, documents and snapshots live here, never under the public folder.
+    pub data_dir: Arc<PathBuf>,
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Tells live pages (the dashboard) that visits or services changed.
+    pub changes: tokio::sync::broadcast::Sender<Change>,
+}
+
+/// What changed, for live updates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub branch_id: i64,
+}
+
+impl AppState {
+    pub fn new(db: Db, leptos_options: LeptosOptions, data_dir: PathBuf) -> Self {
+        AppState {
+            db,
+            leptos_options,
+            data_dir: Arc::new(data_dir),
+            login_throttle: Arc::new(LoginThrottle::default()),
+            changes: tokio::sync::broadcast::channel(256).0,
+        }
+    }
+}
+
+impl AppState {
+    /// Announces a change; nobody listening is fine.
+    pub fn announce(&self, branch_id: i64) {
+        let _ = self.changes.send(Change { branch_id });
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

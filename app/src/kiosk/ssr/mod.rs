@@ -1,0 +1,418 @@
+//! What a paired kiosk may do: look a phone up, check a known client in,
+//! register a new client with consent and photo. Each submission carries an
+//! id, so a double tap or a replay returns the first answer instead of a
+//! second visit.
+
+use std::path::Path;
+
+use crate::clients::ssr as clients;
+use crate::error::{AppError, InvalidCode};
+use crate::infra::Db;
+use crate::infra::audit;
+use crate::infra::files;
+use crate::infra::now;
+use crate::kiosk::{KioskDone, KioskRegistration, KnownClient};
+use crate::settings::ssr::devices::Device;
+use sqlx::SqliteConnection;
+
+/// An unknown visitor seen by the entrance camera this recently is taken to
+/// be the person registering at the kiosk.
+pub const CAMERA_VISIT_WINDOW_SECS: i64 = 5 * 60;
+
+pub async fn current_consent_version(conn: &mut SqliteConnection) -> Result<i64, AppError> {
+    Ok(
+        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM consent_texts")
+            .fetch_one(conn)
+            .await?
+            .unwrap_or(0),
+    )
+}
+
+/// A submission id as the kiosk got it from the server: a UUID.
+fn check_submission(id: &str) -> Result<String, AppError> {
+    uuid::Uuid::parse_str(id.trim())
+        .map(|u| u.to_string())
+        .map_err(|_| AppError::invalid("submission", InvalidCode::BadFormat))
+}
+
+/// The first answer to an earlier copy of this submission, if any.
+async fn replayed(
+    conn: &mut SqliteConnection,
+    device: &Device,
+    submission: &str,
+) -> Result<Option<KioskDone>, AppError> {
+    let found: Option<(Option<i64>, Option<i64>, bool)> = sqlx::query_as(
+        "SELECT k.client_id, k.visit_id, k.new_client FROM kiosk_submissions k \
+         WHERE k.device_id = ? AND k.submission_id = ?",
+    )
+    .bind(device.id)
+    .bind(submission)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.map(|(client_id, visit_id, new_client)| KioskDone {
+        client_id: client_id.unwrap_or(0),
+        visit_id: visit_id.unwrap_or(0),
+        new_client,
+    }))
+}
+
+async fn remember(
+    conn: &mut SqliteConnection,
+    device: &Device,
+    submission: &str,
+    done: &KioskDone,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO kiosk_submissions (device_id, submission_id, client_id, visit_id, new_client, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(device.id)
+    .bind(submission)
+    .bind(done.client_id)
+    .bind(done.visit_id)
+    .bind(done.new_client)
+    .bind(now())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The first name to greet a returning client with, if the phone is known.
+pub async fn lookup(db: &Db, phone: &str) -> Result<Option<KnownClient>, AppError> {
+    let phone = clients::normalize_phone(phone)?;
+    let found: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT full_name, consent_version FROM clients WHERE phone = ? AND erased_at IS NULL",
+    )
+    .bind(&phone)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((name, consent_version)) = found else {
+        return Ok(None);
+    };
+    let mut conn = db.pool().acquire().await?;
+    let current = current_consent_version(&mut conn).await?;
+    Ok(Some(KnownClient {
+        first_name: name
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        consent_current: consent_version.is_some_and(|v| v >= current),
+    }))
+}
+
+/// Service kinds as the visitor ticked them: known kinds only, each once.
+fn check_services(services: &[String]) -> Result<Vec<&'static str>, AppError> {
+    let mut kinds = Vec::new();
+    for s in services {
+        let kind = crate::catalog::SERVICE_KINDS
+            .iter()
+            .find(|k| **k == s.as_str())
+            .ok_or(AppError::invalid("services", InvalidCode::UnknownValue))?;
+        if !kinds.contains(kind) {
+            kinds.push(*kind);
+        }
+    }
+    if kinds.len() > crate::catalog::SERVICE_KINDS.len() {
+        return Err(AppError::invalid("services", InvalidCode::TooLong));
+    }
+    Ok(kinds)
+}
+
+/// Opens (or takes over) the visit for `client_id` and records the services.
+async fn open_visit(
+    conn: &mut SqliteConnection,
+    device: &Device,
+    client_id: i64,
+    new_client: bool,
+    services: &[&str],
+    t: i64,
+) -> Result<i64, AppError> {
+    // The client's own open visit (the camera recognised them, or staff checked them in).
+    let own: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM visits WHERE client_id = ? AND left_at IS NULL ORDER BY entered_at DESC LIMIT 1",
+    )
+    .bind(client_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let visit_id = match own {
+        Some(id) => id,
+        None => {
+            // For a new client: the one unknown visitor the entrance camera
+            // saw here in the last minutes, when there is exactly one.
+            let mut unknown: Vec<i64> = Vec::new();
+            if new_client {
+                unknown = sqlx::query_scalar(
+                    "SELECT id FROM visits WHERE client_id IS NULL AND branch_id = ? AND left_at IS NULL \
+                     AND started_by = 'camera' AND entered_at >= ? LIMIT 2",
+                )
+                .bind(device.branch_id)
+                .bind(t - CAMERA_VISIT_WINDOW_SECS)
+                .fetch_all(&mut *conn)
+                .await?;
+            }
+            if let [camera_visit] = unknown.as_slice() {
+                sqlx::query("UPDATE visits SET client_id = ?, is_first_visit = TRUE WHERE id = ?")
+                    .bind(client_id)
+                    .bind(camera_visit)
+                    .execute(&mut *conn)
+                    .await?;
+                *camera_visit
+            } else {
+                sqlx::query_scalar(
+                    "INSERT INTO visits (visit_token, client_id, branch_id, entered_at, started_by, is_first_visit, created_at) \
+                     VALUES (?, ?, ?, ?, 'kiosk', ?, ?) RETURNING id",
+                )
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(client_id)
+                .bind(device.branch_id)
+                .bind(t)
+                .bind(new_client)
+                .bind(t)
+                .fetch_one(&mut *conn)
+                .await?
+            }
+        }
+    };
+    if own.is_none() {
+        crate::visits::ssr::count_visit(&mut *conn, client_id, t).await?;
+    }
+    for kind in services {
+        sqlx::query(
+            "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at, note) \
+             VALUES (?, ?, (SELECT branch_id FROM visits WHERE id = ?), ?, ?, 'kiosk')",
+        )
+        .bind(visit_id)
+        .bind(client_id)
+        .bind(visit_id)
+        .bind(kind)
+        .bind(t)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(visit_id)
+}
+
+/// Queues a message for reception (the bot delivers the outbox).
+async fn notify(
+    conn: &mut SqliteConnection,
+    kind: &'static str,
+    device: &Device,
+    done: &KioskDone,
+    t: i64,
+) -> Result<(), AppError> {
+    let notice = crate::notify::ssr::outbox::Notice {
+        kind,
+        branch_id: Some(device.branch_id),
+        client_id: Some(done.client_id),
+        visit_id: Some(done.visit_id),
+        payload: serde_json::json!({ "source": "kiosk" }),
+    };
+    crate::notify::ssr::outbox::enqueue(conn, notice, t).await
+}
+
+/// Consent given at the kiosk: the text version shown and the language.
+pub struct ConsentGiven<'a> {
+    pub version: i64,
+    pub language: &'a str,
+    pub biometric: bool,
+}
+
+async fn record_consent(
+    conn: &mut SqliteConnection,
+    client_id: i64,
+    consent: &ConsentGiven<'_>,
+    t: i64,
+) -> Result<(), AppError> {
+    let current = current_consent_version(&mut *conn).await?;
+    if consent.version != current {
+        // The text changed while the visitor read it: show the new one.
+        return Err(AppError::invalid("consent", InvalidCode::OutOfRange));
+    }
+    if !matches!(consent.language, "uz" | "ru" | "en") {
+        return Err(AppError::invalid("language", InvalidCode::UnknownValue));
+    }
+    sqlx::query(
+        "UPDATE clients SET consent_at = ?, consent_version = ?, consent_language = ?, \
+         biometric_opt_in = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(t)
+    .bind(consent.version)
+    .bind(consent.language)
+    .bind(consent.biometric)
+    .bind(t)
+    .bind(client_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Checks a returning client in by phone.
+pub async fn check_in_known(
+    db: &Db,
+    device: &Device,
+    submission: &str,
+    phone: &str,
+    services: &[String],
+    consent: Option<ConsentGiven<'_>>,
+) -> Result<KioskDone, AppError> {
+    let submission = check_submission(submission)?;
+    let phone = clients::normalize_phone(phone)?;
+    let services = check_services(services)?;
+    let mut tx = db.begin_write().await?;
+    if let Some(done) = replayed(&mut tx, device, &submission).await? {
+        return Ok(done);
+    }
+    let found: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, consent_version FROM clients WHERE phone = ? AND erased_at IS NULL",
+    )
+    .bind(&phone)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (client_id, consent_version) = found.ok_or(AppError::NotFound)?;
+    let t = now();
+    let current = current_consent_version(&mut tx).await?;
+    match &consent {
+        Some(given) => record_consent(&mut tx, client_id, given, t).await?,
+        None if consent_version.is_none_or(|v| v < current) => {
+            return Err(AppError::invalid("consent", InvalidCode::Required));
+        }
+        None => {}
+    }
+    let visit_id = open_visit(&mut tx, device, client_id, false, &services, t).await?;
+    let done = KioskDone {
+        client_id,
+        visit_id,
+        new_client: false,
+    };
+    remember(&mut tx, device, &submission, &done).await?;
+    audit::record(
+        &mut tx,
+        None,
+        "kiosk_check_in",
+        "visit",
+        Some(visit_id),
+        None,
+    )
+    .await?;
+    notify(&mut tx, "returning_client", device, &done, t).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// Registers a new client with consent (and a photo when one was taken).
+pub async fn register(
+    db: &Db,
+    data_dir: &Path,
+    device: &Device,
+    form: &KioskRegistration,
+) -> Result<KioskDone, AppError> {
+    let submission = check_submission(&form.submission)?;
+    let t = now();
+    let input = clients::parse_input(
+        &crate::clients::ClientForm {
+            full_name: form.full_name.clone(),
+            phone: form.phone.clone(),
+            birth_year: form.birth_year.clone(),
+            gender: form.gender.clone(),
+            source: form.source.clone(),
+            car: form.car.clone(),
+        },
+        t,
+    )?;
+    if input.birth_year.is_none() {
+        return Err(AppError::invalid("birth_year", InvalidCode::Required));
+    }
+    if !form.consent {
+        return Err(AppError::invalid("consent", InvalidCode::Required));
+    }
+    let services = check_services(&form.services)?;
+    // The photo is checked and re-encoded before anything is written.
+    let photo = match form.photo.as_deref().filter(|p| !p.is_empty()) {
+        Some(url) => Some(files::reencode_photo(&files::photo_from_data_url(url)?)?),
+        None => None,
+    };
+    // The photo file is written first under a fresh name and removed again
+    // if the registration does not commit (or was a replay).
+    let stored = match &photo {
+        Some(bytes) => {
+            let name = format!("{}.jpg", uuid::Uuid::new_v4().simple());
+            Some(files::store(data_dir, "photos", &name, bytes)?)
+        }
+        None => None,
+    };
+    let result = register_in_db(
+        db,
+        device,
+        &submission,
+        form,
+        &input,
+        &services,
+        stored.as_deref(),
+        t,
+    )
+    .await;
+    if let Some(path) = &stored
+        && !matches!(result, Ok((_, false)))
+    {
+        files::remove(data_dir, path);
+    }
+    result.map(|(done, _)| done)
+}
+
+/// The database half of a registration: (answer, whether it was new).
+#[allow(clippy::too_many_arguments)]
+async fn register_in_db(
+    db: &Db,
+    device: &Device,
+    submission: &str,
+    form: &KioskRegistration,
+    input: &clients::ClientInput,
+    services: &[&str],
+    photo_path: Option<&str>,
+    t: i64,
+) -> Result<(KioskDone, bool), AppError> {
+    let mut tx = db.begin_write().await?;
+    if let Some(done) = replayed(&mut tx, device, submission).await? {
+        return Ok((done, true));
+    }
+    let client_id = clients::insert_client(&mut tx, device.branch_id, input, t).await?;
+    record_consent(
+        &mut tx,
+        client_id,
+        &ConsentGiven {
+            version: form.consent_version,
+            language: &form.language,
+            biometric: form.biometric,
+        },
+        t,
+    )
+    .await?;
+    if let Some(path) = photo_path {
+        sqlx::query("UPDATE clients SET photo_path = ? WHERE id = ?")
+            .bind(path)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let visit_id = open_visit(&mut tx, device, client_id, true, services, t).await?;
+    let done = KioskDone {
+        client_id,
+        visit_id,
+        new_client: true,
+    };
+    remember(&mut tx, device, submission, &done).await?;
+    audit::record(
+        &mut tx,
+        None,
+        "kiosk_register",
+        "client",
+        Some(client_id),
+        None,
+    )
+    .await?;
+    notify(&mut tx, "new_client", device, &done, t).await?;
+    tx.commit().await?;
+    Ok((done, false))
+}

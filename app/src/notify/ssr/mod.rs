@@ -1,0 +1,5 @@
+//! Server side of notifications.
+
+pub mod closing;
+pub mod outbox;
+pub mod texts;

@@ -1,0 +1,150 @@
+//! SQL behind the potential-buyers list: clients ranked by their score.
+
+use crate::clients::ssr::int;
+use crate::error::{AppError, InvalidCode};
+use crate::i18n::Locale;
+use crate::infra::Db;
+use crate::potential::{Lead, LeadPage, LeadQuery};
+use crate::scoring::ssr::{self as scoring, Reason};
+use sqlx::{QueryBuilder, Sqlite};
+
+pub struct LeadFilter {
+    pub branch: Option<i64>,
+    pub car: Option<i64>,
+    pub not_bought: bool,
+    pub since: Option<i64>,
+    pub page: i64,
+    pub page_size: i64,
+}
+
+pub fn validate(q: &LeadQuery, now: i64) -> Result<LeadFilter, AppError> {
+    let not_bought = match q.not_bought.trim() {
+        "" | "1" | "true" | "on" => true,
+        "0" | "false" | "off" => false,
+        _ => return Err(AppError::invalid("not_bought", InvalidCode::BadFormat)),
+    };
+    Ok(LeadFilter {
+        branch: int("branch", &q.branch, 1..=i64::MAX)?,
+        car: int("car", &q.car, 1..=i64::MAX)?,
+        not_bought,
+        since: int("last_visit_days", &q.last_visit_days, 1..=3650)?.map(|d| now - d * 86_400),
+        page: int("page", &q.page, 1..=1_000_000)?.unwrap_or(1),
+        page_size: int("page_size", &q.page_size, 1..=crate::clients::MAX_PAGE_SIZE)?.unwrap_or(25),
+    })
+}
+
+fn push_filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a LeadFilter) {
+    q.push(" WHERE c.erased_at IS NULL");
+    if let Some(b) = f.branch {
+        q.push(" AND c.branch_id = ").push_bind(b);
+    }
+    if let Some(car) = f.car {
+        q.push(" AND c.car_model_id = ").push_bind(car);
+    }
+    if f.not_bought {
+        q.push(" AND NOT EXISTS (SELECT 1 FROM sales x WHERE x.client_id = c.id)");
+    }
+    if let Some(since) = f.since {
+        q.push(" AND c.last_visit_at >= ").push_bind(since);
+    }
+}
+
+pub async fn leads(db: &Db, f: &LeadFilter, locale: Locale) -> Result<LeadPage, AppError> {
+    let has_model = scoring::active_model(db).await?.is_some();
+    let (hot, warm) = scoring::bands(db).await?;
+    let mut count: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT COUNT(*) FROM client_scores s JOIN clients c ON c.id = s.client_id",
+    );
+    push_filters(&mut count, f);
+    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT c.id, c.full_name, c.phone, b.name, m.brand || ' ' || m.name, s.probability, s.reasons, \
+                c.last_visit_at, c.visit_count, EXISTS (SELECT 1 FROM sales x WHERE x.client_id = c.id) \
+         FROM client_scores s JOIN clients c ON c.id = s.client_id JOIN branches b ON b.id = c.branch_id \
+         LEFT JOIN car_models m ON m.id = c.car_model_id",
+    );
+    push_filters(&mut q, f);
+    q.push(" ORDER BY s.probability DESC, c.id LIMIT ")
+        .push_bind(f.page_size)
+        .push(" OFFSET ")
+        .push_bind((f.page - 1) * f.page_size);
+    type Row = (
+        i64,
+        Option<String>,
+        Option<String>,
+        String,
+        Option<String>,
+        f64,
+        String,
+        Option<i64>,
+        i64,
+        bool,
+    );
+    let rows: Vec<Row> = q.build_query_as().fetch_all(db.pool()).await?;
+    let items = rows
+        .into_iter()
+        .map(
+            |(id, name, phone, branch, car, p, reasons, last, visits, bought)| {
+                let reasons: Vec<Reason> = serde_json::from_str(&reasons).unwrap_or_default();
+                Lead {
+                    client_id: id,
+                    full_name: name,
+                    phone,
+                    branch,
+                    car,
+                    probability: p,
+                    band: band(p, hot, warm).to_string(),
+                    reasons: reasons
+                        .iter()
+                        .map(|r| scoring::reason_text(locale, r))
+                        .collect(),
+                    last_visit_at: last,
+                    visit_count: visits,
+                    bought,
+                }
+            },
+        )
+        .collect();
+    Ok(LeadPage {
+        items,
+        total,
+        page: f.page,
+        page_size: f.page_size,
+        has_model,
+    })
+}
+
+pub fn band(p: f64, hot: f64, warm: f64) -> &'static str {
+    if p >= hot {
+        "hot"
+    } else if p >= warm {
+        "warm"
+    } else {
+        "cold"
+    }
+}
+
+/// One client's score and reasons in `locale`, for the client card.
+pub async fn client_score(
+    db: &Db,
+    client_id: i64,
+    locale: Locale,
+) -> Result<Option<(f64, String, Vec<String>)>, AppError> {
+    let row: Option<(f64, String)> =
+        sqlx::query_as("SELECT probability, reasons FROM client_scores WHERE client_id = ?")
+            .bind(client_id)
+            .fetch_optional(db.pool())
+            .await?;
+    let (hot, warm) = scoring::bands(db).await?;
+    Ok(row.map(|(p, reasons)| {
+        let reasons: Vec<Reason> = serde_json::from_str(&reasons).unwrap_or_default();
+        (
+            p,
+            band(p, hot, warm).to_string(),
+            reasons
+                .iter()
+                .map(|r| scoring::reason_text(locale, r))
+                .collect(),
+        )
+    }))
+}

@@ -1,0 +1,4 @@
+//! Consent texts, documents (passports, contracts) and erasure of a client.
+
+#[cfg(feature = "ssr")]
+pub mod ssr;

@@ -1,0 +1,117 @@
+//! Client documents (passport scans, contracts): stored under the data
+//! directory with a checksum; every view and download is audit-logged.
+
+use crate::error::{AppError, InvalidCode};
+use crate::infra::Db;
+use crate::infra::audit;
+use crate::infra::files;
+use crate::infra::now;
+use crate::infra::tokens;
+use std::path::Path;
+
+pub const KINDS: [&str; 3] = ["passport", "contract", "other"];
+
+/// A stored document as the server hands it out.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredDocument {
+    pub id: i64,
+    pub client_id: i64,
+    pub branch_id: i64,
+    pub kind: String,
+    pub file_name: String,
+    pub stored_path: String,
+    pub content_type: String,
+}
+
+/// Checks and stores an upload for `client_id`; returns the document id.
+pub async fn upload(
+    db: &Db,
+    data_dir: &Path,
+    actor: i64,
+    client_id: i64,
+    kind: &str,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<i64, AppError> {
+    let kind = KINDS
+        .iter()
+        .find(|k| **k == kind.trim())
+        .ok_or(AppError::invalid("kind", InvalidCode::UnknownValue))?;
+    let sniffed = files::check_document(bytes)?;
+    let file_name = files::clean_file_name(file_name, sniffed.extension());
+    let checksum = tokens::sha256_hex(bytes);
+    let stored = files::store(
+        data_dir,
+        "documents",
+        &format!("{}.{}", uuid::Uuid::new_v4().simple(), sniffed.extension()),
+        bytes,
+    )?;
+    let result = async {
+        let mut tx = db.begin_write().await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM clients WHERE id = ? AND erased_at IS NULL")
+                .bind(client_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        exists.ok_or(AppError::NotFound)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO documents (client_id, kind, file_name, stored_path, content_type, size_bytes, sha256, \
+             uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(client_id)
+        .bind(kind)
+        .bind(&file_name)
+        .bind(&stored)
+        .bind(sniffed.content_type())
+        .bind(bytes.len() as i64)
+        .bind(&checksum)
+        .bind(actor)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        audit::record(&mut tx, Some(actor), "upload", "document", Some(id), Some(kind)).await?;
+        tx.commit().await?;
+        Ok::<i64, AppError>(id)
+    }
+    .await;
+    if result.is_err() {
+        files::remove(data_dir, &stored);
+    }
+    result
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<StoredDocument, AppError> {
+    sqlx::query_as(
+        "SELECT d.id, d.client_id, c.branch_id, d.kind, d.file_name, d.stored_path, d.content_type \
+         FROM documents d JOIN clients c ON c.id = d.client_id WHERE d.id = ? AND c.erased_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// Notes who looked at or downloaded a document.
+pub async fn note_access(db: &Db, actor: i64, id: i64, action: &str) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    audit::record(&mut tx, Some(actor), action, "document", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn delete(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Result<(), AppError> {
+    let document = get(db, id).await?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE sales SET contract_document_id = NULL WHERE contract_document_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM documents WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut tx, Some(actor), "delete", "document", Some(id), None).await?;
+    tx.commit().await?;
+    files::remove(data_dir, &document.stored_path);
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Consent texts (versioned per language) and erasure of a client's
+//! personal data, leaving anonymous visits for the statistics.
+
+pub mod documents;
+
+use crate::error::AppError;
+use crate::infra::Db;
+use crate::infra::audit;
+use crate::infra::files;
+use crate::infra::now;
+use std::path::Path;
+
+pub const CONSENT_MAX: usize = 5_000;
+
+/// The newest consent version with its text in each language.
+pub async fn consent_texts(db: &Db) -> Result<(i64, Vec<(String, String)>), AppError> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT version, language, body FROM consent_texts \
+         WHERE version = (SELECT MAX(version) FROM consent_texts) ORDER BY language",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let version = rows.first().map(|r| r.0).unwrap_or(0);
+    Ok((
+        version,
+        rows.into_iter()
+            .map(|(_, lang, body)| (lang, body))
+            .collect(),
+    ))
+}
+
+/// Saves a new consent version (all three languages at once); returning
+/// clients are asked to agree to it on their next visit.
+pub async fn save_consent(
+    db: &Db,
+    actor: i64,
+    uz: &str,
+    ru: &str,
+    en: &str,
+) -> Result<i64, AppError> {
+    let texts = [
+        (
+            "uz",
+            crate::error::required_text("consent_uz", uz, CONSENT_MAX)?,
+        ),
+        (
+            "ru",
+            crate::error::required_text("consent_ru", ru, CONSENT_MAX)?,
+        ),
+        (
+            "en",
+            crate::error::required_text("consent_en", en, CONSENT_MAX)?,
+        ),
+    ];
+    let t = now();
+    let mut tx = db.begin_write().await?;
+    let version: i64 =
+        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM consent_texts")
+            .fetch_one(&mut *tx)
+            .await?
+            .unwrap_or(0)
+            + 1;
+    for (language, body) in &texts {
+        sqlx::query(
+            "INSERT INTO consent_texts (version, language, body, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(version)
+        .bind(language)
+        .bind(body)
+        .bind(t)
+        .execute(&mut *tx)
+        .await?;
+    }
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "create",
+        "consent_text",
+        Some(version),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// Erases a client: name, phone, photo, face data and documents go; the
+/// visits, services and sales stay, attached to an anonymous record.
+pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Result<(), AppError> {
+    let t = now();
+    let mut tx = db.begin_write().await?;
+    let found: Option<(Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT photo_path, erased_at FROM clients WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (photo, erased) = found.ok_or(AppError::NotFound)?;
+    if erased.is_some() {
+        return Err(AppError::NotFound);
+    }
+    let mut paths: Vec<String> = photo.into_iter().collect();
+    paths.extend(
+        sqlx::query_scalar::<_, String>("SELECT stored_path FROM documents WHERE client_id = ?")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?,
+    );
+    paths.extend(
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT image_path FROM face_templates WHERE client_id = ?",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .flatten(),
+    );
+    sqlx::query(
+        "UPDATE sales SET contract_document_id = NULL WHERE contract_document_id IN \
+         (SELECT id FROM documents WHERE client_id = ?)",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    for statement in [
+        "DELETE FROM documents WHERE client_id = ?",
+        "DELETE FROM face_templates WHERE client_id = ?",
+        "DELETE FROM client_scores WHERE client_id = ?",
+    ] {
+        sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+    }
+    // Birth year and gender stay: the age × gender statistics are anonymous
+    // counts and must not change when someone is erased.
+    sqlx::query(
+        "UPDATE clients SET full_name = NULL, phone = NULL, photo_path = NULL, search_text = '', \
+         biometric_opt_in = FALSE, erased_at = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(t)
+    .bind(t)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(&mut tx, Some(actor), "erase", "client", Some(id), None).await?;
+    tx.commit().await?;
+    for path in paths {
+        files::remove(data_dir, &path);
+    }
+    Ok(())
+}

@@ -1,0 +1,408 @@
+//! Purchase prediction: features, training, persistence of every model with
+//! its metrics, scoring of all clients, and the reasons behind each score.
+
+pub mod features;
+pub mod model;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite};
+
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::infra::Db;
+use crate::infra::audit;
+use crate::infra::now;
+pub use model::{LinearModel, Metrics, TrainError};
+
+/// One reason behind a score: a feature and the client's value of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    pub feature: String,
+    /// The raw value (a count, days, minutes …), for the sentence.
+    pub value: f64,
+    /// Its push on the log-odds.
+    pub weight: f64,
+}
+
+/// The top `n` features that raised this client's score.
+pub fn top_reasons(model: &LinearModel, raw: &[f64], n: usize) -> Vec<Reason> {
+    let contributions = model.contributions(raw);
+    let mut order: Vec<usize> = (0..contributions.len())
+        .filter(|&i| contributions[i] > 0.02)
+        .collect();
+    order.sort_by(|&a, &b| contributions[b].total_cmp(&contributions[a]));
+    order
+        .into_iter()
+        .filter(|&i| is_explainable(&model.features[i], raw[i]))
+        .take(n)
+        .map(|i| {
+            let name = &model.features[i];
+            let logged = features::NUMERIC.contains(&name.as_str())
+                && !matches!(name.as_str(), "age" | "male" | "returning_via_camera");
+            Reason {
+                feature: name.clone(),
+                value: if logged {
+                    features::unlog(raw[i]).round()
+                } else {
+                    raw[i]
+                },
+                weight: contributions[i],
+            }
+        })
+        .collect()
+}
+
+/// One-hot columns explain a score only when the client has that value.
+fn is_explainable(feature: &str, raw: f64) -> bool {
+    !(feature.starts_with("source_") || feature.starts_with("segment_")) || raw > 0.5
+}
+
+/// A reason as a short sentence in `locale`.
+pub fn reason_text(locale: Locale, reason: &Reason) -> String {
+    let n = format!("{}", reason.value.round() as i64);
+    let template = match reason.feature.as_str() {
+        "visits_total" => td_string!(locale, reasons.visits_total),
+        "visits_30d" => td_string!(locale, reasons.visits_30d),
+        "days_since_first" => td_string!(locale, reasons.days_since_first),
+        "days_since_last" => td_string!(locale, reasons.days_since_last),
+        "total_minutes" => td_string!(locale, reasons.total_minutes),
+        "mean_minutes" => td_string!(locale, reasons.mean_minutes),
+        "test_drives" if reason.value <= 1.0 => td_string!(locale, reasons.test_drive),
+        "test_drives" => td_string!(locale, reasons.test_drives),
+        "credit_talks" => td_string!(locale, reasons.credit),
+        "trade_in_talks" => td_string!(locale, reasons.trade_in),
+        "consultations" => td_string!(locale, reasons.consultations),
+        "purchase_talks" => td_string!(locale, reasons.purchase_talks),
+        "returning_via_camera" => td_string!(locale, reasons.camera),
+        "age" => td_string!(locale, reasons.age),
+        "male" if reason.value > 0.5 => td_string!(locale, reasons.man),
+        "male" => td_string!(locale, reasons.woman),
+        f if f.starts_with("source_") => {
+            return td_string!(locale, reasons.source).replace(
+                "%s",
+                &crate::stats::ssr::charts::source_label(locale, &f[7..]),
+            );
+        }
+        f if f.starts_with("segment_") => {
+            return td_string!(locale, reasons.segment)
+                .replace("%s", &segment_label(locale, &f[8..]));
+        }
+        other => other,
+    };
+    template.replace("%n", &n)
+}
+
+fn segment_label(locale: Locale, segment: &str) -> String {
+    match segment {
+        "budget" => td_string!(locale, segments.budget),
+        "sedan" => td_string!(locale, segments.sedan),
+        "suv" => td_string!(locale, segments.suv),
+        "commercial" => td_string!(locale, segments.commercial),
+        "premium" => td_string!(locale, segments.premium),
+        "electric" => td_string!(locale, segments.electric),
+        other => other,
+    }
+    .to_string()
+}
+
+/// A stored model as the model page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredModel {
+    pub id: i64,
+    pub trained_at: i64,
+    pub active: bool,
+    pub model: LinearModel,
+    pub metrics: Metrics,
+}
+
+/// Trains on the whole database, stores the model (active) and rescores
+/// every client. On failure nothing changes and the reason is returned.
+pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredModel, AppError> {
+    let t = now();
+    let examples = features::load(db, t, true, None).await?;
+    let trained = tokio::task::spawn_blocking(move || model::train(&examples))
+        .await
+        .map_err(|_| AppError::Internal)?;
+    let (model, metrics) = trained.map_err(|e| AppError::TrainingRefused {
+        reason: e.to_string(),
+    })?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE models SET active = FALSE WHERE active = TRUE")
+        .execute(&mut *tx)
+        .await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO models (trained_at, algorithm, body, metrics, train_count, test_count, positive_count, active, trained_by) \
+         VALUES (?, 'logistic_regression_l2', ?, ?, ?, ?, ?, TRUE, ?) RETURNING id",
+    )
+    .bind(t)
+    .bind(serde_json::to_string(&model).map_err(|_| AppError::Internal)?)
+    .bind(serde_json::to_string(&metrics).map_err(|_| AppError::Internal)?)
+    .bind(metrics.train_count as i64)
+    .bind(metrics.test_count as i64)
+    .bind((metrics.train_buyers + metrics.test_buyers) as i64)
+    .bind(actor)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(&mut tx, actor, "train", "model", Some(id), None).await?;
+    tx.commit().await?;
+    rescore_all(db, id, &model).await?;
+    Ok(StoredModel {
+        id,
+        trained_at: t,
+        active: true,
+        model,
+        metrics,
+    })
+}
+
+pub async fn list_models(db: &Db) -> Result<Vec<StoredModel>, AppError> {
+    let rows: Vec<(i64, i64, bool, String, String)> = sqlx::query_as(
+        "SELECT id, trained_at, active, body, metrics FROM models ORDER BY id DESC LIMIT 20",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, trained_at, active, body, metrics)| {
+            Some(StoredModel {
+                id,
+                trained_at,
+                active,
+                model: serde_json::from_str(&body).ok()?,
+                metrics: serde_json::from_str(&metrics).ok()?,
+            })
+        })
+        .collect())
+}
+
+pub async fn active_model(db: &Db) -> Result<Option<(i64, LinearModel)>, AppError> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, body FROM models WHERE active = TRUE LIMIT 1")
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.and_then(|(id, body)| serde_json::from_str(&body).ok().map(|m| (id, m))))
+}
+
+/// Makes an earlier model active again and rescores with it.
+pub async fn activate(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
+    let body: Option<String> = sqlx::query_scalar("SELECT body FROM models WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    let model: LinearModel =
+        serde_json::from_str(&body.ok_or(AppError::NotFound)?).map_err(|_| AppError::Internal)?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE models SET active = (id = ?)")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut tx, Some(actor), "activate", "model", Some(id), None).await?;
+    tx.commit().await?;
+    rescore_all(db, id, &model).await
+}
+
+/// Scores of (client id, probability, reasons) for the given examples.
+pub fn score(model: &LinearModel, examples: &[features::Example]) -> Vec<(i64, f64, Vec<Reason>)> {
+    examples
+        .iter()
+        .map(|e| {
+            (
+                e.client_id,
+                model.probability(&e.values),
+                top_reasons(model, &e.values, 3),
+            )
+        })
+        .collect()
+}
+
+async fn store_scores(
+    db: &Db,
+    model_id: i64,
+    scores: &[(i64, f64, Vec<Reason>)],
+) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    store_scores_in(&mut tx, model_id, scores, now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn store_scores_in(
+    conn: &mut sqlx::SqliteConnection,
+    model_id: i64,
+    scores: &[(i64, f64, Vec<Reason>)],
+    t: i64,
+) -> Result<(), AppError> {
+    for chunk in scores.chunks(2_000) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT OR REPLACE INTO client_scores (client_id, model_id, probability, reasons, scored_at) ",
+        );
+        q.push_values(chunk, |mut b, (client, p, reasons)| {
+            b.push_bind(*client)
+                .push_bind(model_id)
+                .push_bind(*p)
+                .push_bind(serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into()))
+                .push_bind(t);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Rescores every client with `model` (their state as of now).
+pub async fn rescore_all(db: &Db, model_id: i64, model: &LinearModel) -> Result<(), AppError> {
+    let examples = features::load(db, now(), false, None).await?;
+    let scores = score(model, &examples);
+    store_scores(db, model_id, &scores).await
+}
+
+/// Rescores one client after their visits or services changed. A client
+/// whose probability rises across the hot threshold is a new hot lead:
+/// reception hears of it (once per crossing, not on every rescore).
+pub async fn rescore_client(db: &Db, client_id: i64) -> Result<(), AppError> {
+    let Some((model_id, model)) = active_model(db).await? else {
+        return Ok(());
+    };
+    let examples = features::load(db, now(), false, Some(client_id)).await?;
+    let scores = score(&model, &examples);
+    let (hot, _) = bands(db).await?;
+    let t = now();
+    let mut tx = db.begin_write().await?;
+    let before: Option<f64> =
+        sqlx::query_scalar("SELECT probability FROM client_scores WHERE client_id = ?")
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    store_scores_in(&mut tx, model_id, &scores, t).await?;
+    if let Some((_, after, reasons)) = scores.first()
+        && crossed_hot(before, *after, hot)
+    {
+        let branch: Option<i64> = sqlx::query_scalar("SELECT branch_id FROM clients WHERE id = ?")
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let notice = crate::notify::ssr::outbox::Notice {
+            kind: "hot_lead",
+            branch_id: branch,
+            client_id: Some(client_id),
+            visit_id: None,
+            payload: serde_json::json!({ "probability": after, "reasons": reasons }),
+        };
+        crate::notify::ssr::outbox::enqueue(&mut tx, notice, t).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Rescores after a visit or service was recorded. The record stands even if
+/// scoring fails (no model file, a locked database): the score catches up on
+/// the next rescore, so the failure is logged, not returned.
+pub async fn rescore_after_change(db: &Db, client_id: i64) {
+    if let Err(error) = rescore_client(db, client_id).await {
+        tracing::warn!(%error, client_id, "client not rescored");
+    }
+}
+
+/// Whether a rescore made a client a hot lead: below the threshold (or not
+/// scored) before, at or above it now.
+pub fn crossed_hot(before: Option<f64>, after: f64, hot: f64) -> bool {
+    after >= hot && before.is_none_or(|b| b < hot)
+}
+
+/// Hot and warm thresholds (probabilities), from settings.
+pub async fn bands(db: &Db) -> Result<(f64, f64), AppError> {
+    let get = |key: &'static str, default: f64| async move {
+        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(db.pool())
+            .await?;
+        Ok::<f64, AppError>(v.and_then(|v| v.parse().ok()).unwrap_or(default))
+    };
+    Ok((get("score_hot", 0.5).await?, get("score_warm", 0.2).await?))
+}
+
+pub async fn set_bands(db: &Db, actor: i64, hot: f64, warm: f64) -> Result<(), AppError> {
+    if !(0.0..=1.0).contains(&hot) || !(0.0..=1.0).contains(&warm) || warm >= hot {
+        return Err(AppError::invalid(
+            "score_hot",
+            crate::error::InvalidCode::OutOfRange,
+        ));
+    }
+    let mut tx = db.begin_write().await?;
+    for (key, value) in [("score_hot", hot), ("score_warm", warm)] {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    audit::record(&mut tx, Some(actor), "update", "score_bands", None, None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Writes the exact training matrix and labels as CSV.
+pub async fn export_features(db: &Db, out: &mut impl std::io::Write) -> Result<usize, AppError> {
+    let examples = features::load(db, now(), true, None).await?;
+    let io = |_| AppError::Internal;
+    writeln!(
+        out,
+        "client_id,cutoff,{},bought",
+        features::names().join(",")
+    )
+    .map_err(io)?;
+    for e in &examples {
+        let values: Vec<String> = e.values.iter().map(|v| format!("{v:.6}")).collect();
+        writeln!(
+            out,
+            "{},{},{},{}",
+            e.client_id,
+            e.cutoff,
+            values.join(","),
+            u8::from(e.bought)
+        )
+        .map_err(io)?;
+    }
+    Ok(examples.len())
+}
+
+impl From<TrainError> for AppError {
+    fn from(error: TrainError) -> Self {
+        AppError::TrainingRefused {
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// Sales since the active model was trained, for automatic retraining.
+pub async fn sales_since_training(db: &Db) -> Result<Option<i64>, AppError> {
+    let trained_at: Option<i64> =
+        sqlx::query_scalar("SELECT trained_at FROM models WHERE active = TRUE")
+            .fetch_optional(db.pool())
+            .await?;
+    match trained_at {
+        Some(t) => Ok(Some(
+            sqlx::query_scalar("SELECT COUNT(*) FROM sales WHERE created_at > ?")
+                .bind(t)
+                .fetch_one(db.pool())
+                .await?,
+        )),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crossed_hot;
+
+    #[test]
+    fn a_hot_lead_is_announced_once_per_crossing() {
+        assert!(crossed_hot(None, 0.6, 0.5));
+        assert!(crossed_hot(Some(0.4), 0.5, 0.5));
+        assert!(!crossed_hot(Some(0.55), 0.7, 0.5), "already hot: no repeat");
+        assert!(!crossed_hot(Some(0.3), 0.45, 0.5));
+        assert!(
+            !crossed_hot(Some(0.7), 0.3, 0.5),
+            "cooling down is not news"
+        );
+    }
+}

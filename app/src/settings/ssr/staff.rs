@@ -1,0 +1,586 @@
+//! SQL and rules for staff accounts: sign-in, the first admin, and the
+//! settings page's create / edit / reset / deactivate.
+
+use std::time::Instant;
+
+use crate::auth::Role;
+use crate::auth::ssr::AuthSession;
+use crate::auth::ssr::backend::Credentials;
+use crate::error::{AppError, ConflictCode, InvalidCode, limits, required_text};
+use crate::infra::AppState;
+use crate::infra::Db;
+use crate::infra::audit;
+use crate::infra::now;
+use crate::infra::password;
+use serde::{Deserialize, Serialize};
+
+pub async fn sign_in(
+    state: &AppState,
+    auth: &mut AuthSession,
+    login: &str,
+    password: &str,
+) -> Result<(), AppError> {
+    let login = login.trim().to_lowercase();
+    if login.is_empty() {
+        return Err(AppError::invalid("login", InvalidCode::Required));
+    }
+    if password.is_empty() {
+        return Err(AppError::invalid("password", InvalidCode::Required));
+    }
+    if login.chars().count() > limits::LOGIN_MAX || password.len() > limits::PASSWORD_MAX {
+        return Err(AppError::BadCredentials);
+    }
+    if let Err(retry_after_secs) = state.login_throttle.check(&login, Instant::now()) {
+        return Err(AppError::TooManyAttempts { retry_after_secs });
+    }
+    let user = auth
+        .authenticate(Credentials {
+            login: login.clone(),
+            password: password.to_string(),
+        })
+        .await
+        .map_err(|_| AppError::Internal)?;
+    let Some(user) = user else {
+        state.login_throttle.record_failure(&login, Instant::now());
+        tracing::info!(login = %login, "failed sign-in");
+        return Err(AppError::BadCredentials);
+    };
+    state.login_throttle.record_success(&login);
+    auth.login(&user).await.map_err(|_| AppError::Internal)?;
+    tracing::info!(login = %login, "signed in");
+    Ok(())
+}
+
+/// What `ensure_admin` did, so the caller can tell the operator.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminBootstrap {
+    Exists,
+    Created { password: String, generated: bool },
+}
+
+/// Creates the `admin` account on a database that has none.
+pub async fn ensure_admin(db: &Db, configured: Option<String>) -> Result<AdminBootstrap, AppError> {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM staff WHERE login = 'admin'")
+        .fetch_optional(db.pool())
+        .await?;
+    if exists.is_some() {
+        return Ok(AdminBootstrap::Exists);
+    }
+    let (password, generated) = match configured.filter(|p| !p.is_empty()) {
+        Some(p) => {
+            validate_password(&p)?;
+            (p, false)
+        }
+        None => (password::generate(), true),
+    };
+    let hash = password::hash(password.clone()).await?;
+    let t = now();
+    sqlx::query(
+        "INSERT INTO staff (login, full_name, password_hash, role, language, created_at, updated_at) \
+         VALUES ('admin', 'Administrator', ?, 'admin', 'uz', ?, ?)",
+    )
+    .bind(hash)
+    .bind(t)
+    .bind(t)
+    .execute(db.pool())
+    .await?;
+    db.note_write();
+    Ok(AdminBootstrap::Created {
+        password,
+        generated,
+    })
+}
+
+pub fn validate_password(password: &str) -> Result<(), AppError> {
+    let length = password.chars().count();
+    if length < limits::PASSWORD_MIN {
+        return Err(AppError::invalid("password", InvalidCode::TooShort));
+    }
+    if length > limits::PASSWORD_MAX {
+        return Err(AppError::invalid("password", InvalidCode::TooLong));
+    }
+    Ok(())
+}
+
+/// A staff account as the settings page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct StaffRow {
+    pub id: i64,
+    pub login: String,
+    pub full_name: String,
+    pub role: String,
+    pub branch_id: Option<i64>,
+    pub branch_name: Option<String>,
+    pub active: bool,
+    pub telegram_linked: bool,
+}
+
+pub async fn list(db: &Db) -> Result<Vec<StaffRow>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, b.name AS branch_name, s.active, \
+         s.telegram_chat_id IS NOT NULL AS telegram_linked \
+         FROM staff s LEFT JOIN branches b ON b.id = s.branch_id ORDER BY s.active DESC, s.login",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Unlinks a staff member's Telegram chat: the bot stops answering it and
+/// sending to it at once.
+pub async fn unlink_telegram(db: &Db, actor: Option<i64>, id: i64) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let updated = sqlx::query(
+        "UPDATE staff SET telegram_chat_id = NULL, telegram_link_code = NULL, telegram_link_expires_at = NULL WHERE id = ?",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(&mut tx, actor, "unlink_telegram", "staff", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Validated input for a new or edited account.
+pub struct StaffInput {
+    pub login: String,
+    pub full_name: String,
+    pub role: Role,
+    pub branch_id: Option<i64>,
+}
+
+pub fn validate_login(login: &str) -> Result<String, AppError> {
+    let login = required_text("login", &login.to_lowercase(), limits::LOGIN_MAX)?;
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c);
+    if login.chars().count() < 3 || !login.chars().all(allowed) {
+        return Err(AppError::invalid("login", InvalidCode::BadFormat));
+    }
+    Ok(login)
+}
+
+pub fn parse_input(
+    login: &str,
+    full_name: &str,
+    role: &str,
+    branch_id: Option<i64>,
+) -> Result<StaffInput, AppError> {
+    let login = validate_login(login)?;
+    let full_name = required_text("full_name", full_name, limits::NAME_MAX)?;
+    let role =
+        Role::parse(role).ok_or_else(|| AppError::invalid("role", InvalidCode::UnknownValue))?;
+    // Reception works at one branch; managers and admins may be network-wide.
+    if role == Role::Reception && branch_id.is_none() {
+        return Err(AppError::invalid("branch", InvalidCode::Required));
+    }
+    Ok(StaffInput {
+        login,
+        full_name,
+        role,
+        branch_id,
+    })
+}
+
+async fn check_branch(
+    conn: &mut sqlx::SqliteConnection,
+    branch_id: Option<i64>,
+) -> Result<(), AppError> {
+    if let Some(id) = branch_id {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+        if found.is_none() {
+            return Err(AppError::invalid("branch", InvalidCode::UnknownValue));
+        }
+    }
+    Ok(())
+}
+
+pub async fn create(
+    db: &Db,
+    actor: i64,
+    input: StaffInput,
+    password: String,
+) -> Result<i64, AppError> {
+    validate_password(&password)?;
+    let hash = password::hash(password).await?;
+    let mut tx = db.begin_write().await?;
+    check_branch(&mut tx, input.branch_id).await?;
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM staff WHERE login = ?")
+        .bind(&input.login)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(AppError::Conflict {
+            code: ConflictCode::LoginTaken,
+        });
+    }
+    let t = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO staff (login, full_name, password_hash, role, branch_id, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&input.login)
+    .bind(&input.full_name)
+    .bind(hash)
+    .bind(input.role.as_str())
+    .bind(input.branch_id)
+    .bind(t)
+    .bind(t)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "create",
+        "staff",
+        Some(id),
+        Some(&input.login),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Active admins other than `except`.
+async fn other_active_admins(
+    conn: &mut sqlx::SqliteConnection,
+    except: i64,
+) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM staff WHERE role = 'admin' AND active = TRUE AND id <> ?",
+    )
+    .bind(except)
+    .fetch_one(conn)
+    .await?)
+}
+
+pub async fn update(db: &Db, actor: i64, id: i64, input: StaffInput) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    check_branch(&mut tx, input.branch_id).await?;
+    let current: Option<(String, bool)> =
+        sqlx::query_as("SELECT role, active FROM staff WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (role, active) = current.ok_or(AppError::NotFound)?;
+    if role == "admin"
+        && active
+        && input.role != Role::Admin
+        && other_active_admins(&mut tx, id).await? == 0
+    {
+        return Err(AppError::Conflict {
+            code: ConflictCode::LastAdmin,
+        });
+    }
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM staff WHERE login = ? AND id <> ?")
+        .bind(&input.login)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(AppError::Conflict {
+            code: ConflictCode::LoginTaken,
+        });
+    }
+    sqlx::query(
+        "UPDATE staff SET login = ?, full_name = ?, role = ?, branch_id = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(&input.login)
+    .bind(&input.full_name)
+    .bind(input.role.as_str())
+    .bind(input.branch_id)
+    .bind(now())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(&mut tx, Some(actor), "update", "staff", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn set_active(db: &Db, actor: i64, id: i64, active: bool) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let role: Option<String> = sqlx::query_scalar("SELECT role FROM staff WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let role = role.ok_or(AppError::NotFound)?;
+    if !active && role == "admin" && other_active_admins(&mut tx, id).await? == 0 {
+        return Err(AppError::Conflict {
+            code: ConflictCode::LastAdmin,
+        });
+    }
+    sqlx::query("UPDATE staff SET active = ?, updated_at = ? WHERE id = ?")
+        .bind(active)
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let action = if active { "activate" } else { "deactivate" };
+    audit::record(&mut tx, Some(actor), action, "staff", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn reset_password(
+    db: &Db,
+    actor: i64,
+    id: i64,
+    new_password: String,
+) -> Result<(), AppError> {
+    validate_password(&new_password)?;
+    let hash = password::hash(new_password).await?;
+    let mut tx = db.begin_write().await?;
+    let updated = sqlx::query("UPDATE staff SET password_hash = ?, updated_at = ? WHERE id = ?")
+        .bind(hash)
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "reset_password",
+        "staff",
+        Some(id),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An API token as the settings page lists it (never the secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub name: String,
+    pub owner: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub async fn list_tokens(db: &Db) -> Result<Vec<ApiTokenRow>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, t.name, s.login AS owner, t.created_at, t.last_used_at, t.revoked_at \
+         FROM api_tokens t JOIN staff s ON s.id = t.staff_id ORDER BY t.revoked_at IS NOT NULL, t.id DESC",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Creates a token acting as `owner`; returns the secret, shown once.
+pub async fn create_token(db: &Db, owner: i64, name: &str) -> Result<String, AppError> {
+    let name = required_text("name", name, limits::NAME_MAX)?;
+    let secret = format!("aa_{}", crate::infra::tokens::new_secret());
+    let mut tx = db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO api_tokens (name, token_hash, staff_id, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&name)
+    .bind(crate::infra::tokens::sha256_hex(secret.as_bytes()))
+    .bind(owner)
+    .bind(now())
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(owner),
+        "create",
+        "api_token",
+        Some(id),
+        Some(&name),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+pub async fn revoke_token(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let updated =
+        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if updated == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(&mut tx, Some(actor), "revoke", "api_token", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A token's answer, as read at one write generation.
+struct TokenEntry {
+    version: (u64, u64),
+    found: Option<(i64, crate::auth::ssr::StaffUser)>,
+    use_noted_at: Option<i64>,
+}
+
+/// Token answers by (database, token hash): API clients call many times a
+/// second, and any write (a revocation, a deactivation) makes entries stale.
+static TOKENS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<(u64, String), TokenEntry>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// The active staff member a bearer token acts as, if the token is valid.
+pub async fn user_for_token(
+    db: &Db,
+    secret: &str,
+) -> Result<Option<crate::auth::ssr::StaffUser>, AppError> {
+    if !secret.starts_with("aa_") || secret.len() != 67 {
+        return Ok(None);
+    }
+    let hash = crate::infra::tokens::sha256_hex(secret.as_bytes());
+    let version = db.version();
+    let key = (version.0, hash);
+    let t = now();
+    let cached = {
+        let tokens = TOKENS.lock().unwrap_or_else(|p| p.into_inner());
+        tokens
+            .get(&key)
+            .filter(|e| e.version == version)
+            .map(|e| (e.found.clone(), e.use_noted_at))
+    };
+    let (found, use_noted_at) = match cached {
+        Some(hit) => hit,
+        None => {
+            let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+                "SELECT t.id, t.last_used_at FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
+                 WHERE t.token_hash = ? AND t.revoked_at IS NULL AND s.active = TRUE",
+            )
+            .bind(&key.1)
+            .fetch_optional(db.pool())
+            .await?;
+            match row {
+                None => (None, None),
+                Some((token_id, last_used)) => {
+                    let user: Option<crate::auth::ssr::StaffUser> = sqlx::query_as(
+                        "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, s.language, s.password_hash \
+                         FROM staff s JOIN api_tokens t ON t.staff_id = s.id WHERE t.id = ?",
+                    )
+                    .bind(token_id)
+                    .fetch_optional(db.pool())
+                    .await?;
+                    (user.map(|u| (token_id, u)), last_used)
+                }
+            }
+        }
+    };
+    let mut use_noted_at = use_noted_at;
+    // Note the use at most once a minute: a write per request would cost more than the request.
+    if let Some((token_id, _)) = &found
+        && use_noted_at.is_none_or(|l| t - l > 60)
+    {
+        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+            .bind(t)
+            .bind(token_id)
+            .execute(db.pool())
+            .await?;
+        use_noted_at = Some(t);
+    }
+    let mut tokens = TOKENS.lock().unwrap_or_else(|p| p.into_inner());
+    if tokens.len() > 1_000 {
+        tokens.clear();
+    }
+    let user = found.as_ref().map(|(_, u)| u.clone());
+    tokens.insert(
+        key,
+        TokenEntry {
+            version,
+            found,
+            use_noted_at,
+        },
+    );
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite://{}/t.db", dir.path().display()))
+            .await
+            .unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn admin_is_created_once_with_the_configured_password() {
+        let (_dir, db) = db().await;
+        let first = ensure_admin(&db, Some("s3cret-pass".into())).await.unwrap();
+        assert_eq!(
+            first,
+            AdminBootstrap::Created {
+                password: "s3cret-pass".into(),
+                generated: false
+            }
+        );
+        assert_eq!(
+            ensure_admin(&db, None).await.unwrap(),
+            AdminBootstrap::Exists
+        );
+    }
+
+    #[tokio::test]
+    async fn a_too_short_admin_password_is_refused() {
+        let (_dir, db) = db().await;
+        assert_eq!(
+            ensure_admin(&db, Some("short".into())).await,
+            Err(AppError::invalid("password", InvalidCode::TooShort))
+        );
+    }
+
+    #[tokio::test]
+    async fn the_last_admin_cannot_be_demoted_or_deactivated() {
+        let (_dir, db) = db().await;
+        ensure_admin(&db, Some("s3cret-pass".into())).await.unwrap();
+        let admin_id: i64 = sqlx::query_scalar("SELECT id FROM staff WHERE login = 'admin'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let demote = parse_input("admin", "Administrator", "manager", None).unwrap();
+        assert_eq!(
+            update(&db, admin_id, admin_id, demote).await,
+            Err(AppError::Conflict {
+                code: ConflictCode::LastAdmin
+            })
+        );
+        assert_eq!(
+            set_active(&db, admin_id, admin_id, false).await,
+            Err(AppError::Conflict {
+                code: ConflictCode::LastAdmin
+            })
+        );
+        // With a second admin, the first may step down.
+        let second = parse_input("boss", "Second Admin", "admin", None).unwrap();
+        create(&db, admin_id, second, "another-pass".into())
+            .await
+            .unwrap();
+        set_active(&db, admin_id, admin_id, false).await.unwrap();
+    }
+
+    #[test]
+    fn logins_are_validated() {
+        assert_eq!(validate_login(" Aziz.K ").unwrap(), "aziz.k");
+        assert!(validate_login("a b").is_err());
+        assert!(validate_login("ab").is_err());
+        assert!(validate_login(&"a".repeat(41)).is_err());
+        assert!(parse_input("desk1", "Desk", "reception", None).is_err());
+        assert!(parse_input("desk1", "Desk", "janitor", Some(1)).is_err());
+    }
+}

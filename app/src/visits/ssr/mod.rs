@@ -1,0 +1,230 @@
+//! Visits and the services asked for during them: check in, record a
+//! service, close. Each is one write transaction.
+
+pub mod sales;
+
+use crate::error::{AppError, ConflictCode, InvalidCode};
+use crate::infra::Db;
+use crate::infra::audit;
+use crate::infra::now;
+use crate::stats::ssr::SERVICE_KINDS;
+use sqlx::SqliteConnection;
+
+pub const NOTE_MAX: usize = 500;
+
+/// Opens a visit for `client_id` at `branch_id`; refuses a second open one.
+pub async fn check_in(
+    db: &Db,
+    actor: i64,
+    client_id: i64,
+    branch_id: i64,
+    started_by: &str,
+) -> Result<i64, AppError> {
+    let mut tx = db.begin_write().await?;
+    let client: Option<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT visit_count, erased_at FROM clients WHERE id = ?")
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (visit_count, erased) = client.ok_or(AppError::NotFound)?;
+    if erased.is_some() {
+        return Err(AppError::NotFound);
+    }
+    ensure_branch(&mut tx, branch_id).await?;
+    let open: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM visits WHERE client_id = ? AND left_at IS NULL")
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if open.is_some() {
+        return Err(AppError::Conflict {
+            code: ConflictCode::VisitOpen,
+        });
+    }
+    let t = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO visits (visit_token, client_id, branch_id, entered_at, started_by, is_first_visit, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(client_id)
+    .bind(branch_id)
+    .bind(t)
+    .bind(started_by)
+    .bind(visit_count == 0)
+    .bind(t)
+    .fetch_one(&mut *tx)
+    .await?;
+    count_visit(&mut tx, client_id, t).await?;
+    audit::record(&mut tx, Some(actor), "check_in", "visit", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Counts a new visit on the client's record (visit count, first and last visit).
+pub(crate) async fn count_visit(
+    conn: &mut SqliteConnection,
+    client_id: i64,
+    t: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "UPDATE clients SET visit_count = visit_count + 1, last_visit_at = ?, \
+         first_visit_at = COALESCE(first_visit_at, ?), updated_at = ? WHERE id = ?",
+    )
+    .bind(t)
+    .bind(t)
+    .bind(t)
+    .bind(client_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The branch must exist; a form or API body naming another is refused.
+pub(crate) async fn ensure_branch(
+    conn: &mut SqliteConnection,
+    branch_id: i64,
+) -> Result<(), AppError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
+        .bind(branch_id)
+        .fetch_optional(conn)
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| AppError::invalid("branch", InvalidCode::UnknownValue))
+}
+
+/// The branch and client of an open visit, or why it cannot take changes.
+async fn open_visit(
+    conn: &mut SqliteConnection,
+    visit_id: i64,
+) -> Result<(i64, Option<i64>), AppError> {
+    let visit: Option<(i64, Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT branch_id, client_id, left_at FROM visits WHERE id = ?")
+            .bind(visit_id)
+            .fetch_optional(conn)
+            .await?;
+    let (branch, client, left) = visit.ok_or(AppError::NotFound)?;
+    if left.is_some() {
+        return Err(AppError::Conflict {
+            code: ConflictCode::VisitClosed,
+        });
+    }
+    Ok((branch, client))
+}
+
+/// The branch a visit belongs to (for role checks).
+pub async fn branch_of(db: &Db, visit_id: i64) -> Result<i64, AppError> {
+    sqlx::query_scalar("SELECT branch_id FROM visits WHERE id = ?")
+        .bind(visit_id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn add_service(
+    db: &Db,
+    actor: i64,
+    visit_id: i64,
+    kind: &str,
+    note: &str,
+) -> Result<(i64, i64), AppError> {
+    let kind = SERVICE_KINDS
+        .iter()
+        .find(|k| **k == kind)
+        .ok_or_else(|| AppError::invalid("kind", InvalidCode::UnknownValue))?;
+    let note = note.trim();
+    if note.chars().count() > NOTE_MAX {
+        return Err(AppError::invalid("note", InvalidCode::TooLong));
+    }
+    let mut tx = db.begin_write().await?;
+    let (branch_id, client_id) = open_visit(&mut tx, visit_id).await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, staff_id, requested_at, note) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(visit_id)
+    .bind(client_id)
+    .bind(branch_id)
+    .bind(kind)
+    .bind(actor)
+    .bind(now())
+    .bind((!note.is_empty()).then_some(note))
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "add_service",
+        "visit",
+        Some(visit_id),
+        Some(kind),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((id, branch_id))
+}
+
+/// Closes an open visit now (staff or the exit camera); returns its branch.
+pub async fn close(db: &Db, actor: i64, visit_id: i64, ended_by: &str) -> Result<i64, AppError> {
+    let mut tx = db.begin_write().await?;
+    let branch_id = close_in(&mut tx, Some(actor), visit_id, ended_by, now()).await?;
+    tx.commit().await?;
+    Ok(branch_id)
+}
+
+/// Closes an open visit at `at` inside a transaction and, for a known client
+/// seen out (not the automatic close at closing time), tells reception how
+/// long they stayed.
+pub(crate) async fn close_in(
+    conn: &mut SqliteConnection,
+    actor: Option<i64>,
+    visit_id: i64,
+    ended_by: &str,
+    at: i64,
+) -> Result<i64, AppError> {
+    let (branch_id, client_id) = open_visit(&mut *conn, visit_id).await?;
+    let entered_at: i64 = sqlx::query_scalar("SELECT entered_at FROM visits WHERE id = ?")
+        .bind(visit_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    // A clock a little behind never makes a negative stay.
+    let left_at = at.max(entered_at);
+    sqlx::query("UPDATE visits SET left_at = ?, ended_by = ? WHERE id = ?")
+        .bind(left_at)
+        .bind(ended_by)
+        .bind(visit_id)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(
+        &mut *conn,
+        actor,
+        "close",
+        "visit",
+        Some(visit_id),
+        Some(ended_by),
+    )
+    .await?;
+    if client_id.is_some() && ended_by != "auto_close" {
+        let notice = crate::notify::ssr::outbox::Notice {
+            kind: "client_left",
+            branch_id: Some(branch_id),
+            client_id,
+            visit_id: Some(visit_id),
+            payload: serde_json::json!({ "stayed_secs": left_at - entered_at, "ended_by": ended_by }),
+        };
+        crate::notify::ssr::outbox::enqueue(conn, notice, now()).await?;
+    }
+    Ok(branch_id)
+}
+
+/// The client of a visit, if known.
+pub async fn client_of(db: &Db, visit_id: i64) -> Result<Option<i64>, AppError> {
+    Ok(
+        sqlx::query_scalar::<_, Option<i64>>("SELECT client_id FROM visits WHERE id = ?")
+            .bind(visit_id)
+            .fetch_optional(db.pool())
+            .await?
+            .flatten(),
+    )
+}
