@@ -116,51 +116,45 @@ pub struct FormChoices {
     pub own_branch: Option<i64>,
 }
 
-/// Reception may only touch the clients of its own branch.
+/// Admits the caller for `need` on one client: reception only in its branch.
 #[cfg(feature = "ssr")]
 async fn authorize_client(
     client_id: i64,
-) -> Result<(crate::auth::ssr::StaffUser, crate::infra::AppState), AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::app_state()?;
-    let branch = crate::clients::ssr::branch_of(&state.db, client_id).await?;
-    if !user.role.is_manager() && user.branch_id != Some(branch) {
-        return Err(AppError::Forbidden);
-    }
-    Ok((user, state))
+    need: crate::auth::ssr::Need,
+) -> Result<(crate::auth::ssr::Staff, crate::infra::AppState), AppError> {
+    let (caller, state) = crate::auth::ssr::require(need).await?;
+    caller
+        .scope
+        .check(crate::clients::ssr::branch_of(&state.db, client_id).await?)?;
+    Ok((caller, state))
 }
 
+/// Admits any staff caller on one visit: reception only in its branch.
 #[cfg(feature = "ssr")]
 async fn authorize_visit(
     visit_id: i64,
-) -> Result<(crate::auth::ssr::StaffUser, crate::infra::AppState), AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::app_state()?;
-    let branch = crate::visits::ssr::branch_of(&state.db, visit_id).await?;
-    if !user.role.is_manager() && user.branch_id != Some(branch) {
-        return Err(AppError::Forbidden);
-    }
-    Ok((user, state))
+) -> Result<(crate::auth::ssr::Staff, crate::infra::AppState), AppError> {
+    let (caller, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
+    caller
+        .scope
+        .check(crate::visits::ssr::branch_of(&state.db, visit_id).await?)?;
+    Ok((caller, state))
 }
 
 #[server(prefix = "/rpc")]
 pub async fn load_client_card(id: i64) -> Result<CardData, AppError> {
-    let (user, state) = authorize_client(id).await?;
+    let (user, state) = authorize_client(id, crate::auth::ssr::Need::Staff).await?;
     let mut card = crate::clients::ssr::load_card(&state.db, user.id, id).await?;
-    card.viewer_is_manager = user.role.is_manager();
-    card.viewer_is_admin = user.role == crate::auth::Role::Admin;
+    card.viewer_is_manager = user.is_manager();
+    card.viewer_is_admin = user.is_admin();
     Ok(card)
 }
 
 #[server(prefix = "/rpc")]
 pub async fn check_in_client(client_id: i64, branch_id: i64) -> Result<i64, AppError> {
-    let (user, state) = authorize_client(client_id).await?;
+    let (user, state) = authorize_client(client_id, crate::auth::ssr::Need::Staff).await?;
     // Reception checks clients in at its own branch.
-    let branch_id = if user.role.is_manager() {
-        branch_id
-    } else {
-        user.branch_id.unwrap_or(branch_id)
-    };
+    let branch_id = user.scope.acting_branch(branch_id);
     let id =
         crate::visits::ssr::check_in(&state.db, user.id, client_id, branch_id, "manual").await?;
     state.announce(branch_id);
@@ -193,7 +187,7 @@ pub async fn close_client_visit(visit_id: i64) -> Result<(), AppError> {
 
 #[server(prefix = "/rpc")]
 pub async fn update_client(id: i64, form: ClientForm) -> Result<(), AppError> {
-    let (user, state) = authorize_client(id).await?;
+    let (user, state) = authorize_client(id, crate::auth::ssr::Need::Staff).await?;
     let input = crate::clients::ssr::parse_input(&form, crate::infra::now())?;
     crate::clients::ssr::update(&state.db, user.id, id, &input).await
 }
@@ -205,10 +199,7 @@ pub async fn record_client_sale(
     price: String,
     #[server(default)] contract: String,
 ) -> Result<i64, AppError> {
-    let (user, state) = authorize_client(client_id).await?;
-    if !user.role.is_manager() {
-        return Err(AppError::Forbidden);
-    }
+    let (user, state) = authorize_client(client_id, crate::auth::ssr::Need::Manager).await?;
     let contract = match contract.trim() {
         "" => None,
         id => Some(
@@ -223,17 +214,8 @@ pub async fn record_client_sale(
 /// this card and the face stops matching them.
 #[server(prefix = "/rpc")]
 pub async fn reject_camera_match(client_id: i64, event_id: i64) -> Result<(), AppError> {
-    let (user, state) = authorize_client(client_id).await?;
-    let owner: Option<i64> =
-        sqlx::query_scalar("SELECT client_id FROM camera_events WHERE id = ? AND rejected = FALSE")
-            .bind(event_id)
-            .fetch_optional(state.db.pool())
-            .await?
-            .flatten();
-    if owner != Some(client_id) {
-        return Err(AppError::NotFound);
-    }
-    crate::camera::ssr::reject_match(&state.db, user.id, event_id).await?;
+    let (user, state) = authorize_client(client_id, crate::auth::ssr::Need::Staff).await?;
+    crate::camera::ssr::reject_match_of(&state.db, user.id, client_id, event_id).await?;
     let branch = crate::clients::ssr::branch_of(&state.db, client_id).await;
     if let Ok(branch) = branch {
         state.announce(branch);
@@ -244,10 +226,7 @@ pub async fn reject_camera_match(client_id: i64, event_id: i64) -> Result<(), Ap
 /// Deletes a document (managers and admins).
 #[server(prefix = "/rpc")]
 pub async fn delete_client_document(client_id: i64, id: i64) -> Result<(), AppError> {
-    let (user, state) = authorize_client(client_id).await?;
-    if !user.role.is_manager() {
-        return Err(AppError::Forbidden);
-    }
+    let (user, state) = authorize_client(client_id, crate::auth::ssr::Need::Manager).await?;
     let document = crate::privacy::ssr::documents::get(&state.db, id).await?;
     if document.client_id != client_id {
         return Err(AppError::NotFound);
@@ -258,21 +237,19 @@ pub async fn delete_client_document(client_id: i64, id: i64) -> Result<(), AppEr
 /// Erases a client's personal data (admins only); visits stay, anonymous.
 #[server(prefix = "/rpc")]
 pub async fn erase_client(id: i64, confirm: Option<String>) -> Result<(), AppError> {
-    let admin = crate::auth::ssr::require_role(&[crate::auth::Role::Admin]).await?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     if confirm.as_deref() != Some("on") {
         return Err(AppError::invalid(
             "confirm",
             crate::error::InvalidCode::Required,
         ));
     }
-    let state = crate::auth::ssr::app_state()?;
     crate::privacy::ssr::erase_client(&state.db, &state.data_dir, admin.id, id).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn client_form_choices() -> Result<FormChoices, AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (user, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
     let (car_models, branches) = crate::clients::ssr::choices(&state.db).await?;
     Ok(FormChoices {
         car_models,
@@ -288,13 +265,8 @@ pub async fn create_client(
     branch_id: i64,
     check_in: Option<String>,
 ) -> Result<i64, AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::app_state()?;
-    let branch_id = if user.role.is_manager() {
-        branch_id
-    } else {
-        user.branch_id.ok_or(AppError::Forbidden)?
-    };
+    let (user, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
+    let branch_id = user.scope.acting_branch(branch_id);
     let input = crate::clients::ssr::parse_input(&form, crate::infra::now())?;
     let id = crate::clients::ssr::create(&state.db, user.id, branch_id, &input).await?;
     if check_in.is_some() {

@@ -151,9 +151,9 @@ impl ClientQuery {
 /// Reception sees the clients of its branch; managers and admins all.
 #[server(prefix = "/rpc")]
 pub async fn search_clients(query: ClientQuery) -> Result<ClientPage, AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::app_state()?;
-    crate::clients::ssr::search_as(&state.db, &user, &query, crate::infra::now()).await
+    use crate::auth::ssr::{Need, require};
+    let (caller, state) = require(Need::Staff).await?;
+    crate::clients::ssr::search_as(&state.db, caller.scope, &query, crate::infra::now()).await
 }
 
 #[component]

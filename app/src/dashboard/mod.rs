@@ -40,13 +40,9 @@ pub struct InsideVisitor {
 /// Today's figures; reception always sees its own branch.
 #[server(prefix = "/rpc")]
 pub async fn dashboard_overview(branch_id: Option<i64>) -> Result<Overview, AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::app_state()?;
-    let branch_id = if user.role.is_manager() {
-        branch_id
-    } else {
-        user.branch_id
-    };
+    use crate::auth::ssr::{Need, require};
+    let (caller, state) = require(Need::Staff).await?;
+    let branch_id = caller.scope.branch().or(branch_id);
     crate::dashboard::ssr::overview(&state.db, branch_id, crate::infra::now()).await
 }
 

@@ -64,34 +64,6 @@ pub struct KioskRegistration {
     pub photo: Option<String>,
 }
 
-/// The paired kiosk making this request, or `Unauthorized`.
-#[cfg(feature = "ssr")]
-async fn require_kiosk() -> Result<
-    (
-        crate::settings::ssr::devices::Device,
-        crate::infra::AppState,
-    ),
-    AppError,
-> {
-    let state = crate::auth::ssr::app_state()?;
-    let headers = leptos_axum::extract::<axum::http::HeaderMap>()
-        .await
-        .map_err(|_| AppError::Internal)?;
-    let token = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == KIOSK_COOKIE)
-        .map(|(_, value)| value.to_string())
-        .ok_or(AppError::Unauthorized)?;
-    let device = crate::settings::ssr::devices::for_token(&state.db, &token, "kiosk")
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    Ok((device, state))
-}
-
 /// Pairs this tablet with the code from the pairing link; the device token
 /// goes into an HttpOnly cookie the page's scripts cannot read.
 #[server(prefix = "/rpc", endpoint = "pair_kiosk", input = Json)]
@@ -114,11 +86,8 @@ pub async fn pair_kiosk(code: String) -> Result<(), AppError> {
 /// submission id; `Unauthorized` when this tablet is not paired.
 #[server(prefix = "/rpc", endpoint = "kiosk_info", input = Json)]
 pub async fn kiosk_info() -> Result<KioskSetup, AppError> {
-    let (device, state) = require_kiosk().await?;
-    let branch: String = sqlx::query_scalar("SELECT name FROM branches WHERE id = ?")
-        .bind(device.branch_id)
-        .fetch_one(state.db.pool())
-        .await?;
+    let (device, state) = crate::auth::ssr::require_kiosk().await?;
+    let branch = crate::settings::ssr::branches::name(&state.db, device.branch_id).await?;
     let (consent_version, consent_texts) = crate::privacy::ssr::consent_texts(&state.db).await?;
     let (car_models, _) = crate::clients::ssr::choices(&state.db).await?;
     Ok(KioskSetup {
@@ -132,7 +101,7 @@ pub async fn kiosk_info() -> Result<KioskSetup, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "kiosk_lookup", input = Json)]
 pub async fn kiosk_lookup(phone: String) -> Result<Option<KnownClient>, AppError> {
-    let (_, state) = require_kiosk().await?;
+    let (_, state) = crate::auth::ssr::require_kiosk().await?;
     crate::kiosk::ssr::lookup(&state.db, &phone).await
 }
 
@@ -145,7 +114,7 @@ pub async fn kiosk_check_in(
     biometric: bool,
     language: String,
 ) -> Result<KioskDone, AppError> {
-    let (device, state) = require_kiosk().await?;
+    let (device, state) = crate::auth::ssr::require_kiosk().await?;
     let consent = consent_version.map(|version| crate::kiosk::ssr::ConsentGiven {
         version,
         language: &language,
@@ -167,7 +136,7 @@ pub async fn kiosk_check_in(
 
 #[server(prefix = "/rpc", endpoint = "kiosk_register", input = Json)]
 pub async fn kiosk_register(form: KioskRegistration) -> Result<KioskDone, AppError> {
-    let (device, state) = require_kiosk().await?;
+    let (device, state) = crate::auth::ssr::require_kiosk().await?;
     let done = crate::kiosk::ssr::register(&state.db, &state.data_dir, &device, &form).await?;
     crate::scoring::ssr::rescore_after_change(&state.db, done.client_id).await;
     state.announce(device.branch_id);

@@ -120,24 +120,16 @@ pub fn report(stored: &crate::scoring::ssr::StoredModel) -> ModelReport {
     }
 }
 
-#[cfg(feature = "ssr")]
-async fn require_manager() -> Result<crate::auth::ssr::StaffUser, AppError> {
-    use crate::auth::Role;
-    crate::auth::ssr::require_role(&[Role::Admin, Role::Manager]).await
-}
-
 #[server(prefix = "/rpc")]
 pub async fn load_leads(query: LeadQuery, lang: String) -> Result<LeadPage, AppError> {
-    require_manager().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (_, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Manager).await?;
     let filter = crate::potential::ssr::validate(&query, crate::infra::now())?;
     crate::potential::ssr::leads(&state.db, &filter, lang.parse().unwrap_or_default()).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn load_model_panel() -> Result<ModelPanel, AppError> {
-    require_manager().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (_, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Manager).await?;
     let models = crate::scoring::ssr::list_models(&state.db)
         .await?
         .iter()
@@ -157,24 +149,21 @@ pub async fn load_model_panel() -> Result<ModelPanel, AppError> {
 /// Retrains now; the previous model stays when training is refused.
 #[server(prefix = "/rpc")]
 pub async fn retrain_model() -> Result<ModelReport, AppError> {
-    let user = require_manager().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (user, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Manager).await?;
     let stored = crate::scoring::ssr::train_and_activate(&state.db, Some(user.id)).await?;
     Ok(report(&stored))
 }
 
 #[server(prefix = "/rpc")]
 pub async fn activate_model(id: i64) -> Result<(), AppError> {
-    let admin = crate::auth::ssr::require_role(&[crate::auth::Role::Admin]).await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     crate::scoring::ssr::activate(&state.db, admin.id, id).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn save_score_bands(hot: String, warm: String) -> Result<(), AppError> {
     use crate::error::InvalidCode;
-    let admin = crate::auth::ssr::require_role(&[crate::auth::Role::Admin]).await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     let parse = |field: &str, v: &str| -> Result<f64, AppError> {
         let percent: f64 = v
             .trim()
@@ -197,12 +186,9 @@ pub async fn client_score(
     client_id: i64,
     lang: String,
 ) -> Result<Option<(f64, String, Vec<String>)>, AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::app_state()?;
-    let branch = crate::clients::ssr::branch_of(&state.db, client_id).await?;
-    if !user.role.is_manager() && user.branch_id != Some(branch) {
-        return Err(AppError::Forbidden);
-    }
+    let (user, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
+    user.scope
+        .check(crate::clients::ssr::branch_of(&state.db, client_id).await?)?;
     crate::potential::ssr::client_score(&state.db, client_id, lang.parse().unwrap_or_default())
         .await
 }

@@ -26,73 +26,28 @@ pub struct TelegramLink {
 
 #[server(prefix = "/rpc")]
 pub async fn telegram_status() -> Result<TelegramLink, AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::app_state()?;
-    let (chat, kinds): (Option<i64>, String) =
-        sqlx::query_as("SELECT telegram_chat_id, notify_kinds FROM staff WHERE id = ?")
-            .bind(user.id)
-            .fetch_one(state.db.pool())
-            .await?;
-    Ok(TelegramLink {
-        linked: chat.is_some(),
-        kinds: kinds
-            .split(',')
-            .filter(|k| !k.is_empty())
-            .map(str::to_string)
-            .collect(),
-    })
+    let (user, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
+    crate::notify::ssr::links::status(&state.db, user.id).await
 }
 
 /// A new one-time code (valid 15 minutes) to send to the bot as `/start CODE`.
 #[server(prefix = "/rpc")]
 pub async fn telegram_link_code() -> Result<String, AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::app_state()?;
-    let code = crate::settings::ssr::devices::new_code();
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query(
-        "UPDATE staff SET telegram_link_code = ?, telegram_link_expires_at = ? WHERE id = ?",
-    )
-    .bind(crate::infra::tokens::sha256_hex(code.as_bytes()))
-    .bind(crate::infra::now() + 15 * 60)
-    .bind(user.id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(code)
+    let (user, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
+    crate::notify::ssr::links::new_code(&state.db, user.id).await
 }
 
 /// Saves which notifications the staff member wants (unknown kinds are refused).
 #[server(prefix = "/rpc")]
 pub async fn save_notify_kinds(#[server(default)] kinds: Vec<String>) -> Result<(), AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::app_state()?;
-    if kinds.iter().any(|k| !NOTIFY_KINDS.contains(&k.as_str())) {
-        return Err(AppError::invalid(
-            "kind",
-            crate::error::InvalidCode::UnknownValue,
-        ));
-    }
-    let chosen: Vec<&str> = NOTIFY_KINDS
-        .iter()
-        .copied()
-        .filter(|k| kinds.iter().any(|c| c == k))
-        .collect();
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("UPDATE staff SET notify_kinds = ? WHERE id = ?")
-        .bind(chosen.join(","))
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    let (user, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
+    crate::notify::ssr::links::save_kinds(&state.db, user.id, &kinds).await
 }
 
 /// Unlinks the staff member's own chat.
 #[server(prefix = "/rpc")]
 pub async fn telegram_unlink() -> Result<(), AppError> {
-    let user = crate::auth::ssr::require_user().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (user, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
     crate::settings::ssr::staff::unlink_telegram(&state.db, Some(user.id), user.id).await
 }
 

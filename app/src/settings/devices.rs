@@ -45,8 +45,7 @@ pub struct DevicesData {
 
 #[server(prefix = "/rpc")]
 pub async fn load_devices() -> Result<DevicesData, AppError> {
-    super::require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (_, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     let (_, branches) = crate::clients::ssr::choices(&state.db).await?;
     let (consent_version, consent_texts) = crate::privacy::ssr::consent_texts(&state.db).await?;
     Ok(DevicesData {
@@ -61,8 +60,7 @@ pub async fn load_devices() -> Result<DevicesData, AppError> {
 /// How many days unknown visitors' snapshots are kept (1–365).
 #[server(prefix = "/rpc")]
 pub async fn save_snapshot_retention(days: String) -> Result<(), AppError> {
-    let admin = super::require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     crate::camera::ssr::set_retention_days(&state.db, admin.id, &days).await
 }
 
@@ -73,8 +71,7 @@ pub async fn create_device(
     kind: String,
     #[server(default)] camera_role: String,
 ) -> Result<Pairing, AppError> {
-    let admin = super::require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     let branch_id = super::parse_optional_id("branch", &branch_id)?.ok_or(AppError::invalid(
         "branch",
         crate::error::InvalidCode::Required,
@@ -117,15 +114,13 @@ pub async fn create_device(
 
 #[server(prefix = "/rpc")]
 pub async fn revoke_device(id: i64) -> Result<(), AppError> {
-    let admin = super::require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     crate::settings::ssr::devices::revoke(&state.db, admin.id, id).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn save_consent(uz: String, ru: String, en: String) -> Result<i64, AppError> {
-    let admin = super::require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     crate::privacy::ssr::save_consent(&state.db, admin.id, &uz, &ru, &en).await
 }
 

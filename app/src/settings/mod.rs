@@ -71,11 +71,6 @@ pub struct SettingsData {
     pub tokens: Vec<ApiToken>,
 }
 
-#[cfg(feature = "ssr")]
-async fn require_admin() -> Result<crate::auth::ssr::StaffUser, AppError> {
-    crate::auth::ssr::require_role(&[crate::auth::Role::Admin]).await
-}
-
 /// An optional id as a form sends it: empty means none.
 #[cfg(feature = "ssr")]
 fn parse_optional_id(field: &str, value: &str) -> Result<Option<i64>, AppError> {
@@ -91,8 +86,7 @@ fn parse_optional_id(field: &str, value: &str) -> Result<Option<i64>, AppError> 
 
 #[server(prefix = "/rpc")]
 pub async fn load_settings() -> Result<SettingsData, AppError> {
-    require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (_, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     let branches = crate::settings::ssr::branches::list(&state.db).await?;
     let staff = crate::settings::ssr::staff::list(&state.db)
         .await?
@@ -141,8 +135,7 @@ pub async fn save_branch(
     opens_at: String,
     closes_at: String,
 ) -> Result<i64, AppError> {
-    let admin = require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     let form = BranchForm {
         id: parse_optional_id("id", &id)?,
         name,
@@ -162,8 +155,7 @@ pub async fn create_staff(
     branch_id: String,
     password: String,
 ) -> Result<i64, AppError> {
-    let admin = require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     let branch_id = parse_optional_id("branch", &branch_id)?;
     let input = crate::settings::ssr::staff::parse_input(&login, &full_name, &role, branch_id)?;
     crate::settings::ssr::staff::create(&state.db, admin.id, input, password).await
@@ -177,8 +169,7 @@ pub async fn update_staff(
     role: String,
     branch_id: String,
 ) -> Result<(), AppError> {
-    let admin = require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     let branch_id = parse_optional_id("branch", &branch_id)?;
     let input = crate::settings::ssr::staff::parse_input(&login, &full_name, &role, branch_id)?;
     crate::settings::ssr::staff::update(&state.db, admin.id, id, input).await
@@ -186,45 +177,39 @@ pub async fn update_staff(
 
 #[server(prefix = "/rpc")]
 pub async fn set_staff_active(id: i64, active: bool) -> Result<(), AppError> {
-    let admin = require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     crate::settings::ssr::staff::set_active(&state.db, admin.id, id, active).await
 }
 
 /// An admin unlinks a staff member's Telegram chat (a lost phone, a leaver).
 #[server(prefix = "/rpc")]
 pub async fn unlink_staff_telegram(id: i64) -> Result<(), AppError> {
-    let admin = require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     crate::settings::ssr::staff::unlink_telegram(&state.db, Some(admin.id), id).await
 }
 
 /// Switches face recognition on or off at a branch's cameras.
 #[server(prefix = "/rpc")]
 pub async fn set_branch_biometrics(id: i64, enabled: bool) -> Result<(), AppError> {
-    let admin = require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     crate::settings::ssr::branches::set_biometrics(&state.db, admin.id, id, enabled).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn reset_staff_password(id: i64, password: String) -> Result<(), AppError> {
-    let admin = require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     crate::settings::ssr::staff::reset_password(&state.db, admin.id, id, password).await
 }
 
 /// Creates an API token acting as the admin; the secret is shown once.
 #[server(prefix = "/rpc")]
 pub async fn create_api_token(name: String) -> Result<String, AppError> {
-    let admin = require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     crate::settings::ssr::staff::create_token(&state.db, admin.id, &name).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn revoke_api_token(id: i64) -> Result<(), AppError> {
-    let admin = require_admin().await?;
-    let state = crate::auth::ssr::app_state()?;
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
     crate::settings::ssr::staff::revoke_token(&state.db, admin.id, id).await
 }

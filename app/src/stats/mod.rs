@@ -89,9 +89,8 @@ pub async fn load_stats(
     branch: String,
     lang: String,
 ) -> Result<StatsView, AppError> {
-    use crate::auth::Role;
-    crate::auth::ssr::require_role(&[Role::Admin, Role::Manager]).await?;
-    let state = crate::auth::ssr::app_state()?;
+    use crate::auth::ssr::{Need, require};
+    let (_, state) = require(Need::Manager).await?;
     let filter = crate::stats::ssr::parse_filter(&from, &to, &branch, crate::infra::now())?;
     let stats = crate::stats::ssr::compute(&state.db, &filter).await?;
     let locale = lang.parse().unwrap_or_default();

@@ -25,7 +25,9 @@ pub async fn clients(
     params: Result<Query<ClientQuery>, QueryRejection>,
 ) -> Result<Json<ClientPage>, AppError> {
     let params = query(params)?;
-    let page = app::clients::ssr::search_as(&state.db, &user, &params, app::infra::now()).await?;
+    let caller = app::auth::ssr::admit(user, app::auth::ssr::Need::Staff)?;
+    let page =
+        app::clients::ssr::search_as(&state.db, caller.scope, &params, app::infra::now()).await?;
     Ok(Json(page))
 }
 

@@ -30,6 +30,22 @@ impl std::fmt::Debug for StaffUser {
     }
 }
 
+impl StaffUser {
+    /// A user that exists only in unit tests of the access rules.
+    #[cfg(test)]
+    pub fn for_tests(id: i64, role: Role, branch_id: Option<i64>) -> StaffUser {
+        StaffUser {
+            id,
+            login: format!("user{id}"),
+            full_name: String::new(),
+            role,
+            branch_id,
+            language: "uz".into(),
+            password_hash: String::new(),
+        }
+    }
+}
+
 impl AuthUser for StaffUser {
     type Id = i64;
 

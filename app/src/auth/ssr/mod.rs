@@ -3,5 +3,5 @@
 pub mod access;
 pub mod backend;
 
-pub use access::{app_state, require_role, require_user};
+pub use access::{Need, Scope, Staff, admit, app_state, require, require_kiosk};
 pub use backend::{AuthSession, StaffBackend, StaffUser};

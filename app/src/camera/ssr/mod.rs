@@ -380,31 +380,16 @@ async fn enter_client(
     at: i64,
     t: i64,
 ) -> Result<i64, AppError> {
-    let open: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM visits WHERE client_id = ? AND left_at IS NULL")
-            .bind(client)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some(visit) = open {
-        return Ok(visit);
-    }
-    let visit_count: i64 = sqlx::query_scalar("SELECT visit_count FROM clients WHERE id = ?")
-        .bind(client)
-        .fetch_one(&mut *conn)
-        .await?;
-    let visit: i64 = sqlx::query_scalar(
-        "INSERT INTO visits (visit_token, client_id, branch_id, entered_at, started_by, is_first_visit, created_at) \
-         VALUES (?, ?, ?, ?, 'camera', ?, ?) RETURNING id",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(client)
-    .bind(device.branch_id)
-    .bind(at)
-    .bind(visit_count == 0)
-    .bind(t)
-    .fetch_one(&mut *conn)
-    .await?;
-    visits::count_visit(&mut *conn, client, at).await?;
+    let opening = visits::Opening {
+        client_id: Some(client),
+        branch_id: device.branch_id,
+        started_by: "camera",
+        entered_at: at,
+    };
+    let visit = match visits::open(&mut *conn, &opening, t).await? {
+        visits::Opened::AlreadyOpen(visit) => return Ok(visit),
+        visits::Opened::New(visit) => visit,
+    };
     let notice = Notice {
         kind: "returning_client",
         branch_id: Some(device.branch_id),
@@ -422,16 +407,13 @@ async fn enter_unknown(
     at: i64,
     t: i64,
 ) -> Result<i64, AppError> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO visits (visit_token, client_id, branch_id, entered_at, started_by, created_at) \
-         VALUES (?, NULL, ?, ?, 'camera', ?) RETURNING id",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(device.branch_id)
-    .bind(at)
-    .bind(t)
-    .fetch_one(conn)
-    .await?)
+    let opening = visits::Opening {
+        client_id: None,
+        branch_id: device.branch_id,
+        started_by: "camera",
+        entered_at: at,
+    };
+    Ok(visits::open(conn, &opening, t).await?.id())
 }
 
 async fn close_open(
@@ -448,6 +430,26 @@ async fn close_open(
         // event is still recorded for the record.
         None => Ok(None),
     }
+}
+
+/// "Not this person" on `client_id`'s card: the event must be a match of
+/// theirs not rejected yet.
+pub async fn reject_match_of(
+    db: &Db,
+    actor: i64,
+    client_id: i64,
+    event_id: i64,
+) -> Result<i64, AppError> {
+    let owner: Option<i64> =
+        sqlx::query_scalar("SELECT client_id FROM camera_events WHERE id = ? AND rejected = FALSE")
+            .bind(event_id)
+            .fetch_optional(db.pool())
+            .await?
+            .flatten();
+    if owner != Some(client_id) {
+        return Err(AppError::NotFound);
+    }
+    reject_match(db, actor, event_id).await
 }
 
 /// "Not this person": staff reject a camera match. The event becomes an

@@ -192,16 +192,16 @@ pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
     })
 }
 
-/// Searches as `user` sees the clients: reception only its own branch.
+/// Searches the clients a caller of `scope` sees: reception only its own branch.
 pub async fn search_as(
     db: &Db,
-    user: &crate::auth::ssr::StaffUser,
+    scope: crate::auth::ssr::Scope,
     query: &ClientQuery,
     now: i64,
 ) -> Result<ClientPage, AppError> {
     let mut search = validate(query, now)?;
-    if !user.role.is_manager() {
-        search.branch = Some(user.branch_id.unwrap_or(-1));
+    if let Some(own) = scope.branch() {
+        search.branch = Some(own);
     } else if let Some(branch) = search.branch {
         let known: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
             .bind(branch)

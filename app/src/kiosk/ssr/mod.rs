@@ -129,55 +129,34 @@ async fn open_visit(
     services: &[&str],
     t: i64,
 ) -> Result<i64, AppError> {
-    // The client's own open visit (the camera recognised them, or staff checked them in).
-    let own: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM visits WHERE client_id = ? AND left_at IS NULL ORDER BY entered_at DESC LIMIT 1",
-    )
-    .bind(client_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let visit_id = match own {
-        Some(id) => id,
-        None => {
-            // For a new client: the one unknown visitor the entrance camera
-            // saw here in the last minutes, when there is exactly one.
-            let mut unknown: Vec<i64> = Vec::new();
-            if new_client {
-                unknown = sqlx::query_scalar(
-                    "SELECT id FROM visits WHERE client_id IS NULL AND branch_id = ? AND left_at IS NULL \
-                     AND started_by = 'camera' AND entered_at >= ? LIMIT 2",
-                )
-                .bind(device.branch_id)
-                .bind(t - CAMERA_VISIT_WINDOW_SECS)
-                .fetch_all(&mut *conn)
-                .await?;
-            }
-            if let [camera_visit] = unknown.as_slice() {
-                sqlx::query("UPDATE visits SET client_id = ?, is_first_visit = TRUE WHERE id = ?")
-                    .bind(client_id)
-                    .bind(camera_visit)
-                    .execute(&mut *conn)
-                    .await?;
-                *camera_visit
-            } else {
-                sqlx::query_scalar(
-                    "INSERT INTO visits (visit_token, client_id, branch_id, entered_at, started_by, is_first_visit, created_at) \
-                     VALUES (?, ?, ?, ?, 'kiosk', ?, ?) RETURNING id",
-                )
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(client_id)
-                .bind(device.branch_id)
-                .bind(t)
-                .bind(new_client)
-                .bind(t)
-                .fetch_one(&mut *conn)
-                .await?
-            }
-        }
-    };
-    if own.is_none() {
-        crate::visits::ssr::count_visit(&mut *conn, client_id, t).await?;
+    // The client's own open visit (the camera recognised them, or staff
+    // checked them in) is kept; for a new client, the one unknown visitor
+    // the entrance camera saw here in the last minutes, when there is exactly one.
+    let mut unknown: Vec<i64> = Vec::new();
+    if new_client {
+        unknown = sqlx::query_scalar(
+            "SELECT id FROM visits WHERE client_id IS NULL AND branch_id = ? AND left_at IS NULL \
+             AND started_by = 'camera' AND entered_at >= ? LIMIT 2",
+        )
+        .bind(device.branch_id)
+        .bind(t - CAMERA_VISIT_WINDOW_SECS)
+        .fetch_all(&mut *conn)
+        .await?;
     }
+    let visit_id = if let [camera_visit] = unknown.as_slice() {
+        crate::visits::ssr::take_over(&mut *conn, *camera_visit, client_id).await?;
+        *camera_visit
+    } else {
+        let opening = crate::visits::ssr::Opening {
+            client_id: Some(client_id),
+            branch_id: device.branch_id,
+            started_by: "kiosk",
+            entered_at: t,
+        };
+        crate::visits::ssr::open(&mut *conn, &opening, t)
+            .await?
+            .id()
+    };
     for kind in services {
         sqlx::query(
             "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at, note) \

@@ -1,5 +1,6 @@
 //! Server side of notifications.
 
 pub mod closing;
+pub mod links;
 pub mod outbox;
 pub mod texts;

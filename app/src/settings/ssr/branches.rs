@@ -143,6 +143,15 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
     Ok(id)
 }
 
+/// A branch's name (for the kiosk's header).
+pub async fn name(db: &Db, id: i64) -> Result<String, AppError> {
+    sqlx::query_scalar("SELECT name FROM branches WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use sqlx::SqliteConnection;
 
 pub const NOTE_MAX: usize = 500;
 
-/// Opens a visit for `client_id` at `branch_id`; refuses a second open one.
+/// Opens a visit for `client_id` at `branch_id` from the card; refuses a second open one.
 pub async fn check_in(
     db: &Db,
     actor: i64,
@@ -21,52 +21,129 @@ pub async fn check_in(
     started_by: &str,
 ) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
-    let client: Option<(i64, Option<i64>)> =
-        sqlx::query_as("SELECT visit_count, erased_at FROM clients WHERE id = ?")
+    let erased: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT erased_at FROM clients WHERE id = ?")
             .bind(client_id)
             .fetch_optional(&mut *tx)
             .await?;
-    let (visit_count, erased) = client.ok_or(AppError::NotFound)?;
-    if erased.is_some() {
+    if erased.ok_or(AppError::NotFound)?.is_some() {
         return Err(AppError::NotFound);
     }
     ensure_branch(&mut tx, branch_id).await?;
-    let open: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM visits WHERE client_id = ? AND left_at IS NULL")
-            .bind(client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if open.is_some() {
+    let t = now();
+    let opening = Opening {
+        client_id: Some(client_id),
+        branch_id,
+        started_by,
+        entered_at: t,
+    };
+    let Opened::New(id) = open(&mut tx, &opening, t).await? else {
         return Err(AppError::Conflict {
             code: ConflictCode::VisitOpen,
         });
-    }
-    let t = now();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO visits (visit_token, client_id, branch_id, entered_at, started_by, is_first_visit, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(client_id)
-    .bind(branch_id)
-    .bind(t)
-    .bind(started_by)
-    .bind(visit_count == 0)
-    .bind(t)
-    .fetch_one(&mut *tx)
-    .await?;
-    count_visit(&mut tx, client_id, t).await?;
+    };
     audit::record(&mut tx, Some(actor), "check_in", "visit", Some(id), None).await?;
     tx.commit().await?;
     Ok(id)
 }
 
-/// Counts a new visit on the client's record (visit count, first and last visit).
-pub(crate) async fn count_visit(
+/// A visit about to open: who (a client, or an unknown visitor), where, how.
+#[derive(Debug, Clone)]
+pub struct Opening<'a> {
+    pub client_id: Option<i64>,
+    pub branch_id: i64,
+    /// `manual`, `kiosk` or `camera`.
+    pub started_by: &'a str,
+    pub entered_at: i64,
+}
+
+/// What [`open`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    /// A new visit; the client's counts include it.
+    New(i64),
+    /// The client already had this visit open (a client is in one place at a time).
+    AlreadyOpen(i64),
+}
+
+impl Opened {
+    pub fn id(self) -> i64 {
+        match self {
+            Opened::New(id) | Opened::AlreadyOpen(id) => id,
+        }
+    }
+}
+
+/// The one way a visit opens — from the card, the kiosk and the cameras —
+/// inside the caller's write transaction. A client's first visit is marked
+/// and their counts (visits, first and last visit) follow.
+pub async fn open(
     conn: &mut SqliteConnection,
-    client_id: i64,
+    opening: &Opening<'_>,
     t: i64,
+) -> Result<Opened, AppError> {
+    let mut first_visit = false;
+    if let Some(client_id) = opening.client_id {
+        let open: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM visits WHERE client_id = ? AND left_at IS NULL ORDER BY entered_at DESC LIMIT 1",
+        )
+        .bind(client_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(id) = open {
+            return Ok(Opened::AlreadyOpen(id));
+        }
+        first_visit = visit_count(&mut *conn, client_id).await? == 0;
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO visits (visit_token, client_id, branch_id, entered_at, started_by, is_first_visit, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(opening.client_id)
+    .bind(opening.branch_id)
+    .bind(opening.entered_at)
+    .bind(opening.started_by)
+    .bind(first_visit)
+    .bind(t)
+    .fetch_one(&mut *conn)
+    .await?;
+    if let Some(client_id) = opening.client_id {
+        count_visit(conn, client_id, opening.entered_at).await?;
+    }
+    Ok(Opened::New(id))
+}
+
+/// An unknown visitor's open visit becomes `client_id`'s (they registered
+/// at the kiosk): counted as theirs as if it had opened for them.
+pub async fn take_over(
+    conn: &mut SqliteConnection,
+    visit_id: i64,
+    client_id: i64,
 ) -> Result<(), AppError> {
+    let first_visit = visit_count(&mut *conn, client_id).await? == 0;
+    let entered_at: i64 = sqlx::query_scalar(
+        "UPDATE visits SET client_id = ?, is_first_visit = ? WHERE id = ? AND client_id IS NULL RETURNING entered_at",
+    )
+    .bind(client_id)
+    .bind(first_visit)
+    .bind(visit_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    count_visit(conn, client_id, entered_at).await
+}
+
+async fn visit_count(conn: &mut SqliteConnection, client_id: i64) -> Result<i64, AppError> {
+    sqlx::query_scalar("SELECT visit_count FROM clients WHERE id = ?")
+        .bind(client_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Counts a new visit on the client's record (visit count, first and last visit).
+async fn count_visit(conn: &mut SqliteConnection, client_id: i64, t: i64) -> Result<(), AppError> {
     sqlx::query(
         "UPDATE clients SET visit_count = visit_count + 1, last_visit_at = ?, \
          first_visit_at = COALESCE(first_visit_at, ?), updated_at = ? WHERE id = ?",

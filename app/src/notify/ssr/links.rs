@@ -1,0 +1,59 @@
+//! A staff member's Telegram link: the one-time code for `/start CODE` and
+//! the notification kinds they chose.
+
+use crate::error::{AppError, InvalidCode};
+use crate::infra::{Db, now, tokens};
+use crate::profile::{NOTIFY_KINDS, TelegramLink};
+
+/// Whether `staff_id` has linked a chat, and the kinds they want.
+pub async fn status(db: &Db, staff_id: i64) -> Result<TelegramLink, AppError> {
+    let (chat, kinds): (Option<i64>, String) =
+        sqlx::query_as("SELECT telegram_chat_id, notify_kinds FROM staff WHERE id = ?")
+            .bind(staff_id)
+            .fetch_one(db.pool())
+            .await?;
+    Ok(TelegramLink {
+        linked: chat.is_some(),
+        kinds: kinds
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+/// A new one-time code (valid 15 minutes); only its hash is stored.
+pub async fn new_code(db: &Db, staff_id: i64) -> Result<String, AppError> {
+    let code = crate::settings::ssr::devices::new_code();
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "UPDATE staff SET telegram_link_code = ?, telegram_link_expires_at = ? WHERE id = ?",
+    )
+    .bind(tokens::sha256_hex(code.as_bytes()))
+    .bind(now() + 15 * 60)
+    .bind(staff_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(code)
+}
+
+/// Saves the chosen kinds in the page's order; unknown kinds are refused.
+pub async fn save_kinds(db: &Db, staff_id: i64, kinds: &[String]) -> Result<(), AppError> {
+    if kinds.iter().any(|k| !NOTIFY_KINDS.contains(&k.as_str())) {
+        return Err(AppError::invalid("kind", InvalidCode::UnknownValue));
+    }
+    let chosen: Vec<&str> = NOTIFY_KINDS
+        .iter()
+        .copied()
+        .filter(|k| kinds.iter().any(|c| c == k))
+        .collect();
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE staff SET notify_kinds = ? WHERE id = ?")
+        .bind(chosen.join(","))
+        .bind(staff_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
