@@ -24,15 +24,18 @@ pub enum OpenError {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: SqlitePool,
-    /// Identifies this database in process-wide caches.
-    id: u64,
     /// Bumped by every write transaction, so cached answers know they are stale.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Woken after every committed write, so the bot delivers at once.
     written: std::sync::Arc<tokio::sync::Notify>,
+    /// The features' caches of this database, each found by its type: they
+    /// live and die with this `Db`, so two databases in one process (tests)
+    /// never share an answer, and no cache is a process-wide static.
+    caches: std::sync::Arc<std::sync::Mutex<Caches>>,
 }
 
-static NEXT_DB_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+type Caches =
+    std::collections::HashMap<std::any::TypeId, std::sync::Arc<dyn std::any::Any + Send + Sync>>;
 
 impl Db {
     /// Opens (creating if missing) the database named by `url` and migrates it.
@@ -68,9 +71,9 @@ impl Db {
             .map_err(|e| OpenError::Migrate(e.to_string()))?;
         Ok(Db {
             pool,
-            id: NEXT_DB_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             generation: Default::default(),
             written: Default::default(),
+            caches: Default::default(),
         })
     }
 
@@ -101,12 +104,22 @@ impl Db {
         self.written.notified().await
     }
 
-    /// (database, write generation): a cache key part that changes on every write.
-    pub fn version(&self) -> (u64, u64) {
-        (
-            self.id,
-            self.generation.load(std::sync::atomic::Ordering::Acquire),
-        )
+    /// The write generation: a cache key part that changes on every write.
+    pub fn version(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// This database's cache of type `T` (created empty on first use).
+    pub fn cache<T: Default + Send + Sync + 'static>(&self) -> std::sync::Arc<T> {
+        let mut caches = self.caches.lock().unwrap_or_else(|p| p.into_inner());
+        let cache = caches
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| std::sync::Arc::new(T::default()))
+            .clone();
+        drop(caches);
+        cache
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("keyed by its own type"))
     }
 }
 

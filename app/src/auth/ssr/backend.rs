@@ -66,7 +66,7 @@ pub struct Credentials {
 }
 
 /// Staff rows by id, each with the write generation it was read at.
-type UserCache = std::collections::HashMap<i64, ((u64, u64), Option<StaffUser>)>;
+type UserCache = std::collections::HashMap<i64, (u64, Option<StaffUser>)>;
 
 #[derive(Clone, Debug)]
 pub struct StaffBackend {

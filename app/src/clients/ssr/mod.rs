@@ -279,9 +279,8 @@ fn push_filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, s: &'a Search) {
 
 /// Totals of recent searches: counting means scanning, the page does not.
 /// Keyed by the database's write generation, so any write makes them stale.
-static TOTALS: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, i64)>>,
-> = std::sync::LazyLock::new(Default::default);
+#[derive(Default)]
+struct Totals(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, i64)>>);
 const TOTAL_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn count(db: &Db, s: &Search) -> Result<i64, AppError> {
@@ -292,7 +291,9 @@ async fn count(db: &Db, s: &Search) -> Result<i64, AppError> {
         s.branch.unwrap_or(0),
         filter_key(s)
     );
-    if let Some((at, total)) = TOTALS
+    let totals = db.cache::<Totals>();
+    if let Some((at, total)) = totals
+        .0
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .get(&key)
@@ -305,7 +306,7 @@ async fn count(db: &Db, s: &Search) -> Result<i64, AppError> {
     push_from(&mut count, s);
     push_filters(&mut count, s);
     let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
-    let mut totals = TOTALS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut totals = totals.0.lock().unwrap_or_else(|p| p.into_inner());
     if totals.len() > 2_000 {
         totals.clear();
     }
@@ -345,9 +346,8 @@ fn rows_query(s: &Search) -> QueryBuilder<'_, Sqlite> {
 
 /// Recently served pages, keyed like the totals: lists and API clients ask
 /// for the same first pages again and again between two writes.
-static PAGES: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ClientPage)>>,
-> = std::sync::LazyLock::new(Default::default);
+#[derive(Default)]
+struct Pages(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ClientPage)>>);
 
 pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError> {
     let key = format!(
@@ -360,7 +360,8 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
         s.page,
         s.page_size
     );
-    if let Some((at, page)) = PAGES.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+    let pages = db.cache::<Pages>();
+    if let Some((at, page)) = pages.0.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
         && at.elapsed() < TOTAL_TTL
     {
         return Ok(page.clone());
@@ -376,7 +377,7 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
         page: s.page,
         page_size: s.page_size,
     };
-    let mut pages = PAGES.lock().unwrap_or_else(|p| p.into_inner());
+    let mut pages = pages.0.lock().unwrap_or_else(|p| p.into_inner());
     if pages.len() > 500 {
         pages.clear();
     }

@@ -424,16 +424,15 @@ pub async fn revoke_token(db: &Db, actor: i64, id: i64) -> Result<(), AppError> 
 
 /// A token's answer, as read at one write generation.
 struct TokenEntry {
-    version: (u64, u64),
+    version: u64,
     found: Option<(i64, crate::auth::ssr::StaffUser)>,
     use_noted_at: Option<i64>,
 }
 
 /// Token answers by (database, token hash): API clients call many times a
 /// second, and any write (a revocation, a deactivation) makes entries stale.
-static TOKENS: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<(u64, String), TokenEntry>>,
-> = std::sync::LazyLock::new(Default::default);
+#[derive(Default)]
+struct Tokens(std::sync::Mutex<std::collections::HashMap<String, TokenEntry>>);
 
 /// The active staff member a bearer token acts as, if the token is valid.
 pub async fn user_for_token(
@@ -445,10 +444,11 @@ pub async fn user_for_token(
     }
     let hash = crate::infra::tokens::sha256_hex(secret.as_bytes());
     let version = db.version();
-    let key = (version.0, hash);
+    let key = hash;
+    let cache = db.cache::<Tokens>();
     let t = now();
     let cached = {
-        let tokens = TOKENS.lock().unwrap_or_else(|p| p.into_inner());
+        let tokens = cache.0.lock().unwrap_or_else(|p| p.into_inner());
         tokens
             .get(&key)
             .filter(|e| e.version == version)
@@ -461,7 +461,7 @@ pub async fn user_for_token(
                 "SELECT t.id, t.last_used_at FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
                  WHERE t.token_hash = ? AND t.revoked_at IS NULL AND s.active = TRUE",
             )
-            .bind(&key.1)
+            .bind(&key)
             .fetch_optional(db.pool())
             .await?;
             match row {
@@ -491,7 +491,7 @@ pub async fn user_for_token(
             .await?;
         use_noted_at = Some(t);
     }
-    let mut tokens = TOKENS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut tokens = cache.0.lock().unwrap_or_else(|p| p.into_inner());
     if tokens.len() > 1_000 {
         tokens.clear();
     }
