@@ -76,7 +76,7 @@ async fn require_kiosk() -> Result<
     let state = crate::auth::ssr::app_state()?;
     let headers = leptos_axum::extract::<axum::http::HeaderMap>()
         .await
-        .map_err(|_| AppError::Internal)?;
+        .map_err(AppError::internal)?;
     let token = headers
         .get_all(axum::http::header::COOKIE)
         .iter()
@@ -105,7 +105,7 @@ pub async fn pair_kiosk(code: String) -> Result<(), AppError> {
     let response = expect_context::<leptos_axum::ResponseOptions>();
     response.insert_header(
         axum::http::header::SET_COOKIE,
-        axum::http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,
+        axum::http::HeaderValue::from_str(&cookie).map_err(AppError::internal)?,
     );
     Ok(())
 }

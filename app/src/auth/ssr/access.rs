@@ -17,7 +17,7 @@ pub fn app_state() -> Result<AppState, AppError> {
 pub async fn require_user() -> Result<StaffUser, AppError> {
     let auth = leptos_axum::extract::<AuthSession>()
         .await
-        .map_err(|_| AppError::Internal)?;
+        .map_err(AppError::internal)?;
     auth.user.ok_or(AppError::Unauthorized)
 }
 

@@ -38,15 +38,14 @@ pub async fn sign_in(
             login: login.clone(),
             password: password.to_string(),
         })
-        .await
-        .map_err(|_| AppError::Internal)?;
+        .await?;
     let Some(user) = user else {
         state.login_throttle.record_failure(&login, Instant::now());
         tracing::info!(login = %login, "failed sign-in");
         return Err(AppError::BadCredentials);
     };
     state.login_throttle.record_success(&login);
-    auth.login(&user).await.map_err(|_| AppError::Internal)?;
+    auth.login(&user).await?;
     tracing::info!(login = %login, "signed in");
     Ok(())
 }
