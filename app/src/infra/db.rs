@@ -217,17 +217,18 @@ mod tests {
     #[tokio::test]
     async fn a_unique_clash_becomes_the_conflict_of_its_column_only() {
         let db = Db::open("sqlite::memory:").await.unwrap();
-        let insert = |login: &'static str| {
+        let insert = |login: &'static str, chat: i64| {
             sqlx::query(
                 "INSERT INTO staff (login, full_name, password_hash, role, telegram_chat_id, created_at, updated_at) \
-                 VALUES (?, 'A', '!', 'admin', 7, 0, 0)",
+                 VALUES (?, 'A', '!', 'admin', ?, 0, 0)",
             )
             .bind(login)
+            .bind(chat)
             .execute(db.pool())
         };
-        insert("a").await.unwrap();
+        insert("a", 1).await.unwrap();
         assert_eq!(
-            insert("a")
+            insert("a", 2)
                 .await
                 .on_unique("staff.login", ConflictCode::LoginTaken)
                 .unwrap_err(),
@@ -237,7 +238,7 @@ mod tests {
         );
         // Another unique column (the Telegram chat) is not the login's clash.
         assert_eq!(
-            insert("b")
+            insert("b", 1)
                 .await
                 .on_unique("staff.login", ConflictCode::LoginTaken)
                 .unwrap_err(),
