@@ -103,10 +103,36 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
+impl AppError {
+    /// An unexpected failure: logs the cause here, because the answer the
+    /// caller gets says only "internal error". Never pass anything whose
+    /// text holds a password or a token.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        AppError::Internal
+    }
+}
+
+#[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         tracing::error!(%error, "database error");
         AppError::Internal
+    }
+}
+
+/// Sign-in failures: the backend's own error is already an `AppError` (and
+/// was logged where it arose); a session-store failure is logged here.
+#[cfg(feature = "ssr")]
+impl<B> From<axum_login::Error<B>> for AppError
+where
+    B: axum_login::AuthnBackend<Error = AppError>,
+{
+    fn from(error: axum_login::Error<B>) -> Self {
+        match error {
+            axum_login::Error::Backend(error) => error,
+            axum_login::Error::Session(error) => AppError::internal(error),
+        }
     }
 }
 

@@ -64,7 +64,7 @@ pub struct CurrentUser {
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     let auth = leptos_axum::extract::<crate::auth::ssr::AuthSession>()
         .await
-        .map_err(|_| AppError::Internal)?;
+        .map_err(AppError::internal)?;
     Ok(auth.user.map(|u| CurrentUser {
         id: u.id,
         login: u.login,
@@ -79,7 +79,7 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
 pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
     let mut auth = leptos_axum::extract::<crate::auth::ssr::AuthSession>()
         .await
-        .map_err(|_| AppError::Internal)?;
+        .map_err(AppError::internal)?;
     let state = crate::auth::ssr::app_state()?;
     crate::settings::ssr::staff::sign_in(&state, &mut auth, &login, &password).await
 }
@@ -88,8 +88,8 @@ pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
 pub async fn sign_out() -> Result<(), AppError> {
     let mut auth = leptos_axum::extract::<crate::auth::ssr::AuthSession>()
         .await
-        .map_err(|_| AppError::Internal)?;
-    auth.logout().await.map_err(|_| AppError::Internal)?;
+        .map_err(AppError::internal)?;
+    auth.logout().await?;
     Ok(())
 }
 

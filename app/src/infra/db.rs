@@ -8,6 +8,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+use crate::error::{AppError, ConflictCode};
+
 /// Why the database could not be opened; each says what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -154,6 +156,38 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+/// Lets a write report a clash with a UNIQUE column as the conflict the user
+/// sees, instead of a SELECT before every INSERT (which two writers could
+/// both pass).
+pub trait OnUnique<T> {
+    /// `column` is `table.column`, as SQLite names it in the violation.
+    fn on_unique(self, column: &str, code: ConflictCode) -> Result<T, AppError>;
+}
+
+impl<T> OnUnique<T> for Result<T, sqlx::Error> {
+    fn on_unique(self, column: &str, code: ConflictCode) -> Result<T, AppError> {
+        self.map_err(|error| match &error {
+            sqlx::Error::Database(database)
+                if database.is_unique_violation()
+                    && violated_columns(database.message()).any(|c| c == column) =>
+            {
+                AppError::Conflict { code }
+            }
+            _ => error.into(),
+        })
+    }
+}
+
+/// The columns in SQLite's "UNIQUE constraint failed: t.a, t.b" message
+/// (SQLite reports no constraint name).
+fn violated_columns(message: &str) -> impl Iterator<Item = &str> {
+    message
+        .split_once(": ")
+        .map_or("", |(_, columns)| columns)
+        .split(", ")
+        .map(str::trim)
+}
+
 /// The URL without any password, for messages and logs.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -191,6 +225,53 @@ mod tests {
             .await
             .unwrap();
         tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_unique_clash_becomes_the_conflict_of_its_column_only() {
+        let db = Db::open("sqlite::memory:").await.unwrap();
+        let insert = |login: &'static str, chat: i64| {
+            sqlx::query(
+                "INSERT INTO staff (login, full_name, password_hash, role, telegram_chat_id, created_at, updated_at) \
+                 VALUES (?, 'A', '!', 'admin', ?, 0, 0)",
+            )
+            .bind(login)
+            .bind(chat)
+            .execute(db.pool())
+        };
+        insert("a", 1).await.unwrap();
+        assert_eq!(
+            insert("a", 2)
+                .await
+                .on_unique("staff.login", ConflictCode::LoginTaken)
+                .unwrap_err(),
+            AppError::Conflict {
+                code: ConflictCode::LoginTaken
+            }
+        );
+        // Another unique column (the Telegram chat) is not the login's clash.
+        assert_eq!(
+            insert("b", 1)
+                .await
+                .on_unique("staff.login", ConflictCode::LoginTaken)
+                .unwrap_err(),
+            AppError::Internal
+        );
+        // Nor is any other failure.
+        let missing = sqlx::query("INSERT INTO no_such_table VALUES (1)")
+            .execute(db.pool())
+            .await
+            .on_unique("staff.login", ConflictCode::LoginTaken);
+        assert_eq!(missing.unwrap_err(), AppError::Internal);
+    }
+
+    #[test]
+    fn reads_the_columns_of_a_violation() {
+        let columns: Vec<&str> =
+            violated_columns("UNIQUE constraint failed: car_models.brand, car_models.name")
+                .collect();
+        assert_eq!(columns, ["car_models.brand", "car_models.name"]);
+        assert_eq!(violated_columns("odd").collect::<Vec<_>>(), [""]);
     }
 
     #[tokio::test]

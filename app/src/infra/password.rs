@@ -16,10 +16,10 @@ pub async fn hash(password: String) -> Result<String, AppError> {
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|_| AppError::Internal)
+            .map_err(AppError::internal)
     })
     .await
-    .map_err(|_| AppError::Internal)?
+    .map_err(AppError::internal)?
 }
 
 /// Checks `password` against `stored`. With no stored hash it still spends the

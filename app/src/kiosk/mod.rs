@@ -77,7 +77,7 @@ pub async fn pair_kiosk(code: String) -> Result<(), AppError> {
     let response = expect_context::<leptos_axum::ResponseOptions>();
     response.insert_header(
         axum::http::header::SET_COOKIE,
-        axum::http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,
+        axum::http::HeaderValue::from_str(&cookie).map_err(AppError::internal)?,
     );
     Ok(())
 }

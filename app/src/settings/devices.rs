@@ -84,7 +84,7 @@ pub async fn create_device(
     // tablet on the same network can reach too.
     let headers = leptos_axum::extract::<axum::http::HeaderMap>()
         .await
-        .map_err(|_| AppError::Internal)?;
+        .map_err(AppError::internal)?;
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -95,7 +95,7 @@ pub async fn create_device(
         .unwrap_or("127.0.0.1:3000");
     let link = format!("http://{host}/kiosk?pair={code}");
     let qr_svg = qrcode::QrCode::new(link.as_bytes())
-        .map_err(|_| AppError::Internal)?
+        .map_err(AppError::internal)?
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(180, 180)
         .build();

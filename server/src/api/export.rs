@@ -98,16 +98,16 @@ fn table_response(
             for (col, title) in header.iter().enumerate() {
                 sheet
                     .write_string_with_format(0, col as u16, *title, &bold)
-                    .map_err(|_| AppError::Internal)?;
+                    .map_err(AppError::internal)?;
             }
             for (r, row) in rows.iter().enumerate() {
                 for (col, cell) in row.iter().enumerate() {
                     sheet
                         .write_string(r as u32 + 1, col as u16, cell)
-                        .map_err(|_| AppError::Internal)?;
+                        .map_err(AppError::internal)?;
                 }
             }
-            let bytes = workbook.save_to_buffer().map_err(|_| AppError::Internal)?;
+            let bytes = workbook.save_to_buffer().map_err(AppError::internal)?;
             Ok((
                 [
                     (

@@ -32,12 +32,14 @@ pub async fn login(
 ) -> Result<Json<Me>, AppError> {
     let Json(body) = body.map_err(|_| AppError::invalid("body", InvalidCode::BadFormat))?;
     app::settings::ssr::staff::sign_in(&state, &mut auth, &body.login, &body.password).await?;
-    let user = auth.user.ok_or(AppError::Internal)?;
+    let user = auth
+        .user
+        .ok_or_else(|| AppError::internal("no user in the session right after sign-in"))?;
     Ok(me_json(user))
 }
 
 pub async fn logout(mut auth: AuthSession) -> Result<StatusCode, AppError> {
-    auth.logout().await.map_err(|_| AppError::Internal)?;
+    auth.logout().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -235,7 +235,7 @@ pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
                 match app::dashboard::ssr::overview(db, branch, now()).await {
                     Ok(o) if command == "/today" => texts::today(l, &o),
                     Ok(o) => texts::inside(l, &o),
-                    Err(_) => texts::unknown_command(l),
+                    Err(error) => texts::report_failed(l, &error),
                 }
             }
             "/client" | "/top" | "/stats" => {
@@ -257,8 +257,7 @@ pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
                         .await
                     }
                 };
-                // Bad arguments (a 500-character name, a stray symbol) get the usage line.
-                report.unwrap_or_else(|_| texts::unknown_command(l))
+                report.unwrap_or_else(|error| texts::report_failed(l, &error))
             }
             _ => texts::unknown_command(l),
         })

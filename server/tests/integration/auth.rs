@@ -226,3 +226,142 @@ async fn a_deactivated_account_is_signed_out_at_once() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn taken_names_and_phones_are_conflicts_that_change_nothing() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let conflict = |reply: &crate::common::Reply, code: &str| {
+        assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+        let body = reply.json();
+        assert_eq!(body["error"], "conflict", "{}", reply.body);
+        assert_eq!(body["code"], code, "{}", reply.body);
+    };
+    let branch = |name: &str, id: &str| {
+        format!(
+            "id={id}&name={name}&city=Toshkent&time_zone=Asia%2FTashkent&opens_at=09%3A00&closes_at=20%3A00"
+        )
+    };
+    let first = app
+        .post_form(
+            app::settings::SaveBranch::PATH,
+            &branch("Chilonzor", ""),
+            Some(&admin),
+        )
+        .await;
+    let first: i64 = first.body.trim().parse().unwrap();
+    let second = app
+        .post_form(
+            app::settings::SaveBranch::PATH,
+            &branch("Yunusobod", ""),
+            Some(&admin),
+        )
+        .await;
+    let second: i64 = second.body.trim().parse().unwrap();
+    let again = app
+        .post_form(
+            app::settings::SaveBranch::PATH,
+            &branch("Chilonzor", ""),
+            Some(&admin),
+        )
+        .await;
+    conflict(&again, "branch_name_taken");
+    let renamed = app
+        .post_form(
+            app::settings::SaveBranch::PATH,
+            &branch("Chilonzor", &second.to_string()),
+            Some(&admin),
+        )
+        .await;
+    conflict(&renamed, "branch_name_taken");
+    assert_eq!(
+        crate::common::scalar(
+            &app,
+            "SELECT COUNT(*) FROM branches WHERE name = 'Chilonzor'"
+        )
+        .await,
+        1
+    );
+
+    let staff = |login: &str| {
+        format!(
+            "login={login}&full_name=Madina+Karimova&role=reception&branch_id={first}&password=desk-pass-1"
+        )
+    };
+    let desk = app
+        .post_form(
+            app::settings::CreateStaff::PATH,
+            &staff("desk"),
+            Some(&admin),
+        )
+        .await;
+    assert!(desk.status.is_success(), "{}", desk.body);
+    let other = app
+        .post_form(
+            app::settings::CreateStaff::PATH,
+            &staff("other"),
+            Some(&admin),
+        )
+        .await;
+    let other: i64 = other.body.trim().parse().unwrap();
+    let again = app
+        .post_form(
+            app::settings::CreateStaff::PATH,
+            &staff("desk"),
+            Some(&admin),
+        )
+        .await;
+    conflict(&again, "login_taken");
+    let renamed = app
+        .post_form(
+            app::settings::UpdateStaff::PATH,
+            &format!("id={other}&login=desk&full_name=Other&role=reception&branch_id={first}"),
+            Some(&admin),
+        )
+        .await;
+    conflict(&renamed, "login_taken");
+    assert_eq!(
+        crate::common::scalar(&app, "SELECT COUNT(*) FROM staff WHERE login = 'desk'").await,
+        1
+    );
+
+    let client = |name: &str, phone: &str| {
+        format!("form[full_name]={name}&form[phone]={phone}&branch_id={first}")
+    };
+    let aziz = app
+        .post_form(
+            app::clients::card::CreateClient::PATH,
+            &client("Aziz", "901234567"),
+            Some(&admin),
+        )
+        .await;
+    assert!(aziz.status.is_success(), "{}", aziz.body);
+    let bobur = app
+        .post_form(
+            app::clients::card::CreateClient::PATH,
+            &client("Bobur", "901234568"),
+            Some(&admin),
+        )
+        .await;
+    let bobur: i64 = bobur.body.trim().parse().unwrap();
+    let again = app
+        .post_form(
+            app::clients::card::CreateClient::PATH,
+            &client("Aziz", "901234567"),
+            Some(&admin),
+        )
+        .await;
+    conflict(&again, "phone_taken");
+    let renamed = app
+        .post_form(
+            app::clients::card::UpdateClient::PATH,
+            &format!("id={bobur}&form[full_name]=Bobur&form[phone]=901234567"),
+            Some(&admin),
+        )
+        .await;
+    conflict(&renamed, "phone_taken");
+    assert_eq!(
+        crate::common::scalar(&app, "SELECT COUNT(*) FROM clients").await,
+        2
+    );
+}

@@ -271,6 +271,52 @@ async fn staff_link_with_a_code_and_strangers_are_refused() {
 }
 
 #[tokio::test]
+async fn a_database_failure_asks_to_try_again_in_the_chat_language() {
+    let app = app().await;
+    let db = &app.state.db;
+    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    // The reports' tables go missing; the staff table (who is asking) stays.
+    for table in [
+        "visits",
+        "sales",
+        "service_requests",
+        "clients",
+        "client_scores",
+        "stats_hourly",
+    ] {
+        sqlx::query(&format!("ALTER TABLE {table} RENAME TO {table}_gone"))
+            .execute(db.pool())
+            .await
+            .unwrap();
+    }
+    let try_again = "Something went wrong on our side; please try again in a minute.";
+    for ask in ["/today", "/inside", "/client Aziz", "/top", "/stats week"] {
+        assert_eq!(server::bot::answer(db, 777, ask).await, try_again, "{ask}");
+    }
+    // Answers that need no report are unchanged.
+    assert_eq!(
+        server::bot::answer(db, 777, "/stats year").await,
+        "Write: /stats week or /stats month"
+    );
+    assert!(
+        server::bot::answer(db, 777, "/fly")
+            .await
+            .starts_with("There is no such command.")
+    );
+    // Without the staff table the chat's language is unknown: all three.
+    sqlx::query("ALTER TABLE staff RENAME TO staff_gone")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let failed = server::bot::answer(db, 777, "/today").await;
+    assert!(failed.contains(try_again), "{failed}");
+    assert!(!failed.contains("no such command"), "{failed}");
+}
+
+#[tokio::test]
 async fn an_outage_delays_notifications_and_each_arrives_once_in_order() {
     let app = app().await;
     let (fake, url) = fake_telegram().await;

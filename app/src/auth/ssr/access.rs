@@ -123,7 +123,7 @@ pub fn app_state() -> Result<AppState, AppError> {
 async fn signed_in_user() -> Result<StaffUser, AppError> {
     let auth = leptos_axum::extract::<AuthSession>()
         .await
-        .map_err(|_| AppError::Internal)?;
+        .map_err(AppError::internal)?;
     auth.user.ok_or(AppError::Unauthorized)
 }
 
@@ -138,7 +138,7 @@ pub async fn require_kiosk() -> Result<(Device, AppState), AppError> {
     let state = app_state()?;
     let headers = leptos_axum::extract::<axum::http::HeaderMap>()
         .await
-        .map_err(|_| AppError::Internal)?;
+        .map_err(AppError::internal)?;
     let token = headers
         .get_all(axum::http::header::COOKIE)
         .iter()

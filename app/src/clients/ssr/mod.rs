@@ -4,7 +4,8 @@ use crate::infra::Db;
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::clients::{ClientPage, ClientQuery, ClientRow};
-use crate::error::{AppError, InvalidCode};
+use crate::error::{AppError, ConflictCode, InvalidCode};
+use crate::infra::db::OnUnique;
 
 pub const SEARCH_MAX: usize = 100;
 
@@ -480,7 +481,6 @@ pub fn parse_input(form: &crate::clients::ClientForm, now: i64) -> Result<Client
 async fn check_references(
     conn: &mut sqlx::SqliteConnection,
     input: &ClientInput,
-    except: i64,
 ) -> Result<(), AppError> {
     if let Some(car) = input.car_model_id {
         let found: Option<i64> = sqlx::query_scalar("SELECT id FROM car_models WHERE id = ?")
@@ -490,17 +490,6 @@ async fn check_references(
         if found.is_none() {
             return Err(AppError::invalid("car", InvalidCode::UnknownValue));
         }
-    }
-    let taken: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM clients WHERE phone = ? AND id <> ?")
-            .bind(&input.phone)
-            .bind(except)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if taken.is_some() {
-        return Err(AppError::Conflict {
-            code: crate::error::ConflictCode::PhoneTaken,
-        });
     }
     Ok(())
 }
@@ -525,7 +514,7 @@ pub async fn insert_client(
     input: &ClientInput,
     t: i64,
 ) -> Result<i64, AppError> {
-    check_references(&mut *conn, input, -1).await?;
+    check_references(&mut *conn, input).await?;
     crate::visits::ssr::ensure_branch(&mut *conn, branch_id).await?;
     Ok(sqlx::query_scalar(
         "INSERT INTO clients (branch_id, full_name, phone, birth_year, gender, source, car_model_id, search_text, \
@@ -542,12 +531,13 @@ pub async fn insert_client(
     .bind(t)
     .bind(t)
     .fetch_one(conn)
-    .await?)
+    .await
+    .on_unique("clients.phone", ConflictCode::PhoneTaken)?)
 }
 
 pub async fn update(db: &Db, actor: i64, id: i64, input: &ClientInput) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    check_references(&mut tx, input, id).await?;
+    check_references(&mut tx, input).await?;
     let updated = sqlx::query(
         "UPDATE clients SET full_name = ?, phone = ?, birth_year = ?, gender = ?, source = ?, car_model_id = ?, \
          search_text = ?, updated_at = ? WHERE id = ? AND erased_at IS NULL",
@@ -562,7 +552,8 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: &ClientInput) -> Result
     .bind(crate::infra::now())
     .bind(id)
     .execute(&mut *tx)
-    .await?
+    .await
+    .on_unique("clients.phone", ConflictCode::PhoneTaken)?
     .rows_affected();
     if updated == 0 {
         return Err(AppError::NotFound);

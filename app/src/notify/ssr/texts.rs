@@ -50,6 +50,16 @@ pub fn failed() -> String {
         .join("\n\n")
 }
 
+/// The answer when a report for a linked chat cannot be made: bad arguments
+/// (a 500-character name, a stray symbol) get the command list; anything else
+/// failed on our side (and was logged where it arose), so: try again later.
+pub fn report_failed(l: Locale, error: &crate::error::AppError) -> String {
+    match error {
+        crate::error::AppError::Invalid { .. } => unknown_command(l),
+        _ => td_string!(l, bot.failed).to_string(),
+    }
+}
+
 pub fn linked(l: Locale, name: &str) -> String {
     fill(td_string!(l, bot.linked), &[name.to_string()])
 }
@@ -229,6 +239,20 @@ pub fn notification(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_report_asks_to_try_again_unless_the_arguments_were_bad() {
+        use crate::error::{AppError, InvalidCode};
+        assert_eq!(
+            report_failed(Locale::en, &AppError::Internal),
+            "Something went wrong on our side; please try again in a minute."
+        );
+        assert!(report_failed(Locale::ru, &AppError::Internal).contains("минуту"));
+        assert_eq!(
+            report_failed(Locale::en, &AppError::invalid("q", InvalidCode::TooLong)),
+            unknown_command(Locale::en)
+        );
+    }
 
     #[test]
     fn markers_are_filled_in_order() {

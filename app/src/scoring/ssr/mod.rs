@@ -122,7 +122,7 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
     let examples = features::load(db, t, true, None).await?;
     let trained = tokio::task::spawn_blocking(move || model::train(&examples))
         .await
-        .map_err(|_| AppError::Internal)?;
+        .map_err(AppError::internal)?;
     let (model, metrics) = trained.map_err(|e| AppError::TrainingRefused {
         reason: e.to_string(),
     })?;
@@ -135,8 +135,8 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
          VALUES (?, 'logistic_regression_l2', ?, ?, ?, ?, ?, TRUE, ?) RETURNING id",
     )
     .bind(t)
-    .bind(serde_json::to_string(&model).map_err(|_| AppError::Internal)?)
-    .bind(serde_json::to_string(&metrics).map_err(|_| AppError::Internal)?)
+    .bind(serde_json::to_string(&model).map_err(AppError::internal)?)
+    .bind(serde_json::to_string(&metrics).map_err(AppError::internal)?)
     .bind(metrics.train_count as i64)
     .bind(metrics.test_count as i64)
     .bind((metrics.train_buyers + metrics.test_buyers) as i64)
@@ -190,7 +190,7 @@ pub async fn activate(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
         .fetch_optional(db.pool())
         .await?;
     let model: LinearModel =
-        serde_json::from_str(&body.ok_or(AppError::NotFound)?).map_err(|_| AppError::Internal)?;
+        serde_json::from_str(&body.ok_or(AppError::NotFound)?).map_err(AppError::internal)?;
     let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE models SET active = (id = ?)")
         .bind(id)
@@ -343,7 +343,7 @@ pub async fn set_bands(db: &Db, actor: i64, hot: f64, warm: f64) -> Result<(), A
 /// Writes the exact training matrix and labels as CSV.
 pub async fn export_features(db: &Db, out: &mut impl std::io::Write) -> Result<usize, AppError> {
     let examples = features::load(db, now(), true, None).await?;
-    let io = |_| AppError::Internal;
+    let io = |error: std::io::Error| AppError::internal(error);
     writeln!(
         out,
         "client_id,cutoff,{},bought",

@@ -3,6 +3,7 @@
 use crate::error::{AppError, ConflictCode, InvalidCode, limits, required_text};
 use crate::infra::Db;
 use crate::infra::audit;
+use crate::infra::db::OnUnique;
 use crate::infra::now;
 use crate::infra::time as time_zones;
 use crate::settings::{Branch, BranchForm};
@@ -78,17 +79,6 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
     let form = validate(form)?;
     let offset = time_zones::offset_minutes(&form.time_zone).unwrap_or(300);
     let mut tx = db.begin_write().await?;
-    let clash: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM branches WHERE name = ? AND id <> ?")
-            .bind(&form.name)
-            .bind(form.id.unwrap_or(-1))
-            .fetch_optional(&mut *tx)
-            .await?;
-    if clash.is_some() {
-        return Err(AppError::Conflict {
-            code: ConflictCode::BranchNameTaken,
-        });
-    }
     let id = match form.id {
         Some(id) => {
             let updated = sqlx::query(
@@ -102,7 +92,8 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
             .bind(&form.closes_at)
             .bind(id)
             .execute(&mut *tx)
-            .await?
+            .await
+            .on_unique("branches.name", ConflictCode::BranchNameTaken)?
             .rows_affected();
             if updated == 0 {
                 return Err(AppError::NotFound);
@@ -122,7 +113,8 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
             .bind(&form.closes_at)
             .bind(now())
             .fetch_one(&mut *tx)
-            .await?
+            .await
+            .on_unique("branches.name", ConflictCode::BranchNameTaken)?
         }
     };
     let action = if form.id.is_some() {

@@ -10,6 +10,7 @@ use crate::error::{AppError, ConflictCode, InvalidCode, limits, required_text};
 use crate::infra::AppState;
 use crate::infra::Db;
 use crate::infra::audit;
+use crate::infra::db::OnUnique;
 use crate::infra::now;
 use crate::infra::password;
 use serde::{Deserialize, Serialize};
@@ -38,15 +39,14 @@ pub async fn sign_in(
             login: login.clone(),
             password: password.to_string(),
         })
-        .await
-        .map_err(|_| AppError::Internal)?;
+        .await?;
     let Some(user) = user else {
         state.login_throttle.record_failure(&login, Instant::now());
         tracing::info!(login = %login, "failed sign-in");
         return Err(AppError::BadCredentials);
     };
     state.login_throttle.record_success(&login);
-    auth.login(&user).await.map_err(|_| AppError::Internal)?;
+    auth.login(&user).await?;
     tracing::info!(login = %login, "signed in");
     Ok(())
 }
@@ -209,15 +209,6 @@ pub async fn create(
     let hash = password::hash(password).await?;
     let mut tx = db.begin_write().await?;
     check_branch(&mut tx, input.branch_id).await?;
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM staff WHERE login = ?")
-        .bind(&input.login)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if taken.is_some() {
-        return Err(AppError::Conflict {
-            code: ConflictCode::LoginTaken,
-        });
-    }
     let t = now();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO staff (login, full_name, password_hash, role, branch_id, created_at, updated_at) \
@@ -231,7 +222,8 @@ pub async fn create(
     .bind(t)
     .bind(t)
     .fetch_one(&mut *tx)
-    .await?;
+    .await
+    .on_unique("staff.login", ConflictCode::LoginTaken)?;
     audit::record(
         &mut tx,
         Some(actor),
@@ -276,16 +268,6 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: StaffInput) -> Result<(
             code: ConflictCode::LastAdmin,
         });
     }
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM staff WHERE login = ? AND id <> ?")
-        .bind(&input.login)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if taken.is_some() {
-        return Err(AppError::Conflict {
-            code: ConflictCode::LoginTaken,
-        });
-    }
     sqlx::query(
         "UPDATE staff SET login = ?, full_name = ?, role = ?, branch_id = ?, updated_at = ? WHERE id = ?",
     )
@@ -296,7 +278,8 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: StaffInput) -> Result<(
     .bind(now())
     .bind(id)
     .execute(&mut *tx)
-    .await?;
+    .await
+    .on_unique("staff.login", ConflictCode::LoginTaken)?;
     audit::record(&mut tx, Some(actor), "update", "staff", Some(id), None).await?;
     tx.commit().await?;
     Ok(())
