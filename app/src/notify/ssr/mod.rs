@@ -2,4 +2,5 @@
 
 pub mod closing;
 pub mod outbox;
+pub mod telegram;
 pub mod texts;
