@@ -1,36 +1,24 @@
-//! `GET /api/clients` and `GET /api/stats`: the client list and the numbers
-//! behind every chart, with the same filters and rules as the pages.
+//! `GET /api/stats`: the numbers behind every chart, with the same filters
+//! and rules as the statistics page.
 
 use app::auth::Role;
-use app::clients::{ClientPage, ClientQuery};
-use app::error::{AppError, InvalidCode};
+use app::error::AppError;
 use app::infra::AppState;
-
-use crate::guard::Caller;
 use app::stats::Stats;
-use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::Deserialize;
 
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))
-}
+use super::ApiQuery;
+use crate::guard::Caller;
 
-pub async fn clients(
-    State(state): State<AppState>,
-    Caller(user): Caller,
-    params: Result<Query<ClientQuery>, QueryRejection>,
-) -> Result<Json<ClientPage>, AppError> {
-    let params = query(params)?;
-    let page = app::clients::ssr::search_as(&state.db, &user, &params, app::infra::now()).await?;
-    Ok(Json(page))
+pub fn router() -> Router<AppState> {
+    Router::new().route("/stats", get(stats))
 }
 
 #[derive(Deserialize, Default)]
-pub struct StatsParams {
+struct StatsParams {
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -39,15 +27,16 @@ pub struct StatsParams {
     branch: String,
 }
 
-pub async fn stats(
+/// The query is refused only after the role check, so reception gets 403.
+async fn stats(
     State(state): State<AppState>,
     Caller(user): Caller,
-    params: Result<Query<StatsParams>, QueryRejection>,
+    params: Result<ApiQuery<StatsParams>, AppError>,
 ) -> Result<Json<Stats>, AppError> {
     if !matches!(user.role, Role::Admin | Role::Manager) {
         return Err(AppError::Forbidden);
     }
-    let p = query(params)?;
+    let ApiQuery(p) = params?;
     let filter = app::stats::ssr::parse_filter(&p.from, &p.to, &p.branch, app::infra::now())?;
     Ok(Json(app::stats::ssr::compute(&state.db, &filter).await?))
 }
