@@ -28,8 +28,11 @@ DATA_DIR ?= data
 ifndef E2E_PORT
 E2E_PORT := $(shell python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 3100)
 endif
+export E2E_PORT
+# The e2e and bench scripts run `apt` and `vision-assets` through the same make.
+export MAKE
 
-.PHONY: run test dev deps deps-vision deps-release deps-test apt lint unit e2e build-debug build-release demo-data fmt bench
+.PHONY: run test dev deps deps-vision deps-release deps-test apt lint lint-vision unit e2e build-debug build-release demo-data fmt bench
 
 # The vision program's models, media and tests (vision-assets, test-vision).
 include vision/vision.mk
@@ -102,91 +105,30 @@ demo-data: build-release
 fmt:
 	cargo fmt --all
 
-lint: deps-vision
+## Formatting, and clippy on the server, the app with its server side, and the app as WASM.
+lint:
 	cargo fmt --all --check
 	cargo clippy -p server --tests -- -D warnings
 	cargo clippy -p app --features ssr --tests -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+## Clippy on the vision program (needs OpenCV).
+lint-vision: deps-vision
 	cargo clippy -p vision --all-targets -- -D warnings
 
 unit:
 	cargo test -p app --features ssr
 	cargo test -p server
 
+## End-to-end: a debug server with a fake Telegram, the vision program, Playwright (scripts/e2e.sh).
 e2e: deps-test build-debug vision-assets
-	tmp=$$(mktemp -d)
-	# The bot talks to a fake Telegram Bot API on loopback, never the internet.
-	tg_port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	node end2end/fake-telegram.mjs $$tg_port > $$tmp/telegram.log 2>&1 &
-	tg_pid=$$!
-	DATA_DIR=$$tmp/data BIND=127.0.0.1:$(E2E_PORT) ADMIN_PASSWORD=e2e-admin-pass DEMO_CLIENTS=400 \
-		TELEGRAM_BOT_TOKEN=123456:E2E TELEGRAM_API_URL=http://127.0.0.1:$$tg_port \
-		$(CARGO_TARGET_DIR)/debug/server > $$tmp/server.log 2>&1 &
-	server_pid=$$!
-	trap 'kill $$server_pid $$tg_pid 2>/dev/null || true; wait $$server_pid 2>/dev/null || true' EXIT
-	sleep 1
-	kill -0 $$server_pid 2>/dev/null || { echo "the test server did not start:"; cat $$tmp/server.log; exit 1; }
-	# A whole camera passage with the real server and the real vision program.
-	cargo build -p vision
-	python3 vision/tests/real_server_passage.py http://127.0.0.1:$(E2E_PORT) e2e-admin-pass $$tmp/data/avtosalon.db \
-		$(CARGO_TARGET_DIR)/debug/vision $(VISION_MEDIA) || { echo "--- server log"; tail -50 $$tmp/server.log; exit 1; }
-	cd end2end
-	E2E_BASE_URL=http://127.0.0.1:$(E2E_PORT) E2E_ADMIN_PASSWORD=e2e-admin-pass E2E_TELEGRAM_URL=http://127.0.0.1:$$tg_port \
-		npx playwright test || { echo "--- server log"; tail -50 $$tmp/server.log; exit 1; }
+	scripts/e2e.sh
 
-test: deps deps-vision lint unit test-vision e2e
+test: deps deps-vision lint lint-vision unit test-vision e2e
 
-## Benchmarks on 100,000 clients / ~1,000,000 visits (created once, cached).
-BENCH_DIR ?= $(HOME)/.cache/avtosalon/bench
-BENCH_CLIENTS ?= 100000
-BENCH_PORT ?= 3300
+## Benchmarks on 100,000 clients / ~1,000,000 visits (created once, cached): scripts/bench.sh.
+export BENCH_DIR ?= $(HOME)/.cache/avtosalon/bench
+export BENCH_CLIENTS ?= 100000
+export BENCH_PORT ?= 3300
 bench: build-release deps-test
-	mkdir -p $(BENCH_DIR)
-	db=sqlite://$(BENCH_DIR)/bench.db
-	if [ ! -f $(BENCH_DIR)/bench.db ]; then
-		echo "== demo data: $(BENCH_CLIENTS) clients"
-		start=$$(date +%s.%N)
-		$(CARGO_TARGET_DIR)/release/server --data-dir $(BENCH_DIR) --database-url $$db demo-data --clients $(BENCH_CLIENTS) --seed 42
-		echo "demo-data wall time: $$(awk "BEGIN {printf \"%.1f\", $$(date +%s.%N) - $$start}") s"
-		$(CARGO_TARGET_DIR)/release/server --data-dir $(BENCH_DIR) --database-url $$db train
-	fi
-	echo "== criterion (server-side times)"
-	BENCH_DATABASE_URL=$$db cargo bench --profile release -p server --bench queries -- --noplot
-	echo "== load generator (wrk) on 127.0.0.1:$(BENCH_PORT)"
-	command -v wrk >/dev/null || $(MAKE) --no-print-directory apt PACKAGES="wrk"
-	DATA_DIR=$(BENCH_DIR) DATABASE_URL=$$db BIND=127.0.0.1:$(BENCH_PORT) ADMIN_PASSWORD=bench-admin-pass NO_DEMO_DATA=1 RUST_LOG=warn \
-		$(CARGO_TARGET_DIR)/release/server > $(BENCH_DIR)/server.log 2>&1 &
-	pid=$$!
-	trap 'kill $$pid 2>/dev/null || true' EXIT
-	for i in $$(seq 1 100); do curl -sf http://127.0.0.1:$(BENCH_PORT)/healthz >/dev/null && break; sleep 0.2; done
-	cookie=$$(curl -s -c - -H 'content-type: application/json' -d '{"login":"admin","password":"bench-admin-pass"}' \
-		http://127.0.0.1:$(BENCH_PORT)/api/login | awk '/avtosalon_session/ {print $$7}')
-	for path in "/api/clients?page_size=25" "/api/clients?q=90%20123"; do
-		echo "-- GET $$path"
-		wrk -t1 -c32 -d10s -H "Cookie: avtosalon_session=$$cookie" "http://127.0.0.1:$(BENCH_PORT)$$path" | grep -E "Requests/sec|Latency|requests in"
-	done
-	echo "-- GET /stats (whole page, server time of 21 requests, median)"
-	for i in $$(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: avtosalon_session=$$cookie" http://127.0.0.1:$(BENCH_PORT)/stats; done \
-		| sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $$1 * 1000}'
-	echo "-- kiosk registration (photo, consent, services), 100 visitors"
-	python3 server/benches/kiosk_registration.py http://127.0.0.1:$(BENCH_PORT) bench-admin-pass 100
-	echo "-- kiosk page: HTML server time (median of 21) and transfer sizes"
-	for i in $$(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' http://127.0.0.1:$(BENCH_PORT)/kiosk; done \
-		| sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $$1 * 1000}'
-	for f in /kiosk /pkg/avtosalon.wasm /pkg/avtosalon.js /pkg/avtosalon.css; do \
-		curl -s -o /tmp/avtosalon-asset http://127.0.0.1:$(BENCH_PORT)$$f; \
-		echo "$$f: $$(stat -c %s /tmp/avtosalon-asset) B raw, $$(gzip -9c /tmp/avtosalon-asset | wc -c) B gzip"; \
-	done
-	echo "-- kiosk page in Chromium: navigation to first screen"
-	cd end2end && node kiosk-load.mjs http://127.0.0.1:$(BENCH_PORT) 7 && cd ..
-	echo "server RSS: $$(ps -o rss= -p $$pid | awk '{printf "%.0f MB", $$1/1024}')"
-	echo "-- vision: every frame of franck.mp4 with detection, tracking and recognition (release)"
-	$(MAKE) --no-print-directory vision-assets
-	cargo build --release -p vision
-	gallery=$(BENCH_DIR)/vision-gallery
-	mkdir -p $$gallery/obama $$gallery/biden
-	cp $(VISION_MEDIA)/obama.jpg $$gallery/obama/ && cp $(VISION_MEDIA)/biden.jpg $$gallery/biden/
-	$(CARGO_TARGET_DIR)/release/vision bench --gallery $$gallery $(VISION_MEDIA)/franck.mp4
-	echo "-- vision: face appearing -> event received by a server (release, real-time vision run)"
-	cargo test --release -p vision --test run_command -- --nocapture 2>&1 | grep -E "face appearing|peak memory"
-	echo "-- Telegram: camera event -> sendMessage on a fake Bot API (debug test build)"
-	cargo test -p server --test integration -- --ignored notification_latency --nocapture 2>/dev/null | grep "event ->"
+	scripts/bench.sh

@@ -26,12 +26,7 @@ pub fn should_retrain(
 }
 
 async fn model_age_hours(state: &AppState) -> Option<i64> {
-    let trained: Option<i64> =
-        sqlx::query_scalar("SELECT trained_at FROM models WHERE active = TRUE")
-            .fetch_optional(state.db.pool())
-            .await
-            .ok()
-            .flatten();
+    let trained = scoring::active_trained_at(&state.db).await.ok().flatten();
     trained.map(|t| (app::infra::now() - t) / 3600)
 }
 

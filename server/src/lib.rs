@@ -1,52 +1,25 @@
-//! The `server` binary's library: configuration, start-up, the HTTP router
-//! (pages, server functions, REST API) and the demo-data generator.
+//! The `server` binary's library: configuration, start-up and serving
+//! (`serve`), the HTTP API (`http`), the Telegram bot, background jobs, the
+//! one-shot commands and the demo-data generator.
 
 // Leptos view types nest deeply; the client card needs more than the default.
 #![recursion_limit = "256"]
 
-pub mod api;
 pub mod bot;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod guard;
+pub mod http;
 pub mod jobs;
+pub mod serve;
 
-use app::auth::ssr::StaffBackend;
-use app::infra::AppState;
-use app::infra::Db;
-use app::settings::ssr::staff::AdminBootstrap;
-use app::{App, shell};
-use axum::Router;
-use axum_login::AuthManagerLayerBuilder;
-use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::path::Path;
-use tower_sessions::cookie::{SameSite, time::Duration};
-use tower_sessions::{CachingSessionStore, Expiry, MemoryStore, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 pub use config::{Cli, Command, Config};
 pub use error::ServerError;
-
-/// Where the built site (WASM, CSS, public files) is, as cargo-leptos set it.
-pub fn leptos_options(config: &Config) -> LeptosOptions {
-    let env =
-        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
-    LeptosOptions::builder()
-        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("avtosalon"))
-        .site_root(env("LEPTOS_SITE_ROOT", "target/site"))
-        .site_pkg_dir(env("LEPTOS_SITE_PKG_DIR", "pkg"))
-        .site_addr(config.bind)
-        .reload_port(env("LEPTOS_RELOAD_PORT", "3001").parse().unwrap_or(3001))
-        .env(if env("LEPTOS_ENV", "PROD").eq_ignore_ascii_case("DEV") {
-            leptos::config::Env::DEV
-        } else {
-            leptos::config::Env::PROD
-        })
-        .build()
-}
+pub use serve::{Started, router, start};
 
 /// Makes sure the data directory exists and can be written.
 pub fn prepare_data_dir(dir: &Path) -> Result<(), ServerError> {
@@ -56,98 +29,4 @@ pub fn prepare_data_dir(dir: &Path) -> Result<(), ServerError> {
     std::fs::write(&probe, b"ok").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)?;
     Ok(())
-}
-
-/// What start-up did, for the message printed to the operator.
-pub struct Started {
-    pub state: AppState,
-    pub admin: AdminBootstrap,
-    pub demo_generated: Option<demo::Summary>,
-}
-
-/// Opens the data directory and database, creates the first admin and, on a
-/// new database, the demo data.
-pub async fn start(config: &Config) -> Result<Started, ServerError> {
-    prepare_data_dir(&config.data_dir)?;
-    let db = Db::open(&config.database_url()).await?;
-    let admin = app::settings::ssr::staff::ensure_admin(&db, config.admin_password.clone())
-        .await
-        .map_err(ServerError::Admin)?;
-    let demo_generated = if !config.no_demo_data && demo::database_is_empty(&db).await? {
-        let summary = demo::generate(&db, config.demo_clients, 42, false).await?;
-        // A first model, so potential buyers are ranked from the first start.
-        if let Err(error) = app::scoring::ssr::train_and_activate(&db, None).await {
-            tracing::info!(%error, "no purchase model on the demo data");
-        }
-        Some(summary)
-    } else {
-        None
-    };
-    let state = AppState::new(db, leptos_options(config), config.data_dir.clone());
-    Ok(Started {
-        state,
-        admin,
-        demo_generated,
-    })
-}
-
-/// No request body may be larger: a document upload (10 MB) or a kiosk photo.
-const MAX_BODY: usize = 12 * 1024 * 1024;
-
-/// The whole HTTP application.
-pub async fn router(state: AppState) -> Result<Router, ServerError> {
-    let store = SqliteStore::new(state.db.pool().clone());
-    store.migrate().await?;
-    // Sessions are read on every request; memory answers them, SQLite keeps
-    // them across restarts (every save and delete goes to both).
-    let store = CachingSessionStore::new(MemoryStore::default(), store);
-    let sessions = SessionManagerLayer::new(store)
-        .with_name("avtosalon_session")
-        .with_secure(false)
-        .with_same_site(SameSite::Lax)
-        .with_http_only(true)
-        .with_expiry(Expiry::OnInactivity(Duration::hours(12)));
-    let auth_layer =
-        AuthManagerLayerBuilder::new(StaffBackend::new(state.db.clone()), sessions).build();
-
-    let routes = generate_route_list(App);
-    let context_state = state.clone();
-    let shell_options = state.leptos_options.clone();
-    let router = Router::new()
-        .route("/healthz", axum::routing::get(api::healthz))
-        .nest("/api", api::router())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(context_state.clone()),
-            move || shell(shell_options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::refuse_anonymous,
-        ))
-        .layer(axum::middleware::from_fn(guard::rpc_error_status))
-        .layer(auth_layer)
-        // No request body is larger than a document upload (server functions
-        // read theirs whole, so the limit must sit in front of them).
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state);
-    Ok(router)
-}
-
-/// Deletes expired sessions now and then.
-pub fn spawn_session_cleanup(state: &AppState) -> tokio::task::JoinHandle<()> {
-    use tower_sessions::ExpiredDeletion;
-    let store = SqliteStore::new(state.db.pool().clone());
-    tokio::spawn(async move {
-        if let Err(error) = store
-            .continuously_delete_expired(tokio::time::Duration::from_secs(3600))
-            .await
-        {
-            tracing::warn!(%error, "session cleanup stopped");
-        }
-    })
 }

@@ -83,6 +83,14 @@ impl Db {
         &self.pool
     }
 
+    /// Whether the database answers a trivial query (the health check).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query_scalar::<_, i64>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
     /// A write transaction that holds SQLite's write lock from its first statement.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;

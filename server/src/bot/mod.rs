@@ -8,6 +8,8 @@ pub mod delivery;
 use app::infra::AppState;
 use app::infra::Db;
 use app::infra::now;
+use app::notify::ssr::outbox::{Pending, Recipient};
+use app::notify::ssr::telegram;
 use app::notify::ssr::texts;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -111,18 +113,17 @@ pub fn spawn(
 
 async fn deliver(db: Db, data_dir: PathBuf, sender: TelegramSender) {
     loop {
-        let render = |row: &delivery::Pending,
-                      facts: &texts::Facts,
-                      recipient: &delivery::Recipient| delivery::Outgoing {
-            text: texts::notification(
-                texts::locale(&recipient.language),
-                &row.kind,
-                &row.payload(),
-                facts,
-                row.created_at,
-            ),
-            photo: delivery::photo_of(row, facts, &data_dir),
-        };
+        let render =
+            |row: &Pending, facts: &texts::Facts, recipient: &Recipient| delivery::Outgoing {
+                text: texts::notification(
+                    texts::locale(&recipient.language),
+                    &row.kind,
+                    &row.payload(),
+                    facts,
+                    row.created_at,
+                ),
+                photo: delivery::photo_of(row, facts, &data_dir),
+            };
         if let Err(error) = delivery::deliver_due(&db, &sender, render).await {
             tracing::warn!(%error, "cannot read the notification outbox");
         }
@@ -160,47 +161,6 @@ async fn poll(db: Db, bot: TgBot) {
     }
 }
 
-/// The staff member linked to a chat, if any: (id, language).
-async fn linked(db: &Db, chat_id: i64) -> Result<Option<(i64, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, language FROM staff WHERE telegram_chat_id = ? AND active = TRUE")
-        .bind(chat_id)
-        .fetch_optional(db.pool())
-        .await
-}
-
-/// Links a chat to the staff member whose one-time code it sent.
-async fn link(db: &Db, chat_id: i64, code: &str) -> Result<Option<(String, String)>, sqlx::Error> {
-    let code = code.trim();
-    if code.is_empty() || code.len() > 32 {
-        return Ok(None);
-    }
-    let mut tx = db.begin_write().await?;
-    let found: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, full_name, language FROM staff WHERE telegram_link_code = ? AND telegram_link_expires_at > ? AND active = TRUE",
-    )
-    .bind(app::infra::tokens::sha256_hex(code.as_bytes()))
-    .bind(now())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((id, name, language)) = found else {
-        return Ok(None);
-    };
-    // A chat belongs to one staff member: unlink it from anyone else first.
-    sqlx::query("UPDATE staff SET telegram_chat_id = NULL WHERE telegram_chat_id = ?")
-        .bind(chat_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "UPDATE staff SET telegram_chat_id = ?, telegram_link_code = NULL, telegram_link_expires_at = NULL WHERE id = ?",
-    )
-    .bind(chat_id)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Some((name, language)))
-}
-
 /// The answer to one message from a chat.
 pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
     let mut words = text.split_whitespace();
@@ -214,24 +174,24 @@ pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
     let result: Result<String, sqlx::Error> = async {
         if command == "/start" {
             let Some(code) = words.next() else {
-                return Ok(match linked(db, chat_id).await? {
+                return Ok(match telegram::linked_staff(db, chat_id).await? {
                     Some((_, language)) => texts::help(texts::locale(&language)),
                     None => texts::refusal(),
                 });
             };
-            return Ok(match link(db, chat_id, code).await? {
+            return Ok(match telegram::link_chat(db, chat_id, code).await? {
                 Some((name, language)) => texts::linked(texts::locale(&language), &name),
                 None => texts::unknown_code(app::i18n::Locale::uz),
             });
         }
-        let Some((staff_id, language)) = linked(db, chat_id).await? else {
+        let Some((staff_id, language)) = telegram::linked_staff(db, chat_id).await? else {
             return Ok(texts::refusal());
         };
         let l = texts::locale(&language);
         Ok(match command.as_str() {
             "/help" => texts::help(l),
             "/today" | "/inside" => {
-                let branch = staff_branch(db, staff_id).await?;
+                let branch = telegram::report_branch(db, staff_id).await?;
                 match app::dashboard::ssr::overview(db, branch, now()).await {
                     Ok(o) if command == "/today" => texts::today(l, &o),
                     Ok(o) => texts::inside(l, &o),
@@ -239,7 +199,7 @@ pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
                 }
             }
             "/client" | "/top" | "/stats" => {
-                let branch = staff_branch(db, staff_id).await?;
+                let branch = telegram::report_branch(db, staff_id).await?;
                 let rest: Vec<&str> = words.collect();
                 let report = match command.as_str() {
                     "/client" => {
@@ -267,14 +227,4 @@ pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
         tracing::warn!(%error, "bot database error");
         texts::failed()
     })
-}
-
-/// Reception sees its own branch; managers and admins the whole network.
-async fn staff_branch(db: &Db, staff_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    let (role, branch): (String, Option<i64>) =
-        sqlx::query_as("SELECT role, branch_id FROM staff WHERE id = ?")
-            .bind(staff_id)
-            .fetch_one(db.pool())
-            .await?;
-    Ok(if role == "reception" { branch } else { None })
 }

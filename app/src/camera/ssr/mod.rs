@@ -538,27 +538,6 @@ pub async fn reject_match(db: &Db, actor: i64, event_id: i64) -> Result<i64, App
     Ok(client)
 }
 
-/// Camera matches on a client's visits, for the card ("not this person").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct CameraMatch {
-    pub event_id: i64,
-    pub visit_id: Option<i64>,
-    pub kind: String,
-    pub similarity: Option<f64>,
-    pub occurred_at: i64,
-    pub has_snapshot: bool,
-}
-
-pub async fn matches_of(db: &Db, client_id: i64) -> Result<Vec<CameraMatch>, AppError> {
-    Ok(sqlx::query_as(
-        "SELECT id AS event_id, visit_id, kind, similarity, occurred_at, snapshot_path IS NOT NULL AS has_snapshot \
-         FROM camera_events WHERE client_id = ? AND rejected = FALSE ORDER BY occurred_at DESC LIMIT 20",
-    )
-    .bind(client_id)
-    .fetch_all(db.pool())
-    .await?)
-}
-
 /// Settings: days to keep unknown visitors' snapshots.
 pub async fn retention_days(db: &Db) -> Result<i64, AppError> {
     let value: Option<String> =

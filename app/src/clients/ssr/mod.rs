@@ -572,6 +572,15 @@ pub async fn branch_of(db: &Db, id: i64) -> Result<i64, AppError> {
         .ok_or(AppError::NotFound)
 }
 
+/// A client's branch (for role checks) and stored photo, if any.
+pub async fn branch_and_photo(db: &Db, id: i64) -> Result<(i64, Option<String>), AppError> {
+    sqlx::query_as("SELECT branch_id, photo_path FROM clients WHERE id = ? AND erased_at IS NULL")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 /// Car models and branches, for the forms.
 pub async fn choices(db: &Db) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
     let cars = sqlx::query_as(

@@ -3,4 +3,5 @@
 pub mod closing;
 pub mod links;
 pub mod outbox;
+pub mod telegram;
 pub mod texts;

@@ -373,13 +373,16 @@ impl From<TrainError> for AppError {
     }
 }
 
+/// When the active model was trained, if there is one.
+pub async fn active_trained_at(db: &Db) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT trained_at FROM models WHERE active = TRUE")
+        .fetch_optional(db.pool())
+        .await
+}
+
 /// Sales since the active model was trained, for automatic retraining.
 pub async fn sales_since_training(db: &Db) -> Result<Option<i64>, AppError> {
-    let trained_at: Option<i64> =
-        sqlx::query_scalar("SELECT trained_at FROM models WHERE active = TRUE")
-            .fetch_optional(db.pool())
-            .await?;
-    match trained_at {
+    match active_trained_at(db).await? {
         Some(t) => Ok(Some(
             sqlx::query_scalar("SELECT COUNT(*) FROM sales WHERE created_at > ?")
                 .bind(t)

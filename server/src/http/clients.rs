@@ -1,21 +1,43 @@
-//! `GET /api/export/clients` and `GET /api/export/visits`: the current
-//! filter as CSV or XLSX, for managers and admins; every export is audit-logged.
+//! `GET /api/clients`: the client list with the same filters and rules as
+//! the page. `GET /api/export/clients` and `GET /api/export/visits`: the
+//! current filter as CSV or XLSX, for managers and admins; every export is
+//! audit-logged.
 
 use app::auth::Role;
-use app::clients::ClientQuery;
+use app::clients::{ClientPage, ClientQuery};
 use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
-
-use crate::guard::Caller;
 use app::ui::{clock, date};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::ApiQuery;
+use crate::guard::Caller;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/clients", get(clients))
+        .route("/export/clients", get(export_clients))
+        .route("/export/visits", get(export_visits))
+}
+
+async fn clients(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    ApiQuery(params): ApiQuery<ClientQuery>,
+) -> Result<Json<ClientPage>, AppError> {
+    let caller = app::auth::ssr::admit(user, app::auth::ssr::Need::Staff)?;
+    let page =
+        app::clients::ssr::search_as(&state.db, caller.scope, &params, app::infra::now()).await?;
+    Ok(Json(page))
+}
+
 #[derive(Deserialize, Default)]
-pub struct Format {
+struct Format {
     #[serde(default)]
     format: String,
 }
@@ -154,15 +176,15 @@ fn manager(user: app::auth::ssr::StaffUser) -> Result<app::auth::ssr::StaffUser,
     Ok(user)
 }
 
-pub async fn clients(
+/// Exports refuse a bad query only after the role check, so reception gets 403.
+async fn export_clients(
     State(state): State<AppState>,
     Caller(user): Caller,
-    params: Result<Query<ClientQuery>, QueryRejection>,
-    format: Result<Query<Format>, QueryRejection>,
+    params: Result<ApiQuery<ClientQuery>, AppError>,
+    format: Result<ApiQuery<Format>, AppError>,
 ) -> Result<Response, AppError> {
     let user = manager(user)?;
-    let Query(params) = params.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
-    let Query(format) = format.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
+    let (ApiQuery(params), ApiQuery(format)) = (params?, format?);
     let kind = kind(&format.format)?;
     let search = app::clients::ssr::validate(&params, app::infra::now())?;
     let rows = app::clients::ssr::export_rows(&state.db, &search).await?;
@@ -209,7 +231,7 @@ pub async fn clients(
 }
 
 #[derive(Deserialize, Default)]
-pub struct VisitParams {
+struct VisitParams {
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -218,40 +240,17 @@ pub struct VisitParams {
     branch: String,
 }
 
-pub async fn visits(
+async fn export_visits(
     State(state): State<AppState>,
     Caller(user): Caller,
-    params: Result<Query<VisitParams>, QueryRejection>,
-    format: Result<Query<Format>, QueryRejection>,
+    params: Result<ApiQuery<VisitParams>, AppError>,
+    format: Result<ApiQuery<Format>, AppError>,
 ) -> Result<Response, AppError> {
     let user = manager(user)?;
-    let Query(p) = params.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
-    let Query(format) = format.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
+    let (ApiQuery(p), ApiQuery(format)) = (params?, format?);
     let kind = kind(&format.format)?;
     let filter = app::stats::ssr::parse_filter(&p.from, &p.to, &p.branch, app::infra::now())?;
-    let offset = 5 * 3600;
-    type Row = (
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-        i64,
-        Option<i64>,
-        String,
-        Option<String>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT v.visit_token, c.full_name, c.phone, b.name, v.entered_at, v.left_at, v.started_by, v.ended_by, \
-                (SELECT GROUP_CONCAT(kind, ' ') FROM service_requests s WHERE s.visit_id = v.id) \
-         FROM visits v JOIN branches b ON b.id = v.branch_id LEFT JOIN clients c ON c.id = v.client_id \
-         WHERE v.entered_at >= ?1 AND v.entered_at < ?2 AND (?3 IS NULL OR v.branch_id = ?3) ORDER BY v.entered_at",
-    )
-    .bind(filter.from_day * 86_400 - offset)
-    .bind((filter.to_day + 1) * 86_400 - offset)
-    .bind(filter.branch)
-    .fetch_all(state.db.pool())
-    .await?;
+    let rows = app::stats::ssr::visit_rows(&state.db, &filter).await?;
     audit(
         &state,
         user.id,
@@ -275,24 +274,23 @@ pub async fn visits(
     ];
     let rows = rows
         .into_iter()
-        .map(
-            |(token, name, phone, branch, entered, left, started, ended, services)| {
-                vec![
-                    token,
-                    safe(&name.unwrap_or_default()),
-                    phone.unwrap_or_default(),
-                    safe(&branch),
-                    date(entered, 300),
-                    clock(entered, 300),
-                    left.map(|l| clock(l, 300)).unwrap_or_default(),
-                    left.map(|l| ((l - entered) / 60).to_string())
-                        .unwrap_or_default(),
-                    started,
-                    ended.unwrap_or_default(),
-                    services.unwrap_or_default(),
-                ]
-            },
-        )
+        .map(|v| {
+            vec![
+                v.visit_token,
+                safe(&v.client_name.unwrap_or_default()),
+                v.phone.unwrap_or_default(),
+                safe(&v.branch),
+                date(v.entered_at, 300),
+                clock(v.entered_at, 300),
+                v.left_at.map(|l| clock(l, 300)).unwrap_or_default(),
+                v.left_at
+                    .map(|l| ((l - v.entered_at) / 60).to_string())
+                    .unwrap_or_default(),
+                v.started_by,
+                v.ended_by.unwrap_or_default(),
+                v.services.unwrap_or_default(),
+            ]
+        })
         .collect();
     table_response(kind, "visits", &header, rows)
 }

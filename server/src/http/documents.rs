@@ -8,16 +8,29 @@ use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
 use app::infra::files;
 use app::privacy::ssr::documents;
+use axum::Router;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use serde::Deserialize;
 
+use super::ApiQuery;
 use crate::guard::Caller;
 
 /// Multipart overhead allowed on top of the largest document.
-pub const UPLOAD_BODY_LIMIT: usize = files::DOCUMENT_MAX_BYTES + 256 * 1024;
+const UPLOAD_BODY_LIMIT: usize = files::DOCUMENT_MAX_BYTES + 256 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/clients/{id}/photo", get(client_photo))
+        .route(
+            "/clients/{id}/documents",
+            post(upload_document).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
+        )
+        .route("/documents/{id}", get(document))
+}
 
 fn may_see_branch(user: &StaffUser, branch_id: i64) -> Result<(), AppError> {
     if user.role.is_manager() || user.branch_id == Some(branch_id) {
@@ -62,25 +75,19 @@ async fn read_stored(state: &AppState, stored: &str) -> Result<Vec<u8>, AppError
 }
 
 /// `GET /api/clients/{id}/photo`
-pub async fn client_photo(
+async fn client_photo(
     State(state): State<AppState>,
     Caller(user): Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let found: Option<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT branch_id, photo_path FROM clients WHERE id = ? AND erased_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(state.db.pool())
-    .await?;
-    let (branch_id, photo) = found.ok_or(AppError::NotFound)?;
+    let (branch_id, photo) = app::clients::ssr::branch_and_photo(&state.db, id).await?;
     may_see_branch(&user, branch_id)?;
     let bytes = read_stored(&state, &photo.ok_or(AppError::NotFound)?).await?;
     Ok(file_response(bytes, "image/jpeg", None))
 }
 
 #[derive(Deserialize)]
-pub struct DocumentQuery {
+struct DocumentQuery {
     #[serde(default)]
     download: Option<String>,
 }
@@ -111,11 +118,11 @@ fn content_disposition(kind: &str, file_name: &str) -> String {
 }
 
 /// `GET /api/documents/{id}` (inline) and `?download=1` (attachment).
-pub async fn document(
+async fn document(
     State(state): State<AppState>,
     Caller(user): Caller,
     Path(id): Path<i64>,
-    Query(query): Query<DocumentQuery>,
+    ApiQuery(query): ApiQuery<DocumentQuery>,
 ) -> Result<Response, AppError> {
     let document = documents::get(&state.db, id).await?;
     may_see_branch(&user, document.branch_id)?;
@@ -171,7 +178,7 @@ fn upload_error_code(error: &AppError) -> &'static str {
 /// `POST /api/clients/{id}/documents` (multipart: `kind`, `file`). A browser
 /// form is sent back to the card (with the reason when refused); API callers
 /// get JSON.
-pub async fn upload_document(
+async fn upload_document(
     State(state): State<AppState>,
     Caller(user): Caller,
     Path(client_id): Path<i64>,

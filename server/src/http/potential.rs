@@ -4,15 +4,22 @@ use app::auth::Role;
 use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
 use app::potential::{LeadPage, LeadQuery, ModelReport};
-use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::ApiQuery;
 use crate::guard::Caller;
 
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/potential_buyers_ml", get(potential_buyers))
+        .route("/retrain_model", post(retrain))
+}
+
 #[derive(Deserialize, Default)]
-pub struct Lang {
+struct Lang {
     #[serde(default)]
     lang: String,
 }
@@ -25,17 +32,16 @@ fn manager(user: &app::auth::ssr::StaffUser) -> Result<(), AppError> {
     }
 }
 
-/// Clients ranked by purchase probability, each with its reasons.
-pub async fn potential_buyers(
+/// Clients ranked by purchase probability, each with its reasons. The
+/// query is refused only after the role check, so reception gets 403.
+async fn potential_buyers(
     State(state): State<AppState>,
     Caller(user): Caller,
-    params: Result<Query<LeadQuery>, QueryRejection>,
-    lang: Result<Query<Lang>, QueryRejection>,
+    params: Result<ApiQuery<LeadQuery>, AppError>,
+    lang: Result<ApiQuery<Lang>, AppError>,
 ) -> Result<Json<LeadPage>, AppError> {
     manager(&user)?;
-    let bad = |_| AppError::invalid("query", InvalidCode::BadFormat);
-    let Query(params) = params.map_err(bad)?;
-    let Query(lang) = lang.map_err(bad)?;
+    let (ApiQuery(params), ApiQuery(lang)) = (params?, lang?);
     let locale = match lang.lang.as_str() {
         "" => app::i18n::Locale::en,
         l => l
@@ -49,7 +55,7 @@ pub async fn potential_buyers(
 }
 
 /// Trains a new model now; 409 with the reason when it cannot.
-pub async fn retrain(
+async fn retrain(
     State(state): State<AppState>,
     Caller(user): Caller,
 ) -> Result<Json<ModelReport>, AppError> {

@@ -6,12 +6,18 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use crate::guard::Caller;
+use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
 use futures::stream::{self, Stream};
 use tokio::sync::broadcast::error::RecvError;
 
-pub async fn events(
+pub fn router() -> Router<AppState> {
+    Router::new().route("/events", get(events))
+}
+
+async fn events(
     State(state): State<AppState>,
     Caller(user): Caller,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, app::error::AppError> {

@@ -4,11 +4,21 @@
 use app::auth::ssr::AuthSession;
 use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
-use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+
+use crate::guard::Caller;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+}
 
 #[derive(Deserialize)]
 pub struct LoginBody {
@@ -25,7 +35,7 @@ pub struct Me {
     branch_id: Option<i64>,
 }
 
-pub async fn login(
+async fn login(
     State(state): State<AppState>,
     mut auth: AuthSession,
     body: Result<Json<LoginBody>, JsonRejection>,
@@ -38,12 +48,12 @@ pub async fn login(
     Ok(me_json(user))
 }
 
-pub async fn logout(mut auth: AuthSession) -> Result<StatusCode, AppError> {
+async fn logout(mut auth: AuthSession) -> Result<StatusCode, AppError> {
     auth.logout().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn me(crate::guard::Caller(user): crate::guard::Caller) -> Json<Me> {
+async fn me(Caller(user): Caller) -> Json<Me> {
     me_json(user)
 }
 

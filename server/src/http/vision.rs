@@ -7,15 +7,25 @@ use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
 use app::infra::files;
 use app::settings::ssr::devices::{self, Device};
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde::Deserialize;
 
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/vision/pair", post(pair))
+        .route("/vision/gallery", get(gallery))
+        .route("/vision/clients/{id}/photo", get(client_photo))
+        .route("/vision/rejected/{id}", get(rejected_face))
+        .route("/vision/events", post(event))
+}
+
 /// The camera a request comes from.
-pub struct Camera(pub Device);
+struct Camera(Device);
 
 impl FromRequestParts<AppState> for Camera {
     type Rejection = AppError;
@@ -46,7 +56,7 @@ struct PairBody {
 }
 
 /// `POST /api/vision/pair`
-pub async fn pair(
+async fn pair(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Json<camera::Paired>, AppError> {
@@ -55,7 +65,7 @@ pub async fn pair(
 }
 
 /// `GET /api/vision/gallery`
-pub async fn gallery(
+async fn gallery(
     State(state): State<AppState>,
     Camera(device): Camera,
 ) -> Result<Json<camera::Gallery>, AppError> {
@@ -67,11 +77,11 @@ async fn jpeg(state: &AppState, stored: &str) -> Result<Response, AppError> {
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|_| AppError::NotFound)?;
-    Ok(super::files::private_file(bytes, "image/jpeg"))
+    Ok(super::documents::private_file(bytes, "image/jpeg"))
 }
 
 /// `GET /api/vision/clients/{id}/photo`
-pub async fn client_photo(
+async fn client_photo(
     State(state): State<AppState>,
     Camera(device): Camera,
     Path(id): Path<i64>,
@@ -81,7 +91,7 @@ pub async fn client_photo(
 }
 
 /// `GET /api/vision/rejected/{id}`
-pub async fn rejected_face(
+async fn rejected_face(
     State(state): State<AppState>,
     Camera(device): Camera,
     Path(id): Path<i64>,
@@ -91,7 +101,7 @@ pub async fn rejected_face(
 }
 
 /// `POST /api/vision/events`
-pub async fn event(
+async fn event(
     State(state): State<AppState>,
     Camera(device): Camera,
     body: Bytes,

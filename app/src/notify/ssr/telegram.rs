@@ -1,0 +1,75 @@
+//! Telegram chats linked to staff: who a chat belongs to, linking with a
+//! one-time code (`/start CODE`), and unlinking a chat that refuses the bot.
+
+use crate::infra::Db;
+use crate::infra::now;
+use crate::infra::tokens::sha256_hex;
+
+/// The active staff member linked to a chat, if any: (id, language).
+pub async fn linked_staff(db: &Db, chat_id: i64) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, language FROM staff WHERE telegram_chat_id = ? AND active = TRUE")
+        .bind(chat_id)
+        .fetch_optional(db.pool())
+        .await
+}
+
+/// Links a chat to the staff member whose one-time code it sent: (full name,
+/// language), or None for an unknown or expired code.
+pub async fn link_chat(
+    db: &Db,
+    chat_id: i64,
+    code: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let code = code.trim();
+    if code.is_empty() || code.len() > 32 {
+        return Ok(None);
+    }
+    let mut tx = db.begin_write().await?;
+    let found: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, full_name, language FROM staff WHERE telegram_link_code = ? AND telegram_link_expires_at > ? AND active = TRUE",
+    )
+    .bind(sha256_hex(code.as_bytes()))
+    .bind(now())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id, name, language)) = found else {
+        return Ok(None);
+    };
+    // A chat belongs to one staff member: unlink it from anyone else first.
+    sqlx::query("UPDATE staff SET telegram_chat_id = NULL WHERE telegram_chat_id = ?")
+        .bind(chat_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE staff SET telegram_chat_id = ?, telegram_link_code = NULL, telegram_link_expires_at = NULL WHERE id = ?",
+    )
+    .bind(chat_id)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some((name, language)))
+}
+
+/// Unlinks a chat that will never take messages, so it stops being tried;
+/// the staff member can link again.
+pub async fn unlink_refusing_chat(db: &Db, staff_id: i64, chat_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE staff SET telegram_chat_id = NULL WHERE id = ? AND telegram_chat_id = ?")
+        .bind(staff_id)
+        .bind(chat_id)
+        .execute(db.pool())
+        .await?;
+    db.note_write();
+    Ok(())
+}
+
+/// The branch a staff member's bot reports cover: reception sees its own
+/// branch, managers and admins the whole network (None).
+pub async fn report_branch(db: &Db, staff_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    let (role, branch): (String, Option<i64>) =
+        sqlx::query_as("SELECT role, branch_id FROM staff WHERE id = ?")
+            .bind(staff_id)
+            .fetch_one(db.pool())
+            .await?;
+    Ok(if role == "reception" { branch } else { None })
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Benchmarks on BENCH_CLIENTS clients (~10 visits each; the database is
+# created once and cached in BENCH_DIR): criterion, wrk on loopback, page and
+# kiosk timings, Chromium, the vision program and Telegram latency. Run by
+# `make bench`, which builds the release server first and sets:
+#   CARGO_TARGET_DIR  where the release `server` binary is
+#   BENCH_DIR, BENCH_CLIENTS, BENCH_PORT
+#   VISION_MEDIA      the vision program's test media (make vision-assets)
+#   MAKE              the make that runs `apt` and `vision-assets`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${CARGO_TARGET_DIR:?}" "${BENCH_DIR:?}" "${BENCH_CLIENTS:?}" "${BENCH_PORT:?}" "${VISION_MEDIA:?}"
+make=${MAKE:-make}
+
+mkdir -p "$BENCH_DIR"
+db=sqlite://$BENCH_DIR/bench.db
+if [ ! -f "$BENCH_DIR/bench.db" ]; then
+	echo "== demo data: $BENCH_CLIENTS clients"
+	start=$(date +%s.%N)
+	"$CARGO_TARGET_DIR/release/server" --data-dir "$BENCH_DIR" --database-url "$db" demo-data --clients "$BENCH_CLIENTS" --seed 42
+	echo "demo-data wall time: $(awk "BEGIN {printf \"%.1f\", $(date +%s.%N) - $start}") s"
+	"$CARGO_TARGET_DIR/release/server" --data-dir "$BENCH_DIR" --database-url "$db" train
+fi
+echo "== criterion (server-side times)"
+BENCH_DATABASE_URL=$db cargo bench --profile release -p server --bench queries -- --noplot
+echo "== load generator (wrk) on 127.0.0.1:$BENCH_PORT"
+command -v wrk >/dev/null || "$make" --no-print-directory apt PACKAGES="wrk"
+DATA_DIR=$BENCH_DIR DATABASE_URL=$db BIND=127.0.0.1:$BENCH_PORT ADMIN_PASSWORD=bench-admin-pass NO_DEMO_DATA=1 RUST_LOG=warn \
+	"$CARGO_TARGET_DIR/release/server" > "$BENCH_DIR/server.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for i in $(seq 1 100); do curl -sf "http://127.0.0.1:$BENCH_PORT/healthz" >/dev/null && break; sleep 0.2; done
+cookie=$(curl -s -c - -H 'content-type: application/json' -d '{"login":"admin","password":"bench-admin-pass"}' \
+	"http://127.0.0.1:$BENCH_PORT/api/login" | awk '/avtosalon_session/ {print $7}')
+for path in "/api/clients?page_size=25" "/api/clients?q=90%20123"; do
+	echo "-- GET $path"
+	wrk -t1 -c32 -d10s -H "Cookie: avtosalon_session=$cookie" "http://127.0.0.1:$BENCH_PORT$path" | grep -E "Requests/sec|Latency|requests in"
+done
+echo "-- GET /stats (whole page, server time of 21 requests, median)"
+for i in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: avtosalon_session=$cookie" "http://127.0.0.1:$BENCH_PORT/stats"; done \
+	| sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $1 * 1000}'
+echo "-- kiosk registration (photo, consent, services), 100 visitors"
+python3 server/benches/kiosk_registration.py "http://127.0.0.1:$BENCH_PORT" bench-admin-pass 100
+echo "-- kiosk page: HTML server time (median of 21) and transfer sizes"
+for i in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$BENCH_PORT/kiosk"; done \
+	| sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $1 * 1000}'
+for f in /kiosk /pkg/avtosalon.wasm /pkg/avtosalon.js /pkg/avtosalon.css; do
+	curl -s -o /tmp/avtosalon-asset "http://127.0.0.1:$BENCH_PORT$f"
+	echo "$f: $(stat -c %s /tmp/avtosalon-asset) B raw, $(gzip -9c /tmp/avtosalon-asset | wc -c) B gzip"
+done
+echo "-- kiosk page in Chromium: navigation to first screen"
+cd end2end && node kiosk-load.mjs "http://127.0.0.1:$BENCH_PORT" 7 && cd ..
+echo "server RSS: $(ps -o rss= -p $pid | awk '{printf "%.0f MB", $1/1024}')"
+echo "-- vision: every frame of franck.mp4 with detection, tracking and recognition (release)"
+"$make" --no-print-directory vision-assets
+cargo build --release -p vision
+gallery=$BENCH_DIR/vision-gallery
+mkdir -p "$gallery/obama" "$gallery/biden"
+cp "$VISION_MEDIA/obama.jpg" "$gallery/obama/" && cp "$VISION_MEDIA/biden.jpg" "$gallery/biden/"
+"$CARGO_TARGET_DIR/release/vision" bench --gallery "$gallery" "$VISION_MEDIA/franck.mp4"
+echo "-- vision: face appearing -> event received by a server (release, real-time vision run)"
+cargo test --release -p vision --test run_command -- --nocapture 2>&1 | grep -E "face appearing|peak memory"
+echo "-- Telegram: camera event -> sendMessage on a fake Bot API (debug test build)"
+cargo test -p server --test integration -- --ignored notification_latency --nocapture 2>/dev/null | grep "event ->"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# End-to-end tests: a debug server with demo data and a fake Telegram Bot API,
+# a whole camera passage with the real vision program, then Playwright in
+# Chromium. Run by `make e2e`, which builds everything first and sets:
+#   CARGO_TARGET_DIR  where the debug `server` binary is
+#   E2E_PORT          a free loopback port for the server under test
+#   VISION_MEDIA      the vision program's test media (make vision-assets)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${CARGO_TARGET_DIR:?}" "${E2E_PORT:?}" "${VISION_MEDIA:?}"
+
+tmp=$(mktemp -d)
+# The bot talks to a fake Telegram Bot API on loopback, never the internet.
+tg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+node end2end/fake-telegram.mjs "$tg_port" > "$tmp/telegram.log" 2>&1 &
+tg_pid=$!
+DATA_DIR=$tmp/data BIND=127.0.0.1:$E2E_PORT ADMIN_PASSWORD=e2e-admin-pass DEMO_CLIENTS=400 \
+	TELEGRAM_BOT_TOKEN=123456:E2E TELEGRAM_API_URL=http://127.0.0.1:$tg_port \
+	"$CARGO_TARGET_DIR/debug/server" > "$tmp/server.log" 2>&1 &
+server_pid=$!
+trap 'kill $server_pid $tg_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true' EXIT
+sleep 1
+kill -0 "$server_pid" 2>/dev/null || { echo "the test server did not start:"; cat "$tmp/server.log"; exit 1; }
+# A whole camera passage with the real server and the real vision program.
+cargo build -p vision
+python3 vision/tests/real_server_passage.py "http://127.0.0.1:$E2E_PORT" e2e-admin-pass "$tmp/data/avtosalon.db" \
+	"$CARGO_TARGET_DIR/debug/vision" "$VISION_MEDIA" || { echo "--- server log"; tail -50 "$tmp/server.log"; exit 1; }
+cd end2end
+E2E_BASE_URL=http://127.0.0.1:$E2E_PORT E2E_ADMIN_PASSWORD=e2e-admin-pass E2E_TELEGRAM_URL=http://127.0.0.1:$tg_port \
+	npx playwright test || { echo "--- server log"; tail -50 "$tmp/server.log"; exit 1; }
