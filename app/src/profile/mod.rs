@@ -7,21 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::ui::{ActionError, ErrorMessage, Loading};
-
-/// Every kind of notification the bot sends, in the order the page lists them.
-pub const NOTIFY_KINDS: [&str; 6] = [
-    "unknown_visitor",
-    "new_client",
-    "returning_client",
-    "client_left",
-    "hot_lead",
-    "daily_summary",
-];
+use crate::vocab::NotifyKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TelegramLink {
     pub linked: bool,
-    pub kinds: Vec<String>,
+    pub kinds: Vec<NotifyKind>,
 }
 
 #[server(prefix = "/rpc")]
@@ -35,11 +26,7 @@ pub async fn telegram_status() -> Result<TelegramLink, AppError> {
             .await?;
     Ok(TelegramLink {
         linked: chat.is_some(),
-        kinds: kinds
-            .split(',')
-            .filter(|k| !k.is_empty())
-            .map(str::to_string)
-            .collect(),
+        kinds: kinds.split(',').filter_map(NotifyKind::parse).collect(),
     })
 }
 
@@ -67,16 +54,16 @@ pub async fn telegram_link_code() -> Result<String, AppError> {
 pub async fn save_notify_kinds(#[server(default)] kinds: Vec<String>) -> Result<(), AppError> {
     let user = crate::auth::ssr::require_user().await?;
     let state = crate::auth::ssr::app_state()?;
-    if kinds.iter().any(|k| !NOTIFY_KINDS.contains(&k.as_str())) {
-        return Err(AppError::invalid(
-            "kind",
-            crate::error::InvalidCode::UnknownValue,
-        ));
-    }
-    let chosen: Vec<&str> = NOTIFY_KINDS
+    let kinds = kinds
         .iter()
-        .copied()
-        .filter(|k| kinds.iter().any(|c| c == k))
+        .map(|k| NotifyKind::parse(k))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| AppError::invalid("kind", crate::error::InvalidCode::UnknownValue))?;
+    // Stored in the page's order, each once.
+    let chosen: Vec<&str> = NotifyKind::ALL
+        .into_iter()
+        .filter(|k| kinds.contains(k))
+        .map(NotifyKind::as_str)
         .collect();
     let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE staff SET notify_kinds = ? WHERE id = ?")
@@ -136,14 +123,14 @@ pub fn ProfilePage() -> impl IntoView {
                                     <h3>{t!(i18n, profile.kinds_title)}</h3>
                                     <ActionForm action=save attr:class="form-stack" attr:data-test="notify-kinds">
                                         <div class="check-grid">
-                                            {NOTIFY_KINDS
-                                                .iter()
+                                            {NotifyKind::ALL
+                                                .into_iter()
                                                 .enumerate()
                                                 .map(|(i, k)| {
                                                     view! {
                                                         <label class="check">
-                                                            <input type="checkbox" name=format!("kinds[{i}]") value=*k checked=s.kinds.iter().any(|c| c == k) />
-                                                            <span><KindName kind=k /></span>
+                                                            <input type="checkbox" name=format!("kinds[{i}]") value=k.as_str() checked=s.kinds.contains(&k) />
+                                                            <span>{move || k.label(i18n.get_locale())}</span>
                                                         </label>
                                                     }
                                                 })
@@ -182,18 +169,5 @@ fn LinkCode(code: ServerAction<TelegramLinkCode>) -> impl IntoView {
                 .and_then(Result::ok)
                 .map(|c| view! { <p class="alert alert-ok">"/start " <code class="secret" data-test="telegram-code">{c}</code></p> })
         }}
-    }
-}
-
-#[component]
-fn KindName(kind: &'static str) -> impl IntoView {
-    let i18n = use_i18n();
-    match kind {
-        "unknown_visitor" => t!(i18n, profile.kind_unknown_visitor).into_any(),
-        "new_client" => t!(i18n, profile.kind_new_client).into_any(),
-        "returning_client" => t!(i18n, profile.kind_returning_client).into_any(),
-        "client_left" => t!(i18n, profile.kind_client_left).into_any(),
-        "hot_lead" => t!(i18n, profile.kind_hot_lead).into_any(),
-        _ => t!(i18n, profile.kind_daily_summary).into_any(),
     }
 }

@@ -46,7 +46,7 @@ pub struct StaffMember {
     pub id: i64,
     pub login: String,
     pub full_name: String,
-    pub role: String,
+    pub role: crate::auth::Role,
     pub branch_id: Option<i64>,
     pub branch_name: Option<String>,
     pub active: bool,

@@ -61,7 +61,7 @@ pub struct Stats {
     pub weekday_hour: Vec<Vec<i64>>,
     pub age_gender: Vec<AgeBand>,
     /// Service requests by kind.
-    pub services: Vec<(String, i64)>,
+    pub services: Vec<(crate::vocab::ServiceKind, i64)>,
     pub funnel: Funnel,
     /// Closed visits by time spent in the showroom.
     pub dwell: Vec<(String, i64)>,

@@ -61,7 +61,7 @@ pub struct Search {
     pub gender: Option<&'static str>,
     pub birth_year_max: Option<i64>,
     pub birth_year_min: Option<i64>,
-    pub source: Option<String>,
+    pub source: Option<Source>,
     pub car: Option<i64>,
     pub test_drive: Option<bool>,
     pub bought: Option<bool>,
@@ -86,7 +86,7 @@ const SORTS: [(&str, &str); 10] = [
     ("-age", "c.birth_year ASC, c.id ASC"),
 ];
 
-pub use crate::catalog::SOURCES;
+use crate::vocab::{ServiceKind, Source, VisitEnd, VisitStart};
 
 /// An optional whole number within `range`, as typed in a query.
 pub(crate) fn int(
@@ -137,8 +137,9 @@ pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
     let year: i64 = crate::ui::date(now, 300)[..4].parse().unwrap_or(2026);
     let source = match query.source.trim() {
         "" => None,
-        s if SOURCES.contains(&s) => Some(s.to_string()),
-        _ => return Err(AppError::invalid("source", InvalidCode::UnknownValue)),
+        s => Some(
+            Source::parse(s).ok_or_else(|| AppError::invalid("source", InvalidCode::UnknownValue))?,
+        ),
     };
     let day = |field: &str, value: &str| -> Result<Option<i64>, AppError> {
         if value.trim().is_empty() {
@@ -443,7 +444,7 @@ pub struct ClientInput {
     pub phone: String,
     pub birth_year: Option<i64>,
     pub gender: Option<&'static str>,
-    pub source: &'static str,
+    pub source: Source,
     pub car_model_id: Option<i64>,
 }
 
@@ -454,10 +455,7 @@ pub fn parse_input(form: &crate::clients::ClientForm, now: i64) -> Result<Client
         "female" => Some("female"),
         _ => return Err(AppError::invalid("gender", InvalidCode::UnknownValue)),
     };
-    let source = SOURCES
-        .iter()
-        .find(|s| **s == form.source.trim())
-        .copied()
+    let source = Source::parse(form.source.trim())
         .ok_or_else(|| AppError::invalid("source", InvalidCode::UnknownValue))?;
     let car_model_id = match form.car.trim() {
         "" => None,
@@ -613,7 +611,7 @@ pub async fn load_card(
     .fetch_optional(db.pool())
     .await?
     .ok_or(AppError::NotFound)?;
-    type VisitRow = (i64, String, i64, Option<i64>, String, Option<String>);
+    type VisitRow = (i64, String, i64, Option<i64>, VisitStart, Option<VisitEnd>);
     let visit_rows: Vec<VisitRow> = sqlx::query_as(
         "SELECT v.id, b.name, v.entered_at, v.left_at, v.started_by, v.ended_by FROM visits v \
          JOIN branches b ON b.id = v.branch_id WHERE v.client_id = ? ORDER BY v.entered_at DESC LIMIT 200",
@@ -621,7 +619,7 @@ pub async fn load_card(
     .bind(id)
     .fetch_all(db.pool())
     .await?;
-    type ServiceRow = (i64, String, i64, Option<String>, Option<String>);
+    type ServiceRow = (i64, ServiceKind, i64, Option<String>, Option<String>);
     let service_rows: Vec<ServiceRow> = sqlx::query_as(
         "SELECT s.visit_id, s.kind, s.requested_at, st.full_name, s.note FROM service_requests s \
          LEFT JOIN staff st ON st.id = s.staff_id WHERE s.client_id = ? ORDER BY s.requested_at",
@@ -642,7 +640,7 @@ pub async fn load_card(
             |(vid, branch, entered_at, left_at, started_by, ended_by)| VisitEntry {
                 camera_match: camera_matches
                     .iter()
-                    .find(|m| m.0 == vid && started_by == "camera")
+                    .find(|m| m.0 == vid && started_by == VisitStart::Camera)
                     .map(|m| (m.1, m.2)),
                 id: vid,
                 branch,
@@ -654,7 +652,7 @@ pub async fn load_card(
                     .iter()
                     .filter(|s| s.0 == vid)
                     .map(|s| ServiceEntry {
-                        kind: s.1.clone(),
+                        kind: s.1,
                         requested_at: s.2,
                         staff: s.3.clone(),
                         note: s.4.clone(),

@@ -4,6 +4,7 @@ use crate::dashboard::{InsideVisitor, Overview};
 use crate::error::AppError;
 use crate::infra::Db;
 use crate::infra::time as time_zones;
+use crate::vocab::ServiceKind;
 
 const DAY: i64 = 86_400;
 
@@ -123,7 +124,7 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
                     is_first_visit,
                     visit_count,
                     services: services
-                        .map(|s| s.split(',').map(str::to_string).collect())
+                        .map(|s| s.split(',').filter_map(ServiceKind::parse).collect())
                         .unwrap_or_default(),
                     has_photo,
                 }
@@ -209,7 +210,7 @@ mod tests {
         assert_eq!(o.inside.len(), 2);
         assert_eq!(o.inside[0].name, None);
         assert_eq!(o.inside[1].name.as_deref(), Some("Aziz Karimov"));
-        assert_eq!(o.inside[1].services, vec!["test_drive".to_string()]);
+        assert_eq!(o.inside[1].services, vec![ServiceKind::TestDrive]);
         let other_branch = overview(&db, Some(2), now).await.unwrap();
         assert_eq!(other_branch.visits_today, 0);
     }

@@ -8,6 +8,7 @@ use crate::infra::Db;
 use crate::notify::ssr::outbox::{Notice, enqueue};
 use crate::settings::ssr::branches::parse_hhmm;
 use crate::visits::ssr as visits;
+use crate::vocab::{NotifyKind, VisitEnd};
 
 /// The day's figures at one branch, as the summary tells them.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -72,7 +73,7 @@ pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppErr
         .fetch_all(&mut *tx)
         .await?;
         for visit in &open {
-            visits::close_in(&mut tx, None, *visit, "auto_close", closing).await?;
+            visits::close_in(&mut tx, None, *visit, VisitEnd::AutoClose, closing).await?;
         }
         let (visits, new): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*), COALESCE(SUM(is_first_visit), 0) FROM visits \
@@ -119,7 +120,7 @@ pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppErr
             auto_closed: open.len() as i64,
         };
         let notice = Notice {
-            kind: "daily_summary",
+            kind: NotifyKind::DailySummary,
             branch_id: Some(branch),
             client_id: None,
             visit_id: None,

@@ -108,7 +108,7 @@ pub struct StaffRow {
     pub id: i64,
     pub login: String,
     pub full_name: String,
-    pub role: String,
+    pub role: Role,
     pub branch_id: Option<i64>,
     pub branch_name: Option<String>,
     pub active: bool,

@@ -108,7 +108,7 @@ pub const DWELL_BUCKETS: [(i64, &str); 7] = [
     (i64::MAX, "120+"),
 ];
 
-pub use crate::catalog::SERVICE_KINDS;
+use crate::vocab::ServiceKind;
 
 /// The age band (index into AGE_BANDS) the roll-ups use, as SQL on a birth
 /// year and a Unix time.
@@ -274,18 +274,18 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     .bind(branch)
     .fetch_all(db.pool())
     .await?;
-    let service_count = |k: &str| {
+    let service_count = |k: ServiceKind| {
         service_rows
             .iter()
-            .find(|(kind, _)| kind == k)
+            .find(|(kind, _)| kind == k.as_str())
             .map(|(_, c)| *c)
             .unwrap_or(0)
     };
-    let services: Vec<(String, i64)> = SERVICE_KINDS
-        .iter()
-        .map(|k| (k.to_string(), service_count(k)))
+    let services: Vec<(ServiceKind, i64)> = ServiceKind::ALL
+        .into_iter()
+        .map(|k| (k, service_count(k)))
         .collect();
-    totals.test_drives = service_count("test_drive");
+    totals.test_drives = service_count(ServiceKind::TestDrive);
 
     let offset = offset_minutes * 60;
     let sales: i64 = sqlx::query_scalar(
@@ -336,7 +336,7 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         funnel: Funnel {
             visitors: totals.visits,
             test_drive: totals.test_drives,
-            credit: service_count("credit"),
+            credit: service_count(ServiceKind::Credit),
             bought: sales,
         },
         totals,
