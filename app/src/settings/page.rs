@@ -209,13 +209,13 @@ fn TokenRow(token: ApiToken) -> impl IntoView {
     let actions = expect_context::<Actions>();
     let used = token
         .last_used_at
-        .map(|t| crate::ui::date(t, 300))
+        .map(|t| crate::ui::date(t, token.offset_minutes))
         .unwrap_or_else(|| "—".into());
     view! {
         <tr class:inactive=token.revoked>
             <td>{token.name.clone()}</td>
             <td>{token.owner.clone()}</td>
-            <td class="hide-sm">{crate::ui::date(token.created_at, 300)}</td>
+            <td class="hide-sm">{crate::ui::date(token.created_at, token.offset_minutes)}</td>
             <td class="hide-sm">{used}</td>
             <td>
                 {if token.revoked {

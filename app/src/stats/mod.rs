@@ -92,7 +92,8 @@ pub async fn load_stats(
     use crate::auth::Role;
     crate::auth::ssr::require_role(&[Role::Admin, Role::Manager]).await?;
     let state = crate::auth::ssr::app_state()?;
-    let filter = crate::stats::ssr::parse_filter(&from, &to, &branch, crate::infra::now())?;
+    let filter =
+        crate::stats::ssr::load_filter(&state.db, &from, &to, &branch, crate::infra::now()).await?;
     let stats = crate::stats::ssr::compute(&state.db, &filter).await?;
     let locale = lang.parse().unwrap_or_default();
     let charts = crate::stats::ssr::charts::render_all(&stats, locale);
