@@ -48,6 +48,7 @@ pub async fn stats(
         return Err(AppError::Forbidden);
     }
     let p = query(params)?;
-    let filter = app::stats::ssr::parse_filter(&p.from, &p.to, &p.branch, app::infra::now())?;
+    let filter =
+        app::stats::ssr::load_filter(&state.db, &p.from, &p.to, &p.branch, app::infra::now()).await?;
     Ok(Json(app::stats::ssr::compute(&state.db, &filter).await?))
 }

@@ -11,7 +11,6 @@ use crate::settings::ssr::branches;
 use crate::stats::{AgeBand, DayCount, Funnel, Stats, Totals};
 use crate::vocab::ServiceKind;
 
-const DAY: i64 = 86_400;
 /// Longest range one request may ask for.
 pub const MAX_DAYS: i64 = 3 * 366;
 
@@ -359,6 +358,7 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
 mod tests {
     use super::*;
 
+    const DAY: i64 = 86_400;
     const TASHKENT: i32 = 300;
 
     #[test]
