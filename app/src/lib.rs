@@ -14,7 +14,6 @@ pub use i18n_gen::i18n;
 
 pub mod auth;
 pub mod camera;
-pub mod catalog;
 pub mod clients;
 pub mod dashboard;
 pub mod error;
@@ -29,6 +28,7 @@ pub mod settings;
 pub mod stats;
 pub mod ui;
 pub mod visits;
+pub mod vocab;
 
 #[cfg(feature = "ssr")]
 pub mod infra;

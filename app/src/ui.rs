@@ -172,16 +172,7 @@ mod tests {
 
 /// A service kind (test drive, credit …) in the user's language.
 #[component]
-pub fn ServiceName(kind: String) -> impl IntoView {
+pub fn ServiceName(kind: crate::vocab::ServiceKind) -> impl IntoView {
     let i18n = use_i18n();
-    match kind.as_str() {
-        "consultation" => t!(i18n, services.consultation).into_any(),
-        "test_drive" => t!(i18n, services.test_drive).into_any(),
-        "credit" => t!(i18n, services.credit).into_any(),
-        "trade_in" => t!(i18n, services.trade_in).into_any(),
-        "service" => t!(i18n, services.service).into_any(),
-        "purchase_talk" => t!(i18n, services.purchase_talk).into_any(),
-        "insurance" => t!(i18n, services.insurance).into_any(),
-        other => other.to_string().into_any(),
-    }
+    move || kind.label(i18n.get_locale())
 }

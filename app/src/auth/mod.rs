@@ -11,43 +11,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Manager,
-    Reception,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Admin, Role::Manager, Role::Reception];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-            Role::Reception => "reception",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == value)
-    }
-
-    /// Managers and admins see every branch and every page but settings.
-    pub fn is_manager(self) -> bool {
-        matches!(self, Role::Admin | Role::Manager)
-    }
-}
-
-impl TryFrom<String> for Role {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Role::parse(&value).ok_or_else(|| format!("unknown role {value:?}"))
-    }
-}
+pub use crate::vocab::Role;
 
 /// The signed-in staff member, as pages see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::vocab::{DocumentKind, ServiceKind, Source, VisitEnd, VisitStart};
 
 /// A client's details as the edit and add forms send them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -32,7 +33,7 @@ pub struct ClientDetails {
     pub branch: String,
     pub birth_year: Option<i64>,
     pub gender: Option<String>,
-    pub source: String,
+    pub source: Source,
     pub car_model_id: Option<i64>,
     pub car: Option<String>,
     pub consent_at: Option<i64>,
@@ -46,7 +47,7 @@ pub struct ClientDetails {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceEntry {
-    pub kind: String,
+    pub kind: ServiceKind,
     pub requested_at: i64,
     pub staff: Option<String>,
     pub note: Option<String>,
@@ -58,8 +59,8 @@ pub struct VisitEntry {
     pub branch: String,
     pub entered_at: i64,
     pub left_at: Option<i64>,
-    pub started_by: String,
-    pub ended_by: Option<String>,
+    pub started_by: VisitStart,
+    pub ended_by: Option<VisitEnd>,
     pub services: Vec<ServiceEntry>,
     /// The entrance camera's match that put this visit on the card:
     /// (event id, similarity), for "not this person".
@@ -81,7 +82,7 @@ pub struct SaleEntry {
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct DocumentEntry {
     pub id: i64,
-    pub kind: String,
+    pub kind: DocumentKind,
     pub file_name: String,
     pub size_bytes: i64,
     pub uploaded_at: i64,
@@ -156,7 +157,7 @@ pub async fn check_in_client(client_id: i64, branch_id: i64) -> Result<i64, AppE
     // Reception checks clients in at its own branch.
     let branch_id = user.scope.acting_branch(branch_id);
     let id =
-        crate::visits::ssr::check_in(&state.db, user.id, client_id, branch_id, "manual").await?;
+        crate::visits::ssr::check_in(&state.db, user.id, client_id, branch_id, crate::vocab::VisitStart::Manual).await?;
     state.announce(branch_id);
     Ok(id)
 }
@@ -177,7 +178,7 @@ pub async fn add_visit_service(visit_id: i64, kind: String, note: String) -> Res
 #[server(prefix = "/rpc", endpoint = "close_client_visit")]
 pub async fn close_client_visit(visit_id: i64) -> Result<(), AppError> {
     let (user, state) = authorize_visit(visit_id).await?;
-    let branch = crate::visits::ssr::close(&state.db, user.id, visit_id, "manual").await?;
+    let branch = crate::visits::ssr::close(&state.db, user.id, visit_id, crate::vocab::VisitEnd::Manual).await?;
     if let Some(client) = crate::visits::ssr::client_of(&state.db, visit_id).await? {
         crate::scoring::ssr::rescore_after_change(&state.db, client).await;
     }
@@ -270,7 +271,7 @@ pub async fn create_client(
     let input = crate::clients::ssr::parse_input(&form, crate::infra::now())?;
     let id = crate::clients::ssr::create(&state.db, user.id, branch_id, &input).await?;
     if check_in.is_some() {
-        crate::visits::ssr::check_in(&state.db, user.id, id, branch_id, "manual").await?;
+        crate::visits::ssr::check_in(&state.db, user.id, id, branch_id, crate::vocab::VisitStart::Manual).await?;
         state.announce(branch_id);
     }
     Ok(id)

@@ -8,9 +8,9 @@ use super::card::{
     DocumentEntry, EraseClient, RecordClientSale, RejectCameraMatch, UpdateClient, VisitEntry,
     client_form_choices, load_client_card,
 };
-use crate::catalog::{SERVICE_KINDS, SOURCES};
 use crate::i18n::*;
 use crate::ui::{ActionError, ErrorMessage, Loading, ServiceName, clock, date};
+use crate::vocab::{DocumentKind, ServiceKind, Source};
 
 #[derive(Clone, Copy)]
 struct CardActions {
@@ -101,7 +101,7 @@ fn Card(data: CardData) -> impl IntoView {
     let contracts: Vec<(i64, String)> = data
         .documents
         .iter()
-        .filter(|d| d.kind == "contract")
+        .filter(|d| d.kind == DocumentKind::Contract)
         .map(|d| (d.id, d.file_name.clone()))
         .collect();
     let (is_manager, is_admin) = (data.viewer_is_manager, data.viewer_is_admin);
@@ -181,7 +181,7 @@ fn Card(data: CardData) -> impl IntoView {
                         }}
                     </dd>
                     <dt>{t!(i18n, card.source)}</dt>
-                    <dd><SourceName source=c.source.clone() /></dd>
+                    <dd>{let source = c.source; move || source.label(i18n.get_locale())}</dd>
                     <dt>{t!(i18n, card.car)}</dt>
                     <dd>{c.car.clone().unwrap_or_else(|| "—".into())}</dd>
                     <dt>{t!(i18n, card.registered)}</dt>
@@ -324,10 +324,10 @@ fn Documents(
                         .into_iter()
                         .map(|d| {
                             let id = d.id;
-                            let restricted = d.kind == "passport" && !manager;
+                            let restricted = d.kind == DocumentKind::Passport && !manager;
                             view! {
                                 <li>
-                                    <DocumentKind kind=d.kind.clone() /> ": "
+                                    {let kind = d.kind; move || kind.label(i18n.get_locale())} ": "
                                     {if restricted {
                                         view! { <span>{d.file_name.clone()}</span> }.into_any()
                                     } else {
@@ -367,9 +367,10 @@ fn Documents(
             <label class="field">
                 <span>{t!(i18n, card.document_kind)}</span>
                 <select name="kind">
-                    <option value="passport">{t!(i18n, card.kind_passport)}</option>
-                    <option value="contract">{t!(i18n, card.kind_contract)}</option>
-                    <option value="other">{t!(i18n, card.kind_other)}</option>
+                    {DocumentKind::ALL
+                        .into_iter()
+                        .map(|k| view! { <option value=k.as_str()>{move || k.label(i18n.get_locale())}</option> })
+                        .collect_view()}
                 </select>
             </label>
             <label class="field">
@@ -380,16 +381,6 @@ fn Documents(
                 <button type="submit" class="button">{t!(i18n, card.upload)}</button>
             </div>
         </form>
-    }
-}
-
-#[component]
-fn DocumentKind(kind: String) -> impl IntoView {
-    let i18n = use_i18n();
-    match kind.as_str() {
-        "passport" => t!(i18n, card.kind_passport).into_any(),
-        "contract" => t!(i18n, card.kind_contract).into_any(),
-        _ => t!(i18n, card.kind_other).into_any(),
     }
 }
 
@@ -462,9 +453,9 @@ fn AddServiceForm(visit: VisitEntry) -> impl IntoView {
                 <label class="field">
                     <span>{t!(i18n, card.service_kind)}</span>
                     <select name="kind" data-test="service-kind">
-                        {SERVICE_KINDS
-                            .iter()
-                            .map(|k| view! { <option value=*k><ServiceName kind=k.to_string() /></option> })
+                        {ServiceKind::ALL
+                            .into_iter()
+                            .map(|k| view! { <option value=k.as_str()><ServiceName kind=k /></option> })
                             .collect_view()}
                     </select>
                 </label>
@@ -494,11 +485,10 @@ fn VisitItem(visit: VisitEntry, offset: i32, client_id: i64) -> impl IntoView {
                 {minutes.map(|n| view! { <span class="muted">" (" {t!(i18n, card.duration, n = move || n)} ")"</span> })}
             </div>
             <div class="muted small">
-                {visit.branch.clone()} " · " {t!(i18n, card.started_by)} ": " <StartedBy how=visit.started_by.clone() />
+                {visit.branch.clone()} " · " {t!(i18n, card.started_by)} ": " {let started_by = visit.started_by; move || started_by.label(i18n.get_locale())}
                 {visit
                     .ended_by
-                    .clone()
-                    .map(|e| view! { " · " {t!(i18n, card.ended_by)} ": " <EndedBy how=e /> })}
+                    .map(|e| view! { " · " {t!(i18n, card.ended_by)} ": " {move || e.label(i18n.get_locale())} })}
             </div>
             {visit
                 .camera_match
@@ -524,7 +514,7 @@ fn VisitItem(visit: VisitEntry, offset: i32, client_id: i64) -> impl IntoView {
                     .map(|s| {
                         view! {
                             <span class="chip" title=s.note.clone().unwrap_or_default()>
-                                <ServiceName kind=s.kind.clone() />
+                                <ServiceName kind=s.kind />
                                 {s.staff.clone().map(|st| view! { <span class="muted">" · " {st}</span> })}
                             </span>
                         }
@@ -532,41 +522,6 @@ fn VisitItem(visit: VisitEntry, offset: i32, client_id: i64) -> impl IntoView {
                     .collect_view()}
             </div>
         </li>
-    }
-}
-
-#[component]
-fn StartedBy(how: String) -> impl IntoView {
-    let i18n = use_i18n();
-    match how.as_str() {
-        "kiosk" => t!(i18n, started.kiosk).into_any(),
-        "camera" => t!(i18n, started.camera).into_any(),
-        _ => t!(i18n, started.manual).into_any(),
-    }
-}
-
-#[component]
-fn EndedBy(how: String) -> impl IntoView {
-    let i18n = use_i18n();
-    match how.as_str() {
-        "exit_camera" => t!(i18n, ended.exit_camera).into_any(),
-        "auto_close" => t!(i18n, ended.auto_close).into_any(),
-        _ => t!(i18n, ended.manual).into_any(),
-    }
-}
-
-#[component]
-pub fn SourceName(source: String) -> impl IntoView {
-    let i18n = use_i18n();
-    match source.as_str() {
-        "walk_in" => t!(i18n, sources.walk_in).into_any(),
-        "instagram" => t!(i18n, sources.instagram).into_any(),
-        "telegram" => t!(i18n, sources.telegram).into_any(),
-        "referral" => t!(i18n, sources.referral).into_any(),
-        "olx" => t!(i18n, sources.olx).into_any(),
-        "website" => t!(i18n, sources.website).into_any(),
-        "billboard" => t!(i18n, sources.billboard).into_any(),
-        _ => t!(i18n, sources.other).into_any(),
     }
 }
 
@@ -589,11 +544,7 @@ fn format_price(price: i64) -> String {
 fn ClientFields(form: super::ClientForm, car_models: Vec<(i64, String)>) -> impl IntoView {
     let i18n = use_i18n();
     let gender = form.gender.clone();
-    let source = if form.source.is_empty() {
-        "walk_in".to_string()
-    } else {
-        form.source.clone()
-    };
+    let source = Source::parse(&form.source).unwrap_or(Source::WalkIn);
     let car = form.car.clone();
     view! {
         <label class="field">
@@ -619,9 +570,9 @@ fn ClientFields(form: super::ClientForm, car_models: Vec<(i64, String)>) -> impl
         <label class="field">
             <span>{t!(i18n, card.source)}</span>
             <select name="form[source]">
-                {SOURCES
-                    .iter()
-                    .map(|s| view! { <option value=*s selected=*s == source><SourceName source=s.to_string() /></option> })
+                {Source::ALL
+                    .into_iter()
+                    .map(|s| view! { <option value=s.as_str() selected=s == source>{move || s.label(i18n.get_locale())}</option> })
                     .collect_view()}
             </select>
         </label>
@@ -650,7 +601,7 @@ fn EditClientForm(data: CardData) -> impl IntoView {
         phone: c.phone.clone().unwrap_or_default(),
         birth_year: c.birth_year.map(|y| y.to_string()).unwrap_or_default(),
         gender: c.gender.clone().unwrap_or_default(),
-        source: c.source.clone(),
+        source: c.source.as_str().to_string(),
         car: c.car_model_id.map(|id| id.to_string()).unwrap_or_default(),
     };
     view! {

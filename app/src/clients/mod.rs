@@ -36,6 +36,8 @@ pub struct ClientRow {
     pub visit_count: i64,
     pub first_visit_at: Option<i64>,
     pub last_visit_at: Option<i64>,
+    /// Minutes east of UTC at the client's branch, to show its dates.
+    pub offset_minutes: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,7 +256,7 @@ fn ClientTable(page: ClientPage, query: ClientQuery) -> impl IntoView {
                                     <td class="hide-sm">{c.branch}</td>
                                     <td class="num">{c.visit_count}</td>
                                     <td class="hide-sm nowrap">
-                                        {c.last_visit_at.map(|t| date(t, 300)).unwrap_or_default()}
+                                        {c.last_visit_at.map(|t| date(t, c.offset_minutes)).unwrap_or_default()}
                                     </td>
                                     <td class="hide-sm">{c.car.unwrap_or_default()}</td>
                                 </tr>

@@ -33,7 +33,7 @@ pub struct InsideVisitor {
     pub entered_at: i64,
     pub is_first_visit: bool,
     pub visit_count: i64,
-    pub services: Vec<String>,
+    pub services: Vec<crate::vocab::ServiceKind>,
     pub has_photo: bool,
 }
 

@@ -7,12 +7,11 @@ use super::{
     KioskDone, KioskRegistration, KioskSetup, KnownClient, camera, kiosk_check_in, kiosk_info,
     kiosk_lookup, kiosk_register, pair_kiosk,
 };
-use crate::catalog::{SERVICE_KINDS, SOURCES};
-use crate::clients::card_page::SourceName;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::layout::LanguageSwitch;
 use crate::ui::{ErrorMessage, ServiceName};
+use crate::vocab::{ServiceKind, Source};
 
 /// After this long without a touch the kiosk starts over.
 const IDLE_MS: f64 = 60_000.0;
@@ -54,9 +53,9 @@ impl Visitor {
             full_name: RwSignal::new(String::new()),
             birth_year: RwSignal::new(String::new()),
             gender: RwSignal::new(String::new()),
-            source: RwSignal::new("walk_in".into()),
+            source: RwSignal::new(Source::WalkIn.as_str().into()),
             car: RwSignal::new(String::new()),
-            services: RwSignal::new(vec!["consultation".into()]),
+            services: RwSignal::new(vec![ServiceKind::Consultation.as_str().into()]),
             consent: RwSignal::new(false),
             biometric: RwSignal::new(false),
             photo: RwSignal::new(None),
@@ -68,9 +67,9 @@ impl Visitor {
         self.full_name.set(String::new());
         self.birth_year.set(String::new());
         self.gender.set(String::new());
-        self.source.set("walk_in".into());
+        self.source.set(Source::WalkIn.as_str().into());
         self.car.set(String::new());
-        self.services.set(vec!["consultation".into()]);
+        self.services.set(vec![ServiceKind::Consultation.as_str().into()]);
         self.consent.set(false);
         self.biometric.set(false);
         self.photo.set(None);
@@ -361,11 +360,10 @@ fn ServiceChoice() -> impl IntoView {
         <fieldset class="kiosk-fieldset">
             <legend>{t!(i18n, kiosk.services)}</legend>
             <div class="kiosk-chips">
-                {SERVICE_KINDS
-                    .iter()
-                    .filter(|k| **k != "purchase")
-                    .map(|kind| {
-                        let kind = kind.to_string();
+                {ServiceKind::ALL
+                    .into_iter()
+                    .map(|service| {
+                        let kind = service.as_str().to_string();
                         let chosen = {
                             let kind = kind.clone();
                             move || services.get().contains(&kind)
@@ -391,7 +389,7 @@ fn ServiceChoice() -> impl IntoView {
                                 on:click=toggle
                                 data-service=kind.clone()
                             >
-                                <ServiceName kind=kind.clone() />
+                                <ServiceName kind=service />
                             </button>
                         }
                     })
@@ -547,9 +545,9 @@ fn DetailsStep() -> impl IntoView {
             <label class="kiosk-field">
                 <span>{t!(i18n, kiosk.source)}</span>
                 <select on:change=move |ev| v.source.set(event_target_value(&ev)) data-test="kiosk-source">
-                    {SOURCES
-                        .iter()
-                        .map(|s| view! { <option value=*s selected=move || v.source.get() == *s><SourceName source=s.to_string() /></option> })
+                    {Source::ALL
+                        .into_iter()
+                        .map(|s| view! { <option value=s.as_str() selected=move || v.source.get() == s.as_str()>{move || s.label(i18n.get_locale())}</option> })
                         .collect_view()}
                 </select>
             </label>

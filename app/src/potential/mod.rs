@@ -84,6 +84,9 @@ pub struct ModelPanel {
     pub warm: f64,
     pub branches: Vec<(i64, String)>,
     pub car_models: Vec<(i64, String)>,
+    /// The model serves the whole network: its dates are shown at the
+    /// first branch's offset.
+    pub offset_minutes: i32,
 }
 
 #[cfg(feature = "ssr")]
@@ -143,6 +146,7 @@ pub async fn load_model_panel() -> Result<ModelPanel, AppError> {
         warm,
         branches,
         car_models,
+        offset_minutes: crate::settings::ssr::branches::offset_minutes(&state.db, None).await?,
     })
 }
 

@@ -285,7 +285,7 @@ fn ModelView(
             </div>
             <div class="kpi">
                 <span class="kpi-label">{t!(i18n, potential.trained_at)}</span>
-                <span class="kpi-value small-value">{date(trained_at, 300)}</span>
+                <span class="kpi-value small-value">{date(trained_at, panel.offset_minutes)}</span>
                 <span class="kpi-note">
                     {t!(i18n, potential.trained_on, train = move || train_count, buyers = move || train_buyers)} " · "
                     {t!(i18n, potential.tested_on, test = move || test_count, buyers = move || test_buyers)}
@@ -351,10 +351,11 @@ fn ModelView(
                         .models
                         .into_iter()
                         .map(|m| {
+                            let offset_minutes = panel.offset_minutes;
                             view! {
                                 <tr>
                                     <td>"#" {m.id}</td>
-                                    <td>{date(m.trained_at, 300)}</td>
+                                    <td>{date(m.trained_at, offset_minutes)}</td>
                                     <td>"ROC AUC " {fixed(m.roc_auc)}</td>
                                     <td>
                                         {if m.active {

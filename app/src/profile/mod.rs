@@ -7,21 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::ui::{ActionError, ErrorMessage, Loading};
-
-/// Every kind of notification the bot sends, in the order the page lists them.
-pub const NOTIFY_KINDS: [&str; 6] = [
-    "unknown_visitor",
-    "new_client",
-    "returning_client",
-    "client_left",
-    "hot_lead",
-    "daily_summary",
-];
+use crate::vocab::NotifyKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TelegramLink {
     pub linked: bool,
-    pub kinds: Vec<String>,
+    pub kinds: Vec<NotifyKind>,
 }
 
 #[server(prefix = "/rpc")]
@@ -91,14 +82,14 @@ pub fn ProfilePage() -> impl IntoView {
                                     <h3>{t!(i18n, profile.kinds_title)}</h3>
                                     <ActionForm action=save attr:class="form-stack" attr:data-test="notify-kinds">
                                         <div class="check-grid">
-                                            {NOTIFY_KINDS
-                                                .iter()
+                                            {NotifyKind::ALL
+                                                .into_iter()
                                                 .enumerate()
                                                 .map(|(i, k)| {
                                                     view! {
                                                         <label class="check">
-                                                            <input type="checkbox" name=format!("kinds[{i}]") value=*k checked=s.kinds.iter().any(|c| c == k) />
-                                                            <span><KindName kind=k /></span>
+                                                            <input type="checkbox" name=format!("kinds[{i}]") value=k.as_str() checked=s.kinds.contains(&k) />
+                                                            <span>{move || k.label(i18n.get_locale())}</span>
                                                         </label>
                                                     }
                                                 })
@@ -137,18 +128,5 @@ fn LinkCode(code: ServerAction<TelegramLinkCode>) -> impl IntoView {
                 .and_then(Result::ok)
                 .map(|c| view! { <p class="alert alert-ok">"/start " <code class="secret" data-test="telegram-code">{c}</code></p> })
         }}
-    }
-}
-
-#[component]
-fn KindName(kind: &'static str) -> impl IntoView {
-    let i18n = use_i18n();
-    match kind {
-        "unknown_visitor" => t!(i18n, profile.kind_unknown_visitor).into_any(),
-        "new_client" => t!(i18n, profile.kind_new_client).into_any(),
-        "returning_client" => t!(i18n, profile.kind_returning_client).into_any(),
-        "client_left" => t!(i18n, profile.kind_client_left).into_any(),
-        "hot_lead" => t!(i18n, profile.kind_hot_lead).into_any(),
-        _ => t!(i18n, profile.kind_daily_summary).into_any(),
     }
 }

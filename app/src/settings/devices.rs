@@ -16,6 +16,8 @@ pub struct DeviceRow {
     pub kind: String,
     pub camera_role: Option<String>,
     pub branch: String,
+    /// Minutes east of UTC at the device's branch.
+    pub offset_minutes: i32,
     pub paired: bool,
     pub pairing_expires_at: Option<i64>,
     pub last_seen_at: Option<i64>,
@@ -224,7 +226,7 @@ fn DevicesBody(
                                         </td>
                                         <td>{d.branch.clone()}</td>
                                         <td>{status}</td>
-                                        <td class="hide-sm">{d.last_seen_at.map(|t| date(t, 300)).unwrap_or_default()}</td>
+                                        <td class="hide-sm">{d.last_seen_at.map(|t| date(t, d.offset_minutes)).unwrap_or_default()}</td>
                                         <td>
                                             {d.revoked_at.is_none().then(|| view! {
                                                 <button type="button" class="button ghost small danger" on:click=move |_| { revoke.dispatch(RevokeDevice { id }); }>

@@ -46,7 +46,7 @@ pub struct StaffMember {
     pub id: i64,
     pub login: String,
     pub full_name: String,
-    pub role: String,
+    pub role: crate::auth::Role,
     pub branch_id: Option<i64>,
     pub branch_name: Option<String>,
     pub active: bool,
@@ -61,6 +61,9 @@ pub struct ApiToken {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked: bool,
+    /// Minutes east of UTC at the owner's branch (the network's for an
+    /// owner without one).
+    pub offset_minutes: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +119,7 @@ pub async fn load_settings() -> Result<SettingsData, AppError> {
             created_at: t.created_at,
             last_used_at: t.last_used_at,
             revoked: t.revoked_at.is_some(),
+            offset_minutes: t.offset_minutes,
         })
         .collect();
     Ok(SettingsData {

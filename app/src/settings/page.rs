@@ -7,6 +7,7 @@ use super::{
     SetBranchBiometrics, SetStaffActive, SettingsData, StaffMember, UnlinkStaffTelegram,
     UpdateStaff, load_settings,
 };
+use crate::auth::Role;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::ui::{ActionError, ErrorMessage, Loading};
@@ -208,13 +209,13 @@ fn TokenRow(token: ApiToken) -> impl IntoView {
     let actions = expect_context::<Actions>();
     let used = token
         .last_used_at
-        .map(|t| crate::ui::date(t, 300))
+        .map(|t| crate::ui::date(t, token.offset_minutes))
         .unwrap_or_else(|| "—".into());
     view! {
         <tr class:inactive=token.revoked>
             <td>{token.name.clone()}</td>
             <td>{token.owner.clone()}</td>
-            <td class="hide-sm">{crate::ui::date(token.created_at, 300)}</td>
+            <td class="hide-sm">{crate::ui::date(token.created_at, token.offset_minutes)}</td>
             <td class="hide-sm">{used}</td>
             <td>
                 {if token.revoked {
@@ -316,24 +317,11 @@ fn BranchEditor(branch: Option<Branch>, time_zones: Vec<String>) -> impl IntoVie
     }
 }
 
-#[component]
-fn RoleName(role: String) -> impl IntoView {
-    let i18n = use_i18n();
-    match role.as_str() {
-        "admin" => t!(i18n, roles.admin).into_any(),
-        "manager" => t!(i18n, roles.manager).into_any(),
-        _ => t!(i18n, roles.reception).into_any(),
-    }
-}
-
 /// Login, name, role and branch inputs, shared by the add and edit forms.
 #[component]
 fn StaffFields(member: Option<StaffMember>, branches: Vec<Branch>) -> impl IntoView {
     let i18n = use_i18n();
-    let role = member
-        .as_ref()
-        .map(|m| m.role.clone())
-        .unwrap_or_else(|| "reception".into());
+    let role = member.as_ref().map(|m| m.role).unwrap_or(Role::Reception);
     let branch_id = member.as_ref().and_then(|m| m.branch_id);
     view! {
         <label class="field">
@@ -347,9 +335,9 @@ fn StaffFields(member: Option<StaffMember>, branches: Vec<Branch>) -> impl IntoV
         <label class="field">
             <span>{t!(i18n, fields.role)}</span>
             <select name="role">
-                {["admin", "manager", "reception"]
+                {Role::ALL
                     .into_iter()
-                    .map(|r| view! { <option value=r selected=r == role><RoleName role=r.to_string() /></option> })
+                    .map(|r| view! { <option value=r.as_str() selected=r == role>{move || r.label(i18n.get_locale())}</option> })
                     .collect_view()}
             </select>
         </label>
@@ -382,7 +370,7 @@ fn StaffRow(member: StaffMember, branches: Vec<Branch>) -> impl IntoView {
         <tr class:inactive=!active>
             <td>{member.full_name.clone()}</td>
             <td>{member.login.clone()}</td>
-            <td><RoleName role=member.role.clone() /></td>
+            <td>{let role = member.role; move || role.label(i18n.get_locale())}</td>
             <td class="hide-sm">{member.branch_name.clone().unwrap_or_else(|| "—".into())}</td>
             <td>
                 {if active {

@@ -61,7 +61,7 @@ pub struct Stats {
     pub weekday_hour: Vec<Vec<i64>>,
     pub age_gender: Vec<AgeBand>,
     /// Service requests by kind.
-    pub services: Vec<(String, i64)>,
+    pub services: Vec<(crate::vocab::ServiceKind, i64)>,
     pub funnel: Funnel,
     /// Closed visits by time spent in the showroom.
     pub dwell: Vec<(String, i64)>,
@@ -91,7 +91,8 @@ pub async fn load_stats(
 ) -> Result<StatsView, AppError> {
     use crate::auth::ssr::{Need, require};
     let (_, state) = require(Need::Manager).await?;
-    let filter = crate::stats::ssr::parse_filter(&from, &to, &branch, crate::infra::now())?;
+    let filter =
+        crate::stats::ssr::load_filter(&state.db, &from, &to, &branch, crate::infra::now()).await?;
     let stats = crate::stats::ssr::compute(&state.db, &filter).await?;
     let locale = lang.parse().unwrap_or_default();
     let charts = crate::stats::ssr::charts::render_all(&stats, locale);

@@ -186,7 +186,7 @@ fn numbers_table(key: &str, stats: &Stats) -> AnyView {
             .iter()
             .map(|(k, c)| {
                 (
-                    view! { <ServiceName kind=k.clone() /> }.into_any(),
+                    view! { <ServiceName kind=*k /> }.into_any(),
                     vec![*c],
                 )
             })

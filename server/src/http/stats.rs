@@ -37,6 +37,7 @@ async fn stats(
         return Err(AppError::Forbidden);
     }
     let ApiQuery(p) = params?;
-    let filter = app::stats::ssr::parse_filter(&p.from, &p.to, &p.branch, app::infra::now())?;
+    let filter =
+        app::stats::ssr::load_filter(&state.db, &p.from, &p.to, &p.branch, app::infra::now()).await?;
     Ok(Json(app::stats::ssr::compute(&state.db, &filter).await?))
 }

@@ -95,7 +95,7 @@ async fn a_new_client_shows_in_the_next_list_despite_the_cache() {
         phone: "+998900001122".into(),
         birth_year: Some(1990),
         gender: Some("female"),
-        source: "instagram",
+        source: app::vocab::Source::Instagram,
         car_model_id: None,
     };
     app::clients::ssr::create(&app.state.db, 1, 1, &input)
@@ -364,7 +364,7 @@ async fn roll_ups_follow_every_change_of_a_visit() {
     };
     check("after the bulk load").await;
     let client: i64 = scalar(&app, "SELECT id FROM clients WHERE id NOT IN (SELECT client_id FROM visits WHERE left_at IS NULL AND client_id IS NOT NULL) LIMIT 1").await;
-    let visit = app::visits::ssr::check_in(db, 1, client, 1, "manual")
+    let visit = app::visits::ssr::check_in(db, 1, client, 1, app::vocab::VisitStart::Manual)
         .await
         .unwrap();
     check("after a check-in").await;
@@ -372,7 +372,7 @@ async fn roll_ups_follow_every_change_of_a_visit() {
         .await
         .unwrap();
     check("after a service").await;
-    app::visits::ssr::close(db, 1, visit, "manual")
+    app::visits::ssr::close(db, 1, visit, app::vocab::VisitEnd::Manual)
         .await
         .unwrap();
     check("after closing").await;

@@ -12,6 +12,7 @@ use crate::infra::now;
 use crate::notify::ssr::outbox::{Notice, enqueue};
 use crate::settings::ssr::devices::Device;
 use crate::visits::ssr as visits;
+use crate::vocab::{NotifyKind, VisitEnd};
 use serde::{Deserialize, Serialize};
 use sqlx::SqliteConnection;
 
@@ -354,7 +355,7 @@ async fn record_in_tx(
         && let Some(visit) = visit_id
     {
         let notice = Notice {
-            kind: "unknown_visitor",
+            kind: NotifyKind::UnknownVisitor,
             branch_id: Some(device.branch_id),
             client_id: None,
             visit_id: Some(visit),
@@ -391,7 +392,7 @@ async fn enter_client(
         visits::Opened::New(visit) => visit,
     };
     let notice = Notice {
-        kind: "returning_client",
+        kind: NotifyKind::ReturningClient,
         branch_id: Some(device.branch_id),
         client_id: Some(client),
         visit_id: Some(visit),
@@ -423,7 +424,7 @@ async fn close_open(
 ) -> Result<Option<i64>, AppError> {
     match open {
         Some(visit) => {
-            visits::close_in(conn, None, visit, "exit_camera", at).await?;
+            visits::close_in(conn, None, visit, VisitEnd::ExitCamera, at).await?;
             Ok(Some(visit))
         }
         // Nobody to close (seen leaving without being seen coming): the

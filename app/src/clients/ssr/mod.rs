@@ -1,6 +1,8 @@
 //! SQL for clients: search and the text it searches.
 
 use crate::infra::Db;
+use crate::infra::time;
+use crate::vocab::{ServiceKind, Source, VisitEnd, VisitStart};
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::clients::{ClientPage, ClientQuery, ClientRow};
@@ -62,12 +64,14 @@ pub struct Search {
     pub gender: Option<&'static str>,
     pub birth_year_max: Option<i64>,
     pub birth_year_min: Option<i64>,
-    pub source: Option<String>,
+    pub source: Option<Source>,
     pub car: Option<i64>,
     pub test_drive: Option<bool>,
     pub bought: Option<bool>,
-    pub first_from: Option<i64>,
-    pub first_to: Option<i64>,
+    /// First visit between these local days (inclusive), read at the
+    /// searched branch's offset.
+    pub first_from_day: Option<i64>,
+    pub first_to_day: Option<i64>,
     pub order_by: &'static str,
     pub page: i64,
     pub page_size: i64,
@@ -87,7 +91,6 @@ const SORTS: [(&str, &str); 10] = [
     ("-age", "c.birth_year ASC, c.id ASC"),
 ];
 
-pub use crate::catalog::SOURCES;
 
 /// An optional whole number within `range`, as typed in a query.
 pub(crate) fn int(
@@ -135,17 +138,18 @@ pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
     {
         return Err(AppError::invalid("age_max", InvalidCode::OutOfRange));
     }
-    let year: i64 = crate::ui::date(now, 300)[..4].parse().unwrap_or(2026);
+    let year = current_year(now);
     let source = match query.source.trim() {
         "" => None,
-        s if SOURCES.contains(&s) => Some(s.to_string()),
-        _ => return Err(AppError::invalid("source", InvalidCode::UnknownValue)),
+        s => Some(
+            Source::parse(s).ok_or_else(|| AppError::invalid("source", InvalidCode::UnknownValue))?,
+        ),
     };
     let day = |field: &str, value: &str| -> Result<Option<i64>, AppError> {
         if value.trim().is_empty() {
             return Ok(None);
         }
-        crate::stats::ssr::parse_date(value)
+        crate::infra::time::parse_date(value)
             .map(Some)
             .ok_or_else(|| AppError::invalid(field, InvalidCode::BadFormat))
     };
@@ -172,8 +176,6 @@ pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
     )?
     .unwrap_or(crate::clients::PAGE_SIZE);
     let page = int("page", &query.page, 1..=1_000_000)?.unwrap_or(1);
-    // Local days (Tashkent time) to Unix bounds.
-    let offset = 5 * 3600;
     Ok(Search {
         pattern: pattern(&query.q),
         needle: needle(&query.q),
@@ -185,8 +187,8 @@ pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
         car: int("car", &query.car, 1..=i64::MAX)?,
         test_drive: flag("test_drive", &query.test_drive)?,
         bought: flag("bought", &query.bought)?,
-        first_from: from.map(|d| d * 86_400 - offset),
-        first_to: to.map(|d| (d + 1) * 86_400 - offset),
+        first_from_day: from,
+        first_to_day: to,
         order_by,
         page,
         page_size,
@@ -215,6 +217,29 @@ pub async fn search_as(
     search_clients(db, &search).await
 }
 
+/// Whole years count from a birth year alone, so the year is UTC's: a few
+/// hours around New Year do not change anyone's age band.
+fn current_year(now: i64) -> i64 {
+    crate::ui::date(now, 0)[..4].parse().unwrap_or(2026)
+}
+
+/// Unix bounds of the first-visit dates: local days at the searched branch
+/// (the whole network: the first branch; a branch that does not exist finds
+/// nobody anyway).
+async fn first_visit_bounds(db: &Db, s: &Search) -> Result<(Option<i64>, Option<i64>), AppError> {
+    if s.first_from_day.is_none() && s.first_to_day.is_none() {
+        return Ok((None, None));
+    }
+    let offset = match crate::settings::ssr::branches::offset_minutes(db, s.branch).await {
+        Err(AppError::Invalid { .. }) => crate::settings::ssr::branches::offset_minutes(db, None).await?,
+        found => found?,
+    };
+    Ok((
+        s.first_from_day.map(|d| time::day_start(d, offset)),
+        s.first_to_day.map(|d| time::day_start(d + 1, offset)),
+    ))
+}
+
 /// The trigram index answers fragments of three characters or more.
 fn fts_phrase(s: &Search) -> Option<String> {
     s.needle
@@ -233,7 +258,11 @@ fn push_from(q: &mut QueryBuilder<'_, Sqlite>, s: &Search) {
     }
 }
 
-fn push_filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, s: &'a Search) {
+fn push_filters<'a>(
+    q: &mut QueryBuilder<'a, Sqlite>,
+    s: &'a Search,
+    (first_from, first_to): (Option<i64>, Option<i64>),
+) {
     q.push(" WHERE c.erased_at IS NULL");
     if let Some(phrase) = fts_phrase(s) {
         q.push(" AND f.clients_fts MATCH ").push_bind(phrase);
@@ -270,10 +299,10 @@ fn push_filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, s: &'a Search) {
         q.push(if b { " AND EXISTS" } else { " AND NOT EXISTS" });
         q.push(" (SELECT 1 FROM sales x WHERE x.client_id = c.id)");
     }
-    if let Some(f) = s.first_from {
+    if let Some(f) = first_from {
         q.push(" AND c.first_visit_at >= ").push_bind(f);
     }
-    if let Some(t) = s.first_to {
+    if let Some(t) = first_to {
         q.push(" AND c.first_visit_at < ").push_bind(t);
     }
 }
@@ -284,7 +313,7 @@ fn push_filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, s: &'a Search) {
 struct Totals(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, i64)>>);
 const TOTAL_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
-async fn count(db: &Db, s: &Search) -> Result<i64, AppError> {
+async fn count(db: &Db, s: &Search, bounds: (Option<i64>, Option<i64>)) -> Result<i64, AppError> {
     let key = format!(
         "{:?}|{:?}|{}|{}",
         db.version(),
@@ -305,7 +334,7 @@ async fn count(db: &Db, s: &Search) -> Result<i64, AppError> {
     }
     let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*)");
     push_from(&mut count, s);
-    push_filters(&mut count, s);
+    push_filters(&mut count, s, bounds);
     let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
     let mut totals = totals.0.lock().unwrap_or_else(|p| p.into_inner());
     if totals.len() > 2_000 {
@@ -325,22 +354,23 @@ fn filter_key(s: &Search) -> String {
         s.car,
         s.test_drive,
         s.bought,
-        s.first_from,
-        s.first_to
+        s.first_from_day,
+        s.first_to_day
     )
 }
 
 /// The client rows matching `s`, in its order; callers add LIMIT/OFFSET.
-fn rows_query(s: &Search) -> QueryBuilder<'_, Sqlite> {
+fn rows_query(s: &Search, bounds: (Option<i64>, Option<i64>)) -> QueryBuilder<'_, Sqlite> {
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.gender, c.birth_year, c.source, \
-                m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at",
+                m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at, \
+                b.utc_offset_minutes AS offset_minutes",
     );
     push_from(&mut q, s);
     q.push(
         " JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id",
     );
-    push_filters(&mut q, s);
+    push_filters(&mut q, s, bounds);
     q.push(" ORDER BY ").push(s.order_by);
     q
 }
@@ -367,8 +397,9 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
     {
         return Ok(page.clone());
     }
-    let total = count(db, s).await?;
-    let mut q = rows_query(s);
+    let bounds = first_visit_bounds(db, s).await?;
+    let total = count(db, s, bounds).await?;
+    let mut q = rows_query(s, bounds);
     q.push(" LIMIT ").push_bind(s.page_size);
     q.push(" OFFSET ").push_bind((s.page - 1) * s.page_size);
     let items = q.build_query_as::<ClientRow>().fetch_all(db.pool()).await?;
@@ -388,7 +419,7 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
 
 /// Every client matching `s` (no paging), for exports.
 pub async fn export_rows(db: &Db, s: &Search) -> Result<Vec<ClientRow>, AppError> {
-    let mut q = rows_query(s);
+    let mut q = rows_query(s, first_visit_bounds(db, s).await?);
     q.push(" LIMIT 1000000");
     Ok(q.build_query_as::<ClientRow>().fetch_all(db.pool()).await?)
 }
@@ -424,7 +455,7 @@ pub fn validate_name(value: &str) -> Result<String, AppError> {
 }
 
 pub fn validate_birth_year(value: &str, now: i64) -> Result<Option<i64>, AppError> {
-    let year: i64 = crate::ui::date(now, 300)[..4].parse().unwrap_or(2026);
+    let year = current_year(now);
     let value = value.trim();
     if value.is_empty() {
         return Ok(None);
@@ -445,7 +476,7 @@ pub struct ClientInput {
     pub phone: String,
     pub birth_year: Option<i64>,
     pub gender: Option<&'static str>,
-    pub source: &'static str,
+    pub source: Source,
     pub car_model_id: Option<i64>,
 }
 
@@ -456,10 +487,7 @@ pub fn parse_input(form: &crate::clients::ClientForm, now: i64) -> Result<Client
         "female" => Some("female"),
         _ => return Err(AppError::invalid("gender", InvalidCode::UnknownValue)),
     };
-    let source = SOURCES
-        .iter()
-        .find(|s| **s == form.source.trim())
-        .copied()
+    let source = Source::parse(form.source.trim())
         .ok_or_else(|| AppError::invalid("source", InvalidCode::UnknownValue))?;
     let car_model_id = match form.car.trim() {
         "" => None,
@@ -614,7 +642,7 @@ pub async fn load_card(
     .fetch_optional(db.pool())
     .await?
     .ok_or(AppError::NotFound)?;
-    type VisitRow = (i64, String, i64, Option<i64>, String, Option<String>);
+    type VisitRow = (i64, String, i64, Option<i64>, VisitStart, Option<VisitEnd>);
     let visit_rows: Vec<VisitRow> = sqlx::query_as(
         "SELECT v.id, b.name, v.entered_at, v.left_at, v.started_by, v.ended_by FROM visits v \
          JOIN branches b ON b.id = v.branch_id WHERE v.client_id = ? ORDER BY v.entered_at DESC LIMIT 200",
@@ -622,7 +650,7 @@ pub async fn load_card(
     .bind(id)
     .fetch_all(db.pool())
     .await?;
-    type ServiceRow = (i64, String, i64, Option<String>, Option<String>);
+    type ServiceRow = (i64, ServiceKind, i64, Option<String>, Option<String>);
     let service_rows: Vec<ServiceRow> = sqlx::query_as(
         "SELECT s.visit_id, s.kind, s.requested_at, st.full_name, s.note FROM service_requests s \
          LEFT JOIN staff st ON st.id = s.staff_id WHERE s.client_id = ? ORDER BY s.requested_at",
@@ -643,7 +671,7 @@ pub async fn load_card(
             |(vid, branch, entered_at, left_at, started_by, ended_by)| VisitEntry {
                 camera_match: camera_matches
                     .iter()
-                    .find(|m| m.0 == vid && started_by == "camera")
+                    .find(|m| m.0 == vid && started_by == VisitStart::Camera)
                     .map(|m| (m.1, m.2)),
                 id: vid,
                 branch,
@@ -655,7 +683,7 @@ pub async fn load_card(
                     .iter()
                     .filter(|s| s.0 == vid)
                     .map(|s| ServiceEntry {
-                        kind: s.1.clone(),
+                        kind: s.1,
                         requested_at: s.2,
                         staff: s.3.clone(),
                         note: s.4.clone(),

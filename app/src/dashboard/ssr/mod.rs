@@ -3,38 +3,24 @@
 use crate::dashboard::{InsideVisitor, Overview};
 use crate::error::AppError;
 use crate::infra::Db;
-use crate::infra::time as time_zones;
+use crate::infra::time::local_midnight;
+use crate::settings::ssr::branches;
+use crate::vocab::ServiceKind;
 
 const DAY: i64 = 86_400;
 
-/// Start of the local day containing `now`, as a Unix time.
-pub fn local_midnight(now: i64, offset_minutes: i32) -> i64 {
-    let offset = i64::from(offset_minutes) * 60;
-    (now + offset).div_euclid(DAY) * DAY - offset
+/// The branch's offset; for a branch that does not exist (nothing to count)
+/// the network's.
+async fn offset_of(db: &Db, branch_id: Option<i64>) -> Result<i32, AppError> {
+    match branches::offset_minutes(db, branch_id).await {
+        Err(AppError::Invalid { .. }) => branches::offset_minutes(db, None).await,
+        found => found,
+    }
 }
 
-async fn offset_for(db: &Db, branch_id: Option<i64>) -> Result<i32, AppError> {
-    let zone: Option<String> = match branch_id {
-        Some(id) => {
-            sqlx::query_scalar("SELECT time_zone FROM branches WHERE id = ?")
-                .bind(id)
-                .fetch_optional(db.pool())
-                .await?
-        }
-        None => {
-            sqlx::query_scalar("SELECT time_zone FROM branches ORDER BY id LIMIT 1")
-                .fetch_optional(db.pool())
-                .await?
-        }
-    };
-    Ok(zone
-        .as_deref()
-        .and_then(time_zones::offset_minutes)
-        .unwrap_or(5 * 60))
-}
-
+/// Today at `branch_id` (the network: the first branch), up to `now`.
 pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overview, AppError> {
-    let offset_minutes = offset_for(db, branch_id).await?;
+    let offset_minutes = offset_of(db, branch_id).await?;
     let today = local_midnight(now, offset_minutes);
     let (visits_today, new_today): (i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN is_first_visit THEN 1 ELSE 0 END), 0) FROM visits \
@@ -123,7 +109,7 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
                     is_first_visit,
                     visit_count,
                     services: services
-                        .map(|s| s.split(',').map(str::to_string).collect())
+                        .map(|s| s.split(',').filter_map(ServiceKind::parse).collect())
                         .unwrap_or_default(),
                     has_photo,
                 }
@@ -209,7 +195,7 @@ mod tests {
         assert_eq!(o.inside.len(), 2);
         assert_eq!(o.inside[0].name, None);
         assert_eq!(o.inside[1].name.as_deref(), Some("Aziz Karimov"));
-        assert_eq!(o.inside[1].services, vec!["test_drive".to_string()]);
+        assert_eq!(o.inside[1].services, vec![ServiceKind::TestDrive]);
         let other_branch = overview(&db, Some(2), now).await.unwrap();
         assert_eq!(other_branch.visits_today, 0);
     }

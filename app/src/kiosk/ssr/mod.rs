@@ -13,6 +13,7 @@ use crate::infra::files;
 use crate::infra::now;
 use crate::kiosk::{KioskDone, KioskRegistration, KnownClient};
 use crate::settings::ssr::devices::Device;
+use crate::vocab::{NotifyKind, ServiceKind, VisitStart};
 use sqlx::SqliteConnection;
 
 /// An unknown visitor seen by the entrance camera this recently is taken to
@@ -103,19 +104,14 @@ pub async fn lookup(db: &Db, phone: &str) -> Result<Option<KnownClient>, AppErro
 }
 
 /// Service kinds as the visitor ticked them: known kinds only, each once.
-fn check_services(services: &[String]) -> Result<Vec<&'static str>, AppError> {
+fn check_services(services: &[String]) -> Result<Vec<ServiceKind>, AppError> {
     let mut kinds = Vec::new();
     for s in services {
-        let kind = crate::catalog::SERVICE_KINDS
-            .iter()
-            .find(|k| **k == s.as_str())
+        let kind = ServiceKind::parse(s)
             .ok_or(AppError::invalid("services", InvalidCode::UnknownValue))?;
-        if !kinds.contains(kind) {
-            kinds.push(*kind);
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
         }
-    }
-    if kinds.len() > crate::catalog::SERVICE_KINDS.len() {
-        return Err(AppError::invalid("services", InvalidCode::TooLong));
     }
     Ok(kinds)
 }
@@ -126,7 +122,7 @@ async fn open_visit(
     device: &Device,
     client_id: i64,
     new_client: bool,
-    services: &[&str],
+    services: &[ServiceKind],
     t: i64,
 ) -> Result<i64, AppError> {
     // The client's own open visit (the camera recognised them, or staff
@@ -176,7 +172,7 @@ async fn open_visit(
 /// Queues a message for reception (the bot delivers the outbox).
 async fn notify(
     conn: &mut SqliteConnection,
-    kind: &'static str,
+    kind: NotifyKind,
     device: &Device,
     done: &KioskDone,
     t: i64,
@@ -275,7 +271,7 @@ pub async fn check_in_known(
         None,
     )
     .await?;
-    notify(&mut tx, "returning_client", device, &done, t).await?;
+    notify(&mut tx, NotifyKind::ReturningClient, device, &done, t).await?;
     tx.commit().await?;
     Ok(done)
 }
@@ -348,7 +344,7 @@ async fn register_in_db(
     submission: &str,
     form: &KioskRegistration,
     input: &clients::ClientInput,
-    services: &[&str],
+    services: &[ServiceKind],
     photo_path: Option<&str>,
     t: i64,
 ) -> Result<(KioskDone, bool), AppError> {
@@ -391,7 +387,7 @@ async fn register_in_db(
         None,
     )
     .await?;
-    notify(&mut tx, "new_client", device, &done, t).await?;
+    notify(&mut tx, NotifyKind::NewClient, device, &done, t).await?;
     tx.commit().await?;
     Ok((done, false))
 }

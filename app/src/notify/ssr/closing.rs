@@ -5,9 +5,11 @@
 
 use crate::error::AppError;
 use crate::infra::Db;
+use crate::infra::time;
 use crate::notify::ssr::outbox::{Notice, enqueue};
 use crate::settings::ssr::branches::parse_hhmm;
 use crate::visits::ssr as visits;
+use crate::vocab::{NotifyKind, VisitEnd};
 
 /// The day's figures at one branch, as the summary tells them.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -21,22 +23,10 @@ pub struct DaySummary {
     pub auto_closed: i64,
 }
 
-/// (local day number, minutes since local midnight) of `t` at `offset` minutes east of UTC.
-fn local_day_and_minute(t: i64, offset_minutes: i64) -> (i64, i64) {
-    let local = t + offset_minutes * 60;
-    (local.div_euclid(86_400), local.rem_euclid(86_400) / 60)
-}
-
-fn date_of_day(day: i64) -> String {
-    chrono::DateTime::from_timestamp(day * 86_400, 0)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
-}
-
 /// Closes the day at every branch whose closing time has passed today;
 /// returns the summaries it queued.
 pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppError> {
-    let branches: Vec<(i64, i64, String)> =
+    let branches: Vec<(i64, i32, String)> =
         sqlx::query_as("SELECT id, utc_offset_minutes, closes_at FROM branches ORDER BY id")
             .fetch_all(db.pool())
             .await?;
@@ -45,13 +35,13 @@ pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppErr
         let Some(closes) = parse_hhmm(&closes_at) else {
             continue;
         };
-        let (day, minute) = local_day_and_minute(now, offset);
-        if minute < i64::from(closes) {
+        if time::local_minute(now, offset) < i64::from(closes) {
             continue;
         }
-        let date = date_of_day(day);
-        let day_start = day * 86_400 - offset * 60;
-        let closing = day_start + i64::from(closes) * 60;
+        let day = time::local_day(now, offset);
+        let date = time::day_string(day);
+        let day_start = time::day_start(day, offset);
+        let closing = time::closing_time(day, closes, offset);
         let mut tx = db.begin_write().await?;
         let already: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM notification_outbox WHERE kind = 'daily_summary' AND branch_id = ? \
@@ -72,7 +62,7 @@ pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppErr
         .fetch_all(&mut *tx)
         .await?;
         for visit in &open {
-            visits::close_in(&mut tx, None, *visit, "auto_close", closing).await?;
+            visits::close_in(&mut tx, None, *visit, VisitEnd::AutoClose, closing).await?;
         }
         let (visits, new): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*), COALESCE(SUM(is_first_visit), 0) FROM visits \
@@ -119,7 +109,7 @@ pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppErr
             auto_closed: open.len() as i64,
         };
         let notice = Notice {
-            kind: "daily_summary",
+            kind: NotifyKind::DailySummary,
             branch_id: Some(branch),
             client_id: None,
             visit_id: None,
@@ -136,16 +126,75 @@ pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppErr
 mod tests {
     use super::*;
 
-    #[test]
-    fn local_time_follows_the_branch_offset() {
-        // 2026-11-25 15:30 UTC is 20:30 in Tashkent (UTC+5).
-        let t = 1_795_620_600;
-        let (day, minute) = local_day_and_minute(t, 300);
-        assert_eq!(date_of_day(day), "2026-11-25");
-        assert_eq!(minute, 20 * 60 + 30);
-        // 20:30 UTC is already 01:30 the next day there.
-        let (day, minute) = local_day_and_minute(t + 5 * 3600, 300);
-        assert_eq!(date_of_day(day), "2026-11-26");
-        assert_eq!(minute, 90);
+    async fn db_with_branches(dir: &std::path::Path) -> Db {
+        let db = Db::open(&format!("sqlite://{}/t.db", dir.display()))
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO branches (id, name, city, time_zone, utc_offset_minutes, closes_at, created_at) VALUES \
+             (1, 'Toshkent', 'Toshkent', 'Asia/Tashkent', 300, '20:00', 0), \
+             (2, 'Bishkek', 'Bishkek', 'Asia/Bishkek', 360, '20:00', 0)",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        db
+    }
+
+    /// Both close at 20:00 local: at 14:30 UTC that is past in Bishkek
+    /// (20:30, UTC+6) and not yet in Tashkent (19:30, UTC+5).
+    #[tokio::test]
+    async fn each_branch_closes_at_its_own_local_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_branches(dir.path()).await;
+        let day = time::parse_date("2026-11-25").unwrap();
+        let entered = day * 86_400 + 10 * 3600;
+        for branch in [1, 2] {
+            sqlx::query(
+                "INSERT INTO visits (visit_token, branch_id, entered_at, started_by, is_first_visit, created_at) \
+                 VALUES (?, ?, ?, 'manual', FALSE, 0)",
+            )
+            .bind(format!("token-{branch}"))
+            .bind(branch)
+            .bind(entered)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        }
+        let now = day * 86_400 + 14 * 3600 + 1800;
+        let closed = run_due(&db, now).await.unwrap();
+        assert_eq!(closed.len(), 1);
+        let (branch, summary) = &closed[0];
+        assert_eq!(*branch, 2);
+        assert_eq!(summary.date, "2026-11-25");
+        assert_eq!((summary.visits, summary.auto_closed), (1, 1));
+        let left: Vec<(i64, Option<i64>, Option<String>)> =
+            sqlx::query_as("SELECT branch_id, left_at, ended_by FROM visits ORDER BY branch_id")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+        // Closed at 20:00 Bishkek = 14:00 UTC; Tashkent's visit is still open.
+        assert_eq!(left[0], (1, None, None));
+        assert_eq!(
+            left[1],
+            (2, Some(day * 86_400 + 14 * 3600), Some("auto_close".into()))
+        );
+        // An hour later Tashkent closes too, Bishkek not again.
+        let closed = run_due(&db, now + 3600).await.unwrap();
+        assert_eq!(closed.iter().map(|(b, _)| *b).collect::<Vec<_>>(), vec![1]);
+        assert!(run_due(&db, now + 3600).await.unwrap().is_empty());
+    }
+
+    /// After local midnight the new day is not closed before its closing time.
+    #[tokio::test]
+    async fn the_next_local_day_waits_for_its_closing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_with_branches(dir.path()).await;
+        let day = time::parse_date("2026-11-25").unwrap();
+        // 19:30 UTC: 00:30 on the 26th in Tashkent, 01:30 in Bishkek.
+        let closed = run_due(&db, day * 86_400 + 19 * 3600 + 1800)
+            .await
+            .unwrap();
+        assert!(closed.is_empty());
     }
 }

@@ -3,7 +3,8 @@
 
 use crate::error::{AppError, InvalidCode};
 use crate::infra::{Db, now, tokens};
-use crate::profile::{NOTIFY_KINDS, TelegramLink};
+use crate::profile::TelegramLink;
+use crate::vocab::NotifyKind;
 
 /// Whether `staff_id` has linked a chat, and the kinds they want.
 pub async fn status(db: &Db, staff_id: i64) -> Result<TelegramLink, AppError> {
@@ -14,11 +15,7 @@ pub async fn status(db: &Db, staff_id: i64) -> Result<TelegramLink, AppError> {
             .await?;
     Ok(TelegramLink {
         linked: chat.is_some(),
-        kinds: kinds
-            .split(',')
-            .filter(|k| !k.is_empty())
-            .map(str::to_string)
-            .collect(),
+        kinds: kinds.split(',').filter_map(NotifyKind::parse).collect(),
     })
 }
 
@@ -40,13 +37,15 @@ pub async fn new_code(db: &Db, staff_id: i64) -> Result<String, AppError> {
 
 /// Saves the chosen kinds in the page's order; unknown kinds are refused.
 pub async fn save_kinds(db: &Db, staff_id: i64, kinds: &[String]) -> Result<(), AppError> {
-    if kinds.iter().any(|k| !NOTIFY_KINDS.contains(&k.as_str())) {
-        return Err(AppError::invalid("kind", InvalidCode::UnknownValue));
-    }
-    let chosen: Vec<&str> = NOTIFY_KINDS
+    let kinds = kinds
         .iter()
-        .copied()
-        .filter(|k| kinds.iter().any(|c| c == k))
+        .map(|k| NotifyKind::parse(k))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| AppError::invalid("kind", InvalidCode::UnknownValue))?;
+    let chosen: Vec<&str> = NotifyKind::ALL
+        .into_iter()
+        .filter(|k| kinds.contains(k))
+        .map(NotifyKind::as_str)
         .collect();
     let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE staff SET notify_kinds = ? WHERE id = ?")

@@ -8,11 +8,12 @@ use sqlx::SqliteConnection;
 use crate::error::AppError;
 use crate::infra::Db;
 use crate::notify::ssr::texts::Facts;
+use crate::vocab::NotifyKind;
 
 /// One notice for reception; `payload` carries what the text needs that the
 /// database will not tell later (durations, the day's figures, snapshots).
 pub struct Notice {
-    pub kind: &'static str,
+    pub kind: NotifyKind,
     pub branch_id: Option<i64>,
     pub client_id: Option<i64>,
     pub visit_id: Option<i64>,
@@ -20,7 +21,6 @@ pub struct Notice {
 }
 
 pub async fn enqueue(conn: &mut SqliteConnection, notice: Notice, t: i64) -> Result<(), AppError> {
-    debug_assert!(crate::profile::NOTIFY_KINDS.contains(&notice.kind));
     sqlx::query(
         "INSERT INTO notification_outbox (kind, branch_id, client_id, visit_id, payload, created_at, next_attempt_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -126,7 +126,10 @@ fn percent(p: f64) -> String {
 
 /// `t` as local date and time at the branch.
 fn local_time(f: &Facts, t: i64, with_date: bool) -> String {
-    let offset = f.utc_offset_minutes.unwrap_or(300);
+    // A notice about no branch in particular: a new branch's zone.
+    let offset = f
+        .utc_offset_minutes
+        .unwrap_or(i64::from(crate::infra::time::DEFAULT_OFFSET_MINUTES));
     chrono::DateTime::from_timestamp(t + offset * 60, 0)
         .map(|d| {
             d.format(if with_date { "%d.%m.%Y %H:%M" } else { "%H:%M" })
@@ -361,17 +364,8 @@ pub mod reports {
             "month" => (30, td_string!(l, bot.month)),
             _ => return Ok(td_string!(l, bot.stats_usage).to_string()),
         };
-        let day = |t: i64| {
-            chrono::DateTime::from_timestamp(t + 5 * 3600, 0)
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .unwrap_or_default()
-        };
-        let filter = stats::parse_filter(
-            &day(now - (days - 1) * 86_400),
-            &day(now),
-            &branch.map(|b| b.to_string()).unwrap_or_default(),
-            now,
-        )?;
+        // The asker's branch's days (the network's: the first branch's).
+        let filter = stats::recent_days(db, branch, days, now).await?;
         let t = stats::compute(db, &filter).await?.totals;
         Ok(fill(
             td_string!(l, bot.stats),

@@ -7,9 +7,8 @@ use crate::infra::audit;
 use crate::infra::files;
 use crate::infra::now;
 use crate::infra::tokens;
+use crate::vocab::DocumentKind;
 use std::path::Path;
-
-pub const KINDS: [&str; 3] = ["passport", "contract", "other"];
 
 /// A stored document as the server hands it out.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -33,9 +32,7 @@ pub async fn upload(
     file_name: &str,
     bytes: &[u8],
 ) -> Result<i64, AppError> {
-    let kind = KINDS
-        .iter()
-        .find(|k| **k == kind.trim())
+    let kind = DocumentKind::parse(kind.trim())
         .ok_or(AppError::invalid("kind", InvalidCode::UnknownValue))?;
     let sniffed = files::check_document(bytes)?;
     let file_name = files::clean_file_name(file_name, sniffed.extension());
@@ -69,7 +66,7 @@ pub async fn upload(
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        audit::record(&mut tx, Some(actor), "upload", "document", Some(id), Some(kind)).await?;
+        audit::record(&mut tx, Some(actor), "upload", "document", Some(id), Some(kind.as_str())).await?;
         tx.commit().await?;
         Ok::<i64, AppError>(id)
     }

@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 
-use crate::catalog::SOURCES;
 use crate::error::AppError;
 use crate::infra::Db;
+use crate::vocab::Source;
 
 const DAY: f64 = 86_400.0;
 
@@ -43,13 +43,13 @@ pub fn names() -> Vec<String> {
     NUMERIC
         .iter()
         .map(|n| n.to_string())
-        .chain(SOURCES.iter().map(|s| format!("source_{s}")))
+        .chain(Source::ALL.iter().map(|s| format!("source_{s}")))
         .chain(SEGMENTS.iter().map(|s| format!("segment_{s}")))
         .collect()
 }
 
 pub fn width() -> usize {
-    NUMERIC.len() + SOURCES.len() + SEGMENTS.len()
+    NUMERIC.len() + Source::ALL.len() + SEGMENTS.len()
 }
 
 /// One client's features before scaling, and the outcome.
@@ -269,7 +269,11 @@ fn vector(
         ln(services[4] as f64),
         if agg.camera_returns > 0 { 1.0 } else { 0.0 },
     ];
-    v.extend(SOURCES.iter().map(|s| if *s == source { 1.0 } else { 0.0 }));
+    v.extend(
+        Source::ALL
+            .iter()
+            .map(|s| if s.as_str() == source { 1.0 } else { 0.0 }),
+    );
     v.extend(
         SEGMENTS
             .iter()

@@ -80,7 +80,9 @@ pub fn reason_text(locale: Locale, reason: &Reason) -> String {
         f if f.starts_with("source_") => {
             return td_string!(locale, reasons.source).replace(
                 "%s",
-                &crate::stats::ssr::charts::source_label(locale, &f[7..]),
+                crate::vocab::Source::parse(&f[7..])
+                    .unwrap_or(crate::vocab::Source::Other)
+                    .label(locale),
             );
         }
         f if f.starts_with("segment_") => {
@@ -281,7 +283,7 @@ pub async fn rescore_client(db: &Db, client_id: i64) -> Result<(), AppError> {
             .fetch_optional(&mut *tx)
             .await?;
         let notice = crate::notify::ssr::outbox::Notice {
-            kind: "hot_lead",
+            kind: crate::vocab::NotifyKind::HotLead,
             branch_id: branch,
             client_id: Some(client_id),
             visit_id: None,

@@ -16,6 +16,25 @@ pub async fn list(db: &Db) -> Result<Vec<Branch>, AppError> {
     .await?)
 }
 
+/// Minutes east of UTC at `branch`; for the whole network (`None`), at the
+/// first branch, whose days the network's figures are counted in. An unknown
+/// branch is refused.
+pub async fn offset_minutes(db: &Db, branch: Option<i64>) -> Result<i32, AppError> {
+    match branch {
+        Some(id) => sqlx::query_scalar("SELECT utc_offset_minutes FROM branches WHERE id = ?")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?
+            .ok_or_else(|| AppError::invalid("branch", InvalidCode::UnknownValue)),
+        None => Ok(
+            sqlx::query_scalar("SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1")
+                .fetch_optional(db.pool())
+                .await?
+                .unwrap_or(time_zones::DEFAULT_OFFSET_MINUTES),
+        ),
+    }
+}
+
 pub async fn set_biometrics(db: &Db, actor: i64, id: i64, enabled: bool) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
     let updated = sqlx::query("UPDATE branches SET biometrics_enabled = ? WHERE id = ?")
@@ -77,7 +96,8 @@ pub fn validate(form: &BranchForm) -> Result<BranchForm, AppError> {
 /// Creates (no id) or updates a branch; returns its id.
 pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppError> {
     let form = validate(form)?;
-    let offset = time_zones::offset_minutes(&form.time_zone).unwrap_or(300);
+    let offset = time_zones::offset_minutes(&form.time_zone)
+        .unwrap_or(time_zones::DEFAULT_OFFSET_MINUTES);
     let mut tx = db.begin_write().await?;
     let id = match form.id {
         Some(id) => {

@@ -185,7 +185,7 @@ pub async fn revoke(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
 
 pub async fn list(db: &Db) -> Result<Vec<DeviceRow>, AppError> {
     Ok(sqlx::query_as(
-        "SELECT d.id, d.name, d.kind, d.camera_role, b.name AS branch, \
+        "SELECT d.id, d.name, d.kind, d.camera_role, b.name AS branch, b.utc_offset_minutes AS offset_minutes, \
          d.token_hash IS NOT NULL AS paired, d.pairing_expires_at, d.last_seen_at, d.revoked_at \
          FROM devices d JOIN branches b ON b.id = d.branch_id ORDER BY d.revoked_at IS NOT NULL, d.id DESC",
     )

@@ -108,7 +108,7 @@ pub struct StaffRow {
     pub id: i64,
     pub login: String,
     pub full_name: String,
-    pub role: String,
+    pub role: Role,
     pub branch_id: Option<i64>,
     pub branch_name: Option<String>,
     pub active: bool,
@@ -350,13 +350,18 @@ pub struct ApiTokenRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub offset_minutes: i32,
 }
 
 pub async fn list_tokens(db: &Db) -> Result<Vec<ApiTokenRow>, AppError> {
     Ok(sqlx::query_as(
-        "SELECT t.id, t.name, s.login AS owner, t.created_at, t.last_used_at, t.revoked_at \
-         FROM api_tokens t JOIN staff s ON s.id = t.staff_id ORDER BY t.revoked_at IS NOT NULL, t.id DESC",
+        "SELECT t.id, t.name, s.login AS owner, t.created_at, t.last_used_at, t.revoked_at, \
+                COALESCE(b.utc_offset_minutes, \
+                         (SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1), ?) AS offset_minutes \
+         FROM api_tokens t JOIN staff s ON s.id = t.staff_id LEFT JOIN branches b ON b.id = s.branch_id \
+         ORDER BY t.revoked_at IS NOT NULL, t.id DESC",
     )
+    .bind(crate::infra::time::DEFAULT_OFFSET_MINUTES)
     .fetch_all(db.pool())
     .await?)
 }

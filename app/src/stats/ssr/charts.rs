@@ -267,36 +267,6 @@ fn svg_fallback(title: &str) -> String {
     )
 }
 
-/// Service kind in the user's language.
-pub fn service_label(locale: Locale, kind: &str) -> String {
-    match kind {
-        "consultation" => td_string!(locale, services.consultation),
-        "test_drive" => td_string!(locale, services.test_drive),
-        "credit" => td_string!(locale, services.credit),
-        "trade_in" => td_string!(locale, services.trade_in),
-        "service" => td_string!(locale, services.service),
-        "purchase_talk" => td_string!(locale, services.purchase_talk),
-        "insurance" => td_string!(locale, services.insurance),
-        other => other,
-    }
-    .to_string()
-}
-
-/// How a client heard of us, in the user's language.
-pub fn source_label(locale: Locale, source: &str) -> String {
-    match source {
-        "walk_in" => td_string!(locale, sources.walk_in),
-        "instagram" => td_string!(locale, sources.instagram),
-        "telegram" => td_string!(locale, sources.telegram),
-        "referral" => td_string!(locale, sources.referral),
-        "olx" => td_string!(locale, sources.olx),
-        "website" => td_string!(locale, sources.website),
-        "billboard" => td_string!(locale, sources.billboard),
-        _ => td_string!(locale, sources.other),
-    }
-    .to_string()
-}
-
 pub fn weekday_labels(locale: Locale) -> Vec<String> {
     [
         td_string!(locale, stats.mon),
@@ -344,7 +314,7 @@ pub fn render_all(stats: &Stats, locale: Locale) -> Vec<Chart> {
     let services: Vec<String> = stats
         .services
         .iter()
-        .map(|(k, _)| service_label(locale, k))
+        .map(|(k, _)| k.label(locale).to_string())
         .collect();
     let steps: Vec<String> = [
         td_string!(locale, stats.step_visited),

@@ -1,14 +1,16 @@
 //! SQL behind the statistics. Ranges are local days of the branch (or of the
-//! network's first branch when all are shown).
+//! network's first branch when all are shown); the roll-ups count each visit
+//! on its own branch's local day.
 
 pub mod charts;
 
 use crate::error::{AppError, InvalidCode};
 use crate::infra::Db;
+use crate::infra::time;
+use crate::settings::ssr::branches;
 use crate::stats::{AgeBand, DayCount, Funnel, Stats, Totals};
-use crate::ui::date;
+use crate::vocab::ServiceKind;
 
-const DAY: i64 = 86_400;
 /// Longest range one request may ask for.
 pub const MAX_DAYS: i64 = 3 * 366;
 
@@ -18,74 +20,89 @@ pub struct Filter {
     pub from_day: i64,
     pub to_day: i64,
     pub branch: Option<i64>,
+    /// Minutes east of UTC the days are counted at: the branch's, or the
+    /// first branch's for the whole network.
+    pub offset_minutes: i32,
 }
 
-/// Day number of a "YYYY-MM-DD" date.
-pub fn parse_date(value: &str) -> Option<i64> {
-    let mut parts = value.trim().splitn(3, '-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return None;
+impl Filter {
+    /// The Unix times [start, end) the days cover.
+    pub fn utc_range(&self) -> (i64, i64) {
+        time::days_range(self.from_day, self.to_day, self.offset_minutes)
     }
-    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    if !(1..=12).contains(&m) || d < 1 {
-        return None;
-    }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if d > month_days[(m - 1) as usize] {
-        return None;
-    }
-    // Days-from-civil (Howard Hinnant).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
 }
 
-/// Validates the query: empty dates mean the last 365 days up to today.
-pub fn parse_filter(from: &str, to: &str, branch: &str, now: i64) -> Result<Filter, AppError> {
-    let today = (now + 5 * 3600).div_euclid(DAY);
+/// `""` or `"all"` for the whole network, else a branch id.
+pub fn parse_branch(branch: &str) -> Result<Option<i64>, AppError> {
+    match branch.trim() {
+        "" | "all" => Ok(None),
+        b => b
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::invalid("branch", InvalidCode::BadFormat)),
+    }
+}
+
+/// Validates the dates, read at `offset_minutes`: empty dates mean the last
+/// 365 days up to today.
+pub fn parse_filter(
+    from: &str,
+    to: &str,
+    branch: Option<i64>,
+    now: i64,
+    offset_minutes: i32,
+) -> Result<Filter, AppError> {
+    let today = time::local_day(now, offset_minutes);
     let to_day = if to.trim().is_empty() {
         today
     } else {
-        parse_date(to).ok_or_else(|| AppError::invalid("to", InvalidCode::BadFormat))?
+        time::parse_date(to).ok_or_else(|| AppError::invalid("to", InvalidCode::BadFormat))?
     };
     let from_day = if from.trim().is_empty() {
         to_day - 364
     } else {
-        parse_date(from).ok_or_else(|| AppError::invalid("from", InvalidCode::BadFormat))?
+        time::parse_date(from).ok_or_else(|| AppError::invalid("from", InvalidCode::BadFormat))?
     };
     if from_day > to_day || to_day - from_day >= MAX_DAYS {
         return Err(AppError::invalid("to", InvalidCode::OutOfRange));
     }
-    let branch = match branch.trim() {
-        "" | "all" => None,
-        b => Some(
-            b.parse()
-                .map_err(|_| AppError::invalid("branch", InvalidCode::BadFormat))?,
-        ),
-    };
     Ok(Filter {
         from_day,
         to_day,
         branch,
+        offset_minutes,
+    })
+}
+
+/// The query as typed, with the days of the branch asked for (an unknown
+/// branch is refused).
+pub async fn load_filter(
+    db: &Db,
+    from: &str,
+    to: &str,
+    branch: &str,
+    now: i64,
+) -> Result<Filter, AppError> {
+    let branch = parse_branch(branch)?;
+    let offset = branches::offset_minutes(db, branch).await?;
+    parse_filter(from, to, branch, now, offset)
+}
+
+/// The last `days` local days up to today at `branch` (the network: the
+/// first branch).
+pub async fn recent_days(
+    db: &Db,
+    branch: Option<i64>,
+    days: i64,
+    now: i64,
+) -> Result<Filter, AppError> {
+    let offset_minutes = branches::offset_minutes(db, branch).await?;
+    let to_day = time::local_day(now, offset_minutes);
+    Ok(Filter {
+        from_day: to_day - (days - 1),
+        to_day,
+        branch,
+        offset_minutes,
     })
 }
 
@@ -108,7 +125,6 @@ pub const DWELL_BUCKETS: [(i64, &str); 7] = [
     (i64::MAX, "120+"),
 ];
 
-pub use crate::catalog::SERVICE_KINDS;
 
 /// The age band (index into AGE_BANDS) the roll-ups use, as SQL on a birth
 /// year and a Unix time.
@@ -179,17 +195,6 @@ pub async fn rebuild_rollups(conn: &mut sqlx::SqliteConnection) -> Result<(), sq
 
 /// The statistics from the roll-ups: a few thousand rows for a year.
 pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
-    let offset_minutes: i64 = match filter.branch {
-        Some(id) => sqlx::query_scalar("SELECT utc_offset_minutes FROM branches WHERE id = ?")
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?
-            .ok_or_else(|| AppError::invalid("branch", InvalidCode::UnknownValue))?,
-        None => sqlx::query_scalar("SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1")
-            .fetch_optional(db.pool())
-            .await?
-            .unwrap_or(300),
-    };
     let (from, to, branch) = (filter.from_day, filter.to_day, filter.branch);
 
     // Three small aggregations instead of returning every (day, hour) row.
@@ -231,7 +236,7 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     let days = (to - from + 1) as usize;
     let mut per_day: Vec<DayCount> = (0..days)
         .map(|i| DayCount {
-            date: date((from + i as i64) * DAY, 0),
+            date: time::day_string(from + i as i64),
             visits: 0,
             new: 0,
             returning: 0,
@@ -274,25 +279,25 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     .bind(branch)
     .fetch_all(db.pool())
     .await?;
-    let service_count = |k: &str| {
+    let service_count = |k: ServiceKind| {
         service_rows
             .iter()
-            .find(|(kind, _)| kind == k)
+            .find(|(kind, _)| kind == k.as_str())
             .map(|(_, c)| *c)
             .unwrap_or(0)
     };
-    let services: Vec<(String, i64)> = SERVICE_KINDS
-        .iter()
-        .map(|k| (k.to_string(), service_count(k)))
+    let services: Vec<(ServiceKind, i64)> = ServiceKind::ALL
+        .into_iter()
+        .map(|k| (k, service_count(k)))
         .collect();
-    totals.test_drives = service_count("test_drive");
+    totals.test_drives = service_count(ServiceKind::TestDrive);
 
-    let offset = offset_minutes * 60;
+    let (start, end) = filter.utc_range();
     let sales: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM sales WHERE sold_at >= ?1 AND sold_at < ?2 AND (?3 IS NULL OR branch_id = ?3)",
     )
-    .bind(from * DAY - offset)
-    .bind((to + 1) * DAY - offset)
+    .bind(start)
+    .bind(end)
     .bind(branch)
     .fetch_one(db.pool())
     .await?;
@@ -330,13 +335,13 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     }
 
     Ok(Stats {
-        from: date(from * DAY, 0),
-        to: date(to * DAY, 0),
+        from: time::day_string(from),
+        to: time::day_string(to),
         branch,
         funnel: Funnel {
             visitors: totals.visits,
             test_drive: totals.test_drives,
-            credit: service_count("credit"),
+            credit: service_count(ServiceKind::Credit),
             bought: sales,
         },
         totals,
@@ -366,7 +371,7 @@ pub struct VisitExportRow {
 
 /// Every visit in the filter's range, oldest first, for the visits export.
 pub async fn visit_rows(db: &Db, filter: &Filter) -> Result<Vec<VisitExportRow>, AppError> {
-    let offset = 5 * 3600;
+    let (from, to) = filter.utc_range();
     Ok(sqlx::query_as(
         "SELECT v.visit_token, c.full_name AS client_name, c.phone, b.name AS branch, v.entered_at, v.left_at, \
                 v.started_by, v.ended_by, \
@@ -374,8 +379,8 @@ pub async fn visit_rows(db: &Db, filter: &Filter) -> Result<Vec<VisitExportRow>,
          FROM visits v JOIN branches b ON b.id = v.branch_id LEFT JOIN clients c ON c.id = v.client_id \
          WHERE v.entered_at >= ?1 AND v.entered_at < ?2 AND (?3 IS NULL OR v.branch_id = ?3) ORDER BY v.entered_at",
     )
-    .bind(filter.from_day * DAY - offset)
-    .bind((filter.to_day + 1) * DAY - offset)
+    .bind(from)
+    .bind(to)
     .bind(filter.branch)
     .fetch_all(db.pool())
     .await?)
@@ -385,31 +390,93 @@ pub async fn visit_rows(db: &Db, filter: &Filter) -> Result<Vec<VisitExportRow>,
 mod tests {
     use super::*;
 
-    #[test]
-    fn dates_parse_strictly() {
-        assert_eq!(parse_date("1970-01-01"), Some(0));
-        assert_eq!(parse_date("2026-11-24"), Some(1_795_514_400 / DAY));
-        assert_eq!(parse_date("2024-02-29"), Some(19_782));
-        assert_eq!(parse_date("2023-02-29"), None);
-        assert_eq!(parse_date("2026-13-01"), None);
-        assert_eq!(parse_date("24-11-2026"), None);
-        assert_eq!(parse_date("'; DROP TABLE visits; --"), None);
-    }
+    const DAY: i64 = 86_400;
+    const TASHKENT: i32 = 300;
 
     #[test]
     fn filters_refuse_bad_ranges() {
         let now = 1_795_514_400;
-        let f = parse_filter("", "", "", now).unwrap();
+        let f = parse_filter("", "", None, now, TASHKENT).unwrap();
         assert_eq!(f.to_day - f.from_day, 364);
-        assert!(parse_filter("2026-05-01", "2026-04-01", "", now).is_err());
-        assert!(parse_filter("2020-01-01", "2026-04-01", "", now).is_err());
-        assert!(parse_filter("2026-01-01", "2026-02-01", "x", now).is_err());
-        assert_eq!(
-            parse_filter("2026-01-01", "2026-02-01", "2", now)
-                .unwrap()
-                .branch,
-            Some(2)
-        );
-        assert!(parse_filter("yesterday", "", "", now).is_err());
+        assert!(parse_filter("2026-05-01", "2026-04-01", None, now, TASHKENT).is_err());
+        assert!(parse_filter("2020-01-01", "2026-04-01", None, now, TASHKENT).is_err());
+        assert!(parse_branch("x").is_err());
+        assert_eq!(parse_branch("2").unwrap(), Some(2));
+        assert_eq!(parse_branch("all").unwrap(), None);
+        assert!(parse_filter("yesterday", "", None, now, TASHKENT).is_err());
+    }
+
+    #[test]
+    fn today_is_the_branch_s_today() {
+        // 2026-11-24 18:30 UTC: still the 24th in Tashkent, the 25th in Bishkek.
+        let now = time::parse_date("2026-11-24").unwrap() * DAY + 18 * 3600 + 1800;
+        let tashkent = parse_filter("", "", None, now, TASHKENT).unwrap();
+        let bishkek = parse_filter("", "", Some(2), now, 360).unwrap();
+        assert_eq!(time::day_string(tashkent.to_day), "2026-11-24");
+        assert_eq!(time::day_string(bishkek.to_day), "2026-11-25");
+        let (start, _) = bishkek.utc_range();
+        assert_eq!(start, time::day_start(bishkek.from_day, 360));
+    }
+
+    /// Each branch counts a visit on its own local day: 18:30 UTC is 23:30
+    /// on the 24th in Tashkent but 00:30 on the 25th in Bishkek.
+    #[tokio::test]
+    async fn a_branch_counts_its_own_local_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite://{}/t.db", dir.path().display()))
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO branches (id, name, city, time_zone, utc_offset_minutes, created_at) VALUES \
+             (1, 'Toshkent', 'Toshkent', 'Asia/Tashkent', 300, 0), (2, 'Bishkek', 'Bishkek', 'Asia/Bishkek', 360, 0)",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO clients (id, branch_id, full_name, phone, visit_count, created_at, updated_at) \
+             VALUES (1, 2, 'Aziz Karimov', '+998901234567', 1, 0, 0)",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        let t = time::parse_date("2026-11-24").unwrap() * DAY + 18 * 3600 + 1800;
+        for branch in [1, 2] {
+            sqlx::query(
+                "INSERT INTO visits (visit_token, branch_id, entered_at, started_by, is_first_visit, created_at) \
+                 VALUES (?, ?, ?, 'manual', FALSE, 0)",
+            )
+            .bind(format!("token-{branch}"))
+            .bind(branch)
+            .bind(t)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO sales (client_id, branch_id, price, sold_at, created_at) VALUES (1, 2, 1000, ?, 0)",
+        )
+        .bind(t)
+        .execute(db.pool())
+        .await
+        .unwrap();
+        let now = t + 3600;
+        let totals = |from: &'static str, branch: &'static str| {
+            let db = db.clone();
+            async move {
+                let filter = load_filter(&db, from, from, branch, now).await.unwrap();
+                compute(&db, &filter).await.unwrap().totals
+            }
+        };
+        assert_eq!(totals("2026-11-24", "1").await.visits, 1);
+        assert_eq!(totals("2026-11-25", "1").await.visits, 0);
+        let bishkek_24 = totals("2026-11-24", "2").await;
+        let bishkek_25 = totals("2026-11-25", "2").await;
+        assert_eq!((bishkek_24.visits, bishkek_24.sales), (0, 0));
+        assert_eq!((bishkek_25.visits, bishkek_25.sales), (1, 1));
+        // Today at the Bishkek branch is already the 25th.
+        let today = load_filter(&db, "", "", "2", now).await.unwrap();
+        assert_eq!(time::day_string(today.to_day), "2026-11-25");
+        assert!(load_filter(&db, "", "", "9", now).await.is_err());
     }
 }

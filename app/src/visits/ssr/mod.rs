@@ -7,7 +7,7 @@ use crate::error::{AppError, ConflictCode, InvalidCode};
 use crate::infra::Db;
 use crate::infra::audit;
 use crate::infra::now;
-use crate::stats::ssr::SERVICE_KINDS;
+use crate::vocab::{NotifyKind, ServiceKind, VisitEnd, VisitStart};
 use sqlx::SqliteConnection;
 
 pub const NOTE_MAX: usize = 500;
@@ -18,7 +18,7 @@ pub async fn check_in(
     actor: i64,
     client_id: i64,
     branch_id: i64,
-    started_by: &str,
+    started_by: VisitStart,
 ) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
     let erased: Option<Option<i64>> =
@@ -206,9 +206,7 @@ pub async fn add_service(
     kind: &str,
     note: &str,
 ) -> Result<(i64, i64), AppError> {
-    let kind = SERVICE_KINDS
-        .iter()
-        .find(|k| **k == kind)
+    let kind = ServiceKind::parse(kind)
         .ok_or_else(|| AppError::invalid("kind", InvalidCode::UnknownValue))?;
     let note = note.trim();
     if note.chars().count() > NOTE_MAX {
@@ -235,7 +233,7 @@ pub async fn add_service(
         "add_service",
         "visit",
         Some(visit_id),
-        Some(kind),
+        Some(kind.as_str()),
     )
     .await?;
     tx.commit().await?;
@@ -243,7 +241,7 @@ pub async fn add_service(
 }
 
 /// Closes an open visit now (staff or the exit camera); returns its branch.
-pub async fn close(db: &Db, actor: i64, visit_id: i64, ended_by: &str) -> Result<i64, AppError> {
+pub async fn close(db: &Db, actor: i64, visit_id: i64, ended_by: VisitEnd) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
     let branch_id = close_in(&mut tx, Some(actor), visit_id, ended_by, now()).await?;
     tx.commit().await?;
@@ -257,7 +255,7 @@ pub(crate) async fn close_in(
     conn: &mut SqliteConnection,
     actor: Option<i64>,
     visit_id: i64,
-    ended_by: &str,
+    ended_by: VisitEnd,
     at: i64,
 ) -> Result<i64, AppError> {
     let (branch_id, client_id) = open_visit(&mut *conn, visit_id).await?;
@@ -279,12 +277,12 @@ pub(crate) async fn close_in(
         "close",
         "visit",
         Some(visit_id),
-        Some(ended_by),
+        Some(ended_by.as_str()),
     )
     .await?;
-    if client_id.is_some() && ended_by != "auto_close" {
+    if client_id.is_some() && ended_by != VisitEnd::AutoClose {
         let notice = crate::notify::ssr::outbox::Notice {
-            kind: "client_left",
+            kind: NotifyKind::ClientLeft,
             branch_id: Some(branch_id),
             client_id,
             visit_id: Some(visit_id),
