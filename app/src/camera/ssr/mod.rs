@@ -12,7 +12,7 @@ use crate::infra::now;
 use crate::notify::ssr::outbox::{Notice, enqueue};
 use crate::settings::ssr::devices::Device;
 use crate::visits::ssr as visits;
-use crate::vocab::{NotifyKind, VisitEnd};
+use crate::vocab::{NotifyKind, VisitEnd, VisitStart};
 use serde::{Deserialize, Serialize};
 use sqlx::SqliteConnection;
 
@@ -384,7 +384,7 @@ async fn enter_client(
     let opening = visits::Opening {
         client_id: Some(client),
         branch_id: device.branch_id,
-        started_by: "camera",
+        started_by: VisitStart::Camera,
         entered_at: at,
     };
     let visit = match visits::open(&mut *conn, &opening, t).await? {
@@ -411,7 +411,7 @@ async fn enter_unknown(
     let opening = visits::Opening {
         client_id: None,
         branch_id: device.branch_id,
-        started_by: "camera",
+        started_by: VisitStart::Camera,
         entered_at: at,
     };
     Ok(visits::open(conn, &opening, t).await?.id())

@@ -146,7 +146,7 @@ async fn open_visit(
         let opening = crate::visits::ssr::Opening {
             client_id: Some(client_id),
             branch_id: device.branch_id,
-            started_by: "kiosk",
+            started_by: VisitStart::Kiosk,
             entered_at: t,
         };
         crate::visits::ssr::open(&mut *conn, &opening, t)

@@ -49,11 +49,10 @@ pub async fn check_in(
 
 /// A visit about to open: who (a client, or an unknown visitor), where, how.
 #[derive(Debug, Clone)]
-pub struct Opening<'a> {
+pub struct Opening {
     pub client_id: Option<i64>,
     pub branch_id: i64,
-    /// `manual`, `kiosk` or `camera`.
-    pub started_by: &'a str,
+    pub started_by: VisitStart,
     pub entered_at: i64,
 }
 
@@ -79,7 +78,7 @@ impl Opened {
 /// and their counts (visits, first and last visit) follow.
 pub async fn open(
     conn: &mut SqliteConnection,
-    opening: &Opening<'_>,
+    opening: &Opening,
     t: i64,
 ) -> Result<Opened, AppError> {
     let mut first_visit = false;
