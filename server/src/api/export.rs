@@ -229,7 +229,8 @@ pub async fn visits(
     let Query(format) = format.map_err(|_| AppError::invalid("query", InvalidCode::BadFormat))?;
     let kind = kind(&format.format)?;
     let filter =
-        app::stats::ssr::load_filter(&state.db, &p.from, &p.to, &p.branch, app::infra::now()).await?;
+        app::stats::ssr::load_filter(&state.db, &p.from, &p.to, &p.branch, app::infra::now())
+            .await?;
     let offset = 5 * 3600;
     type Row = (
         String,
