@@ -163,7 +163,10 @@ mod tests {
                         serde_json::to_value(v).unwrap(),
                         serde_json::Value::String(v.as_str().to_string())
                     );
-                    assert_eq!(serde_json::from_value::<$name>(v.as_str().into()).unwrap(), v);
+                    assert_eq!(
+                        serde_json::from_value::<$name>(v.as_str().into()).unwrap(),
+                        v
+                    );
                     for locale in [Locale::uz, Locale::ru, Locale::en] {
                         assert!(!v.label(locale).trim().is_empty(), "{v} in {locale:?}");
                     }
@@ -201,6 +204,8 @@ mod tests {
         check("kind", &ServiceKind::ALL.map(ServiceKind::as_str));
         check("kind", &DocumentKind::ALL.map(DocumentKind::as_str));
         let default_kinds = NotifyKind::ALL.map(NotifyKind::as_str).join(",");
-        assert!(schema.contains(&format!("notify_kinds TEXT NOT NULL DEFAULT '{default_kinds}'")));
+        assert!(schema.contains(&format!(
+            "notify_kinds TEXT NOT NULL DEFAULT '{default_kinds}'"
+        )));
     }
 }

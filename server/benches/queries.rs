@@ -34,11 +34,15 @@ fn queries(c: &mut Criterion) {
         .sample_size(30)
         .measurement_time(Duration::from_secs(6));
 
-    let year = rt.block_on(stats::load_filter(&db, "", "", "", now)).unwrap();
+    let year = rt
+        .block_on(stats::load_filter(&db, "", "", "", now))
+        .unwrap();
     group.bench_function("stats_one_year_all_branches", |b| {
         b.iter(|| rt.block_on(stats::compute(&db, &year)).unwrap())
     });
-    let branch = rt.block_on(stats::load_filter(&db, "", "", "2", now)).unwrap();
+    let branch = rt
+        .block_on(stats::load_filter(&db, "", "", "2", now))
+        .unwrap();
     group.bench_function("stats_one_year_one_branch", |b| {
         b.iter(|| rt.block_on(stats::compute(&db, &branch)).unwrap())
     });

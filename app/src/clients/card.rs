@@ -156,8 +156,14 @@ pub async fn check_in_client(client_id: i64, branch_id: i64) -> Result<i64, AppE
     let (user, state) = authorize_client(client_id, crate::auth::ssr::Need::Staff).await?;
     // Reception checks clients in at its own branch.
     let branch_id = user.scope.acting_branch(branch_id);
-    let id =
-        crate::visits::ssr::check_in(&state.db, user.id, client_id, branch_id, crate::vocab::VisitStart::Manual).await?;
+    let id = crate::visits::ssr::check_in(
+        &state.db,
+        user.id,
+        client_id,
+        branch_id,
+        crate::vocab::VisitStart::Manual,
+    )
+    .await?;
     state.announce(branch_id);
     Ok(id)
 }
@@ -178,7 +184,9 @@ pub async fn add_visit_service(visit_id: i64, kind: String, note: String) -> Res
 #[server(prefix = "/rpc", endpoint = "close_client_visit")]
 pub async fn close_client_visit(visit_id: i64) -> Result<(), AppError> {
     let (user, state) = authorize_visit(visit_id).await?;
-    let branch = crate::visits::ssr::close(&state.db, user.id, visit_id, crate::vocab::VisitEnd::Manual).await?;
+    let branch =
+        crate::visits::ssr::close(&state.db, user.id, visit_id, crate::vocab::VisitEnd::Manual)
+            .await?;
     if let Some(client) = crate::visits::ssr::client_of(&state.db, visit_id).await? {
         crate::scoring::ssr::rescore_after_change(&state.db, client).await;
     }
@@ -271,7 +279,14 @@ pub async fn create_client(
     let input = crate::clients::ssr::parse_input(&form, crate::infra::now())?;
     let id = crate::clients::ssr::create(&state.db, user.id, branch_id, &input).await?;
     if check_in.is_some() {
-        crate::visits::ssr::check_in(&state.db, user.id, id, branch_id, crate::vocab::VisitStart::Manual).await?;
+        crate::visits::ssr::check_in(
+            &state.db,
+            user.id,
+            id,
+            branch_id,
+            crate::vocab::VisitStart::Manual,
+        )
+        .await?;
         state.announce(branch_id);
     }
     Ok(id)

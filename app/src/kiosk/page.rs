@@ -69,7 +69,8 @@ impl Visitor {
         self.gender.set(String::new());
         self.source.set(Source::WalkIn.as_str().into());
         self.car.set(String::new());
-        self.services.set(vec![ServiceKind::Consultation.as_str().into()]);
+        self.services
+            .set(vec![ServiceKind::Consultation.as_str().into()]);
         self.consent.set(false);
         self.biometric.set(false);
         self.photo.set(None);

@@ -184,12 +184,7 @@ fn numbers_table(key: &str, stats: &Stats) -> AnyView {
         "services" => stats
             .services
             .iter()
-            .map(|(k, c)| {
-                (
-                    view! { <ServiceName kind=*k /> }.into_any(),
-                    vec![*c],
-                )
-            })
+            .map(|(k, c)| (view! { <ServiceName kind=*k /> }.into_any(), vec![*c]))
             .collect(),
         "funnel" => {
             let f = &stats.funnel;

@@ -249,7 +249,9 @@ async fn export_visits(
     let user = manager(user)?;
     let (ApiQuery(p), ApiQuery(format)) = (params?, format?);
     let kind = kind(&format.format)?;
-    let filter = app::stats::ssr::load_filter(&state.db, &p.from, &p.to, &p.branch, app::infra::now()).await?;
+    let filter =
+        app::stats::ssr::load_filter(&state.db, &p.from, &p.to, &p.branch, app::infra::now())
+            .await?;
     let rows = app::stats::ssr::visit_rows(&state.db, &filter).await?;
     audit(
         &state,

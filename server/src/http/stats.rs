@@ -38,6 +38,7 @@ async fn stats(
     }
     let ApiQuery(p) = params?;
     let filter =
-        app::stats::ssr::load_filter(&state.db, &p.from, &p.to, &p.branch, app::infra::now()).await?;
+        app::stats::ssr::load_filter(&state.db, &p.from, &p.to, &p.branch, app::infra::now())
+            .await?;
     Ok(Json(app::stats::ssr::compute(&state.db, &filter).await?))
 }

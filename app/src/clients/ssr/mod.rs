@@ -91,7 +91,6 @@ const SORTS: [(&str, &str); 10] = [
     ("-age", "c.birth_year ASC, c.id ASC"),
 ];
 
-
 /// An optional whole number within `range`, as typed in a query.
 pub(crate) fn int(
     field: &str,
@@ -142,7 +141,8 @@ pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
     let source = match query.source.trim() {
         "" => None,
         s => Some(
-            Source::parse(s).ok_or_else(|| AppError::invalid("source", InvalidCode::UnknownValue))?,
+            Source::parse(s)
+                .ok_or_else(|| AppError::invalid("source", InvalidCode::UnknownValue))?,
         ),
     };
     let day = |field: &str, value: &str| -> Result<Option<i64>, AppError> {
@@ -231,7 +231,9 @@ async fn first_visit_bounds(db: &Db, s: &Search) -> Result<(Option<i64>, Option<
         return Ok((None, None));
     }
     let offset = match crate::settings::ssr::branches::offset_minutes(db, s.branch).await {
-        Err(AppError::Invalid { .. }) => crate::settings::ssr::branches::offset_minutes(db, None).await?,
+        Err(AppError::Invalid { .. }) => {
+            crate::settings::ssr::branches::offset_minutes(db, None).await?
+        }
         found => found?,
     };
     Ok((

@@ -192,9 +192,7 @@ mod tests {
         let db = db_with_branches(dir.path()).await;
         let day = time::parse_date("2026-11-25").unwrap();
         // 19:30 UTC: 00:30 on the 26th in Tashkent, 01:30 in Bishkek.
-        let closed = run_due(&db, day * 86_400 + 19 * 3600 + 1800)
-            .await
-            .unwrap();
+        let closed = run_due(&db, day * 86_400 + 19 * 3600 + 1800).await.unwrap();
         assert!(closed.is_empty());
     }
 }

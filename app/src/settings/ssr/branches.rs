@@ -26,12 +26,12 @@ pub async fn offset_minutes(db: &Db, branch: Option<i64>) -> Result<i32, AppErro
             .fetch_optional(db.pool())
             .await?
             .ok_or_else(|| AppError::invalid("branch", InvalidCode::UnknownValue)),
-        None => Ok(
-            sqlx::query_scalar("SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1")
-                .fetch_optional(db.pool())
-                .await?
-                .unwrap_or(time_zones::DEFAULT_OFFSET_MINUTES),
-        ),
+        None => Ok(sqlx::query_scalar(
+            "SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(db.pool())
+        .await?
+        .unwrap_or(time_zones::DEFAULT_OFFSET_MINUTES)),
     }
 }
 
@@ -96,8 +96,8 @@ pub fn validate(form: &BranchForm) -> Result<BranchForm, AppError> {
 /// Creates (no id) or updates a branch; returns its id.
 pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppError> {
     let form = validate(form)?;
-    let offset = time_zones::offset_minutes(&form.time_zone)
-        .unwrap_or(time_zones::DEFAULT_OFFSET_MINUTES);
+    let offset =
+        time_zones::offset_minutes(&form.time_zone).unwrap_or(time_zones::DEFAULT_OFFSET_MINUTES);
     let mut tx = db.begin_write().await?;
     let id = match form.id {
         Some(id) => {

@@ -125,7 +125,6 @@ pub const DWELL_BUCKETS: [(i64, &str); 7] = [
     (i64::MAX, "120+"),
 ];
 
-
 /// The age band (index into AGE_BANDS) the roll-ups use, as SQL on a birth
 /// year and a Unix time.
 const BAND_SQL: &str = "CASE WHEN c.birth_year IS NULL THEN -1 \

@@ -240,7 +240,12 @@ pub async fn add_service(
 }
 
 /// Closes an open visit now (staff or the exit camera); returns its branch.
-pub async fn close(db: &Db, actor: i64, visit_id: i64, ended_by: VisitEnd) -> Result<i64, AppError> {
+pub async fn close(
+    db: &Db,
+    actor: i64,
+    visit_id: i64,
+    ended_by: VisitEnd,
+) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
     let branch_id = close_in(&mut tx, Some(actor), visit_id, ended_by, now()).await?;
     tx.commit().await?;
