@@ -38,7 +38,11 @@ pub fn spawn_retraining(state: AppState) -> tokio::task::JoinHandle<()> {
             let Ok(sales_since) = scoring::sales_since_training(&state.db).await else {
                 continue;
             };
-            let local_hour = ((app::infra::now() + 5 * 3600) % 86_400) / 3600;
+            // The night is the network's (its first branch's): one model serves every branch.
+            let Ok(offset) = app::settings::ssr::branches::offset_minutes(&state.db, None).await else {
+                continue;
+            };
+            let local_hour = app::infra::time::local_hour(app::infra::now(), offset);
             if !should_retrain(sales_since, local_hour, model_age_hours(&state).await) {
                 continue;
             }

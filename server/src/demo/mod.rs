@@ -132,7 +132,7 @@ async fn ensure_reference_data(
             .bind(name)
             .bind(city)
             .bind(zone)
-            .bind(app::infra::time::offset_minutes(zone).unwrap_or(300))
+            .bind(app::infra::time::offset_minutes(zone).unwrap_or(app::infra::time::DEFAULT_OFFSET_MINUTES))
             .bind(opens)
             .bind(closes)
             .bind(now - 400 * 86_400)
@@ -213,7 +213,7 @@ async fn ensure_reference_data(
         .into_iter()
         .map(|(id, name, zone, opens, closes)| simulate::BranchInfo {
             id,
-            offset_minutes: app::infra::time::offset_minutes(&zone).unwrap_or(300),
+            offset_minutes: app::infra::time::offset_minutes(&zone).unwrap_or(app::infra::time::DEFAULT_OFFSET_MINUTES),
             opens: app::settings::ssr::branches::parse_hhmm(&opens).unwrap_or(540),
             closes: app::settings::ssr::branches::parse_hhmm(&closes).unwrap_or(1200),
             share: share(&name),

@@ -79,7 +79,8 @@ fn table_response(
     header: &[&str],
     rows: Vec<Vec<String>>,
 ) -> Result<Response, AppError> {
-    let stamp = date(app::infra::now(), 300);
+    // The file's name carries the day in UTC: exports cover many branches.
+    let stamp = date(app::infra::now(), 0);
     match kind {
         Kind::Csv => {
             // A byte-order mark so spreadsheet programs read Cyrillic and Uzbek letters right.
@@ -222,8 +223,8 @@ async fn export_clients(
                 c.source,
                 safe(&c.car.unwrap_or_default()),
                 c.visit_count.to_string(),
-                c.first_visit_at.map(|t| date(t, 300)).unwrap_or_default(),
-                c.last_visit_at.map(|t| date(t, 300)).unwrap_or_default(),
+                c.first_visit_at.map(|t| date(t, c.offset_minutes)).unwrap_or_default(),
+                c.last_visit_at.map(|t| date(t, c.offset_minutes)).unwrap_or_default(),
             ]
         })
         .collect();
@@ -282,9 +283,9 @@ async fn export_visits(
                 safe(&v.client_name.unwrap_or_default()),
                 v.phone.unwrap_or_default(),
                 safe(&v.branch),
-                date(v.entered_at, 300),
-                clock(v.entered_at, 300),
-                v.left_at.map(|l| clock(l, 300)).unwrap_or_default(),
+                date(v.entered_at, v.utc_offset_minutes),
+                clock(v.entered_at, v.utc_offset_minutes),
+                v.left_at.map(|l| clock(l, v.utc_offset_minutes)).unwrap_or_default(),
                 v.left_at
                     .map(|l| ((l - v.entered_at) / 60).to_string())
                     .unwrap_or_default(),

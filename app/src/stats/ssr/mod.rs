@@ -360,6 +360,8 @@ pub struct VisitExportRow {
     pub client_name: Option<String>,
     pub phone: Option<String>,
     pub branch: String,
+    /// The visited branch's minutes east of UTC, for local dates and times.
+    pub utc_offset_minutes: i32,
     pub entered_at: i64,
     pub left_at: Option<i64>,
     pub started_by: String,
@@ -372,7 +374,8 @@ pub struct VisitExportRow {
 pub async fn visit_rows(db: &Db, filter: &Filter) -> Result<Vec<VisitExportRow>, AppError> {
     let (from, to) = filter.utc_range();
     Ok(sqlx::query_as(
-        "SELECT v.visit_token, c.full_name AS client_name, c.phone, b.name AS branch, v.entered_at, v.left_at, \
+        "SELECT v.visit_token, c.full_name AS client_name, c.phone, b.name AS branch, b.utc_offset_minutes, \
+                v.entered_at, v.left_at, \
                 v.started_by, v.ended_by, \
                 (SELECT GROUP_CONCAT(kind, ' ') FROM service_requests s WHERE s.visit_id = v.id) AS services \
          FROM visits v JOIN branches b ON b.id = v.branch_id LEFT JOIN clients c ON c.id = v.client_id \
