@@ -39,7 +39,8 @@ pub fn spawn_retraining(state: AppState) -> tokio::task::JoinHandle<()> {
                 continue;
             };
             // The night is the network's (its first branch's): one model serves every branch.
-            let Ok(offset) = app::settings::ssr::branches::offset_minutes(&state.db, None).await else {
+            let Ok(offset) = app::settings::ssr::branches::offset_minutes(&state.db, None).await
+            else {
                 continue;
             };
             let local_hour = app::infra::time::local_hour(app::infra::now(), offset);

@@ -91,7 +91,7 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
-    let router = http::router()
+    let router = http::router(&state)
         .leptos_routes_with_context(
             &state,
             routes,

@@ -213,7 +213,8 @@ async fn ensure_reference_data(
         .into_iter()
         .map(|(id, name, zone, opens, closes)| simulate::BranchInfo {
             id,
-            offset_minutes: app::infra::time::offset_minutes(&zone).unwrap_or(app::infra::time::DEFAULT_OFFSET_MINUTES),
+            offset_minutes: app::infra::time::offset_minutes(&zone)
+                .unwrap_or(app::infra::time::DEFAULT_OFFSET_MINUTES),
             opens: app::settings::ssr::branches::parse_hhmm(&opens).unwrap_or(540),
             closes: app::settings::ssr::branches::parse_hhmm(&closes).unwrap_or(1200),
             share: share(&name),

@@ -3,36 +3,51 @@
 //! current filter as CSV or XLSX, for managers and admins; every export is
 //! audit-logged.
 
-use app::auth::Role;
 use app::clients::{ClientPage, ClientQuery};
 use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
 use app::ui::{clock, date};
+use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::ApiQuery;
-use crate::guard::Caller;
+use super::routes::{Access, Admitted, Routes};
+use app::auth::ssr::Need;
+use axum::http::Method;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/clients", get(clients))
-        .route("/export/clients", get(export_clients))
-        .route("/export/visits", get(export_visits))
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(
+            Method::GET,
+            "/clients",
+            Access::Staff(Need::Staff),
+            get(clients),
+        )
+        .route(
+            Method::GET,
+            "/export/clients",
+            Access::Staff(Need::Manager),
+            get(export_clients),
+        )
+        .route(
+            Method::GET,
+            "/export/visits",
+            Access::Staff(Need::Manager),
+            get(export_visits),
+        )
 }
 
 async fn clients(
     State(state): State<AppState>,
-    Caller(user): Caller,
+    Admitted(user): Admitted,
     ApiQuery(params): ApiQuery<ClientQuery>,
 ) -> Result<Json<ClientPage>, AppError> {
-    let caller = app::auth::ssr::admit(user, app::auth::ssr::Need::Staff)?;
     let page =
-        app::clients::ssr::search_as(&state.db, caller.scope, &params, app::infra::now()).await?;
+        app::clients::ssr::search_as(&state.db, user.scope, &params, app::infra::now()).await?;
     Ok(Json(page))
 }
 
@@ -170,21 +185,13 @@ async fn audit(
     Ok(())
 }
 
-fn manager(user: app::auth::ssr::StaffUser) -> Result<app::auth::ssr::StaffUser, AppError> {
-    if !matches!(user.role, Role::Admin | Role::Manager) {
-        return Err(AppError::Forbidden);
-    }
-    Ok(user)
-}
-
-/// Exports refuse a bad query only after the role check, so reception gets 403.
+/// The route's rule admits managers first, so reception gets 403 whatever it asks.
 async fn export_clients(
     State(state): State<AppState>,
-    Caller(user): Caller,
+    Admitted(user): Admitted,
     params: Result<ApiQuery<ClientQuery>, AppError>,
     format: Result<ApiQuery<Format>, AppError>,
 ) -> Result<Response, AppError> {
-    let user = manager(user)?;
     let (ApiQuery(params), ApiQuery(format)) = (params?, format?);
     let kind = kind(&format.format)?;
     let search = app::clients::ssr::validate(&params, app::infra::now())?;
@@ -223,8 +230,12 @@ async fn export_clients(
                 c.source,
                 safe(&c.car.unwrap_or_default()),
                 c.visit_count.to_string(),
-                c.first_visit_at.map(|t| date(t, c.offset_minutes)).unwrap_or_default(),
-                c.last_visit_at.map(|t| date(t, c.offset_minutes)).unwrap_or_default(),
+                c.first_visit_at
+                    .map(|t| date(t, c.offset_minutes))
+                    .unwrap_or_default(),
+                c.last_visit_at
+                    .map(|t| date(t, c.offset_minutes))
+                    .unwrap_or_default(),
             ]
         })
         .collect();
@@ -243,11 +254,10 @@ struct VisitParams {
 
 async fn export_visits(
     State(state): State<AppState>,
-    Caller(user): Caller,
+    Admitted(user): Admitted,
     params: Result<ApiQuery<VisitParams>, AppError>,
     format: Result<ApiQuery<Format>, AppError>,
 ) -> Result<Response, AppError> {
-    let user = manager(user)?;
     let (ApiQuery(p), ApiQuery(format)) = (params?, format?);
     let kind = kind(&format.format)?;
     let filter =
@@ -285,7 +295,9 @@ async fn export_visits(
                 safe(&v.branch),
                 date(v.entered_at, v.utc_offset_minutes),
                 clock(v.entered_at, v.utc_offset_minutes),
-                v.left_at.map(|l| clock(l, v.utc_offset_minutes)).unwrap_or_default(),
+                v.left_at
+                    .map(|l| clock(l, v.utc_offset_minutes))
+                    .unwrap_or_default(),
                 v.left_at
                     .map(|l| ((l - v.entered_at) / 60).to_string())
                     .unwrap_or_default(),

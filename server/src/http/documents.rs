@@ -2,13 +2,10 @@
 //! download. Only signed-in staff get them (reception: its own branch;
 //! passports: managers and admins only); every document view is audit-logged.
 
-use app::auth::Role;
-use app::auth::ssr::StaffUser;
 use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
 use app::infra::files;
 use app::privacy::ssr::documents;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,27 +14,33 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::ApiQuery;
-use crate::guard::Caller;
+use super::routes::{Access, Admitted, Routes};
+use app::auth::ssr::{Need, Staff};
+use axum::http::Method;
 
 /// Multipart overhead allowed on top of the largest document.
 const UPLOAD_BODY_LIMIT: usize = files::DOCUMENT_MAX_BYTES + 256 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/clients/{id}/photo", get(client_photo))
+pub fn routes() -> Routes {
+    Routes::new()
         .route(
+            Method::GET,
+            "/clients/{id}/photo",
+            Access::Staff(Need::Staff),
+            get(client_photo),
+        )
+        .route(
+            Method::POST,
             "/clients/{id}/documents",
+            Access::Staff(Need::Staff),
             post(upload_document).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
         )
-        .route("/documents/{id}", get(document))
-}
-
-fn may_see_branch(user: &StaffUser, branch_id: i64) -> Result<(), AppError> {
-    if user.role.is_manager() || user.branch_id == Some(branch_id) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
+        .route(
+            Method::GET,
+            "/documents/{id}",
+            Access::Staff(Need::Staff),
+            get(document),
+        )
 }
 
 /// A personal image for a device: never cached, never sniffed.
@@ -77,11 +80,11 @@ async fn read_stored(state: &AppState, stored: &str) -> Result<Vec<u8>, AppError
 /// `GET /api/clients/{id}/photo`
 async fn client_photo(
     State(state): State<AppState>,
-    Caller(user): Caller,
+    Admitted(user): Admitted,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let (branch_id, photo) = app::clients::ssr::branch_and_photo(&state.db, id).await?;
-    may_see_branch(&user, branch_id)?;
+    user.scope.check(branch_id)?;
     let bytes = read_stored(&state, &photo.ok_or(AppError::NotFound)?).await?;
     Ok(file_response(bytes, "image/jpeg", None))
 }
@@ -120,13 +123,13 @@ fn content_disposition(kind: &str, file_name: &str) -> String {
 /// `GET /api/documents/{id}` (inline) and `?download=1` (attachment).
 async fn document(
     State(state): State<AppState>,
-    Caller(user): Caller,
+    Admitted(user): Admitted,
     Path(id): Path<i64>,
     ApiQuery(query): ApiQuery<DocumentQuery>,
 ) -> Result<Response, AppError> {
     let document = documents::get(&state.db, id).await?;
-    may_see_branch(&user, document.branch_id)?;
-    if document.kind == "passport" && !matches!(user.role, Role::Admin | Role::Manager) {
+    user.scope.check(document.branch_id)?;
+    if document.kind == "passport" && !user.is_manager() {
         return Err(AppError::Forbidden);
     }
     let download = query.download.is_some_and(|d| d != "0");
@@ -180,7 +183,7 @@ fn upload_error_code(error: &AppError) -> &'static str {
 /// get JSON.
 async fn upload_document(
     State(state): State<AppState>,
-    Caller(user): Caller,
+    Admitted(user): Admitted,
     Path(client_id): Path<i64>,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
@@ -205,12 +208,12 @@ async fn upload_document(
 
 async fn receive_upload(
     state: &AppState,
-    user: &StaffUser,
+    user: &Staff,
     client_id: i64,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<i64, AppError> {
     let branch = app::clients::ssr::branch_of(&state.db, client_id).await?;
-    may_see_branch(user, branch)?;
+    user.scope.check(branch)?;
     let mut multipart = multipart.map_err(|_| AppError::invalid("file", InvalidCode::BadFormat))?;
     let too_large = || AppError::invalid("file", InvalidCode::TooLong);
     let (mut kind, mut file) = (None, None);

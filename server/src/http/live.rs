@@ -5,27 +5,29 @@ use app::infra::AppState;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use crate::guard::Caller;
-use axum::Router;
+use super::routes::{Access, Admitted, Routes};
+use app::auth::ssr::Need;
 use axum::extract::State;
+use axum::http::Method;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures::stream::{self, Stream};
 use tokio::sync::broadcast::error::RecvError;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/events", get(events))
+pub fn routes() -> Routes {
+    Routes::new().route(
+        Method::GET,
+        "/events",
+        Access::Staff(Need::Staff),
+        get(events),
+    )
 }
 
 async fn events(
     State(state): State<AppState>,
-    Caller(user): Caller,
+    Admitted(user): Admitted,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, app::error::AppError> {
-    let only_branch = if user.role.is_manager() {
-        None
-    } else {
-        user.branch_id
-    };
+    let only_branch = user.scope.branch();
     let receiver = state.changes.subscribe();
     let stream = stream::unfold(receiver, move |mut receiver| async move {
         loop {

@@ -6,11 +6,13 @@ mod documents;
 mod extract;
 mod live;
 mod potential;
+mod routes;
 mod session;
 mod stats;
 mod vision;
 
 pub use extract::ApiQuery;
+pub use routes::{Access, Rule};
 
 use app::error::AppError;
 use app::infra::AppState;
@@ -20,21 +22,36 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+/// Every `/api` route with the rule that admits its callers.
+fn routes() -> routes::Routes {
+    routes::Routes::new()
+        .merge(session::routes())
+        .merge(clients::routes())
+        .merge(stats::routes())
+        .merge(live::routes())
+        .merge(documents::routes())
+        .merge(potential::routes())
+        .merge(vision::routes())
+        .route(
+            axum::http::Method::GET,
+            "/openapi.json",
+            Access::Staff(app::auth::ssr::Need::Staff),
+            get(openapi),
+        )
+}
+
+/// Who may call each `/api` route: the documentation the role × route test checks.
+pub fn route_table() -> Vec<Rule> {
+    routes().table()
+}
+
 /// `/healthz` and every `/api` route; unknown `/api` paths answer a JSON 404.
-pub fn router() -> Router<AppState> {
-    let api = Router::new()
-        .merge(session::router())
-        .merge(clients::router())
-        .merge(stats::router())
-        .merge(live::router())
-        .merge(documents::router())
-        .merge(potential::router())
-        .merge(vision::router())
-        .route("/openapi.json", get(openapi))
-        .fallback(not_found);
-    Router::new()
+pub fn router(state: &AppState) -> Router<AppState> {
+    routes()
+        .build(state)
+        .route("/api", get(not_found))
+        .route("/api/{*rest}", axum::routing::any(not_found))
         .route("/healthz", get(healthz))
-        .nest("/api", api)
 }
 
 /// The OpenAPI 3 document of this API, kept beside the handlers.

@@ -1,21 +1,32 @@
 //! `GET /api/potential_buyers_ml` and `POST /api/retrain_model`.
 
-use app::auth::Role;
 use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
 use app::potential::{LeadPage, LeadQuery, ModelReport};
+use axum::Json;
 use axum::extract::State;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::ApiQuery;
-use crate::guard::Caller;
+use super::routes::{Access, Admitted, Routes};
+use app::auth::ssr::Need;
+use axum::http::Method;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/potential_buyers_ml", get(potential_buyers))
-        .route("/retrain_model", post(retrain))
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(
+            Method::GET,
+            "/potential_buyers_ml",
+            Access::Staff(Need::Manager),
+            get(potential_buyers),
+        )
+        .route(
+            Method::POST,
+            "/retrain_model",
+            Access::Staff(Need::Manager),
+            post(retrain),
+        )
 }
 
 #[derive(Deserialize, Default)]
@@ -24,23 +35,13 @@ struct Lang {
     lang: String,
 }
 
-fn manager(user: &app::auth::ssr::StaffUser) -> Result<(), AppError> {
-    if matches!(user.role, Role::Admin | Role::Manager) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
-/// Clients ranked by purchase probability, each with its reasons. The
-/// query is refused only after the role check, so reception gets 403.
+/// Clients ranked by purchase probability, each with its reasons.
 async fn potential_buyers(
     State(state): State<AppState>,
-    Caller(user): Caller,
+    Admitted(_): Admitted,
     params: Result<ApiQuery<LeadQuery>, AppError>,
     lang: Result<ApiQuery<Lang>, AppError>,
 ) -> Result<Json<LeadPage>, AppError> {
-    manager(&user)?;
     let (ApiQuery(params), ApiQuery(lang)) = (params?, lang?);
     let locale = match lang.lang.as_str() {
         "" => app::i18n::Locale::en,
@@ -57,9 +58,8 @@ async fn potential_buyers(
 /// Trains a new model now; 409 with the reason when it cannot.
 async fn retrain(
     State(state): State<AppState>,
-    Caller(user): Caller,
+    Admitted(user): Admitted,
 ) -> Result<Json<ModelReport>, AppError> {
-    manager(&user)?;
     let stored = app::scoring::ssr::train_and_activate(&state.db, Some(user.id)).await?;
     Ok(Json(app::potential::report(&stored)))
 }

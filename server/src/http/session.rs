@@ -4,20 +4,27 @@
 use app::auth::ssr::AuthSession;
 use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use crate::guard::Caller;
+use super::routes::{Access, Admitted, Routes};
+use app::auth::ssr::Need;
+use axum::http::Method;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login", post(login))
-        .route("/logout", post(logout))
-        .route("/me", get(me))
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(Method::POST, "/login", Access::Anyone, post(login))
+        .route(
+            Method::POST,
+            "/logout",
+            Access::Staff(Need::Staff),
+            post(logout),
+        )
+        .route(Method::GET, "/me", Access::Staff(Need::Staff), get(me))
 }
 
 #[derive(Deserialize)]
@@ -53,8 +60,8 @@ async fn logout(mut auth: AuthSession) -> Result<StatusCode, AppError> {
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(Caller(user): Caller) -> Json<Me> {
-    me_json(user)
+async fn me(Admitted(caller): Admitted) -> Json<Me> {
+    me_json(caller.user)
 }
 
 fn me_json(user: app::auth::ssr::StaffUser) -> Json<Me> {

@@ -1,20 +1,26 @@
 //! `GET /api/stats`: the numbers behind every chart, with the same filters
 //! and rules as the statistics page.
 
-use app::auth::Role;
 use app::error::AppError;
 use app::infra::AppState;
 use app::stats::Stats;
+use axum::Json;
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::ApiQuery;
-use crate::guard::Caller;
+use super::routes::{Access, Admitted, Routes};
+use app::auth::ssr::Need;
+use axum::http::Method;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/stats", get(stats))
+pub fn routes() -> Routes {
+    Routes::new().route(
+        Method::GET,
+        "/stats",
+        Access::Staff(Need::Manager),
+        get(stats),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -27,15 +33,12 @@ struct StatsParams {
     branch: String,
 }
 
-/// The query is refused only after the role check, so reception gets 403.
+/// The route's rule admits managers first, so reception gets 403 whatever it asks.
 async fn stats(
     State(state): State<AppState>,
-    Caller(user): Caller,
+    Admitted(_): Admitted,
     params: Result<ApiQuery<StatsParams>, AppError>,
 ) -> Result<Json<Stats>, AppError> {
-    if !matches!(user.role, Role::Admin | Role::Manager) {
-        return Err(AppError::Forbidden);
-    }
     let ApiQuery(p) = params?;
     let filter =
         app::stats::ssr::load_filter(&state.db, &p.from, &p.to, &p.branch, app::infra::now())

@@ -6,43 +6,34 @@ use app::camera::ssr as camera;
 use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
 use app::infra::files;
-use app::settings::ssr::devices::{self, Device};
+
+use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/vision/pair", post(pair))
-        .route("/vision/gallery", get(gallery))
-        .route("/vision/clients/{id}/photo", get(client_photo))
-        .route("/vision/rejected/{id}", get(rejected_face))
-        .route("/vision/events", post(event))
-}
+use super::routes::{Access, Camera, Routes};
+use axum::http::Method;
 
-/// The camera a request comes from.
-struct Camera(Device);
-
-impl FromRequestParts<AppState> for Camera {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(AppError::Unauthorized)?;
-        devices::for_token(&state.db, token, "camera")
-            .await?
-            .map(Camera)
-            .ok_or(AppError::Unauthorized)
-    }
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(Method::POST, "/vision/pair", Access::Anyone, post(pair))
+        .route(Method::GET, "/vision/gallery", Access::Camera, get(gallery))
+        .route(
+            Method::GET,
+            "/vision/clients/{id}/photo",
+            Access::Camera,
+            get(client_photo),
+        )
+        .route(
+            Method::GET,
+            "/vision/rejected/{id}",
+            Access::Camera,
+            get(rejected_face),
+        )
+        .route(Method::POST, "/vision/events", Access::Camera, post(event))
 }
 
 /// A JSON body, refused with a clear 400 when it does not decode.

@@ -3,5 +3,5 @@
 pub mod access;
 pub mod backend;
 
-pub use access::{Need, Scope, Staff, admit, app_state, require, require_kiosk};
+pub use access::{Need, Scope, Staff, admit, admit_camera, app_state, require, require_kiosk};
 pub use backend::{AuthSession, StaffBackend, StaffUser};
