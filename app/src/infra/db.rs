@@ -39,6 +39,10 @@ pub struct Db {
 type Caches =
     std::collections::HashMap<std::any::TypeId, std::sync::Arc<dyn std::any::Any + Send + Sync>>;
 
+/// How long a request waits for a free connection before it fails.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+
 impl Db {
     /// Opens (creating if missing) the database named by `url` and migrates it.
     pub async fn open(url: &str) -> Result<Self, OpenError> {
@@ -64,6 +68,15 @@ impl Db {
             // An in-memory database exists once per connection.
             .max_connections(if in_memory { 1 } else { 8 })
             .min_connections(1)
+            // A request that cannot get a connection fails with an error
+            // instead of waiting with no end.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // No reaper task: connections to a local file never go stale, and
+            // sqlx 0.8's reaper can spin forever on a miscounted idle count,
+            // never yielding its thread, so any request whose wake-up lands
+            // there stalls (launchbadge/sqlx#3645).
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options)
             .await
             .map_err(|e| OpenError::Open(redact(url), e.to_string()))?;

@@ -1,6 +1,6 @@
 //! Sign-in, sign-out and the refusal of anonymous callers, through the real router.
 
-use crate::common::{ADMIN_PASSWORD, app};
+use crate::common::{ADMIN_PASSWORD, TestApp, app};
 use axum::http::StatusCode;
 use leptos::server_fn::ServerFn;
 
@@ -35,6 +35,11 @@ async fn anonymous_api_calls_get_401_json() {
 #[tokio::test]
 async fn api_sign_in_sets_a_session_and_sign_out_ends_it() {
     let app = app().await;
+    sign_in_browse_sign_out(&app).await;
+}
+
+/// Sign in, ask who I am, open a page, sign out, and be refused afterwards.
+async fn sign_in_browse_sign_out(app: &TestApp) {
     let cookie = app.admin().await;
     let me = app.get("/api/me", Some(&cookie)).await;
     assert_eq!(me.status, StatusCode::OK);
@@ -51,6 +56,59 @@ async fn api_sign_in_sets_a_session_and_sign_out_ends_it() {
         app.get("/api/me", Some(&cookie)).await.status,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// The sign-in, sign-out sequence once hung for good at its last request on a
+/// busy machine. Many at once, on one app and on several runtimes like
+/// parallel tests: every request must end (the test helpers fail any request
+/// that takes longer than `REQUEST_LIMIT`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_sign_ins_and_outs_all_end() {
+    let app = std::sync::Arc::new(app().await);
+    for _ in 0..3 {
+        let sessions: Vec<_> = (0..12)
+            .map(|_| {
+                let app = app.clone();
+                tokio::spawn(async move { sign_in_browse_sign_out(&app).await })
+            })
+            .collect();
+        for session in sessions {
+            session.await.unwrap();
+        }
+    }
+}
+
+#[test]
+fn sign_ins_and_outs_on_several_runtimes_at_once_all_end() {
+    // Named like this test, so its time limit names it too.
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("runtime")
+        .to_string();
+    let runtimes: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::Builder::new()
+                .name(test.clone())
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    for _ in 0..3 {
+                        runtime.block_on(async {
+                            let app = app().await;
+                            let twice =
+                                [sign_in_browse_sign_out(&app), sign_in_browse_sign_out(&app)];
+                            futures::future::join_all(twice).await;
+                        });
+                    }
+                })
+                .unwrap()
+        })
+        .collect();
+    for runtime in runtimes {
+        runtime.join().unwrap();
+    }
 }
 
 #[tokio::test]

@@ -1,11 +1,17 @@
-//! Shared helpers: a whole app on a fresh SQLite file per test, and requests
-//! sent through the real router.
+//! Shared helpers: a whole app on a fresh SQLite file per test, requests
+//! sent through the real router, and the time limits that turn a hang into a
+//! failure with a message.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
 use clap::Parser;
 use http_body_util::BodyExt;
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
 pub const ADMIN_PASSWORD: &str = "admin-pass-123";
@@ -14,6 +20,7 @@ pub struct TestApp {
     pub router: Router,
     pub state: app::infra::AppState,
     _dir: tempfile::TempDir,
+    _limit: TimeLimit,
 }
 
 pub fn config(dir: &std::path::Path) -> server::Config {
@@ -30,6 +37,7 @@ pub fn config(dir: &std::path::Path) -> server::Config {
 }
 
 pub async fn app() -> TestApp {
+    let limit = time_limit();
     let dir = tempfile::tempdir().unwrap();
     let started = server::start(&config(dir.path())).await.unwrap();
     let state = started.state.clone();
@@ -38,6 +46,7 @@ pub async fn app() -> TestApp {
         router,
         state,
         _dir: dir,
+        _limit: limit,
     }
 }
 
@@ -80,8 +89,18 @@ async fn read(response: Response<Body>) -> Reply {
 }
 
 impl TestApp {
+    /// Sends `request` and reads the whole answer, or fails the test when
+    /// that takes longer than [`REQUEST_LIMIT`].
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        read(self.router.clone().oneshot(request).await.unwrap()).await
+        let what = format!("{} {}", request.method(), request.uri());
+        let answer = async { read(self.router.clone().oneshot(request).await.unwrap()).await };
+        match tokio::time::timeout(REQUEST_LIMIT, answer).await {
+            Ok(reply) => reply,
+            Err(_) => panic!(
+                "{what} got no complete answer within {} s: a request that never ends",
+                REQUEST_LIMIT.as_secs()
+            ),
+        }
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
@@ -148,4 +167,89 @@ pub async fn scalar(app: &TestApp, sql: &str) -> i64 {
         .fetch_one(app.state.db.pool())
         .await
         .unwrap()
+}
+
+/// No request takes this long, even on a busy machine; one that does is stuck.
+pub const REQUEST_LIMIT: Duration = Duration::from_secs(30);
+
+/// No test takes this long; `INTEGRATION_TEST_LIMIT_SECS` overrides it.
+const DEFAULT_TEST_LIMIT: Duration = Duration::from_secs(300);
+
+/// A running test's deadline, watched by one thread for the whole binary.
+/// A test whose thread is blocked (so no timer of its own can fire) is still
+/// caught: the watchdog names it and ends the process, so CI fails in
+/// minutes with a message instead of waiting for its own job limit.
+/// Every `TestApp` holds one; tests without a `TestApp` take one themselves.
+pub struct TimeLimit {
+    id: u64,
+}
+
+struct Running {
+    test: String,
+    deadline: Instant,
+}
+
+static RUNNING: LazyLock<Mutex<HashMap<u64, Running>>> = LazyLock::new(|| {
+    std::thread::Builder::new()
+        .name("test-watchdog".into())
+        .spawn(watch)
+        .expect("the test watchdog thread starts");
+    Mutex::default()
+});
+
+static NEXT_LIMIT: AtomicU64 = AtomicU64::new(1);
+
+fn test_limit() -> Duration {
+    std::env::var("INTEGRATION_TEST_LIMIT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_TEST_LIMIT)
+}
+
+/// Starts the calling test's time limit; it ends when the guard is dropped.
+pub fn time_limit() -> TimeLimit {
+    let id = NEXT_LIMIT.fetch_add(1, Ordering::Relaxed);
+    // libtest names each test's thread after the test.
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test (run with --test-threads=2 or more to see its name)")
+        .to_string();
+    let deadline = Instant::now() + test_limit();
+    RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id, Running { test, deadline });
+    TimeLimit { id }
+}
+
+impl Drop for TimeLimit {
+    fn drop(&mut self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+    }
+}
+
+fn watch() {
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if let Some(late) = running.values().find(|r| r.deadline <= now) {
+            let others: Vec<&str> = running.values().map(|r| r.test.as_str()).collect();
+            // Straight to the process's stderr: libtest captures `eprintln!`
+            // of test threads and would drop it on exit.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nTIME LIMIT: {} ran longer than {} s and is stopped as hung \
+                 (tests still running: {}); ending the test process.",
+                late.test,
+                test_limit().as_secs(),
+                others.join(", ")
+            );
+            std::process::exit(101);
+        }
+    }
 }

@@ -4,6 +4,7 @@ use server::ServerError;
 
 #[tokio::test]
 async fn a_malformed_database_url_gives_a_clear_error() {
+    let _limit = crate::common::time_limit();
     let dir = tempfile::tempdir().unwrap();
     let mut config = crate::common::config(dir.path());
     config.database_url = Some("mysql://nowhere".into());
@@ -24,6 +25,7 @@ async fn a_malformed_database_url_gives_a_clear_error() {
 
 #[tokio::test]
 async fn an_unwritable_data_directory_gives_a_clear_error() {
+    let _limit = crate::common::time_limit();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
@@ -36,6 +38,7 @@ async fn an_unwritable_data_directory_gives_a_clear_error() {
 
 #[tokio::test]
 async fn first_start_creates_admin_and_demo_data_once() {
+    let _limit = crate::common::time_limit();
     let dir = tempfile::tempdir().unwrap();
     let mut config = crate::common::config(dir.path());
     config.no_demo_data = false;
@@ -83,6 +86,7 @@ async fn fingerprint(seed: u64) -> (server::demo::Summary, String) {
 
 #[tokio::test]
 async fn demo_data_is_deterministic_for_a_seed_and_consistent() {
+    let _limit = crate::common::time_limit();
     let (a, fa) = fingerprint(5).await;
     let (b, fb) = fingerprint(5).await;
     let (_, fc) = fingerprint(6).await;
@@ -96,6 +100,7 @@ async fn demo_data_is_deterministic_for_a_seed_and_consistent() {
 
 #[tokio::test]
 async fn demo_aggregates_match_the_visits() {
+    let _limit = crate::common::time_limit();
     let dir = tempfile::tempdir().unwrap();
     let db = app::infra::Db::open(&format!("sqlite://{}/d.db", dir.path().display()))
         .await
