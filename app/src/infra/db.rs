@@ -42,7 +42,6 @@ type Caches =
 /// How long a request waits for a free connection before it fails.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-
 impl Db {
     /// Opens (creating if missing) the database named by `url` and migrates it.
     pub async fn open(url: &str) -> Result<Self, OpenError> {

@@ -15,7 +15,8 @@
 //!   off    the session of a staff member who was deactivated since
 //! Cells: `A` admitted by the rules (any answer but 401/403, never 5xx),
 //! `U` refused as unknown (401; pages redirect to /login), `F` forbidden
-//! (403), or an exact status code.
+//! (403), `*` open to anyone (any answer but 5xx: signing in says 401 or 429
+//! to a wrong password), or an exact status code.
 
 use std::collections::BTreeSet;
 
@@ -77,22 +78,27 @@ async fn form(app: &TestApp, path: &str, body: &str, cookie: &str) -> serde_json
 async fn world(app: &TestApp) -> World {
     use app::settings::{CreateApiToken, CreateStaff, RevokeApiToken, SaveBranch, SetStaffActive};
     let admin = app.admin().await;
-    let branch2 = form(
-        app,
-        &rpc::<SaveBranch>(),
-        "id=&name=Samarqand&city=Samarqand&time_zone=Asia%2FSamarkand&opens_at=09%3A00&closes_at=20%3A00",
-        &admin,
-    )
-    .await
-    .as_i64()
-    .unwrap();
+    // Branch 1 holds the data; branch 2 is the other reception's.
+    for (name, zone) in [
+        ("Toshkent", "Asia%2FTashkent"),
+        ("Samarqand", "Asia%2FSamarkand"),
+    ] {
+        let body = format!(
+            "id=&name={name}&city={name}&time_zone={zone}&opens_at=09%3A00&closes_at=20%3A00"
+        );
+        form(app, &rpc::<SaveBranch>(), &body, &admin).await;
+    }
+    let branch2 = 2;
     let mut staff = |login: &'static str, role: &'static str, branch: i64| {
         let admin = admin.clone();
         async move {
             let body = format!(
                 "login={login}&full_name=Test+{login}&role={role}&branch_id={branch}&password=pass-{login}-123"
             );
-            form(app, &rpc::<CreateStaff>(), &body, &admin).await.as_i64().unwrap()
+            form(app, &rpc::<CreateStaff>(), &body, &admin)
+                .await
+                .as_i64()
+                .unwrap()
         }
     };
     staff("rcb", "reception", branch2).await;
@@ -103,28 +109,42 @@ async fn world(app: &TestApp) -> World {
     let rca = app.sign_in("rca", "pass-rca-123").await;
     let mgr = app.sign_in("mgr", "pass-mgr-123").await;
     let off = app.sign_in("leaver", "pass-leaver-123").await;
-    form(app, &rpc::<SetStaffActive>(), &format!("id={leaver}&active=false"), &admin).await;
+    form(
+        app,
+        &rpc::<SetStaffActive>(),
+        &format!("id={leaver}&active=false"),
+        &admin,
+    )
+    .await;
 
-    let token: String = serde_json::from_value(
-        form(app, &rpc::<CreateApiToken>(), "name=matrix", &admin).await,
-    )
-    .unwrap();
-    let revoked: String = serde_json::from_value(
-        form(app, &rpc::<CreateApiToken>(), "name=revoked", &admin).await,
-    )
-    .unwrap();
+    let token: String =
+        serde_json::from_value(form(app, &rpc::<CreateApiToken>(), "name=matrix", &admin).await)
+            .unwrap();
+    let revoked: String =
+        serde_json::from_value(form(app, &rpc::<CreateApiToken>(), "name=revoked", &admin).await)
+            .unwrap();
     let revoked_id: i64 = sqlx::query_scalar("SELECT id FROM api_tokens WHERE name = 'revoked'")
         .fetch_one(app.state.db.pool())
         .await
         .unwrap();
-    form(app, &rpc::<RevokeApiToken>(), &format!("id={revoked_id}"), &admin).await;
+    form(
+        app,
+        &rpc::<RevokeApiToken>(),
+        &format!("id={revoked_id}"),
+        &admin,
+    )
+    .await;
 
     let (_, code) =
         app::settings::ssr::devices::create(&app.state.db, 1, 1, "kiosk", None, "Tablet")
             .await
             .unwrap();
     let paired = app
-        .post_json("/rpc/pair_kiosk", &json!({ "code": code }).to_string(), None)
+        .post_json(
+            "/rpc/pair_kiosk",
+            &json!({ "code": code }).to_string(),
+            None,
+        )
         .await;
     let kiosk = paired
         .headers
@@ -138,9 +158,10 @@ async fn world(app: &TestApp) -> World {
 
     // A client of branch 1 with an open visit.
     let client = enrolled_client(app, "Aziz Karimov", "+998901112233").await;
-    let visit = app::visits::ssr::check_in(&app.state.db, 1, client, 1, "manual")
-        .await
-        .unwrap();
+    let visit =
+        app::visits::ssr::check_in(&app.state.db, 1, client, 1, app::vocab::VisitStart::Manual)
+            .await
+            .unwrap();
 
     World {
         cookies: [
@@ -178,10 +199,12 @@ fn table(w: &World) -> Vec<Row> {
     use Body_::{Form, Json, None as Empty};
     use Method as M;
     use app::auth::*;
+    use app::clients::card::*;
     use app::clients::*;
     use app::dashboard::*;
     use app::potential::*;
     use app::profile::*;
+    use app::settings::devices::*;
     use app::settings::*;
     use app::stats::*;
     let (c, v) = (w.client, w.visit);
@@ -232,6 +255,7 @@ fn table(w: &World) -> Vec<Row> {
         row(M::POST, rpc::<RecordClientSale>(), Form(leak(format!("client_id={c}&car=1&price=abc"))), "U F F A A U U U U U"),
         row(M::POST, rpc::<DeleteClientDocument>(), Form(leak(format!("client_id={c}&id=999"))), "U F F A A U U U U U"),
         row(M::POST, rpc::<CheckInClient>(), Form(leak(format!("client_id={c}&branch_id=1"))), "U F A A A U U U U U"),
+        row(M::POST, rpc::<CloseClientVisit>(), Form(leak(format!("visit_id={v}"))), "U F A A A U U U U U"),
         row(M::POST, rpc::<CreateClient>(), Form("form[full_name]=&form[phone]=&branch_id=1"), "U A A A A U U U U U"),
         row(M::POST, rpc::<TelegramStatus>(), Empty,                         "U A A A A U U U U U"),
         row(M::POST, rpc::<TelegramLinkCode>(), Empty,                       "U A A A A U U U U U"),
@@ -265,11 +289,11 @@ fn table(w: &World) -> Vec<Row> {
         row(M::POST, "/rpc/pair_kiosk", Json(r#"{"code":"NOPE"}"#),          "A A A A A A A A A A"),
         row(M::POST, "/rpc/kiosk_info", Json("{}"),                          "U U U U U A U U U U"),
         row(M::POST, "/rpc/kiosk_lookup", Json(r#"{"phone":"x"}"#),          "U U U U U A U U U U"),
-        row(M::POST, "/rpc/kiosk_check_in", Json("{}"),                      "U U U U U A U U U U"),
-        row(M::POST, "/rpc/kiosk_register", Json("{}"),                      "U U U U U A U U U U"),
+        row(M::POST, "/rpc/kiosk_check_in", Json(r#"{"submission":"s1","phone":"+998901112233","services":[],"consent_version":null,"biometric":false,"language":"uz"}"#), "U U U U U A U U U U"),
+        row(M::POST, "/rpc/kiosk_register", Json(r#"{"form":{"submission":"s2","full_name":"","phone":"","birth_year":"","gender":"","source":"","car":"","services":[],"consent":false,"consent_version":1,"language":"uz","biometric":false,"photo":null}}"#), "U U U U U A U U U U"),
         // Signing in and out (last: they end sessions).
-        row(M::POST, rpc::<SignIn>(), Form("login=nobody&password=wrong-password"), "401 401 401 401 401 401 401 401 401 401"),
-        row(M::POST, "/api/login", Json(r#"{"login":"nobody","password":"wrong-password"}"#), "401 401 401 401 401 401 401 401 401 401"),
+        row(M::POST, rpc::<SignIn>(), Form("login=nobody&password=wrong-password"), "* * * * * * * * * *"),
+        row(M::POST, "/api/login", Json(r#"{"login":"nobody","password":"wrong-password"}"#), "* * * * * * * * * *"),
         row(M::POST, "/api/logout", Empty,                                   "U A A A A U U A U U"),
         row(M::POST, rpc::<SignOut>(), Empty,                                "A A A A A A A A A A"),
     ];
@@ -303,19 +327,24 @@ async fn ask(app: &TestApp, w: &World, caller: usize, row: &Row) -> (StatusCode,
             Body::from(json)
         }
     };
-    // Only the status and headers: the live stream's body never ends.
     let response = app
         .router
         .clone()
         .oneshot(request.body(body).unwrap())
         .await
         .unwrap();
+    let status = response.status();
     let location = response
         .headers()
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    (response.status(), location)
+    // Pages stream: read them to the end. Not the live stream: it never ends.
+    if row.path != "/api/events" {
+        use http_body_util::BodyExt;
+        response.into_body().collect().await.unwrap();
+    }
+    (status, location)
 }
 
 fn meets(expect: &str, path: &str, status: StatusCode, location: Option<&str>) -> bool {
@@ -330,6 +359,7 @@ fn meets(expect: &str, path: &str, status: StatusCode, location: Option<&str>) -
         "U" if page => status.is_redirection() && location == Some("/login"),
         "U" => status == StatusCode::UNAUTHORIZED,
         "F" => status == StatusCode::FORBIDDEN,
+        "*" => !status.is_server_error(),
         code => code.parse::<u16>().ok() == Some(status.as_u16()),
     }
 }
@@ -342,7 +372,13 @@ async fn every_route_server_function_and_page_follows_the_rule_book() {
     let mut wrong = Vec::new();
     for row in &rows {
         let cells: Vec<&str> = row.expect.split_whitespace().collect();
-        assert_eq!(cells.len(), CALLERS.len(), "{} {}: cells", row.method, row.path);
+        assert_eq!(
+            cells.len(),
+            CALLERS.len(),
+            "{} {}: cells",
+            row.method,
+            row.path
+        );
         for (caller, expect) in cells.iter().enumerate() {
             let (status, location) = ask(&app, &w, caller, row).await;
             if !meets(expect, &row.path, status, location.as_deref()) {
@@ -356,7 +392,12 @@ async fn every_route_server_function_and_page_follows_the_rule_book() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{} cells differ:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} cells differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 
     // Every server function has a row.
     let covered: BTreeSet<String> = rows.iter().map(|r| r.path.clone()).collect();
@@ -364,18 +405,21 @@ async fn every_route_server_function_and_page_follows_the_rule_book() {
         .map(|(path, _)| path)
         .filter(|path| !covered.contains(*path))
         .collect();
-    assert!(missing.is_empty(), "server functions without a row: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "server functions without a row: {missing:?}"
+    );
     // Every page has a row (route parameters filled in).
     let pages = leptos_axum::generate_route_list(app::App);
     for page in pages.iter().map(|r| r.path().to_string()) {
-        let filled = page.replace(":id", &w.client.to_string());
+        let filled = page.replace("{id}", &w.client.to_string());
         assert!(covered.contains(&filled), "page without a row: {page}");
     }
     // Every REST route has a row.
-    for (method, path) in server::http::route_table() {
+    for server::http::Rule { method, path, .. } in server::http::route_table() {
         let filled = path
             .replace("{id}", "1")
-            .replace(&format!("/api/clients/1/"), &format!("/api/clients/{}/", w.client))
+            .replace("/api/clients/1/", &format!("/api/clients/{}/", w.client))
             .replace(
                 "/api/vision/clients/1/",
                 &format!("/api/vision/clients/{}/", w.client),
