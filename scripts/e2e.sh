@@ -19,12 +19,18 @@ DATA_DIR=$tmp/data BIND=127.0.0.1:$E2E_PORT ADMIN_PASSWORD=e2e-admin-pass DEMO_C
 	"$CARGO_TARGET_DIR/debug/server" > "$tmp/server.log" 2>&1 &
 server_pid=$!
 trap 'kill $server_pid $tg_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true' EXIT
-sleep 1
-kill -0 "$server_pid" 2>/dev/null || { echo "the test server did not start:"; cat "$tmp/server.log"; exit 1; }
+# Up means answering /healthz, not just a running process; give up after 120 s.
+healthy() { python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=5)" "http://127.0.0.1:$E2E_PORT/healthz" 2>/dev/null; }
+for _ in $(seq 1 240); do
+	healthy && break
+	kill -0 "$server_pid" 2>/dev/null || { echo "the test server exited:"; cat "$tmp/server.log"; exit 1; }
+	sleep 0.5
+done
+healthy || { echo "the test server did not answer in 120 s:"; tail -50 "$tmp/server.log"; exit 1; }
 # A whole camera passage with the real server and the real vision program.
 cargo build -p vision
-python3 vision/tests/real_server_passage.py "http://127.0.0.1:$E2E_PORT" e2e-admin-pass "$tmp/data/avtosalon.db" \
+timeout 900 python3 vision/tests/real_server_passage.py "http://127.0.0.1:$E2E_PORT" e2e-admin-pass "$tmp/data/avtosalon.db" \
 	"$CARGO_TARGET_DIR/debug/vision" "$VISION_MEDIA" || { echo "--- server log"; tail -50 "$tmp/server.log"; exit 1; }
 cd end2end
 E2E_BASE_URL=http://127.0.0.1:$E2E_PORT E2E_ADMIN_PASSWORD=e2e-admin-pass E2E_TELEGRAM_URL=http://127.0.0.1:$tg_port \
-	npx playwright test || { echo "--- server log"; tail -50 "$tmp/server.log"; exit 1; }
+	timeout 1800 npx playwright test || { echo "--- server log"; tail -50 "$tmp/server.log"; exit 1; }

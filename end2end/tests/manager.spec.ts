@@ -86,6 +86,8 @@ test("clients export as CSV for the current filter", async ({ page }) => {
 });
 
 test("the dashboard updates by itself when another session checks a client in", async ({ browser }) => {
+  // Up to ten cards are opened and hydrated to find a client not inside: slow on a busy machine.
+  test.setTimeout(150_000);
   const manager = await browser.newPage();
   await manager.setViewportSize({ width: 1280, height: 900 });
   await signIn(manager);

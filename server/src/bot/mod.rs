@@ -5,6 +5,7 @@
 
 pub mod delivery;
 
+use app::auth::ssr::{Need, admit};
 use app::infra::AppState;
 use app::infra::Db;
 use app::infra::now;
@@ -175,7 +176,7 @@ pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
         if command == "/start" {
             let Some(code) = words.next() else {
                 return Ok(match telegram::linked_staff(db, chat_id).await? {
-                    Some((_, language)) => texts::help(texts::locale(&language)),
+                    Some(user) => texts::help(texts::locale(&user.language)),
                     None => texts::refusal(),
                 });
             };
@@ -184,22 +185,28 @@ pub async fn answer(db: &Db, chat_id: i64, text: &str) -> String {
                 None => texts::unknown_code(app::i18n::Locale::uz),
             });
         }
-        let Some((staff_id, language)) = telegram::linked_staff(db, chat_id).await? else {
+        let Some(user) = telegram::linked_staff(db, chat_id).await? else {
             return Ok(texts::refusal());
         };
-        let l = texts::locale(&language);
+        let l = texts::locale(&user.language);
+        // The same rule book as the web and the API: reports of a branch for
+        // reception, rankings and statistics for managers only.
+        let need = match command.as_str() {
+            "/top" | "/stats" => Need::Manager,
+            _ => Need::Staff,
+        };
+        let Ok(caller) = admit(user, need) else {
+            return Ok(texts::forbidden(l));
+        };
+        let branch = caller.scope.branch();
         Ok(match command.as_str() {
             "/help" => texts::help(l),
-            "/today" | "/inside" => {
-                let branch = telegram::report_branch(db, staff_id).await?;
-                match app::dashboard::ssr::overview(db, branch, now()).await {
-                    Ok(o) if command == "/today" => texts::today(l, &o),
-                    Ok(o) => texts::inside(l, &o),
-                    Err(error) => texts::report_failed(l, &error),
-                }
-            }
+            "/today" | "/inside" => match app::dashboard::ssr::overview(db, branch, now()).await {
+                Ok(o) if command == "/today" => texts::today(l, &o),
+                Ok(o) => texts::inside(l, &o),
+                Err(error) => texts::report_failed(l, &error),
+            },
             "/client" | "/top" | "/stats" => {
-                let branch = telegram::report_branch(db, staff_id).await?;
                 let rest: Vec<&str> = words.collect();
                 let report = match command.as_str() {
                     "/client" => {

@@ -524,6 +524,32 @@ async fn a_chat_that_blocked_the_bot_is_unlinked_and_holds_up_nobody() {
 }
 
 /// Staff for routing checks: (login, role, branch, language, chat, kinds).
+#[tokio::test]
+async fn the_bot_follows_the_access_rule_book() {
+    let app = app().await;
+    let db = &app.state.db;
+    sqlx::query(
+        "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'Toshkent', 'Toshkent', 0)",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    add_staff(&app, "desk", "reception", Some(1), "en", 501, "").await;
+    add_staff(&app, "boss", "manager", Some(1), "en", 502, "").await;
+    // A reception account that lost its branch is refused everywhere, like on the web.
+    add_staff(&app, "lost", "reception", None, "en", 503, "").await;
+    let forbidden = "Only managers and admins may ask this. /help lists your commands.";
+    for ask in ["/top", "/stats week"] {
+        assert_eq!(server::bot::answer(db, 501, ask).await, forbidden, "{ask}");
+        assert_ne!(server::bot::answer(db, 502, ask).await, forbidden, "{ask}");
+    }
+    assert_ne!(server::bot::answer(db, 501, "/today").await, forbidden);
+    assert_ne!(server::bot::answer(db, 501, "/inside").await, forbidden);
+    for ask in ["/today", "/inside", "/client Aziz", "/top"] {
+        assert_eq!(server::bot::answer(db, 503, ask).await, forbidden, "{ask}");
+    }
+}
+
 async fn add_staff(
     app: &crate::common::TestApp,
     login: &str,

@@ -5,12 +5,19 @@ use crate::infra::Db;
 use crate::infra::now;
 use crate::infra::tokens::sha256_hex;
 
-/// The active staff member linked to a chat, if any: (id, language).
-pub async fn linked_staff(db: &Db, chat_id: i64) -> Result<Option<(i64, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, language FROM staff WHERE telegram_chat_id = ? AND active = TRUE")
-        .bind(chat_id)
-        .fetch_optional(db.pool())
-        .await
+/// The active staff member linked to a chat, if any; the bot admits them
+/// through the same access rules as the web and the API.
+pub async fn linked_staff(
+    db: &Db,
+    chat_id: i64,
+) -> Result<Option<crate::auth::ssr::StaffUser>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, login, full_name, role, branch_id, language, password_hash FROM staff \
+         WHERE telegram_chat_id = ? AND active = TRUE",
+    )
+    .bind(chat_id)
+    .fetch_optional(db.pool())
+    .await
 }
 
 /// Links a chat to the staff member whose one-time code it sent: (full name,
@@ -61,15 +68,4 @@ pub async fn unlink_refusing_chat(db: &Db, staff_id: i64, chat_id: i64) -> Resul
         .await?;
     db.note_write();
     Ok(())
-}
-
-/// The branch a staff member's bot reports cover: reception sees its own
-/// branch, managers and admins the whole network (None).
-pub async fn report_branch(db: &Db, staff_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    let (role, branch): (String, Option<i64>) =
-        sqlx::query_as("SELECT role, branch_id FROM staff WHERE id = ?")
-            .bind(staff_id)
-            .fetch_one(db.pool())
-            .await?;
-    Ok(if role == "reception" { branch } else { None })
 }

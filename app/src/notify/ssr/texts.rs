@@ -41,6 +41,11 @@ pub fn refusal() -> String {
         .join("\n\n")
 }
 
+/// A command the staff member's role may not ask (reception and `/top`).
+pub fn forbidden(l: Locale) -> String {
+    td_string!(l, bot.forbidden).to_string()
+}
+
 /// When the database fails mid-answer: we may not know the language, so all three.
 pub fn failed() -> String {
     [Locale::uz, Locale::ru, Locale::en]
