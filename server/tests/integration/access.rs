@@ -89,7 +89,7 @@ async fn world(app: &TestApp) -> World {
         form(app, &rpc::<SaveBranch>(), &body, &admin).await;
     }
     let branch2 = 2;
-    let mut staff = |login: &'static str, role: &'static str, branch: i64| {
+    let staff = |login: &'static str, role: &'static str, branch: i64| {
         let admin = admin.clone();
         async move {
             let body = format!(
