@@ -384,7 +384,7 @@ async fn taken_names_and_phones_are_conflicts_that_change_nothing() {
     );
 
     let client = |name: &str, phone: &str| {
-        format!("form[full_name]={name}&form[phone]={phone}&branch_id={first}")
+        format!("form[full_name]={name}&form[phone]={phone}&form[source]=walk_in&branch_id={first}")
     };
     let aziz = app
         .post_form(
@@ -413,7 +413,7 @@ async fn taken_names_and_phones_are_conflicts_that_change_nothing() {
     let renamed = app
         .post_form(
             app::clients::card::UpdateClient::PATH,
-            &format!("id={bobur}&form[full_name]=Bobur&form[phone]=901234567"),
+            &format!("id={bobur}&form[full_name]=Bobur&form[phone]=901234567&form[source]=walk_in"),
             Some(&admin),
         )
         .await;

@@ -546,7 +546,7 @@ pub async fn insert_client(
 ) -> Result<i64, AppError> {
     check_references(&mut *conn, input).await?;
     crate::visits::ssr::ensure_branch(&mut *conn, branch_id).await?;
-    Ok(sqlx::query_scalar(
+    sqlx::query_scalar(
         "INSERT INTO clients (branch_id, full_name, phone, birth_year, gender, source, car_model_id, search_text, \
          created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -562,7 +562,7 @@ pub async fn insert_client(
     .bind(t)
     .fetch_one(conn)
     .await
-    .on_unique("clients.phone", ConflictCode::PhoneTaken)?)
+    .on_unique("clients.phone", ConflictCode::PhoneTaken)
 }
 
 pub async fn update(db: &Db, actor: i64, id: i64, input: &ClientInput) -> Result<(), AppError> {
