@@ -11,7 +11,8 @@ use axum::Router;
 use axum_login::AuthManagerLayerBuilder;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use std::sync::LazyLock;
 use tower_sessions::cookie::{SameSite, time::Duration};
 use tower_sessions::{CachingSessionStore, Expiry, MemoryStore, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
@@ -69,6 +70,17 @@ pub async fn start(config: &Config) -> Result<Started, ServerError> {
     })
 }
 
+/// The application's pages, listed once per process.
+///
+/// Listing renders the whole app with resource loading switched off by a
+/// process-wide flag in Leptos; a page rendered in that moment (by another
+/// app in the same process, as parallel tests run them) would wait for its
+/// data forever. Listing once, before any router exists, closes that window.
+pub fn pages() -> Vec<AxumRouteListing> {
+    static PAGES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+    PAGES.clone()
+}
+
 /// No request body may be larger: a document upload (10 MB) or a kiosk photo.
 const MAX_BODY: usize = 12 * 1024 * 1024;
 
@@ -88,7 +100,7 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
     let auth_layer =
         AuthManagerLayerBuilder::new(StaffBackend::new(state.db.clone()), sessions).build();
 
-    let routes = generate_route_list(App);
+    let routes = pages();
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
     let router = http::router(&state)

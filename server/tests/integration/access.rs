@@ -410,7 +410,7 @@ async fn every_route_server_function_and_page_follows_the_rule_book() {
         "server functions without a row: {missing:?}"
     );
     // Every page has a row (route parameters filled in).
-    let pages = leptos_axum::generate_route_list(app::App);
+    let pages = server::serve::pages();
     for page in pages.iter().map(|r| r.path().to_string()) {
         let filled = page.replace("{id}", &w.client.to_string());
         assert!(covered.contains(&filled), "page without a row: {page}");
