@@ -391,3 +391,48 @@ async fn roll_ups_follow_every_change_of_a_visit() {
         .unwrap();
     check("after attaching").await;
 }
+
+#[tokio::test]
+async fn query_strings_that_do_not_decode_are_json_400s_after_the_role_check() {
+    let app = app_with_demo(10).await;
+    let admin = app.admin().await;
+    // A repeated field does not decode into the query struct.
+    for path in [
+        "/api/clients?q=a&q=b",
+        "/api/stats?from=a&from=b",
+        "/api/export/visits?format=csv&format=xlsx",
+        "/api/potential_buyers_ml?lang=en&lang=ru",
+        "/api/documents/1?download=1&download=0",
+    ] {
+        let reply = app.get(path, Some(&admin)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            reply.body
+        );
+        let body = reply.json();
+        assert_eq!(body["field"], "query", "{path}: {body}");
+        assert!(body["message"].is_string(), "{path}: {body}");
+    }
+    app.post_form(
+        app::settings::CreateStaff::PATH,
+        "login=desk&full_name=Desk&role=reception&branch_id=1&password=desk-pass-1",
+        Some(&admin),
+    )
+    .await;
+    let desk = app.sign_in("desk", "desk-pass-1").await;
+    for path in [
+        "/api/stats?from=a&from=b",
+        "/api/export/clients?q=a&q=b",
+        "/api/potential_buyers_ml?lang=en&lang=ru",
+    ] {
+        let reply = app.get(path, Some(&desk)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            reply.body
+        );
+    }
+}
