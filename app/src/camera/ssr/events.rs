@@ -1,0 +1,303 @@
+//! Entrance and exit events from the cameras: checked, stored once (a repeat
+//! gets the first answer), and turned into visits opened and closed.
+
+use super::*;
+use crate::error::{AppError, InvalidCode};
+use crate::infra::Db;
+use crate::infra::files;
+use crate::infra::now;
+use crate::notify::ssr::outbox::{Notice, enqueue};
+use crate::settings::ssr::devices::Device;
+use crate::visits::ssr as visits;
+use crate::vocab::{NotifyKind, VisitEnd, VisitStart};
+use serde::{Deserialize, Serialize};
+use sqlx::SqliteConnection;
+use std::path::Path;
+
+/// An event as the camera program sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    pub key: String,
+    pub kind: String,
+    /// Unix time in milliseconds when the face was seen.
+    pub occurred_at: i64,
+    #[serde(default)]
+    pub client_id: Option<i64>,
+    #[serde(default)]
+    pub similarity: Option<f64>,
+    #[serde(default)]
+    pub track: Option<String>,
+    /// Base64 JPEG or PNG.
+    #[serde(default)]
+    pub snapshot: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventOutcome {
+    pub event_id: i64,
+    pub visit_id: Option<i64>,
+    pub duplicate: bool,
+}
+
+fn valid_key(key: &str) -> bool {
+    (8..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The checks that need no database: shape, times, similarity, snapshot.
+/// Returns the snapshot as re-encoded JPEG bytes.
+pub fn validate(input: &EventInput, now_ms: i64) -> Result<Option<Vec<u8>>, AppError> {
+    use base64::Engine;
+    if !valid_key(&input.key) {
+        return Err(AppError::invalid("key", InvalidCode::BadFormat));
+    }
+    if !matches!(input.kind.as_str(), "enter" | "exit") {
+        return Err(AppError::invalid("kind", InvalidCode::UnknownValue));
+    }
+    if input.occurred_at > now_ms + FUTURE_SLACK_MS || input.occurred_at < now_ms - OLDEST_EVENT_MS
+    {
+        return Err(AppError::invalid("occurred_at", InvalidCode::OutOfRange));
+    }
+    if let Some(s) = input.similarity
+        && !(0.0..=1.0).contains(&s)
+    {
+        return Err(AppError::invalid("similarity", InvalidCode::OutOfRange));
+    }
+    if input.similarity.is_some() && input.client_id.is_none() {
+        // A similarity to nobody cannot be shown anywhere: a confused sender.
+        return Err(AppError::invalid("similarity", InvalidCode::UnknownValue));
+    }
+    if input.track.as_ref().is_some_and(|t| t.chars().count() > 64) {
+        return Err(AppError::invalid("track", InvalidCode::TooLong));
+    }
+    let Some(snapshot) = input.snapshot.as_deref() else {
+        return Ok(None);
+    };
+    if snapshot.len() > SNAPSHOT_MAX_BYTES * 4 / 3 + 8 {
+        return Err(AppError::invalid("snapshot", InvalidCode::TooLong));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(snapshot.trim())
+        .map_err(|_| AppError::invalid("snapshot", InvalidCode::BadFormat))?;
+    if files::sniff(&bytes).is_none() {
+        return Err(AppError::invalid("snapshot", InvalidCode::BadFormat));
+    }
+    let reencoded = files::reencode_photo(&bytes)
+        .map_err(|_| AppError::invalid("snapshot", InvalidCode::BadFormat))?;
+    Ok(Some(reencoded))
+}
+
+async fn earlier_answer(
+    conn: &mut SqliteConnection,
+    device: &Device,
+    key: &str,
+) -> Result<Option<EventOutcome>, AppError> {
+    let found: Option<(i64, i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, device_id, visit_id FROM camera_events WHERE event_key = ?")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?;
+    match found {
+        None => Ok(None),
+        // Another camera's key: not a replay of ours.
+        Some((_, other, _)) if other != device.id => {
+            Err(AppError::invalid("key", InvalidCode::UnknownValue))
+        }
+        Some((event_id, _, visit_id)) => Ok(Some(EventOutcome {
+            event_id,
+            visit_id,
+            duplicate: true,
+        })),
+    }
+}
+
+/// Records an event once per key and opens or closes the visit it means.
+/// Returns the outcome and the client whose score may have changed.
+pub async fn record_event(
+    db: &Db,
+    data_dir: &Path,
+    device: &Device,
+    input: &EventInput,
+) -> Result<EventOutcome, AppError> {
+    let now_ms = now() * 1000;
+    let snapshot = validate(input, now_ms)?;
+    if let Some(done) = earlier_answer(&mut *db.pool().acquire().await?, device, &input.key).await?
+    {
+        return Ok(done);
+    }
+    let biometrics = biometrics_enabled(db, device.branch_id).await?;
+    // With biometrics off nobody is identified and no face is kept.
+    let client_id = input.client_id.filter(|_| biometrics);
+    let snapshot = snapshot.filter(|_| biometrics);
+    let stored = match &snapshot {
+        Some(bytes) => Some(files::store(
+            data_dir,
+            "snapshots",
+            &format!("{}.jpg", uuid::Uuid::new_v4()),
+            bytes,
+        )?),
+        None => None,
+    };
+    let result = record_in_tx(db, device, input, client_id, stored.as_deref()).await;
+    if !matches!(result, Ok(ref o) if !o.duplicate)
+        && let Some(path) = &stored
+    {
+        files::remove(data_dir, path);
+    }
+    let outcome = result?;
+    if let Some(client) = client_id
+        && !outcome.duplicate
+    {
+        crate::scoring::ssr::rescore_after_change(db, client).await;
+    }
+    Ok(outcome)
+}
+
+async fn record_in_tx(
+    db: &Db,
+    device: &Device,
+    input: &EventInput,
+    client_id: Option<i64>,
+    snapshot: Option<&str>,
+) -> Result<EventOutcome, AppError> {
+    let at = input.occurred_at.div_euclid(1000);
+    let t = now();
+    let mut tx = db.begin_write().await?;
+    // A replay racing the first delivery waits for the write lock and finds it here.
+    if let Some(done) = earlier_answer(&mut tx, device, &input.key).await? {
+        return Ok(done);
+    }
+    if let Some(client) = client_id {
+        let known: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM clients WHERE id = ? AND erased_at IS NULL AND biometric_opt_in = TRUE",
+        )
+        .bind(client)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if known.is_none() {
+            return Err(AppError::invalid("client_id", InvalidCode::UnknownValue));
+        }
+    }
+    let visit_id = match (input.kind.as_str(), client_id) {
+        ("enter", Some(client)) => Some(enter_client(&mut tx, device, client, input, at, t).await?),
+        ("enter", None) => Some(enter_unknown(&mut tx, device, at, t).await?),
+        (_, Some(client)) => {
+            let open: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM visits WHERE client_id = ? AND left_at IS NULL ORDER BY entered_at DESC LIMIT 1",
+            )
+            .bind(client)
+            .fetch_optional(&mut *tx)
+            .await?;
+            close_open(&mut tx, open, at).await?
+        }
+        (_, None) => {
+            let open: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM visits WHERE branch_id = ? AND client_id IS NULL AND started_by = 'camera' \
+                 AND left_at IS NULL ORDER BY entered_at LIMIT 1",
+            )
+            .bind(device.branch_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            close_open(&mut tx, open, at).await?
+        }
+    };
+    let event_id: i64 = sqlx::query_scalar(
+        "INSERT INTO camera_events (device_id, event_key, kind, client_id, visit_id, similarity, occurred_at, snapshot_path, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(device.id)
+    .bind(&input.key)
+    .bind(&input.kind)
+    .bind(client_id)
+    .bind(visit_id)
+    .bind(input.similarity.filter(|_| client_id.is_some()))
+    .bind(at)
+    .bind(snapshot)
+    .bind(t)
+    .fetch_one(&mut *tx)
+    .await?;
+    if input.kind == "enter"
+        && client_id.is_none()
+        && let Some(visit) = visit_id
+    {
+        let notice = Notice {
+            kind: NotifyKind::UnknownVisitor,
+            branch_id: Some(device.branch_id),
+            client_id: None,
+            visit_id: Some(visit),
+            payload: serde_json::json!({ "event_id": event_id, "snapshot": snapshot }),
+        };
+        enqueue(&mut tx, notice, t).await?;
+    }
+    tx.commit().await?;
+    Ok(EventOutcome {
+        event_id,
+        visit_id,
+        duplicate: false,
+    })
+}
+
+/// A recognised client walks in: their open visit stays (seen again), or a
+/// new one opens and reception hears who is back.
+async fn enter_client(
+    conn: &mut SqliteConnection,
+    device: &Device,
+    client: i64,
+    input: &EventInput,
+    at: i64,
+    t: i64,
+) -> Result<i64, AppError> {
+    let opening = visits::Opening {
+        client_id: Some(client),
+        branch_id: device.branch_id,
+        started_by: VisitStart::Camera,
+        entered_at: at,
+    };
+    let visit = match visits::open(&mut *conn, &opening, t).await? {
+        visits::Opened::AlreadyOpen(visit) => return Ok(visit),
+        visits::Opened::New(visit) => visit,
+    };
+    let notice = Notice {
+        kind: NotifyKind::ReturningClient,
+        branch_id: Some(device.branch_id),
+        client_id: Some(client),
+        visit_id: Some(visit),
+        payload: serde_json::json!({ "source": "camera", "similarity": input.similarity }),
+    };
+    enqueue(conn, notice, t).await?;
+    Ok(visit)
+}
+
+async fn enter_unknown(
+    conn: &mut SqliteConnection,
+    device: &Device,
+    at: i64,
+    t: i64,
+) -> Result<i64, AppError> {
+    let opening = visits::Opening {
+        client_id: None,
+        branch_id: device.branch_id,
+        started_by: VisitStart::Camera,
+        entered_at: at,
+    };
+    Ok(visits::open(conn, &opening, t).await?.id())
+}
+
+async fn close_open(
+    conn: &mut SqliteConnection,
+    open: Option<i64>,
+    at: i64,
+) -> Result<Option<i64>, AppError> {
+    match open {
+        Some(visit) => {
+            visits::close_in(conn, None, visit, VisitEnd::ExitCamera, at).await?;
+            Ok(Some(visit))
+        }
+        // Nobody to close (seen leaving without being seen coming): the
+        // event is still recorded for the record.
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,240 @@
+//! Running a validated client search: the SQL, its totals and a small cache
+//! of recent pages (both keyed by the write generation).
+
+use super::*;
+use crate::clients::{ClientPage, ClientQuery, ClientRow};
+use crate::error::{AppError, InvalidCode};
+use crate::infra::Db;
+use crate::infra::time;
+use sqlx::{QueryBuilder, Sqlite};
+
+/// Searches the clients a caller of `scope` sees: reception only its own branch.
+pub async fn search_as(
+    db: &Db,
+    scope: crate::auth::ssr::Scope,
+    query: &ClientQuery,
+    now: i64,
+) -> Result<ClientPage, AppError> {
+    let mut search = validate(query, now)?;
+    if let Some(own) = scope.branch() {
+        search.branch = Some(own);
+    } else if let Some(branch) = search.branch {
+        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
+            .bind(branch)
+            .fetch_optional(db.pool())
+            .await?;
+        if known.is_none() {
+            return Err(AppError::invalid("branch", InvalidCode::UnknownValue));
+        }
+    }
+    search_clients(db, &search).await
+}
+
+/// Whole years count from a birth year alone, so the year is UTC's: a few
+/// hours around New Year do not change anyone's age band.
+pub(super) fn current_year(now: i64) -> i64 {
+    crate::ui::date(now, 0)[..4].parse().unwrap_or(2026)
+}
+
+/// Unix bounds of the first-visit dates: local days at the searched branch
+/// (the whole network: the first branch; a branch that does not exist finds
+/// nobody anyway).
+async fn first_visit_bounds(db: &Db, s: &Search) -> Result<(Option<i64>, Option<i64>), AppError> {
+    if s.first_from_day.is_none() && s.first_to_day.is_none() {
+        return Ok((None, None));
+    }
+    let offset = match crate::settings::ssr::branches::offset_minutes(db, s.branch).await {
+        Err(AppError::Invalid { .. }) => {
+            crate::settings::ssr::branches::offset_minutes(db, None).await?
+        }
+        found => found?,
+    };
+    Ok((
+        s.first_from_day.map(|d| time::day_start(d, offset)),
+        s.first_to_day.map(|d| time::day_start(d + 1, offset)),
+    ))
+}
+
+/// The trigram index answers fragments of three characters or more.
+fn fts_phrase(s: &Search) -> Option<String> {
+    s.needle
+        .as_ref()
+        .filter(|n| n.chars().count() >= 3)
+        .map(|n| format!("\"{}\"", n.replace('"', "\"\"")))
+}
+
+/// FROM clause: driven by the search index when there is a long enough needle.
+fn push_from(q: &mut QueryBuilder<'_, Sqlite>, s: &Search) {
+    if fts_phrase(s).is_some() {
+        // CROSS JOIN keeps the index matches as the outer loop.
+        q.push(" FROM clients_fts f CROSS JOIN clients c ON c.id = f.rowid");
+    } else {
+        q.push(" FROM clients c");
+    }
+}
+
+fn push_filters<'a>(
+    q: &mut QueryBuilder<'a, Sqlite>,
+    s: &'a Search,
+    (first_from, first_to): (Option<i64>, Option<i64>),
+) {
+    q.push(" WHERE c.erased_at IS NULL");
+    if let Some(phrase) = fts_phrase(s) {
+        q.push(" AND f.clients_fts MATCH ").push_bind(phrase);
+    }
+    // The index may match across the name/phone boundary; LIKE is exact.
+    if let Some(p) = &s.pattern {
+        q.push(" AND c.search_text LIKE ")
+            .push_bind(p)
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(b) = s.branch {
+        q.push(" AND c.branch_id = ").push_bind(b);
+    }
+    if let Some(g) = s.gender {
+        q.push(" AND c.gender = ").push_bind(g);
+    }
+    if let Some(y) = s.birth_year_max {
+        q.push(" AND c.birth_year <= ").push_bind(y);
+    }
+    if let Some(y) = s.birth_year_min {
+        q.push(" AND c.birth_year >= ").push_bind(y);
+    }
+    if let Some(src) = &s.source {
+        q.push(" AND c.source = ").push_bind(src);
+    }
+    if let Some(car) = s.car {
+        q.push(" AND c.car_model_id = ").push_bind(car);
+    }
+    if let Some(t) = s.test_drive {
+        q.push(if t { " AND EXISTS" } else { " AND NOT EXISTS" });
+        q.push(" (SELECT 1 FROM service_requests s WHERE s.client_id = c.id AND s.kind = 'test_drive')");
+    }
+    if let Some(b) = s.bought {
+        q.push(if b { " AND EXISTS" } else { " AND NOT EXISTS" });
+        q.push(" (SELECT 1 FROM sales x WHERE x.client_id = c.id)");
+    }
+    if let Some(f) = first_from {
+        q.push(" AND c.first_visit_at >= ").push_bind(f);
+    }
+    if let Some(t) = first_to {
+        q.push(" AND c.first_visit_at < ").push_bind(t);
+    }
+}
+
+/// Totals of recent searches: counting means scanning, the page does not.
+/// Keyed by the database's write generation, so any write makes them stale.
+#[derive(Default)]
+struct Totals(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, i64)>>);
+const TOTAL_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn count(db: &Db, s: &Search, bounds: (Option<i64>, Option<i64>)) -> Result<i64, AppError> {
+    let key = format!(
+        "{:?}|{:?}|{}|{}",
+        db.version(),
+        s.pattern,
+        s.branch.unwrap_or(0),
+        filter_key(s)
+    );
+    let totals = db.cache::<Totals>();
+    if let Some((at, total)) = totals
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .copied()
+        && at.elapsed() < TOTAL_TTL
+    {
+        return Ok(total);
+    }
+    let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*)");
+    push_from(&mut count, s);
+    push_filters(&mut count, s, bounds);
+    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
+    let mut totals = totals.0.lock().unwrap_or_else(|p| p.into_inner());
+    if totals.len() > 2_000 {
+        totals.clear();
+    }
+    totals.insert(key, (std::time::Instant::now(), total));
+    Ok(total)
+}
+
+fn filter_key(s: &Search) -> String {
+    format!(
+        "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+        s.gender,
+        s.birth_year_max,
+        s.birth_year_min,
+        s.source,
+        s.car,
+        s.test_drive,
+        s.bought,
+        s.first_from_day,
+        s.first_to_day
+    )
+}
+
+/// The client rows matching `s`, in its order; callers add LIMIT/OFFSET.
+fn rows_query(s: &Search, bounds: (Option<i64>, Option<i64>)) -> QueryBuilder<'_, Sqlite> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.gender, c.birth_year, c.source, \
+                m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at, \
+                b.utc_offset_minutes AS offset_minutes",
+    );
+    push_from(&mut q, s);
+    q.push(
+        " JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id",
+    );
+    push_filters(&mut q, s, bounds);
+    q.push(" ORDER BY ").push(s.order_by);
+    q
+}
+
+/// Recently served pages, keyed like the totals: lists and API clients ask
+/// for the same first pages again and again between two writes.
+#[derive(Default)]
+struct Pages(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ClientPage)>>);
+
+pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError> {
+    let key = format!(
+        "{:?}|{:?}|{}|{}|{}|{}|{}",
+        db.version(),
+        s.pattern,
+        s.branch.unwrap_or(0),
+        filter_key(s),
+        s.order_by,
+        s.page,
+        s.page_size
+    );
+    let pages = db.cache::<Pages>();
+    if let Some((at, page)) = pages.0.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+        && at.elapsed() < TOTAL_TTL
+    {
+        return Ok(page.clone());
+    }
+    let bounds = first_visit_bounds(db, s).await?;
+    let total = count(db, s, bounds).await?;
+    let mut q = rows_query(s, bounds);
+    q.push(" LIMIT ").push_bind(s.page_size);
+    q.push(" OFFSET ").push_bind((s.page - 1) * s.page_size);
+    let items = q.build_query_as::<ClientRow>().fetch_all(db.pool()).await?;
+    let page = ClientPage {
+        items,
+        total,
+        page: s.page,
+        page_size: s.page_size,
+    };
+    let mut pages = pages.0.lock().unwrap_or_else(|p| p.into_inner());
+    if pages.len() > 500 {
+        pages.clear();
+    }
+    pages.insert(key, (std::time::Instant::now(), page.clone()));
+    Ok(page)
+}
+
+/// Every client matching `s` (no paging), for exports.
+pub async fn export_rows(db: &Db, s: &Search) -> Result<Vec<ClientRow>, AppError> {
+    let mut q = rows_query(s, first_visit_bounds(db, s).await?);
+    q.push(" LIMIT 1000000");
+    Ok(q.build_query_as::<ClientRow>().fetch_all(db.pool()).await?)
+}
