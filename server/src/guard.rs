@@ -83,7 +83,7 @@ pub async fn refuse_anonymous(
         && path.starts_with("/api/")
         && let Some(secret) = bearer(&request)
     {
-        match app::settings::ssr::staff::user_for_token(&state.db, &secret).await {
+        match app::settings::ssr::api_tokens::user_for_token(&state.db, &secret).await {
             Ok(Some(user)) => {
                 request.extensions_mut().insert(TokenUser(user));
                 return next.run(request).await;

@@ -45,7 +45,7 @@ pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
         .await
         .map_err(AppError::internal)?;
     let state = crate::auth::ssr::app_state()?;
-    crate::settings::ssr::staff::sign_in(&state, &mut auth, &login, &password).await
+    crate::auth::ssr::sign_in(&state, &mut auth, &login, &password).await
 }
 
 #[server(prefix = "/rpc")]

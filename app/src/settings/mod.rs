@@ -109,7 +109,7 @@ pub async fn load_settings() -> Result<SettingsData, AppError> {
         .iter()
         .map(|(name, _)| name.to_string())
         .collect();
-    let tokens = crate::settings::ssr::staff::list_tokens(&state.db)
+    let tokens = crate::settings::ssr::api_tokens::list_tokens(&state.db)
         .await?
         .into_iter()
         .map(|t| ApiToken {
@@ -209,11 +209,11 @@ pub async fn reset_staff_password(id: i64, password: String) -> Result<(), AppEr
 #[server(prefix = "/rpc")]
 pub async fn create_api_token(name: String) -> Result<String, AppError> {
     let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
-    crate::settings::ssr::staff::create_token(&state.db, admin.id, &name).await
+    crate::settings::ssr::api_tokens::create_token(&state.db, admin.id, &name).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn revoke_api_token(id: i64) -> Result<(), AppError> {
     let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
-    crate::settings::ssr::staff::revoke_token(&state.db, admin.id, id).await
+    crate::settings::ssr::api_tokens::revoke_token(&state.db, admin.id, id).await
 }

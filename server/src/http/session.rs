@@ -48,7 +48,7 @@ async fn login(
     body: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<Json<Me>, AppError> {
     let Json(body) = body.map_err(|_| AppError::invalid("body", InvalidCode::BadFormat))?;
-    app::settings::ssr::staff::sign_in(&state, &mut auth, &body.login, &body.password).await?;
+    app::auth::ssr::sign_in(&state, &mut auth, &body.login, &body.password).await?;
     let user = auth
         .user
         .ok_or_else(|| AppError::internal("no user in the session right after sign-in"))?;

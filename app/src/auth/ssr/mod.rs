@@ -2,6 +2,8 @@
 
 pub mod access;
 pub mod backend;
+mod sign_in;
 
 pub use access::{Need, Scope, Staff, admit, admit_camera, app_state, require, require_kiosk};
 pub use backend::{AuthSession, StaffBackend, StaffUser};
+pub use sign_in::sign_in;

@@ -1,55 +1,14 @@
-//! SQL and rules for staff accounts: sign-in, the first admin, and the
-//! settings page's create / edit / reset / deactivate.
-
-use std::time::Instant;
+//! SQL and rules for staff accounts: the first admin, and the settings
+//! page's create / edit / reset / deactivate.
 
 use crate::auth::Role;
-use crate::auth::ssr::AuthSession;
-use crate::auth::ssr::backend::Credentials;
 use crate::error::{AppError, ConflictCode, InvalidCode, limits, required_text};
-use crate::infra::AppState;
 use crate::infra::Db;
 use crate::infra::audit;
 use crate::infra::db::OnUnique;
 use crate::infra::now;
 use crate::infra::password;
 use serde::{Deserialize, Serialize};
-
-pub async fn sign_in(
-    state: &AppState,
-    auth: &mut AuthSession,
-    login: &str,
-    password: &str,
-) -> Result<(), AppError> {
-    let login = login.trim().to_lowercase();
-    if login.is_empty() {
-        return Err(AppError::invalid("login", InvalidCode::Required));
-    }
-    if password.is_empty() {
-        return Err(AppError::invalid("password", InvalidCode::Required));
-    }
-    if login.chars().count() > limits::LOGIN_MAX || password.len() > limits::PASSWORD_MAX {
-        return Err(AppError::BadCredentials);
-    }
-    if let Err(retry_after_secs) = state.login_throttle.check(&login, Instant::now()) {
-        return Err(AppError::TooManyAttempts { retry_after_secs });
-    }
-    let user = auth
-        .authenticate(Credentials {
-            login: login.clone(),
-            password: password.to_string(),
-        })
-        .await?;
-    let Some(user) = user else {
-        state.login_throttle.record_failure(&login, Instant::now());
-        tracing::info!(login = %login, "failed sign-in");
-        return Err(AppError::BadCredentials);
-    };
-    state.login_throttle.record_success(&login);
-    auth.login(&user).await?;
-    tracing::info!(login = %login, "signed in");
-    Ok(())
-}
 
 /// What `ensure_admin` did, so the caller can tell the operator.
 #[derive(Debug, PartialEq, Eq)]
@@ -339,160 +298,6 @@ pub async fn reset_password(
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// An API token as the settings page lists it (never the secret).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct ApiTokenRow {
-    pub id: i64,
-    pub name: String,
-    pub owner: String,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-    pub offset_minutes: i32,
-}
-
-pub async fn list_tokens(db: &Db) -> Result<Vec<ApiTokenRow>, AppError> {
-    Ok(sqlx::query_as(
-        "SELECT t.id, t.name, s.login AS owner, t.created_at, t.last_used_at, t.revoked_at, \
-                COALESCE(b.utc_offset_minutes, \
-                         (SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1), ?) AS offset_minutes \
-         FROM api_tokens t JOIN staff s ON s.id = t.staff_id LEFT JOIN branches b ON b.id = s.branch_id \
-         ORDER BY t.revoked_at IS NOT NULL, t.id DESC",
-    )
-    .bind(crate::infra::time::DEFAULT_OFFSET_MINUTES)
-    .fetch_all(db.pool())
-    .await?)
-}
-
-/// Creates a token acting as `owner`; returns the secret, shown once.
-pub async fn create_token(db: &Db, owner: i64, name: &str) -> Result<String, AppError> {
-    let name = required_text("name", name, limits::NAME_MAX)?;
-    let secret = format!("aa_{}", crate::infra::tokens::new_secret());
-    let mut tx = db.begin_write().await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO api_tokens (name, token_hash, staff_id, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-    )
-    .bind(&name)
-    .bind(crate::infra::tokens::sha256_hex(secret.as_bytes()))
-    .bind(owner)
-    .bind(now())
-    .fetch_one(&mut *tx)
-    .await?;
-    audit::record(
-        &mut tx,
-        Some(owner),
-        "create",
-        "api_token",
-        Some(id),
-        Some(&name),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(secret)
-}
-
-pub async fn revoke_token(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
-    let mut tx = db.begin_write().await?;
-    let updated =
-        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(now())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    if updated == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(&mut tx, Some(actor), "revoke", "api_token", Some(id), None).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// A token's answer, as read at one write generation.
-struct TokenEntry {
-    version: u64,
-    found: Option<(i64, crate::auth::ssr::StaffUser)>,
-    use_noted_at: Option<i64>,
-}
-
-/// Token answers by (database, token hash): API clients call many times a
-/// second, and any write (a revocation, a deactivation) makes entries stale.
-#[derive(Default)]
-struct Tokens(std::sync::Mutex<std::collections::HashMap<String, TokenEntry>>);
-
-/// The active staff member a bearer token acts as, if the token is valid.
-pub async fn user_for_token(
-    db: &Db,
-    secret: &str,
-) -> Result<Option<crate::auth::ssr::StaffUser>, AppError> {
-    if !secret.starts_with("aa_") || secret.len() != 67 {
-        return Ok(None);
-    }
-    let hash = crate::infra::tokens::sha256_hex(secret.as_bytes());
-    let version = db.version();
-    let key = hash;
-    let cache = db.cache::<Tokens>();
-    let t = now();
-    let cached = {
-        let tokens = cache.0.lock().unwrap_or_else(|p| p.into_inner());
-        tokens
-            .get(&key)
-            .filter(|e| e.version == version)
-            .map(|e| (e.found.clone(), e.use_noted_at))
-    };
-    let (found, use_noted_at) = match cached {
-        Some(hit) => hit,
-        None => {
-            let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-                "SELECT t.id, t.last_used_at FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
-                 WHERE t.token_hash = ? AND t.revoked_at IS NULL AND s.active = TRUE",
-            )
-            .bind(&key)
-            .fetch_optional(db.pool())
-            .await?;
-            match row {
-                None => (None, None),
-                Some((token_id, last_used)) => {
-                    let user: Option<crate::auth::ssr::StaffUser> = sqlx::query_as(
-                        "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, s.language, s.password_hash \
-                         FROM staff s JOIN api_tokens t ON t.staff_id = s.id WHERE t.id = ?",
-                    )
-                    .bind(token_id)
-                    .fetch_optional(db.pool())
-                    .await?;
-                    (user.map(|u| (token_id, u)), last_used)
-                }
-            }
-        }
-    };
-    let mut use_noted_at = use_noted_at;
-    // Note the use at most once a minute: a write per request would cost more than the request.
-    if let Some((token_id, _)) = &found
-        && use_noted_at.is_none_or(|l| t - l > 60)
-    {
-        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
-            .bind(t)
-            .bind(token_id)
-            .execute(db.pool())
-            .await?;
-        use_noted_at = Some(t);
-    }
-    let mut tokens = cache.0.lock().unwrap_or_else(|p| p.into_inner());
-    if tokens.len() > 1_000 {
-        tokens.clear();
-    }
-    let user = found.as_ref().map(|(_, u)| u.clone());
-    tokens.insert(
-        key,
-        TokenEntry {
-            version,
-            found,
-            use_noted_at,
-        },
-    );
-    Ok(user)
 }
 
 #[cfg(test)]
