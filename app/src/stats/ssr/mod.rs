@@ -10,6 +10,10 @@ use crate::infra::time;
 use crate::settings::ssr::branches;
 use crate::stats::{AgeBand, DayCount, Funnel, Stats, Totals};
 use crate::vocab::ServiceKind;
+mod export;
+pub use export::*;
+mod rollups;
+pub use rollups::*;
 
 /// Longest range one request may ask for.
 pub const MAX_DAYS: i64 = 3 * 366;
@@ -124,73 +128,6 @@ pub const DWELL_BUCKETS: [(i64, &str); 7] = [
     (120, "90–120"),
     (i64::MAX, "120+"),
 ];
-
-/// The age band (index into AGE_BANDS) the roll-ups use, as SQL on a birth
-/// year and a Unix time.
-const BAND_SQL: &str = "CASE WHEN c.birth_year IS NULL THEN -1 \
-     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 25 THEN 0 \
-     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 35 THEN 1 \
-     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 45 THEN 2 \
-     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 55 THEN 3 \
-     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 65 THEN 4 ELSE 5 END";
-
-/// Recomputes every roll-up (and the search index) from the visits, services
-/// and clients in one pass, after a bulk load that paused the triggers.
-pub async fn rebuild_rollups(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
-    for table in [
-        "stats_hourly",
-        "stats_services_daily",
-        "stats_demographics_daily",
-    ] {
-        sqlx::query(&format!("DELETE FROM {table}"))
-            .execute(&mut *conn)
-            .await?;
-    }
-    let dwell = |lo: i64, hi: i64| {
-        format!(
-            "SUM(CASE WHEN v.left_at - v.entered_at >= {lo} AND v.left_at - v.entered_at < {hi} THEN 1 ELSE 0 END)"
-        )
-    };
-    sqlx::query(&format!(
-        "INSERT INTO stats_hourly (branch_id, day, hour, visits, new_visits, returning_visits, unknown_visits, \
-             dwell0, dwell1, dwell2, dwell3, dwell4, dwell5, dwell6) \
-         SELECT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400 AS day, \
-                ((v.entered_at + b.utc_offset_minutes * 60) % 86400) / 3600 AS hour, COUNT(*), \
-                SUM(CASE WHEN v.is_first_visit THEN 1 ELSE 0 END), \
-                SUM(CASE WHEN v.client_id IS NOT NULL AND NOT v.is_first_visit THEN 1 ELSE 0 END), \
-                SUM(CASE WHEN v.client_id IS NULL THEN 1 ELSE 0 END), {}, {}, {}, {}, {}, {}, {} \
-         FROM visits v JOIN branches b ON b.id = v.branch_id GROUP BY v.branch_id, day, hour",
-        dwell(i64::MIN / 2, 900),
-        dwell(900, 1800),
-        dwell(1800, 2700),
-        dwell(2700, 3600),
-        dwell(3600, 5400),
-        dwell(5400, 7200),
-        dwell(7200, i64::MAX / 2),
-    ))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO stats_services_daily (branch_id, day, kind, requests) \
-         SELECT s.branch_id, (s.requested_at + b.utc_offset_minutes * 60) / 86400 AS day, s.kind, COUNT(*) \
-         FROM service_requests s JOIN branches b ON b.id = s.branch_id GROUP BY s.branch_id, day, s.kind",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO clients_fts (clients_fts) VALUES ('rebuild')")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(&format!(
-        "INSERT INTO stats_demographics_daily (branch_id, day, band, gender, visits) \
-         SELECT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400 AS day, {BAND_SQL} AS band, \
-                COALESCE(c.gender, 'unknown') AS g, COUNT(*) \
-         FROM visits v JOIN branches b ON b.id = v.branch_id JOIN clients c ON c.id = v.client_id \
-         GROUP BY v.branch_id, day, band, g"
-    ))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
 
 /// The statistics from the roll-ups: a few thousand rows for a year.
 pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
@@ -351,41 +288,6 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         services,
         dwell,
     })
-}
-
-/// One visit of the visits export, with its client and requested services.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct VisitExportRow {
-    pub visit_token: String,
-    pub client_name: Option<String>,
-    pub phone: Option<String>,
-    pub branch: String,
-    /// The visited branch's minutes east of UTC, for local dates and times.
-    pub utc_offset_minutes: i32,
-    pub entered_at: i64,
-    pub left_at: Option<i64>,
-    pub started_by: String,
-    pub ended_by: Option<String>,
-    /// Service kinds, space-separated.
-    pub services: Option<String>,
-}
-
-/// Every visit in the filter's range, oldest first, for the visits export.
-pub async fn visit_rows(db: &Db, filter: &Filter) -> Result<Vec<VisitExportRow>, AppError> {
-    let (from, to) = filter.utc_range();
-    Ok(sqlx::query_as(
-        "SELECT v.visit_token, c.full_name AS client_name, c.phone, b.name AS branch, b.utc_offset_minutes, \
-                v.entered_at, v.left_at, \
-                v.started_by, v.ended_by, \
-                (SELECT GROUP_CONCAT(kind, ' ') FROM service_requests s WHERE s.visit_id = v.id) AS services \
-         FROM visits v JOIN branches b ON b.id = v.branch_id LEFT JOIN clients c ON c.id = v.client_id \
-         WHERE v.entered_at >= ?1 AND v.entered_at < ?2 AND (?3 IS NULL OR v.branch_id = ?3) ORDER BY v.entered_at",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(filter.branch)
-    .fetch_all(db.pool())
-    .await?)
 }
 
 #[cfg(test)]
