@@ -3,14 +3,17 @@
 use leptos::prelude::*;
 
 use super::{
-    ApiToken, Branch, CreateApiToken, CreateStaff, ResetStaffPassword, RevokeApiToken, SaveBranch,
-    SetBranchBiometrics, SetStaffActive, SettingsData, StaffMember, UnlinkStaffTelegram,
-    UpdateStaff, load_settings,
+    ApiToken, CreateApiToken, CreateStaff, ResetStaffPassword, RevokeApiToken, SaveBranch,
+    SetBranchBiometrics, SetStaffActive, SettingsData, UnlinkStaffTelegram, UpdateStaff,
+    load_settings,
 };
-use crate::auth::Role;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::ui::{ActionError, ErrorMessage, Loading};
+mod staff;
+pub use staff::*;
+mod branches;
+pub use branches::*;
 
 #[derive(Clone, Copy)]
 struct Actions {
@@ -229,199 +232,6 @@ fn TokenRow(token: ApiToken) -> impl IntoView {
                     }
                         .into_any()
                 }}
-            </td>
-        </tr>
-    }
-}
-
-#[component]
-fn BranchRow(branch: Branch, time_zones: Vec<String>) -> impl IntoView {
-    let i18n = use_i18n();
-    let actions = expect_context::<Actions>();
-    let hours = format!("{}–{}", branch.opens_at, branch.closes_at);
-    let biometrics = branch.biometrics_enabled;
-    view! {
-        <tr>
-            <td>{branch.name.clone()}</td>
-            <td>{branch.city.clone()}</td>
-            <td class="hide-sm">{branch.time_zone.clone()}</td>
-            <td class="nowrap">{hours}</td>
-            <td>
-                <ActionForm action=actions.biometrics attr:class="inline-form">
-                    <input type="hidden" name="id" value=branch.id.to_string() />
-                    <input type="hidden" name="enabled" value=(!biometrics).to_string() />
-                    <span class=if biometrics { "badge ok" } else { "badge muted" }>
-                        {if biometrics { t!(i18n, settings.on).into_any() } else { t!(i18n, settings.off).into_any() }}
-                    </span>
-                    " "
-                    <button type="submit" class="button ghost small" data-test="toggle-biometrics">
-                        {if biometrics { t!(i18n, settings.switch_off).into_any() } else { t!(i18n, settings.switch_on).into_any() }}
-                    </button>
-                </ActionForm>
-            </td>
-            <td>
-                <details class="row-edit">
-                    <summary class="button ghost small">{t!(i18n, common.edit)}</summary>
-                    <BranchEditor branch=Some(branch) time_zones />
-                </details>
-            </td>
-        </tr>
-    }
-}
-
-#[component]
-fn BranchEditor(branch: Option<Branch>, time_zones: Vec<String>) -> impl IntoView {
-    let i18n = use_i18n();
-    let actions = expect_context::<Actions>();
-    let b = branch.clone();
-    let id = b.as_ref().map(|b| b.id.to_string()).unwrap_or_default();
-    let zone = b
-        .as_ref()
-        .map(|b| b.time_zone.clone())
-        .unwrap_or_else(|| "Asia/Tashkent".into());
-    view! {
-        <ActionForm action=actions.save_branch attr:class="form-grid">
-            <input type="hidden" name="id" value=id />
-            <label class="field">
-                <span>{t!(i18n, fields.name)}</span>
-                <input name="name" required maxlength="120" value=b.as_ref().map(|b| b.name.clone()) />
-            </label>
-            <label class="field">
-                <span>{t!(i18n, fields.city)}</span>
-                <input name="city" required maxlength="80" value=b.as_ref().map(|b| b.city.clone()) />
-            </label>
-            <label class="field">
-                <span>{t!(i18n, fields.time_zone)}</span>
-                <select name="time_zone">
-                    {time_zones
-                        .into_iter()
-                        .map(|z| {
-                            let selected = z == zone;
-                            view! { <option value=z.clone() selected=selected>{z.clone()}</option> }
-                        })
-                        .collect_view()}
-                </select>
-            </label>
-            <label class="field">
-                <span>{t!(i18n, fields.opens_at)}</span>
-                <input name="opens_at" type="time" required value=b.as_ref().map(|b| b.opens_at.clone()).unwrap_or_else(|| "09:00".into()) />
-            </label>
-            <label class="field">
-                <span>{t!(i18n, fields.closes_at)}</span>
-                <input name="closes_at" type="time" required value=b.as_ref().map(|b| b.closes_at.clone()).unwrap_or_else(|| "20:00".into()) />
-            </label>
-            <div class="form-actions">
-                <button type="submit" class="button primary">{t!(i18n, common.save)}</button>
-            </div>
-        </ActionForm>
-    }
-}
-
-/// Login, name, role and branch inputs, shared by the add and edit forms.
-#[component]
-fn StaffFields(member: Option<StaffMember>, branches: Vec<Branch>) -> impl IntoView {
-    let i18n = use_i18n();
-    let role = member.as_ref().map(|m| m.role).unwrap_or(Role::Reception);
-    let branch_id = member.as_ref().and_then(|m| m.branch_id);
-    view! {
-        <label class="field">
-            <span>{t!(i18n, fields.login)}</span>
-            <input name="login" required maxlength="40" autocapitalize="none" value=member.as_ref().map(|m| m.login.clone()) />
-        </label>
-        <label class="field">
-            <span>{t!(i18n, fields.full_name)}</span>
-            <input name="full_name" required maxlength="120" value=member.as_ref().map(|m| m.full_name.clone()) />
-        </label>
-        <label class="field">
-            <span>{t!(i18n, fields.role)}</span>
-            <select name="role">
-                {Role::ALL
-                    .into_iter()
-                    .map(|r| view! { <option value=r.as_str() selected=r == role>{move || r.label(i18n.get_locale())}</option> })
-                    .collect_view()}
-            </select>
-        </label>
-        <label class="field">
-            <span>{t!(i18n, fields.branch)}</span>
-            <select name="branch_id">
-                <option value="" selected=branch_id.is_none()>{t!(i18n, common.no_branch)}</option>
-                {branches
-                    .into_iter()
-                    .map(|b| view! { <option value=b.id.to_string() selected=Some(b.id) == branch_id>{b.name}</option> })
-                    .collect_view()}
-            </select>
-        </label>
-    }
-}
-
-#[component]
-fn StaffRow(member: StaffMember, branches: Vec<Branch>) -> impl IntoView {
-    let i18n = use_i18n();
-    let actions = expect_context::<Actions>();
-    let (edit_id, reset_id, toggle_id) = (
-        member.id.to_string(),
-        member.id.to_string(),
-        member.id.to_string(),
-    );
-    let active = member.active;
-    let linked = member.telegram_linked;
-    let unlink_id = member.id.to_string();
-    view! {
-        <tr class:inactive=!active>
-            <td>{member.full_name.clone()}</td>
-            <td>{member.login.clone()}</td>
-            <td>{let role = member.role; move || role.label(i18n.get_locale())}</td>
-            <td class="hide-sm">{member.branch_name.clone().unwrap_or_else(|| "—".into())}</td>
-            <td>
-                {if active {
-                    view! { <span class="badge ok">{t!(i18n, settings.active)}</span> }.into_any()
-                } else {
-                    view! { <span class="badge muted">{t!(i18n, settings.inactive)}</span> }.into_any()
-                }}
-            </td>
-            <td class="row-actions">
-                <details class="row-edit">
-                    <summary class="button ghost small">{t!(i18n, common.edit)}</summary>
-                    <ActionForm action=actions.update_staff attr:class="form-grid">
-                        <input type="hidden" name="id" value=edit_id />
-                        <StaffFields member=Some(member.clone()) branches />
-                        <div class="form-actions">
-                            <button type="submit" class="button primary">{t!(i18n, common.save)}</button>
-                        </div>
-                    </ActionForm>
-                    <ActionForm action=actions.reset_password attr:class="form-grid">
-                        <input type="hidden" name="id" value=reset_id />
-                        <label class="field">
-                            <span>{t!(i18n, settings.new_password)}</span>
-                            <input name="password" type="password" minlength="8" maxlength="200" required autocomplete="new-password" />
-                        </label>
-                        <div class="form-actions">
-                            <button type="submit" class="button">{t!(i18n, settings.reset_password)}</button>
-                        </div>
-                    </ActionForm>
-                </details>
-                {linked
-                    .then(|| {
-                        view! {
-                            <ActionForm action=actions.unlink_telegram attr:class="inline-form">
-                                <input type="hidden" name="id" value=unlink_id.clone() />
-                                <button type="submit" class="button ghost small" data-test="unlink-telegram">
-                                    {t!(i18n, settings.unlink_telegram)}
-                                </button>
-                            </ActionForm>
-                        }
-                    })}
-                <ActionForm action=actions.set_active attr:class="inline-form">
-                    <input type="hidden" name="id" value=toggle_id />
-                    <input type="hidden" name="active" value=(!active).to_string() />
-                    <button type="submit" class="button ghost small">
-                        {if active {
-                            t!(i18n, settings.deactivate).into_any()
-                        } else {
-                            t!(i18n, settings.activate).into_any()
-                        }}
-                    </button>
-                </ActionForm>
             </td>
         </tr>
     }

@@ -3,6 +3,9 @@
 //! they come, what they ask for and, through a hazard that also depends on
 //! what they did (test drives, credit talks, frequent recent visits …),
 //! whether and when they buy.
+//!
+//! Longer than 400 lines on purpose: about 120 are its tests, and the rest is
+//! one story (intent, visits, services, purchase) whose rules read best together.
 
 use rand::Rng;
 use uuid::Uuid;

@@ -1,5 +1,8 @@
 //! The statistics charts, drawn on the server as SVG with plotters. Every
 //! chart has a title, axis descriptions and a legend in the user's language.
+//!
+//! Longer than 400 lines on purpose: the eight charts share one style (colours,
+//! axes, legends, sizes) that is kept consistent by keeping them in one place.
 
 use plotters::prelude::*;
 
