@@ -17,6 +17,10 @@ pub enum AppError {
     BadCredentials,
     #[error("too many attempts; retry in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// The server is at its limit for this kind of work (e.g. checking
+    /// passwords); nothing was done.
+    #[error("busy; retry in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     /// A field failed validation; `code` names the rule, for translation.
     #[error("invalid {field}: {code:?}")]
     Invalid { field: String, code: InvalidCode },
@@ -65,6 +69,15 @@ impl AppError {
         }
     }
 
+    /// Seconds the caller should wait before trying again (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyAttempts { retry_after_secs }
+            | AppError::Busy { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
     /// The HTTP status the REST API answers with.
     pub fn status_code(&self) -> u16 {
         match self {
@@ -72,6 +85,7 @@ impl AppError {
             AppError::Forbidden => 403,
             AppError::NotFound => 404,
             AppError::TooManyAttempts { .. } => 429,
+            AppError::Busy { .. } => 503,
             AppError::Invalid { .. } => 400,
             AppError::Conflict { .. } | AppError::TrainingRefused { .. } => 409,
             AppError::Internal | AppError::Transport { .. } => 500,
@@ -170,7 +184,13 @@ impl axum::response::IntoResponse for AppError {
                 serde_json::Value::String(self.to_string()),
             );
         }
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

@@ -62,6 +62,9 @@ pub fn ErrorMessage(error: AppError) -> impl IntoView {
             secs = move || retry_after_secs
         )
         .into_any(),
+        AppError::Busy { retry_after_secs } => {
+            t!(i18n, errors.busy, secs = move || retry_after_secs).into_any()
+        }
         AppError::Invalid { field, code } => {
             let rule = match code {
                 InvalidCode::Required => t!(i18n, errors.required).into_any(),

@@ -31,7 +31,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
     }
 }
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -121,6 +121,9 @@ pub async fn rpc_error_status(request: Request, next: Next) -> Response {
         && let Ok(status) = StatusCode::from_u16(error.status_code())
     {
         parts.status = status;
+        if let Some(secs) = error.retry_after() {
+            parts.headers.insert(header::RETRY_AFTER, secs.into());
+        }
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }

@@ -97,8 +97,11 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
         .with_same_site(SameSite::Lax)
         .with_http_only(true)
         .with_expiry(Expiry::OnInactivity(Duration::hours(12)));
-    let auth_layer =
-        AuthManagerLayerBuilder::new(StaffBackend::new(state.db.clone()), sessions).build();
+    let auth_layer = AuthManagerLayerBuilder::new(
+        StaffBackend::new(state.db.clone(), state.password_checks.clone()),
+        sessions,
+    )
+    .build();
 
     let routes = pages();
     let context_state = state.clone();
@@ -179,10 +182,13 @@ pub async fn run(config: &Config) -> Result<(), ServerError> {
         .await
         .map_err(|e| ServerError::Bind(config.bind, e))?;
     print_banner(config, &started.admin);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServerError::Serve)?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(ServerError::Serve)?;
     cleanup.abort();
     retraining.abort();
     closing.abort();

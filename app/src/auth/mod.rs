@@ -45,7 +45,9 @@ pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
         .await
         .map_err(AppError::internal)?;
     let state = crate::auth::ssr::app_state()?;
-    crate::auth::ssr::sign_in(&state, &mut auth, &login, &password).await
+    let address = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| crate::auth::ssr::client_address(&parts.extensions));
+    crate::auth::ssr::sign_in(&state, &mut auth, &login, &password, address).await
 }
 
 #[server(prefix = "/rpc")]

@@ -1,15 +1,96 @@
-//! Argon2 password hashing, off the async runtime (it is deliberately slow).
+//! Argon2 password hashing, off the async runtime (it is deliberately slow)
+//! and a few at a time (it deliberately takes memory).
 
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
 };
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::Semaphore;
+
 use crate::error::AppError;
 
 /// A hash that no password verifies: for accounts that may not sign in yet.
 pub const LOCKED_HASH: &str = "!locked";
 
+/// At most this many checks run at once: each takes a core and 19 MiB.
+const CHECKING_AT_ONCE: usize = 4;
+/// At most this many callers wait for a turn; more are refused at once, so a
+/// flood of sign-ins costs neither memory nor a queue that never drains.
+const WAITING_AT_MOST: usize = 32;
+/// What a refused caller is told to wait, in seconds.
+const BUSY_RETRY_SECS: u64 = 2;
+
+/// Bounds the password checks that sign-ins start (anyone can start one).
+#[derive(Clone)]
+pub struct CheckGate {
+    turns: Arc<Semaphore>,
+    admitted: Arc<Semaphore>,
+    running: Arc<AtomicUsize>,
+    most_running: Arc<AtomicUsize>,
+}
+
+impl Default for CheckGate {
+    fn default() -> Self {
+        CheckGate {
+            turns: Arc::new(Semaphore::new(CHECKING_AT_ONCE)),
+            admitted: Arc::new(Semaphore::new(CHECKING_AT_ONCE + WAITING_AT_MOST)),
+            running: Arc::default(),
+            most_running: Arc::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for CheckGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckGate")
+            .field("running", &self.running.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl CheckGate {
+    /// Checks `password` against `stored` when a turn is free. With no stored
+    /// hash it still spends the same time, so an unknown login cannot be told
+    /// apart by timing. `Err(Busy)` when too many checks are already waiting.
+    /// The turn is held until the check ends, even if the caller stops
+    /// waiting: a dropped request cannot start checks beyond the limit.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
+        let admitted = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| AppError::Busy {
+                retry_after_secs: BUSY_RETRY_SECS,
+            })?;
+        let turn = self
+            .turns
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(AppError::internal)?;
+        let (running, most_running) = (self.running.clone(), self.most_running.clone());
+        tokio::task::spawn_blocking(move || {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most_running.fetch_max(now, Ordering::SeqCst);
+            let verified = verify_now(&password, stored);
+            running.fetch_sub(1, Ordering::SeqCst);
+            drop((turn, admitted));
+            verified
+        })
+        .await
+        .map_err(AppError::internal)
+    }
+
+    /// The most checks that ran at the same moment so far.
+    pub fn most_at_once(&self) -> usize {
+        self.most_running.load(Ordering::SeqCst)
+    }
+}
+
+/// A new hash, for passwords that staff set (admins and the first start do).
 pub async fn hash(password: String) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -22,27 +103,14 @@ pub async fn hash(password: String) -> Result<String, AppError> {
     .map_err(AppError::internal)?
 }
 
-/// Checks `password` against `stored`. With no stored hash it still spends the
-/// same time, so an unknown login cannot be told apart by timing.
-pub async fn verify(password: String, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let dummy;
-        let stored = match stored {
-            Some(s) => s,
-            None => {
-                dummy = dummy_hash();
-                dummy.clone()
-            }
-        };
-        match PasswordHash::new(&stored) {
-            Ok(parsed) => Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
-            Err(_) => false,
-        }
-    })
-    .await
-    .unwrap_or(false)
+fn verify_now(password: &str, stored: Option<String>) -> bool {
+    let stored = stored.unwrap_or_else(dummy_hash);
+    match PasswordHash::new(&stored) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
 }
 
 fn dummy_hash() -> String {
@@ -76,10 +144,13 @@ mod tests {
     async fn hashes_verify_only_the_right_password() {
         let stored = hash("correct horse".into()).await.unwrap();
         assert!(stored.starts_with("$argon2"));
-        assert!(verify("correct horse".into(), Some(stored.clone())).await);
-        assert!(!verify("wrong".into(), Some(stored)).await);
-        assert!(!verify("anything".into(), None).await);
-        assert!(!verify("anything".into(), Some(LOCKED_HASH.into())).await);
+        let gate = CheckGate::default();
+        let verify = |password: &str, stored| gate.verify(password.into(), stored);
+        assert!(verify("correct horse", Some(stored.clone())).await.unwrap());
+        assert!(!verify("wrong", Some(stored)).await.unwrap());
+        assert!(!verify("anything", None).await.unwrap());
+        assert!(!verify("anything", Some(LOCKED_HASH.into())).await.unwrap());
+        assert_eq!(gate.most_at_once(), 1);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::infra::Db;
+use crate::infra::password::CheckGate;
 use crate::infra::throttle::LoginThrottle;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -15,6 +16,8 @@ pub struct AppState {
     /// Photos, documents and snapshots live here, never under the public folder.
     pub data_dir: Arc<PathBuf>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Bounds the password checks anyone can start by signing in.
+    pub password_checks: CheckGate,
     /// Tells live pages (the dashboard) that visits or services changed.
     pub changes: tokio::sync::broadcast::Sender<Change>,
 }
@@ -32,6 +35,7 @@ impl AppState {
             leptos_options,
             data_dir: Arc::new(data_dir),
             login_throttle: Arc::new(LoginThrottle::default()),
+            password_checks: CheckGate::default(),
             changes: tokio::sync::broadcast::channel(256).0,
         }
     }

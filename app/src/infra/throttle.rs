@@ -1,19 +1,49 @@
-//! Slows down password guessing: after a few failures for one login, further
-//! attempts are refused for a period that doubles with each new failure.
+//! Slows down password guessing. Each attempt counts against two keys: the
+//! login from one address (a few free failures, then a lock that doubles with
+//! each new failure) and the address alone (a higher ceiling across every
+//! login it tries). An attacker elsewhere therefore cannot lock the admin out,
+//! and one address cannot spray every login.
+//!
+//! Checking and counting are one step: attempts on one login from one
+//! address take turns (parallel guesses cannot all be checked before the
+//! first failure counts), and the address's count is taken when an attempt
+//! starts and given back when it succeeds.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const FREE_FAILURES: u32 = 3;
+/// Failures of one login from one address before it is locked.
+const FREE_PER_LOGIN: u32 = 3;
+/// Failures from one address, across logins, before the address is locked.
+const FREE_PER_ADDRESS: u32 = 20;
 const BASE_LOCK: Duration = Duration::from_secs(2);
 const MAX_LOCK: Duration = Duration::from_secs(300);
 /// Failures older than this are forgotten.
 const MEMORY: Duration = Duration::from_secs(900);
+/// Entries kept before old ones are swept (someone spraying random logins).
+const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Default)]
 pub struct LoginThrottle {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<HashMap<Key, Entry>>,
+    turns: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Login(String, Option<IpAddr>),
+    Address(Option<IpAddr>),
+}
+
+impl Key {
+    fn free_failures(&self) -> u32 {
+        match self {
+            Key::Login(..) => FREE_PER_LOGIN,
+            Key::Address(_) => FREE_PER_ADDRESS,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -23,47 +53,105 @@ struct Entry {
     locked_until: Option<Instant>,
 }
 
+impl Entry {
+    fn wait(&self, now: Instant) -> Option<u64> {
+        self.locked_until
+            .filter(|until| *until > now)
+            .map(|until| (until - now).as_secs().max(1))
+    }
+}
+
+/// An attempt that was let through; it holds its login's turn until it is
+/// reported as [`LoginThrottle::failed`] or [`LoginThrottle::succeeded`].
+#[must_use]
+pub struct Attempt {
+    login: Key,
+    address: Key,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
 impl LoginThrottle {
-    /// `Err(seconds)` when `key` must wait before trying again.
-    pub fn check(&self, key: &str, now: Instant) -> Result<(), u64> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(entry) = entries.get(key).copied() {
-            if now.duration_since(entry.last_failure) > MEMORY {
-                entries.remove(key);
-                return Ok(());
+    /// Waits for the turn of `login` from `address`, then lets the attempt
+    /// through, or refuses it with the seconds to wait while a key is locked.
+    pub async fn begin(&self, login: &str, address: Option<IpAddr>) -> Result<Attempt, u64> {
+        let login = Key::Login(login.to_string(), address);
+        let turn = {
+            let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+            if turns.len() > MAX_ENTRIES {
+                turns.retain(|_, turn| Arc::strong_count(turn) > 1);
             }
-            if let Some(until) = entry.locked_until
-                && until > now
+            turns.entry(login.clone()).or_default().clone()
+        };
+        let turn = turn.lock_owned().await;
+        let address = Key::Address(address);
+        self.admit(&login, &address, Instant::now())?;
+        Ok(Attempt {
+            login,
+            address,
+            _turn: turn,
+        })
+    }
+
+    /// Refuses while either key is locked; otherwise counts the attempt
+    /// against the address.
+    fn admit(&self, login: &Key, address: &Key, now: Instant) -> Result<(), u64> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() > MAX_ENTRIES {
+            entries.retain(|_, e| now.duration_since(e.last_failure) <= MEMORY);
+        }
+        for key in [login, address] {
+            if entries
+                .get(key)
+                .is_some_and(|e| now.duration_since(e.last_failure) > MEMORY)
             {
-                return Err((until - now).as_secs().max(1));
+                entries.remove(key);
             }
         }
+        if let Some(wait) = [login, address]
+            .iter()
+            .filter_map(|key| entries.get(*key).and_then(|e| e.wait(now)))
+            .max()
+        {
+            return Err(wait);
+        }
+        count_failure(&mut entries, address.clone(), now);
         Ok(())
     }
 
-    pub fn record_failure(&self, key: &str, now: Instant) {
+    /// The password was wrong: it counts against the login from that address.
+    pub fn failed(&self, attempt: Attempt) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        // Keep the map bounded when someone sprays random logins.
-        if entries.len() > 10_000 {
-            entries.retain(|_, e| now.duration_since(e.last_failure) <= MEMORY);
-        }
-        let entry = entries.entry(key.to_string()).or_insert(Entry {
-            failures: 0,
-            last_failure: now,
-            locked_until: None,
-        });
-        entry.failures += 1;
-        entry.last_failure = now;
-        if entry.failures > FREE_FAILURES {
-            let doublings = (entry.failures - FREE_FAILURES - 1).min(16);
-            let lock = (BASE_LOCK * 2u32.pow(doublings)).min(MAX_LOCK);
-            entry.locked_until = Some(now + lock);
-        }
+        count_failure(&mut entries, attempt.login, Instant::now());
     }
 
-    pub fn record_success(&self, key: &str) {
+    /// The attempt was right: its login starts afresh from that address, and
+    /// the address's count takes this attempt back.
+    pub fn succeeded(&self, attempt: Attempt) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.remove(key);
+        entries.remove(&attempt.login);
+        if let Some(entry) = entries.get_mut(&attempt.address) {
+            entry.failures = entry.failures.saturating_sub(1);
+            if entry.failures <= FREE_PER_ADDRESS {
+                entry.locked_until = None;
+            }
+        }
+    }
+}
+
+/// One more failure for `key`, locking it once its free failures are spent.
+fn count_failure(entries: &mut HashMap<Key, Entry>, key: Key, now: Instant) {
+    let free = key.free_failures();
+    let entry = entries.entry(key).or_insert(Entry {
+        failures: 0,
+        last_failure: now,
+        locked_until: None,
+    });
+    entry.failures += 1;
+    entry.last_failure = now;
+    if entry.failures > free {
+        let doublings = (entry.failures - free - 1).min(16);
+        let lock = (BASE_LOCK * 2u32.pow(doublings)).min(MAX_LOCK);
+        entry.locked_until = Some(now + lock);
     }
 }
 
@@ -71,23 +159,64 @@ impl LoginThrottle {
 mod tests {
     use super::*;
 
+    fn keys(login: &str, a: u8) -> (Key, Key) {
+        let address = Some(IpAddr::from([10, 0, 0, a]));
+        (Key::Login(login.into(), address), Key::Address(address))
+    }
+
+    /// One wrong attempt at `now`.
+    fn wrong(throttle: &LoginThrottle, login: &str, a: u8, now: Instant) -> Result<(), u64> {
+        let (login, address) = keys(login, a);
+        throttle.admit(&login, &address, now)?;
+        let mut entries = throttle.entries.lock().unwrap();
+        count_failure(&mut entries, login, now);
+        Ok(())
+    }
+
     #[test]
     fn locks_after_free_failures_and_doubles() {
         let throttle = LoginThrottle::default();
         let t0 = Instant::now();
-        for _ in 0..FREE_FAILURES {
-            assert!(throttle.check("admin", t0).is_ok());
-            throttle.record_failure("admin", t0);
+        for _ in 0..=FREE_PER_LOGIN {
+            assert!(wrong(&throttle, "admin", 1, t0).is_ok());
         }
-        assert!(throttle.check("admin", t0).is_ok());
-        throttle.record_failure("admin", t0);
-        assert_eq!(throttle.check("admin", t0), Err(2));
-        assert!(throttle.check("admin", t0 + Duration::from_secs(3)).is_ok());
-        throttle.record_failure("admin", t0 + Duration::from_secs(3));
-        assert_eq!(throttle.check("admin", t0 + Duration::from_secs(3)), Err(4));
-        // Another login is not affected.
-        assert!(throttle.check("manager", t0).is_ok());
-        throttle.record_success("admin");
-        assert!(throttle.check("admin", t0 + Duration::from_secs(3)).is_ok());
+        assert_eq!(wrong(&throttle, "admin", 1, t0), Err(2));
+        let t1 = t0 + Duration::from_secs(3);
+        assert!(wrong(&throttle, "admin", 1, t1).is_ok());
+        assert_eq!(wrong(&throttle, "admin", 1, t1), Err(4));
+        // Another login from the same address, and the same login from
+        // another address, are not affected.
+        assert!(wrong(&throttle, "manager", 1, t0).is_ok());
+        assert!(wrong(&throttle, "admin", 2, t0).is_ok());
+    }
+
+    #[test]
+    fn one_address_has_a_ceiling_across_logins() {
+        let throttle = LoginThrottle::default();
+        let t0 = Instant::now();
+        for n in 0..=FREE_PER_ADDRESS {
+            assert!(wrong(&throttle, &format!("user{n}"), 1, t0).is_ok());
+        }
+        assert!(wrong(&throttle, "someone-else", 1, t0).is_err());
+        assert!(wrong(&throttle, "someone-else", 2, t0).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_success_starts_afresh_and_gives_the_address_count_back() {
+        let throttle = LoginThrottle::default();
+        let address = Some(IpAddr::from([10, 0, 0, 3]));
+        for _ in 0..FREE_PER_LOGIN {
+            let attempt = throttle.begin("admin", address).await.unwrap();
+            throttle.failed(attempt);
+        }
+        let attempt = throttle.begin("admin", address).await.unwrap();
+        throttle.succeeded(attempt);
+        for _ in 0..FREE_PER_LOGIN {
+            let attempt = throttle.begin("admin", address).await.unwrap();
+            throttle.failed(attempt);
+        }
+        let (_, address_key) = keys("admin", 3);
+        let entries = throttle.entries.lock().unwrap();
+        assert_eq!(entries[&address_key].failures, 2 * FREE_PER_LOGIN);
     }
 }

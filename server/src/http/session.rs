@@ -45,10 +45,12 @@ pub struct Me {
 async fn login(
     State(state): State<AppState>,
     mut auth: AuthSession,
+    extensions: axum::http::Extensions,
     body: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<Json<Me>, AppError> {
     let Json(body) = body.map_err(|_| AppError::invalid("body", InvalidCode::BadFormat))?;
-    app::auth::ssr::sign_in(&state, &mut auth, &body.login, &body.password).await?;
+    let address = app::auth::ssr::client_address(&extensions);
+    app::auth::ssr::sign_in(&state, &mut auth, &body.login, &body.password, address).await?;
     let user = auth
         .user
         .ok_or_else(|| AppError::internal("no user in the session right after sign-in"))?;

@@ -123,6 +123,21 @@ impl TestApp {
             .await
     }
 
+    /// Like [`TestApp::post_json`], from the client address `address` (what
+    /// the server learns from the connection when it serves for real).
+    pub async fn post_json_from(&self, address: [u8; 4], path: &str, body: &str) -> Reply {
+        let mut request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, body.len())
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let peer = std::net::SocketAddr::from((address, 50_000));
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        self.send(request).await
+    }
+
     /// Calls a server function the way a browser form does.
     pub async fn post_form(&self, path: &str, form: &str, cookie: Option<&str>) -> Reply {
         let mut request = Request::post(path)

@@ -10,6 +10,7 @@ mod camera;
 mod kiosk;
 mod reports;
 mod scoring;
+mod sign_in_limits;
 mod startup;
 mod telegram;
 mod tokens;

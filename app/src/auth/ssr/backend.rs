@@ -71,6 +71,7 @@ type UserCache = std::collections::HashMap<i64, (u64, Option<StaffUser>)>;
 #[derive(Clone, Debug)]
 pub struct StaffBackend {
     db: Db,
+    checks: password::CheckGate,
     /// Every request needs its user; reading the row once per database write
     /// instead of once per request keeps the API fast, and any write (a
     /// deactivation, a password change) still takes effect on the next request.
@@ -78,9 +79,10 @@ pub struct StaffBackend {
 }
 
 impl StaffBackend {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, checks: password::CheckGate) -> Self {
         StaffBackend {
             db,
+            checks,
             users: Default::default(),
         }
     }
@@ -101,7 +103,7 @@ impl AuthnBackend for StaffBackend {
             .fetch_optional(self.db.pool())
             .await?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        if password::verify(creds.password, stored).await {
+        if self.checks.verify(creds.password, stored).await? {
             Ok(user)
         } else {
             Ok(None)

@@ -6,4 +6,4 @@ mod sign_in;
 
 pub use access::{Need, Scope, Staff, admit, admit_camera, app_state, require, require_kiosk};
 pub use backend::{AuthSession, StaffBackend, StaffUser};
-pub use sign_in::sign_in;
+pub use sign_in::{client_address, sign_in};

@@ -1,7 +1,7 @@
 //! Signing in with a login and password: validated, throttled, and logged
 //! without the password.
 
-use std::time::Instant;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::auth::ssr::AuthSession;
 use crate::auth::ssr::backend::Credentials;
@@ -14,6 +14,7 @@ pub async fn sign_in(
     auth: &mut AuthSession,
     login: &str,
     password: &str,
+    address: Option<IpAddr>,
 ) -> Result<(), AppError> {
     let login = login.trim().to_lowercase();
     if login.is_empty() {
@@ -25,22 +26,36 @@ pub async fn sign_in(
     if login.chars().count() > limits::LOGIN_MAX || password.len() > limits::PASSWORD_MAX {
         return Err(AppError::BadCredentials);
     }
-    if let Err(retry_after_secs) = state.login_throttle.check(&login, Instant::now()) {
-        return Err(AppError::TooManyAttempts { retry_after_secs });
-    }
+    let attempt = state
+        .login_throttle
+        .begin(&login, address)
+        .await
+        .map_err(|retry_after_secs| AppError::TooManyAttempts { retry_after_secs })?;
     let user = auth
         .authenticate(Credentials {
             login: login.clone(),
             password: password.to_string(),
         })
         .await?;
+    // Logged with `?` so a login holding a line break cannot forge log lines.
     let Some(user) = user else {
-        state.login_throttle.record_failure(&login, Instant::now());
-        tracing::info!(login = %login, "failed sign-in");
+        state.login_throttle.failed(attempt);
+        tracing::info!(login = ?login, address = ?address, "failed sign-in");
         return Err(AppError::BadCredentials);
     };
-    state.login_throttle.record_success(&login);
+    state.login_throttle.succeeded(attempt);
+    // A new session id on every sign-in, also over a session that was
+    // signed in already (axum-login keeps the id then): no fixation.
+    auth.session.cycle_id().await.map_err(AppError::internal)?;
     auth.login(&user).await?;
-    tracing::info!(login = %login, "signed in");
+    tracing::info!(login = ?login, "signed in");
     Ok(())
+}
+
+/// The address a request came from, when the server knows it (it always does
+/// when serving; requests built in tests may not carry one).
+pub fn client_address(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
 }
