@@ -39,6 +39,8 @@ done
 echo "-- GET /stats (whole page, server time of 21 requests, median)"
 for i in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: avtosalon_session=$cookie" "http://127.0.0.1:$BENCH_PORT/stats"; done \
 	| sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $1 * 1000}'
+echo "-- sign-in flood: 2,000 anonymous sign-ins, 64 at once, from many addresses"
+python3 server/benches/sign_in_flood.py "http://127.0.0.1:$BENCH_PORT" "$pid" 2000 64
 echo "-- kiosk registration (photo, consent, services), 100 visitors"
 python3 server/benches/kiosk_registration.py "http://127.0.0.1:$BENCH_PORT" bench-admin-pass 100
 echo "-- kiosk page: HTML server time (median of 21) and transfer sizes"

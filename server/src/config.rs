@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, env = "TELEGRAM_API_URL")]
     pub telegram_api_url: Option<String>,
     /// Do not fill a new database with demo data (for real installations).
+    /// Where staff and devices reach the server (`https://salon.example`):
+    /// used for pairing links; `https://` marks cookies Secure and sends HSTS.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<app::infra::site::PublicUrl>,
+
     #[arg(long, env = "NO_DEMO_DATA", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub no_demo_data: bool,
     /// Clients generated on a new database's first start.
@@ -88,6 +93,7 @@ impl std::fmt::Debug for Config {
             .field("admin_password", &secret(&self.admin_password))
             .field("telegram_bot_token", &secret(&self.telegram_bot_token))
             .field("telegram_api_url", &self.telegram_api_url)
+            .field("public_url", &self.public_url)
             .field("no_demo_data", &self.no_demo_data)
             .field("demo_clients", &self.demo_clients)
             .finish()

@@ -14,6 +14,7 @@ pub mod guard;
 pub mod http;
 pub mod jobs;
 pub mod serve;
+pub mod shield;
 
 use std::path::Path;
 

@@ -17,7 +17,7 @@ use tower_sessions::cookie::{SameSite, time::Duration};
 use tower_sessions::{CachingSessionStore, Expiry, MemoryStore, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
-use crate::{Config, ServerError, bot, demo, guard, http, jobs, prepare_data_dir};
+use crate::{Config, ServerError, bot, demo, guard, http, jobs, prepare_data_dir, shield};
 
 /// Where the built site (WASM, CSS, public files) is, as cargo-leptos set it.
 pub fn leptos_options(config: &Config) -> LeptosOptions {
@@ -62,7 +62,8 @@ pub async fn start(config: &Config) -> Result<Started, ServerError> {
     } else {
         None
     };
-    let state = AppState::new(db, leptos_options(config), config.data_dir.clone());
+    let state = AppState::new(db, leptos_options(config), config.data_dir.clone())
+        .with_public_url(config.public_url.clone());
     Ok(Started {
         state,
         admin,
@@ -93,7 +94,7 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
     let store = CachingSessionStore::new(MemoryStore::default(), store);
     let sessions = SessionManagerLayer::new(store)
         .with_name("avtosalon_session")
-        .with_secure(false)
+        .with_secure(state.secure_cookies())
         .with_same_site(SameSite::Lax)
         .with_http_only(true)
         .with_expiry(Expiry::OnInactivity(Duration::hours(12)));
@@ -119,11 +120,19 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
             guard::refuse_anonymous,
         ))
         .layer(axum::middleware::from_fn(guard::rpc_error_status))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            shield::refuse_cross_site,
+        ))
         .layer(auth_layer)
         // No request body is larger than a document upload (server functions
         // read theirs whole, so the limit must sit in front of them).
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            shield::security_headers,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
     Ok(router)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::infra::Db;
 use crate::infra::password::CheckGate;
+use crate::infra::site::PublicUrl;
 use crate::infra::throttle::LoginThrottle;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Bounds the password checks anyone can start by signing in.
     pub password_checks: CheckGate,
+    /// Where staff and devices reach the server, when the operator says.
+    pub public_url: Option<PublicUrl>,
     /// Tells live pages (the dashboard) that visits or services changed.
     pub changes: tokio::sync::broadcast::Sender<Change>,
 }
@@ -36,12 +39,23 @@ impl AppState {
             data_dir: Arc::new(data_dir),
             login_throttle: Arc::new(LoginThrottle::default()),
             password_checks: CheckGate::default(),
+            public_url: None,
             changes: tokio::sync::broadcast::channel(256).0,
         }
     }
 }
 
 impl AppState {
+    pub fn with_public_url(mut self, public_url: Option<PublicUrl>) -> Self {
+        self.public_url = public_url;
+        self
+    }
+
+    /// Whether cookies must be `Secure` (the public address is HTTPS).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_ref().is_some_and(PublicUrl::is_https)
+    }
+
     /// Announces a change; nobody listening is fine.
     pub fn announce(&self, branch_id: i64) {
         let _ = self.changes.send(Change { branch_id });

@@ -70,8 +70,13 @@ pub struct KioskRegistration {
 pub async fn pair_kiosk(code: String) -> Result<(), AppError> {
     let state = crate::auth::ssr::app_state()?;
     let (_, token) = crate::settings::ssr::devices::pair(&state.db, &code, "kiosk").await?;
+    let secure = if state.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
-        "{KIOSK_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        "{KIOSK_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         10 * 365 * 24 * 3600
     );
     let response = expect_context::<leptos_axum::ResponseOptions>();

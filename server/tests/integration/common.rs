@@ -37,9 +37,16 @@ pub fn config(dir: &std::path::Path) -> server::Config {
 }
 
 pub async fn app() -> TestApp {
+    app_with(|_| {}).await
+}
+
+/// An app whose configuration `change` adjusts first.
+pub async fn app_with(change: impl FnOnce(&mut server::Config)) -> TestApp {
     let limit = time_limit();
     let dir = tempfile::tempdir().unwrap();
-    let started = server::start(&config(dir.path())).await.unwrap();
+    let mut config = config(dir.path());
+    change(&mut config);
+    let started = server::start(&config).await.unwrap();
     let state = started.state.clone();
     let router = server::router(started.state).await.unwrap();
     TestApp {
@@ -135,6 +142,17 @@ impl TestApp {
         request
             .extensions_mut()
             .insert(axum::extract::ConnectInfo(peer));
+        self.send(request).await
+    }
+
+    /// Sends `request` with extra `headers` (e.g. `Origin`, `Host`).
+    pub async fn send_with(&self, mut request: Request<Body>, headers: &[(&str, &str)]) -> Reply {
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
         self.send(request).await
     }
 

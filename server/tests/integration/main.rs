@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod auth;
+mod browser_protections;
 mod camera;
 mod kiosk;
 mod reports;

@@ -1,0 +1,107 @@
+//! What protects browsers that use the app: state-changing requests from
+//! another site are refused (no cross-site form can create a staff account
+//! or sign someone in), and every answer carries the security headers.
+
+use app::infra::AppState;
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Refuses a POST, PUT, PATCH or DELETE that a browser sent from another
+/// site: its `Origin` is neither the address it was sent to nor the
+/// configured public address (or, without `Origin`, the browser says it is
+/// cross-site). Programs (the camera, API clients) send neither and pass.
+pub async fn refuse_cross_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let changes_state = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if changes_state && is_cross_site(request.headers(), &state) {
+        tracing::info!(
+            origin = ?request.headers().get(header::ORIGIN),
+            path = %request.uri().path(),
+            "cross-site request refused"
+        );
+        return (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({
+                "error": "forbidden",
+                "message": "requests from another site are refused"
+            })),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_cross_site(headers: &HeaderMap, state: &AppState) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site.as_bytes() == b"cross-site");
+    };
+    let Ok(origin) = origin.to_str() else {
+        return true;
+    };
+    let origin = origin.to_ascii_lowercase();
+    if state
+        .public_url
+        .as_ref()
+        .is_some_and(|url| url.origin() == origin)
+    {
+        return false;
+    }
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    !matches!((authority, host), (Some(a), Some(h)) if a == h)
+}
+
+/// Headers on every answer: no framing (clickjacking), no sniffing, no
+/// referrer to other sites, HSTS when served over HTTPS, and a baseline
+/// content policy for HTML the app did not render (rendered pages set their
+/// own, with the nonce of their scripts, in `app::shell`).
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    };
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::REFERRER_POLICY, "same-origin");
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if is_html {
+        set(
+            headers,
+            header::CONTENT_SECURITY_POLICY,
+            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'",
+        );
+    }
+    if state.secure_cookies() {
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
+}
