@@ -25,7 +25,8 @@ pub use serve::{Started, router, start};
 /// Makes sure the data directory exists and can be written.
 pub fn prepare_data_dir(dir: &Path) -> Result<(), ServerError> {
     let fail = |e| ServerError::DataDir(dir.to_path_buf(), e);
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    // Photos, documents and the database: readable by this user only.
+    app::infra::files::private_dir(dir).map_err(fail)?;
     let probe = dir.join(".write-test");
     std::fs::write(&probe, b"ok").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)?;

@@ -68,7 +68,7 @@ fn is_cross_site(headers: &HeaderMap, state: &AppState) -> bool {
 }
 
 /// Headers on every answer: no framing (clickjacking), no sniffing, no
-/// referrer to other sites, HSTS when served over HTTPS, and a baseline
+/// referrer to other sites, no caching of anything but built assets, HSTS when served over HTTPS, and a baseline
 /// content policy for HTML the app did not render (rendered pages set their
 /// own, with the nonce of their scripts, in `app::shell`).
 pub async fn security_headers(
@@ -76,6 +76,9 @@ pub async fn security_headers(
     request: Request,
     next: Next,
 ) -> Response {
+    // Built assets may be cached; everything else may hold personal data.
+    let is_asset =
+        request.uri().path().starts_with("/pkg/") || request.uri().path().starts_with("/favicon");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let set = |headers: &mut HeaderMap, name, value: &'static str| {
@@ -86,6 +89,9 @@ pub async fn security_headers(
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::REFERRER_POLICY, "same-origin");
+    if !is_asset {
+        set(headers, header::CACHE_CONTROL, "no-store");
+    }
     let is_html = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));

@@ -63,6 +63,7 @@ impl Db {
             .foreign_keys(true)
             .pragma("cache_size", "-32000");
         let in_memory = url.contains(":memory:");
+        let file = (!in_memory).then(|| options.get_filename().to_path_buf());
         let pool = SqlitePoolOptions::new()
             // An in-memory database exists once per connection.
             .max_connections(if in_memory { 1 } else { 8 })
@@ -79,6 +80,13 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| OpenError::Open(redact(url), e.to_string()))?;
+        // The database holds passports' and faces' metadata: this user only
+        // (SQLite gives its -wal and -shm files the same permissions).
+        if let Some(file) = file {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| OpenError::Open(redact(url), e.to_string()))?;
+        }
         sqlx::migrate!("../migrations")
             .run(&pool)
             .await

@@ -124,12 +124,37 @@ pub fn store(data_dir: &Path, dir: &str, name: &str, bytes: &[u8]) -> Result<Str
         tracing::error!(%error, folder = %folder.display(), "cannot store a file");
         AppError::Internal
     };
-    std::fs::create_dir_all(&folder).map_err(fail)?;
+    private_dir(&folder).map_err(fail)?;
     let target = folder.join(name);
     let temporary = folder.join(format!(".{name}.part"));
-    std::fs::write(&temporary, bytes).map_err(fail)?;
+    write_private(&temporary, bytes).map_err(fail)?;
     std::fs::rename(&temporary, &target).map_err(fail)?;
     Ok(format!("{dir}/{name}"))
+}
+
+/// Creates `dir` (and its parents) readable by this user only: photos,
+/// passports and face snapshots are nobody else's business on the machine.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// Writes a new file readable by this user only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// The absolute path of a stored file; refuses anything that could leave the
@@ -153,7 +178,7 @@ pub fn remove(data_dir: &Path, stored: &str) {
 
 /// A file name as the uploader's computer called it, made harmless: no
 /// folders, no control characters, at most 120 characters.
-pub fn clean_file_name(name: &str, fallback_extension: &str) -> String {
+pub fn clean_file_name(name: &str, extension: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
         .chars()
@@ -164,10 +189,16 @@ pub fn clean_file_name(name: &str, fallback_extension: &str) -> String {
         .chars()
         .take(120)
         .collect();
-    if cleaned.is_empty() {
-        format!("document.{fallback_extension}")
+    // The extension is the checked type's, never the uploader's: a PDF
+    // named `a.html` must not download as a page.
+    let stem = match cleaned.rsplit_once('.') {
+        Some((stem, _)) => stem.trim_end(),
+        None => cleaned.as_str(),
+    };
+    if stem.is_empty() {
+        format!("document.{extension}")
     } else {
-        cleaned
+        format!("{stem}.{extension}")
     }
 }
 
@@ -259,7 +290,10 @@ mod tests {
         assert!(reencode_photo(&photo_from_data_url(&url).unwrap()).is_ok());
         assert!(photo_from_data_url("data:text/html;base64,PGI+").is_err());
         assert!(photo_from_data_url("not a url").is_err());
-        assert_eq!(clean_file_name("../../etc/passwd", "pdf"), "passwd");
+        assert_eq!(clean_file_name("../../etc/passwd", "pdf"), "passwd.pdf");
+        // The checked type names the extension, not the uploader.
+        assert_eq!(clean_file_name("a.html", "pdf"), "a.pdf");
+        assert_eq!(clean_file_name("scan.JPEG", "jpg"), "scan.jpg");
         assert_eq!(
             clean_file_name("C:\\scans\\pass port.pdf", "pdf"),
             "pass port.pdf"

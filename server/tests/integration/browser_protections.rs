@@ -126,6 +126,7 @@ async fn answers_carry_the_security_headers() {
         assert_eq!(reply.headers[header::X_FRAME_OPTIONS], "DENY");
         assert_eq!(reply.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(reply.headers[header::REFERRER_POLICY], "same-origin");
+        assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
         // Plain HTTP: no HSTS.
         assert!(
             !reply
@@ -196,4 +197,20 @@ async fn behind_https_cookies_are_secure_hsts_is_sent_and_links_use_the_public_a
         "{}",
         device.body
     );
+}
+
+#[tokio::test]
+async fn a_nul_in_a_search_is_a_bad_request() {
+    let app = app().await;
+    let admin = app.admin().await;
+    for path in ["/api/clients?q=ab%00cd", "/api/clients?q=%00"] {
+        let reply = app.get(path, Some(&admin)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            reply.body
+        );
+        assert_eq!(reply.json()["field"], "q");
+    }
 }

@@ -134,3 +134,31 @@ async fn demo_aggregates_match_the_visits() {
     .unwrap();
     assert_eq!(sale_after_visit, 0);
 }
+
+/// The data directory, the database and stored files are this user's only.
+#[tokio::test]
+async fn the_data_directory_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = crate::common::app().await;
+    let data_dir = app.state.data_dir.as_path();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(data_dir), 0o700);
+    let stored = app::infra::files::store(data_dir, "documents", "x.pdf", b"%PDF-1.4").unwrap();
+    assert_eq!(mode(&data_dir.join("documents")), 0o700);
+    assert_eq!(mode(&data_dir.join(stored)), 0o600);
+    let mut databases = 0;
+    for entry in std::fs::read_dir(data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            databases += path.to_string_lossy().contains(".db") as usize;
+            assert_eq!(
+                mode(&path) & 0o077,
+                0,
+                "{} is readable by others",
+                path.display()
+            );
+        }
+    }
+    assert!(databases >= 1, "no database file in the data directory");
+}

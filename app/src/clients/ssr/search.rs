@@ -118,6 +118,10 @@ fn flag(field: &str, value: &str) -> Result<Option<bool>, AppError> {
 
 /// Checks every field of `query`; `now` gives the year ages count from.
 pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
+    // Control characters (a NUL above all) are never part of a name or phone.
+    if query.q.chars().any(char::is_control) {
+        return Err(AppError::invalid("q", InvalidCode::BadFormat));
+    }
     if query.q.chars().count() > SEARCH_MAX {
         return Err(AppError::invalid("q", InvalidCode::TooLong));
     }
