@@ -61,7 +61,9 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            .pragma("cache_size", "-32000");
+            .pragma("cache_size", "-32000")
+            // Deleted personal data is overwritten, not left in free pages.
+            .pragma("secure_delete", "ON");
         let in_memory = url.contains(":memory:");
         let file = (!in_memory).then(|| options.get_filename().to_path_buf());
         let pool = SqlitePoolOptions::new()
@@ -101,6 +103,18 @@ impl Db {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Copies the write-ahead log into the database file and empties it, so
+    /// no old version of a page (e.g. of an erased client) stays behind.
+    /// Best effort: a busy database is checkpointed later by SQLite itself.
+    pub async fn checkpoint(&self) {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(%error, "checkpoint after erasure failed");
+        }
     }
 
     /// Whether the database answers a trivial query (the health check).

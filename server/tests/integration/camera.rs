@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 /// An 8×8 orange PNG.
 pub const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGM4UaGBFTEMLQkAUtVaAV8W4QQAAAAASUVORK5CYII=";
 
+/// An 8×8 blue PNG: someone else's face.
+pub const OTHER_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR42mOQizqBFTEMLQkAGBlQAUe2mrMAAAAASUVORK5CYII=";
+
 /// A fresh app with one branch (id 1) and nothing else.
 pub async fn camera_app() -> TestApp {
     let app = app().await;
@@ -631,4 +634,118 @@ async fn closing_time_closes_open_visits_once_and_old_snapshots_go() {
     assert_eq!(purged, 1);
     assert!(!app.state.data_dir.join(&paths[0]).exists());
     assert!(app.state.data_dir.join(&paths[1]).exists());
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// A client who was recognised at the entrance, matched wrongly once
+/// (corrected by staff), and announced on Telegram is erased: nothing in the
+/// data directory (database, its log, photos, snapshots, faces) still holds
+/// their name, their phone or any image of them.
+#[tokio::test]
+async fn erasure_leaves_no_trace_of_a_recognised_corrected_notified_client() {
+    let app = camera_app().await;
+    let token = paired_camera(&app, "entrance").await;
+    let name = "Zebiniso Erasetestova";
+    let phone_digits = "935550123";
+    let client = enrolled_client(&app, name, &format!("+998{phone_digits}")).await;
+    let admin = app.admin().await;
+    // Recognised, and the visit announced.
+    let seen = camera_event(
+        &app,
+        &token,
+        &json!({"key": key(), "kind": "enter", "occurred_at": now_ms() - 60_000, "client_id": client, "similarity": 0.81, "snapshot": PNG}),
+    )
+    .await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    let exit = paired_camera(&app, "exit").await;
+    let left = camera_event(
+        &app,
+        &exit,
+        &json!({"key": key(), "kind": "exit", "occurred_at": now_ms() - 30_000, "client_id": client, "similarity": 0.8}),
+    )
+    .await;
+    assert_eq!(left.status, StatusCode::OK, "{}", left.body);
+    // Another visitor is taken for them once, and staff correct it.
+    let wrong = camera_event(
+        &app,
+        &token,
+        &json!({"key": key(), "kind": "enter", "occurred_at": now_ms(), "client_id": client, "similarity": 0.55, "snapshot": OTHER_PNG}),
+    )
+    .await
+    .json();
+    let corrected = app
+        .post_form(
+            app::clients::card::RejectCameraMatch::PATH,
+            &format!("client_id={client}&event_id={}", wrong["event_id"]),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(corrected.status, StatusCode::OK, "{}", corrected.body);
+
+    // Before: their traces are there, so the search below can find them.
+    let data_dir = app.state.data_dir.as_path();
+    let images: Vec<String> = files_under(data_dir)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .map(|p| sha256(&std::fs::read(p).unwrap()))
+        .collect();
+    assert!(
+        images.len() >= 3,
+        "photo, snapshots and rejected face: {images:?}"
+    );
+    let told = format!("SELECT COUNT(*) FROM notification_outbox WHERE client_id = {client}");
+    assert!(
+        scalar(&app, &told).await >= 1,
+        "the visit was not announced"
+    );
+
+    let erased = app
+        .post_form(
+            app::clients::card::EraseClient::PATH,
+            &format!("id={client}&confirm=on"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::OK, "{}", erased.body);
+
+    for path in files_under(data_dir) {
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(name), "{} holds the name", path.display());
+        assert!(
+            !text.contains(phone_digits),
+            "{} holds the phone",
+            path.display()
+        );
+        assert!(
+            !images.contains(&sha256(&bytes)),
+            "{} is an image of them",
+            path.display()
+        );
+    }
+    assert_eq!(
+        scalar(&app, &told).await,
+        0,
+        "texts about them are still queued"
+    );
+    let gallery = camera_get(&app, &token, "/api/vision/gallery").await.json();
+    assert_eq!(gallery["clients"], json!([]));
 }

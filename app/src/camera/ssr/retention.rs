@@ -48,13 +48,16 @@ pub async fn set_retention_days(db: &Db, actor: i64, days: &str) -> Result<(), A
     Ok(())
 }
 
-/// Deletes unknown visitors' snapshots older than the retention period;
-/// returns how many went.
+/// Deletes unknown visitors' snapshots older than the retention period
+/// (wrong matches staff corrected included), except faces still kept as a
+/// client's "not them" example; returns how many went.
 pub async fn purge_snapshots(db: &Db, data_dir: &Path) -> Result<usize, AppError> {
     let cutoff = now() - retention_days(db).await? * 86_400;
     let old: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, snapshot_path FROM camera_events WHERE client_id IS NULL AND rejected = FALSE \
-         AND snapshot_path IS NOT NULL AND occurred_at < ? LIMIT 1000",
+        "SELECT id, snapshot_path FROM camera_events WHERE client_id IS NULL \
+         AND snapshot_path IS NOT NULL AND occurred_at < ? \
+         AND snapshot_path NOT IN (SELECT image_path FROM face_templates WHERE image_path IS NOT NULL) \
+         LIMIT 1000",
     )
     .bind(cutoff)
     .fetch_all(db.pool())

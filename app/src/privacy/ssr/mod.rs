@@ -89,12 +89,13 @@ pub async fn save_consent(
 pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Result<(), AppError> {
     let t = now();
     let mut tx = db.begin_write().await?;
-    let found: Option<(Option<String>, Option<i64>)> =
-        sqlx::query_as("SELECT photo_path, erased_at FROM clients WHERE id = ?")
+    type Found = (Option<String>, Option<i64>, Option<String>, Option<String>);
+    let found: Option<Found> =
+        sqlx::query_as("SELECT photo_path, erased_at, full_name, phone FROM clients WHERE id = ?")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-    let (photo, erased) = found.ok_or(AppError::NotFound)?;
+    let (photo, erased, name, phone) = found.ok_or(AppError::NotFound)?;
     if erased.is_some() {
         return Err(AppError::NotFound);
     }
@@ -115,6 +116,41 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
         .into_iter()
         .flatten(),
     );
+    // Camera snapshots of them, matches kept and matches staff rejected.
+    paths.extend(
+        sqlx::query_scalar::<_, String>(
+            "SELECT snapshot_path FROM camera_events WHERE client_id = ? AND snapshot_path IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?,
+    );
+    sqlx::query(
+        "UPDATE camera_events SET snapshot_path = NULL, similarity = NULL WHERE client_id = ?",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    // Telegram texts about them, sent or waiting; summaries about several
+    // clients lose their name and phone.
+    sqlx::query("DELETE FROM notification_outbox WHERE client_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    for text in [name, phone].into_iter().flatten().filter(|t| t.len() >= 3) {
+        sqlx::query(
+            "UPDATE notification_outbox SET payload = replace(payload, ?, '—') WHERE instr(payload, ?) > 0",
+        )
+        .bind(&text)
+        .bind(&text)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // Staff notes on their services may name them.
+    sqlx::query("UPDATE service_requests SET note = NULL WHERE client_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "UPDATE sales SET contract_document_id = NULL WHERE contract_document_id IN \
          (SELECT id FROM documents WHERE client_id = ?)",
@@ -145,5 +181,8 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     for path in paths {
         files::remove(data_dir, &path);
     }
+    // Deleted rows are zeroed (secure_delete); folding the write-ahead log
+    // into the database removes the old copies of those pages too.
+    db.checkpoint().await;
     Ok(())
 }
