@@ -125,6 +125,15 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
         .fetch_all(&mut *tx)
         .await?,
     );
+    // A face kept as "not them" is an event's snapshot too: the event
+    // loses it with the template.
+    sqlx::query(
+        "UPDATE camera_events SET snapshot_path = NULL WHERE snapshot_path IN \
+         (SELECT image_path FROM face_templates WHERE client_id = ?)",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "UPDATE camera_events SET snapshot_path = NULL, similarity = NULL WHERE client_id = ?",
     )
