@@ -232,6 +232,15 @@ pub async fn reject_camera_match(client_id: i64, event_id: i64) -> Result<(), Ap
     Ok(())
 }
 
+/// Face recognition on or off for a client, by staff with the person in
+/// front of them (never from a kiosk). Switching it on needs a photo on file
+/// that staff have just compared with the person.
+#[server(prefix = "/rpc")]
+pub async fn set_client_biometrics(client_id: i64, on: bool) -> Result<(), AppError> {
+    let (user, state) = authorize_client(client_id, crate::auth::ssr::Need::Staff).await?;
+    crate::clients::ssr::set_biometric_opt_in(&state.db, user.id, client_id, on).await
+}
+
 /// Deletes a document (managers and admins).
 #[server(prefix = "/rpc")]
 pub async fn delete_client_document(client_id: i64, id: i64) -> Result<(), AppError> {

@@ -5,7 +5,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::card::{
     AddVisitService, CardData, CheckInClient, CloseClientVisit, DeleteClientDocument, EraseClient,
-    RecordClientSale, RejectCameraMatch, UpdateClient, load_client_card,
+    RecordClientSale, RejectCameraMatch, SetClientBiometrics, UpdateClient, load_client_card,
 };
 use crate::i18n::*;
 use crate::ui::{ActionError, ErrorMessage, Loading, date};
@@ -27,6 +27,7 @@ struct CardActions {
     delete_document: ServerAction<DeleteClientDocument>,
     erase: ServerAction<EraseClient>,
     reject: ServerAction<RejectCameraMatch>,
+    biometrics: ServerAction<SetClientBiometrics>,
 }
 
 #[component]
@@ -48,6 +49,7 @@ pub fn ClientCardPage() -> impl IntoView {
         delete_document: ServerAction::new(),
         erase: ServerAction::new(),
         reject: ServerAction::new(),
+        biometrics: ServerAction::new(),
     };
     provide_context(actions);
     Effect::new(move |_| {
@@ -66,6 +68,7 @@ pub fn ClientCardPage() -> impl IntoView {
                 actions.update.version().get(),
                 actions.sale.version().get(),
                 actions.reject.version().get(),
+                actions.biometrics.version().get(),
                 actions.delete_document.version().get(),
             )
         },
@@ -86,6 +89,7 @@ pub fn ClientCardPage() -> impl IntoView {
             <ActionError value=actions.add_service.value() />
             <ActionError value=actions.close.value() />
             <ActionError value=actions.reject.value() />
+            <ActionError value=actions.biometrics.value() />
             <ActionError value=actions.update.value() />
             <ActionError value=actions.sale.value() />
             <ActionError value=actions.delete_document.value() />
@@ -125,6 +129,25 @@ fn Card(data: CardData) -> impl IntoView {
     } else {
         t!(i18n, card.biometric_no).into_any()
     };
+    // Staff switch face recognition here, with the person in front of them;
+    // on needs the photo on file to be theirs.
+    let can_switch_on = c.has_photo && !c.biometric_opt_in;
+    let switch_to = !c.biometric_opt_in;
+    let biometric_form = (c.biometric_opt_in || can_switch_on).then(|| {
+        view! {
+            <ActionForm action=actions.biometrics attr:class="inline-form">
+                <input type="hidden" name="client_id" value=c.id />
+                <input type="hidden" name="on" value=switch_to.to_string() />
+                <button type="submit" class="button ghost small" data-test="biometrics-switch">
+                    {if switch_to {
+                        t!(i18n, card.biometric_switch_on).into_any()
+                    } else {
+                        t!(i18n, card.biometric_switch_off).into_any()
+                    }}
+                </button>
+            </ActionForm>
+        }
+    });
     let client_id = c.id;
     let home_branch = c.branch_id;
     view! {
@@ -192,7 +215,7 @@ fn Card(data: CardData) -> impl IntoView {
                     <dt>{t!(i18n, card.registered)}</dt>
                     <dd>{date(c.created_at, offset)}</dd>
                     <dt>{t!(i18n, card.consent)}</dt>
-                    <dd>{consent} <br /> <span class="small">{biometric}</span></dd>
+                    <dd>{consent} <br /> <span class="small">{biometric}</span> {biometric_form}</dd>
                 </dl>
                 <details class="edit-client">
                     <summary class="button ghost small">{t!(i18n, card.edit)}</summary>

@@ -6,7 +6,11 @@ use std::sync::Arc;
 use crate::infra::Db;
 use crate::infra::password::CheckGate;
 use crate::infra::site::PublicUrl;
-use crate::infra::throttle::LoginThrottle;
+use crate::infra::throttle::{LoginThrottle, RateLimit};
+
+/// A visitor types their number once or twice; a kiosk asking more often
+/// than this is being used to look people up.
+const KIOSK_PHONE_CHECKS_PER_MINUTE: u32 = 20;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
@@ -19,6 +23,9 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Bounds the password checks anyone can start by signing in.
     pub password_checks: CheckGate,
+    /// Phone lookups and check-ins per kiosk: each tells whether a number
+    /// belongs to a client (and their first name).
+    pub kiosk_phone_checks: Arc<RateLimit>,
     /// Where staff and devices reach the server, when the operator says.
     pub public_url: Option<PublicUrl>,
     /// Tells live pages (the dashboard) that visits or services changed.
@@ -40,6 +47,10 @@ impl AppState {
             login_throttle: Arc::new(LoginThrottle::default()),
             password_checks: CheckGate::default(),
             public_url: None,
+            kiosk_phone_checks: Arc::new(RateLimit::new(
+                KIOSK_PHONE_CHECKS_PER_MINUTE,
+                std::time::Duration::from_secs(60),
+            )),
             changes: tokio::sync::broadcast::channel(256).0,
         }
     }

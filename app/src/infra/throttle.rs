@@ -155,6 +155,44 @@ fn count_failure(entries: &mut HashMap<Key, Entry>, key: Key, now: Instant) {
     }
 }
 
+/// At most `limit` uses per `window` for each key (a kiosk's phone checks).
+pub struct RateLimit {
+    limit: u32,
+    window: Duration,
+    used: Mutex<HashMap<i64, (Instant, u32)>>,
+}
+
+impl RateLimit {
+    pub fn new(limit: u32, window: Duration) -> RateLimit {
+        RateLimit {
+            limit,
+            window,
+            used: Mutex::default(),
+        }
+    }
+
+    /// Counts one use by `key`, or refuses it with the seconds until its
+    /// window starts again.
+    pub fn hit(&self, key: i64, now: Instant) -> Result<(), crate::error::AppError> {
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        if used.len() > MAX_ENTRIES {
+            used.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        }
+        let (start, count) = used.entry(key).or_insert((now, 0));
+        if now.duration_since(*start) >= self.window {
+            (*start, *count) = (now, 0);
+        }
+        if *count >= self.limit {
+            let wait = self.window.saturating_sub(now.duration_since(*start));
+            return Err(crate::error::AppError::TooManyAttempts {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        *count += 1;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +237,17 @@ mod tests {
         }
         assert!(wrong(&throttle, "someone-else", 1, t0).is_err());
         assert!(wrong(&throttle, "someone-else", 2, t0).is_ok());
+    }
+
+    #[test]
+    fn a_rate_limit_refuses_the_excess_until_its_window_passes() {
+        let limit = RateLimit::new(2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert!(limit.hit(1, t0).is_ok());
+        assert!(limit.hit(1, t0).is_ok());
+        assert!(limit.hit(1, t0 + Duration::from_secs(10)).is_err());
+        assert!(limit.hit(2, t0).is_ok());
+        assert!(limit.hit(1, t0 + Duration::from_secs(60)).is_ok());
     }
 
     #[tokio::test]

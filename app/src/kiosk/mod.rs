@@ -106,7 +106,11 @@ pub async fn kiosk_info() -> Result<KioskSetup, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "kiosk_lookup", input = Json)]
 pub async fn kiosk_lookup(phone: String) -> Result<Option<KnownClient>, AppError> {
-    let (_, state) = crate::auth::ssr::require_kiosk().await?;
+    let (device, state) = crate::auth::ssr::require_kiosk().await?;
+    // Each lookup tells a first name: a kiosk may not run through numbers.
+    state
+        .kiosk_phone_checks
+        .hit(device.id, std::time::Instant::now())?;
     crate::kiosk::ssr::lookup(&state.db, &phone).await
 }
 
@@ -116,14 +120,19 @@ pub async fn kiosk_check_in(
     phone: String,
     services: Vec<String>,
     consent_version: Option<i64>,
-    biometric: bool,
     language: String,
 ) -> Result<KioskDone, AppError> {
     let (device, state) = crate::auth::ssr::require_kiosk().await?;
+    state
+        .kiosk_phone_checks
+        .hit(device.id, std::time::Instant::now())?;
+    // Whoever types a phone here may be someone else: a returning client's
+    // consent text version is recorded, their biometric choice is not
+    // touched (staff switch it on the card, with the person in front of them).
     let consent = consent_version.map(|version| crate::kiosk::ssr::ConsentGiven {
         version,
         language: &language,
-        biometric,
+        biometric: None,
     });
     let done = crate::kiosk::ssr::check_in_known(
         &state.db,

@@ -484,7 +484,7 @@ async fn documents_are_checked_stored_privately_and_audited() {
             .fetch_one(app.state.db.pool())
             .await
             .unwrap();
-    assert_eq!(name, "passwd");
+    assert_eq!(name, "passwd.pdf", "the extension is the checked type's");
     assert!(
         stored.starts_with("documents/") && !stored.contains(".."),
         "{stored}"
@@ -718,4 +718,126 @@ fn base64_encode(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Whoever types a returning client's phone at a kiosk may be someone else:
+/// the new consent version is recorded, but face recognition is not switched
+/// on from there. Staff switch it on the card, and only with a photo on file.
+#[tokio::test]
+async fn a_kiosk_cannot_switch_on_a_returning_client_s_face_recognition() {
+    let app = app_with_demo(10).await;
+    let (_, kiosk) = paired_kiosk(&app).await;
+    let submission = info(&app, &kiosk).await["submission"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut form = registration(&submission, "+998971113344");
+    form["biometric"] = json!(false);
+    let done = register(&app, &kiosk, &form).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let client_id = done.json()["client_id"].as_i64().unwrap();
+    let opted_in = format!("SELECT biometric_opt_in FROM clients WHERE id = {client_id}");
+    assert_eq!(scalar(&app, &opted_in).await, 0);
+
+    app::privacy::ssr::save_consent(&app.state.db, 1, "Yangi matn", "Новый текст", "New text")
+        .await
+        .unwrap();
+    let submission = info(&app, &kiosk).await["submission"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let check_in = json!({
+        "submission": submission,
+        "phone": "+998971113344",
+        "services": ["consultation"],
+        "consent_version": 2,
+        "biometric": true,
+        "language": "en",
+    });
+    let reply = app
+        .post_json("/rpc/kiosk_check_in", &check_in.to_string(), Some(&kiosk))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("SELECT consent_version FROM clients WHERE id = {client_id}")
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        scalar(&app, &opted_in).await,
+        0,
+        "a kiosk switched face recognition on"
+    );
+
+    // Staff at the card, with the person there and the photo on file.
+    let admin = app.admin().await;
+    let on = app
+        .post_form(
+            app::clients::card::SetClientBiometrics::PATH,
+            &format!("client_id={client_id}&on=true"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    assert_eq!(scalar(&app, &opted_in).await, 1);
+    assert_eq!(
+        scalar(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'biometrics_on' AND entity_id = {client_id}")).await,
+        1
+    );
+    // Without a photo there is nothing to compare the person with.
+    let no_photo: i64 = scalar(
+        &app,
+        "SELECT id FROM clients WHERE photo_path IS NULL AND erased_at IS NULL LIMIT 1",
+    )
+    .await;
+    let refused = app
+        .post_form(
+            app::clients::card::SetClientBiometrics::PATH,
+            &format!("client_id={no_photo}&on=true"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.json()["field"], "photo");
+}
+
+/// Each phone lookup tells a first name: a kiosk that asks too often is
+/// slowed down, other kiosks are not.
+#[tokio::test]
+async fn a_kiosk_cannot_run_through_phone_numbers() {
+    let app = app_with_demo(10).await;
+    let (_, kiosk) = paired_kiosk(&app).await;
+    let (_, other) = paired_kiosk(&app).await;
+    let mut statuses = Vec::new();
+    for n in 0..25 {
+        let phone = format!(r#"{{"phone":"+9989900000{n:02}"}}"#);
+        let reply = app
+            .post_json("/rpc/kiosk_lookup", &phone, Some(&kiosk))
+            .await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(reply.headers.contains_key(axum::http::header::RETRY_AFTER));
+        }
+        statuses.push(reply.status);
+    }
+    assert!(
+        statuses[..20].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[20..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let elsewhere = app
+        .post_json(
+            "/rpc/kiosk_lookup",
+            r#"{"phone":"+998990000001"}"#,
+            Some(&other),
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::OK);
 }

@@ -99,6 +99,34 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: &ClientInput) -> Result
     Ok(())
 }
 
+/// Staff switch a client's face recognition on (a photo must be on file) or off.
+pub async fn set_biometric_opt_in(db: &Db, actor: i64, id: i64, on: bool) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let photo: Option<Option<String>> =
+        sqlx::query_scalar("SELECT photo_path FROM clients WHERE id = ? AND erased_at IS NULL")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let photo = photo.ok_or(AppError::NotFound)?;
+    if on && photo.is_none() {
+        return Err(AppError::invalid("photo", InvalidCode::Required));
+    }
+    sqlx::query("UPDATE clients SET biometric_opt_in = ?, updated_at = ? WHERE id = ?")
+        .bind(on)
+        .bind(crate::infra::now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let action = if on {
+        "biometrics_on"
+    } else {
+        "biometrics_off"
+    };
+    crate::infra::audit::record(&mut tx, Some(actor), action, "client", Some(id), None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The branch a client belongs to, for role checks.
 pub async fn branch_of(db: &Db, id: i64) -> Result<i64, AppError> {
     sqlx::query_scalar("SELECT branch_id FROM clients WHERE id = ? AND erased_at IS NULL")

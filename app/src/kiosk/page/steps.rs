@@ -141,8 +141,10 @@ pub(super) fn ServiceChoice() -> impl IntoView {
 }
 
 /// The consent text in the visitor's language with the two separate choices.
+/// A returning client is told that face recognition is switched on at
+/// reception: whoever types a number here may not be its owner.
 #[component]
-pub(super) fn ConsentBox() -> impl IntoView {
+pub(super) fn ConsentBox(#[prop(optional)] returning: bool) -> impl IntoView {
     let i18n = use_i18n();
     let kiosk = expect_context::<Kiosk>();
     let text = move || {
@@ -171,15 +173,27 @@ pub(super) fn ConsentBox() -> impl IntoView {
             />
             <span>{t!(i18n, kiosk.consent_agree)}</span>
         </label>
-        <label class="kiosk-check">
-            <input
-                type="checkbox"
-                prop:checked=move || kiosk.visitor.biometric.get()
-                on:change=move |ev| kiosk.visitor.biometric.set(event_target_checked(&ev))
-                data-test="consent-biometric"
-            />
-            <span>{t!(i18n, kiosk.consent_biometric)}</span>
-        </label>
+        {if returning {
+            view! {
+                <p class="kiosk-note" data-test="biometric-at-reception">
+                    {t!(i18n, kiosk.biometric_at_reception)}
+                </p>
+            }
+                .into_any()
+        } else {
+            view! {
+                <label class="kiosk-check">
+                    <input
+                        type="checkbox"
+                        prop:checked=move || kiosk.visitor.biometric.get()
+                        on:change=move |ev| kiosk.visitor.biometric.set(event_target_checked(&ev))
+                        data-test="consent-biometric"
+                    />
+                    <span>{t!(i18n, kiosk.consent_biometric)}</span>
+                </label>
+            }
+                .into_any()
+        }}
     }
 }
 
@@ -205,7 +219,6 @@ pub(super) fn KnownStep(known: KnownClient) -> impl IntoView {
             kiosk.visitor.phone(),
             kiosk.visitor.services.get_untracked(),
             consent_version,
-            kiosk.visitor.biometric.get_untracked(),
             i18n.get_locale_untracked().as_str().to_string(),
         );
         kiosk.run(call, move |done| kiosk.step.set(Step::Done(done)));
@@ -215,7 +228,7 @@ pub(super) fn KnownStep(known: KnownClient) -> impl IntoView {
         <ServiceChoice />
         {needs_consent.then(|| view! {
             <p class="kiosk-lead">{t!(i18n, kiosk.consent_new_version)}</p>
-            <ConsentBox />
+            <ConsentBox returning=true />
         })}
         <div class="kiosk-actions">
             <button type="button" class="kiosk-button" on:click=move |_| kiosk.restart()>{t!(i18n, kiosk.back)}</button>

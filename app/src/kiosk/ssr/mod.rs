@@ -191,7 +191,9 @@ async fn notify(
 pub struct ConsentGiven<'a> {
     pub version: i64,
     pub language: &'a str,
-    pub biometric: bool,
+    /// The face-recognition choice; `None` leaves the stored one alone (a
+    /// returning client's is never changed from a kiosk).
+    pub biometric: Option<bool>,
 }
 
 async fn record_consent(
@@ -210,7 +212,7 @@ async fn record_consent(
     }
     sqlx::query(
         "UPDATE clients SET consent_at = ?, consent_version = ?, consent_language = ?, \
-         biometric_opt_in = ?, updated_at = ? WHERE id = ?",
+         biometric_opt_in = COALESCE(?, biometric_opt_in), updated_at = ? WHERE id = ?",
     )
     .bind(t)
     .bind(consent.version)
@@ -359,7 +361,7 @@ async fn register_in_db(
         &ConsentGiven {
             version: form.consent_version,
             language: &form.language,
-            biometric: form.biometric,
+            biometric: Some(form.biometric),
         },
         t,
     )
