@@ -122,6 +122,9 @@ test("pair a kiosk, register a new client with photo and consent, check a return
   await expect(kiosk.locator("[data-test=welcome-back]")).toContainText(returning.full_name.split(" ")[0]);
   if (await kiosk.locator("[data-test=consent-agree]").isVisible()) {
     await kiosk.locator("[data-test=consent-agree]").check();
+    // Face recognition of a returning client is switched on by staff, not here.
+    await expect(kiosk.locator("[data-test=consent-biometric]")).toHaveCount(0);
+    await expect(kiosk.locator("[data-test=biometric-at-reception]")).toBeVisible();
   }
   await kiosk.locator("[data-service=credit]").click();
   await screenshot(kiosk, "kiosk-known-ru");
@@ -140,6 +143,8 @@ test("pair a kiosk, register a new client with photo and consent, check a return
   const photo = page.locator("[data-test=client-photo]");
   await expect(photo).toBeVisible();
   expect(await photo.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  // Staff can switch face recognition off (and on again) on the card.
+  await expect(page.locator("[data-test=biometrics-switch]")).toBeVisible();
   // Started at the kiosk, or by the entrance camera when the registration took
   // over an unknown visitor's visit the demo data opened minutes ago.
   await expect(page.locator("[data-test=visits] li.open")).toContainText(/Kiosk|Kioskda|Киоск|Camera|Kamera|Камера/i);
