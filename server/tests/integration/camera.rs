@@ -749,3 +749,56 @@ async fn erasure_leaves_no_trace_of_a_recognised_corrected_notified_client() {
     let gallery = camera_get(&app, &token, "/api/vision/gallery").await.json();
     assert_eq!(gallery["clients"], json!([]));
 }
+
+/// A camera tells only what it can see: an entrance camera sends entries,
+/// an exit camera exits, and only of visits at its own branch.
+#[tokio::test]
+async fn cameras_report_only_their_own_door_and_branch() {
+    let app = camera_app().await;
+    sqlx::query(
+        "INSERT INTO branches (id, name, city, created_at) VALUES (2, 'Yunusobod', 'Toshkent', 0)",
+    )
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
+    let entrance = paired_camera(&app, "entrance").await;
+    let exit = paired_camera(&app, "exit").await;
+    let client = enrolled_client(&app, "Aziz Karimov", "+998901110002").await;
+    let enter = json!({"key": key(), "kind": "enter", "occurred_at": now_ms() - 60_000, "client_id": client, "similarity": 0.8});
+    // An exit camera cannot open a visit, an entrance camera cannot close one.
+    let refused = camera_event(&app, &exit, &enter).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.json()["field"], "kind");
+    let visit = camera_event(&app, &entrance, &enter).await.json()["visit_id"]
+        .as_i64()
+        .unwrap();
+    let leave = |key: String| json!({"key": key, "kind": "exit", "occurred_at": now_ms(), "client_id": client, "similarity": 0.8});
+    let refused = camera_event(&app, &entrance, &leave(key())).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+
+    // The exit camera of another branch does not end this visit.
+    let (_, code) =
+        app::settings::ssr::devices::create(&app.state.db, 1, 2, "camera", Some("exit"), "Door 2")
+            .await
+            .unwrap();
+    let elsewhere = app
+        .post_json(
+            "/api/vision/pair",
+            &json!({ "code": code }).to_string(),
+            None,
+        )
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let seen = camera_event(&app, &elsewhere, &leave(key())).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    assert_eq!(seen.json()["visit_id"], Value::Null);
+    let open = format!("SELECT COUNT(*) FROM visits WHERE id = {visit} AND left_at IS NULL");
+    assert_eq!(scalar(&app, &open).await, 1);
+    // Its own branch's exit camera does.
+    let left = camera_event(&app, &exit, &leave(key())).await;
+    assert_eq!(left.json()["visit_id"], visit);
+    assert_eq!(scalar(&app, &open).await, 0);
+}

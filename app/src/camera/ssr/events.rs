@@ -124,6 +124,14 @@ pub async fn record_event(
 ) -> Result<EventOutcome, AppError> {
     let now_ms = now() * 1000;
     let snapshot = validate(input, now_ms)?;
+    // An entrance camera sees people come in, an exit camera sees them go.
+    let expected = match device.camera_role.as_deref() {
+        Some("exit") => "exit",
+        _ => "enter",
+    };
+    if input.kind != expected {
+        return Err(AppError::invalid("kind", InvalidCode::OutOfRange));
+    }
     if let Some(done) = earlier_answer(&mut *db.pool().acquire().await?, device, &input.key).await?
     {
         return Ok(done);
@@ -185,10 +193,14 @@ async fn record_in_tx(
         ("enter", Some(client)) => Some(enter_client(&mut tx, device, client, input, at, t).await?),
         ("enter", None) => Some(enter_unknown(&mut tx, device, at, t).await?),
         (_, Some(client)) => {
+            // Only a visit at this camera's branch: an exit elsewhere is not
+            // this visit's end.
             let open: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM visits WHERE client_id = ? AND left_at IS NULL ORDER BY entered_at DESC LIMIT 1",
+                "SELECT id FROM visits WHERE client_id = ? AND branch_id = ? AND left_at IS NULL \
+                 ORDER BY entered_at DESC LIMIT 1",
             )
             .bind(client)
+            .bind(device.branch_id)
             .fetch_optional(&mut *tx)
             .await?;
             close_open(&mut tx, open, at).await?

@@ -20,6 +20,8 @@ pub struct Device {
     pub id: i64,
     pub branch_id: i64,
     pub kind: String,
+    /// A camera's place: `entrance` or `exit` (kiosks have none).
+    pub camera_role: Option<String>,
 }
 
 /// A one-time code in the pairing alphabet (also the Telegram link code).
@@ -99,8 +101,8 @@ pub async fn pair(db: &Db, code: &str, kind: &str) -> Result<(Device, String), A
     let token = format!("kd_{}", tokens::new_secret());
     let t = now();
     let mut tx = db.begin_write().await?;
-    let found: Option<(i64, i64, String)> = sqlx::query_as(
-        "SELECT id, branch_id, kind FROM devices WHERE pairing_code_hash = ? AND kind = ? \
+    let found: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, branch_id, kind, camera_role FROM devices WHERE pairing_code_hash = ? AND kind = ? \
          AND revoked_at IS NULL AND pairing_expires_at > ?",
     )
     .bind(tokens::sha256_hex(code.as_bytes()))
@@ -108,7 +110,7 @@ pub async fn pair(db: &Db, code: &str, kind: &str) -> Result<(Device, String), A
     .bind(t)
     .fetch_optional(&mut *tx)
     .await?;
-    let (id, branch_id, kind) =
+    let (id, branch_id, kind, camera_role) =
         found.ok_or(AppError::invalid("code", InvalidCode::UnknownValue))?;
     sqlx::query(
         "UPDATE devices SET token_hash = ?, pairing_code_hash = NULL, pairing_expires_at = NULL, \
@@ -126,6 +128,7 @@ pub async fn pair(db: &Db, code: &str, kind: &str) -> Result<(Device, String), A
             id,
             branch_id,
             kind,
+            camera_role,
         },
         token,
     ))
@@ -137,15 +140,15 @@ pub async fn for_token(db: &Db, token: &str, kind: &str) -> Result<Option<Device
     if !token.starts_with("kd_") || token.len() != 67 {
         return Ok(None);
     }
-    let found: Option<(i64, i64, String, Option<i64>)> = sqlx::query_as(
-        "SELECT id, branch_id, kind, last_seen_at FROM devices \
+    let found: Option<(i64, i64, String, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT id, branch_id, kind, camera_role, last_seen_at FROM devices \
          WHERE token_hash = ? AND kind = ? AND revoked_at IS NULL",
     )
     .bind(tokens::sha256_hex(token.as_bytes()))
     .bind(kind)
     .fetch_optional(db.pool())
     .await?;
-    let Some((id, branch_id, kind, last_seen)) = found else {
+    let Some((id, branch_id, kind, camera_role, last_seen)) = found else {
         return Ok(None);
     };
     let t = now();
@@ -161,6 +164,7 @@ pub async fn for_token(db: &Db, token: &str, kind: &str) -> Result<Option<Device
         id,
         branch_id,
         kind,
+        camera_role,
     }))
 }
 
