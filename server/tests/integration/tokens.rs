@@ -119,3 +119,79 @@ async fn the_openapi_document_describes_routes_that_exist() {
         }
     }
 }
+
+/// A token acts as its owner and ends with them: deactivating the owner or
+/// resetting their password (which may mean it leaked) revokes their tokens,
+/// and reactivating the owner does not bring them back.
+#[tokio::test]
+async fn tokens_end_with_their_owner_s_deactivation_or_password_reset() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let created = app
+        .post_form(
+            app::settings::CreateStaff::PATH,
+            "login=ops&full_name=Ops+Admin&role=admin&branch_id=&password=ops-pass-123",
+            Some(&admin),
+        )
+        .await;
+    assert!(created.status.is_success(), "{}", created.body);
+    let ops_id = scalar(&app, "SELECT id FROM staff WHERE login = 'ops'").await;
+    let new_token = |who: String| {
+        let app = &app;
+        async move {
+            let reply = app
+                .post_form(app::settings::CreateApiToken::PATH, "name=sync", Some(&who))
+                .await;
+            serde_json::from_str::<String>(&reply.body).unwrap()
+        }
+    };
+
+    let ops = app.sign_in("ops", "ops-pass-123").await;
+    let token = new_token(ops).await;
+    assert_eq!(
+        with_token(&app, "/api/me", &token).await.status,
+        StatusCode::OK
+    );
+    let reset = app
+        .post_form(
+            app::settings::ResetStaffPassword::PATH,
+            &format!("id={ops_id}&password=ops-pass-456"),
+            Some(&admin),
+        )
+        .await;
+    assert!(reset.status.is_success(), "{}", reset.body);
+    assert_eq!(
+        with_token(&app, "/api/me", &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let ops = app.sign_in("ops", "ops-pass-456").await;
+    let token = new_token(ops).await;
+    assert_eq!(
+        with_token(&app, "/api/me", &token).await.status,
+        StatusCode::OK
+    );
+    let active = |on: bool| format!("id={ops_id}&active={on}");
+    let off = app
+        .post_form(
+            app::settings::SetStaffActive::PATH,
+            &active(false),
+            Some(&admin),
+        )
+        .await;
+    assert!(off.status.is_success(), "{}", off.body);
+    assert_eq!(
+        with_token(&app, "/api/me", &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    app.post_form(
+        app::settings::SetStaffActive::PATH,
+        &active(true),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(
+        with_token(&app, "/api/me", &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

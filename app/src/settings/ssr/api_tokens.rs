@@ -32,6 +32,23 @@ pub async fn list_tokens(db: &Db) -> Result<Vec<ApiTokenRow>, AppError> {
     .await?)
 }
 
+/// Revokes every token acting as `owner`: a token must not outlive its
+/// owner's deactivation or a password reset (which may mean a leak).
+pub async fn revoke_all_of(
+    conn: &mut sqlx::SqliteConnection,
+    owner: i64,
+    t: i64,
+) -> Result<u64, AppError> {
+    Ok(sqlx::query(
+        "UPDATE api_tokens SET revoked_at = ? WHERE staff_id = ? AND revoked_at IS NULL",
+    )
+    .bind(t)
+    .bind(owner)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// Creates a token acting as `owner`; returns the secret, shown once.
 pub async fn create_token(db: &Db, owner: i64, name: &str) -> Result<String, AppError> {
     let name = required_text("name", name, limits::NAME_MAX)?;

@@ -262,6 +262,9 @@ pub async fn set_active(db: &Db, actor: i64, id: i64, active: bool) -> Result<()
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    if !active {
+        super::api_tokens::revoke_all_of(&mut tx, id, now()).await?;
+    }
     let action = if active { "activate" } else { "deactivate" };
     audit::record(&mut tx, Some(actor), action, "staff", Some(id), None).await?;
     tx.commit().await?;
@@ -287,6 +290,7 @@ pub async fn reset_password(
     if updated == 0 {
         return Err(AppError::NotFound);
     }
+    super::api_tokens::revoke_all_of(&mut tx, id, now()).await?;
     audit::record(
         &mut tx,
         Some(actor),
