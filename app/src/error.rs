@@ -59,6 +59,7 @@ pub enum ConflictCode {
     PhoneTaken,
     VisitOpen,
     VisitClosed,
+    TrainingRunning,
 }
 
 impl AppError {

@@ -84,6 +84,7 @@ pub fn ErrorMessage(error: AppError) -> impl IntoView {
             ConflictCode::PhoneTaken => t!(i18n, errors.phone_taken).into_any(),
             ConflictCode::VisitOpen => t!(i18n, errors.visit_open).into_any(),
             ConflictCode::VisitClosed => t!(i18n, errors.visit_closed).into_any(),
+            ConflictCode::TrainingRunning => t!(i18n, errors.training_running).into_any(),
         },
         AppError::TrainingRefused { reason } => {
             view! { {t!(i18n, errors.training_refused)} " " <span class="muted">"(" {reason} ")"</span> }.into_any()

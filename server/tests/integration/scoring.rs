@@ -220,3 +220,32 @@ async fn reception_may_not_retrain_or_rank() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// Two retrains at once: one fits, the other is told a training is running
+/// (409) instead of fitting the same data twice; one new model is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_retrains_at_once_train_once() {
+    let app = std::sync::Arc::new(app_with_demo(600).await);
+    let admin = app.admin().await;
+    let before = scalar(&app, "SELECT COUNT(*) FROM models").await;
+    let clicks: Vec<_> = (0..2)
+        .map(|_| {
+            let (app, admin) = (app.clone(), admin.clone());
+            tokio::spawn(async move { app.post_json("/api/retrain_model", "", Some(&admin)).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for click in clicks {
+        let reply = click.await.unwrap();
+        if reply.status == StatusCode::CONFLICT {
+            assert_eq!(reply.json()["code"], "training_running", "{}", reply.body);
+        }
+        statuses.push(reply.status);
+    }
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM models").await,
+        before + 1
+    );
+}

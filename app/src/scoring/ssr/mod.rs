@@ -7,7 +7,7 @@ pub mod model;
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite};
 
-use crate::error::AppError;
+use crate::error::{AppError, ConflictCode};
 use crate::i18n::*;
 use crate::infra::Db;
 use crate::infra::audit;
@@ -117,9 +117,19 @@ pub struct StoredModel {
     pub metrics: Metrics,
 }
 
+/// Held while a model is being trained.
+#[derive(Default)]
+struct Training(tokio::sync::Mutex<()>);
+
 /// Trains on the whole database, stores the model (active) and rescores
 /// every client. On failure nothing changes and the reason is returned.
 pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredModel, AppError> {
+    // One training at a time per database: a second click (or the nightly
+    // job meeting a click) is told one is running instead of fitting twice.
+    let training = db.cache::<Training>();
+    let _running = training.0.try_lock().map_err(|_| AppError::Conflict {
+        code: ConflictCode::TrainingRunning,
+    })?;
     let t = now();
     let examples = features::load(db, t, true, None).await?;
     let trained = tokio::task::spawn_blocking(move || model::train(&examples))
