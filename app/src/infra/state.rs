@@ -26,6 +26,8 @@ pub struct AppState {
     /// Phone lookups and check-ins per kiosk: each tells whether a number
     /// belongs to a client (and their first name).
     pub kiosk_phone_checks: Arc<RateLimit>,
+    /// How the Telegram bot stands; the bot task keeps it current.
+    pub bot: Arc<std::sync::RwLock<crate::notify::BotState>>,
     /// Where staff and devices reach the server, when the operator says.
     pub public_url: Option<PublicUrl>,
     /// Tells live pages (the dashboard) that visits or services changed.
@@ -47,6 +49,7 @@ impl AppState {
             login_throttle: Arc::new(LoginThrottle::default()),
             password_checks: CheckGate::default(),
             public_url: None,
+            bot: Arc::default(),
             kiosk_phone_checks: Arc::new(RateLimit::new(
                 KIOSK_PHONE_CHECKS_PER_MINUTE,
                 std::time::Duration::from_secs(60),

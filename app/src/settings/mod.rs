@@ -72,6 +72,7 @@ pub struct SettingsData {
     pub staff: Vec<StaffMember>,
     pub time_zones: Vec<String>,
     pub tokens: Vec<ApiToken>,
+    pub bot: crate::notify::BotState,
 }
 
 /// An optional id as a form sends it: empty means none.
@@ -127,6 +128,7 @@ pub async fn load_settings() -> Result<SettingsData, AppError> {
         staff,
         time_zones,
         tokens,
+        bot: state.bot.read().unwrap_or_else(|p| p.into_inner()).clone(),
     })
 }
 

@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::notify::BotState;
+
 use super::{
     ApiToken, CreateApiToken, CreateStaff, ResetStaffPassword, RevokeApiToken, SaveBranch,
     SetBranchBiometrics, SetStaffActive, SettingsData, UnlinkStaffTelegram, UpdateStaff,
@@ -85,9 +87,23 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
         staff,
         time_zones,
         tokens,
+        bot,
     } = data;
     let branch_options = branches.clone();
+    let bot = match bot {
+        BotState::Off => t!(i18n, settings.bot_off).into_any(),
+        BotState::Connecting => t!(i18n, settings.bot_connecting).into_any(),
+        BotState::Connected { username } => t!(
+            i18n,
+            settings.bot_connected,
+            name = move || username.clone()
+        )
+        .into_any(),
+        BotState::TokenRefused => t!(i18n, settings.bot_token_refused).into_any(),
+        BotState::Unreachable => t!(i18n, settings.bot_unreachable).into_any(),
+    };
     view! {
+        <p class="muted" data-test="bot-state">{t!(i18n, settings.bot)} ": " {bot}</p>
         <section class="card">
             <h2>{t!(i18n, settings.branches)}</h2>
             <div class="table-wrap">

@@ -9,6 +9,7 @@ use app::auth::ssr::{Need, admit};
 use app::infra::AppState;
 use app::infra::Db;
 use app::infra::now;
+use app::notify::BotState;
 use app::notify::ssr::outbox::{Pending, Recipient};
 use app::notify::ssr::telegram;
 use app::notify::ssr::texts;
@@ -98,7 +99,7 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let bot = bot(&config);
-        let polling = poll(state.db.clone(), bot.clone());
+        let polling = poll(state.db.clone(), bot.clone(), state.bot.clone());
         let delivering = deliver(
             state.db.clone(),
             state.data_dir.to_path_buf(),
@@ -134,11 +135,69 @@ async fn deliver(db: Db, data_dir: PathBuf, sender: TelegramSender) {
     }
 }
 
-async fn poll(db: Db, bot: TgBot) {
+/// Waits after a failure: short for a network hiccup, long when Telegram
+/// refused the token (it will not change until the operator fixes it).
+const RETRY_FIRST: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(60);
+const REFUSED_FIRST: Duration = Duration::from_secs(30);
+const REFUSED_MAX: Duration = Duration::from_secs(15 * 60);
+
+type SharedState = std::sync::Arc<std::sync::RwLock<BotState>>;
+
+/// Records the bot's state; says so in the log once per change, not once
+/// per attempt.
+fn set_state(shared: &SharedState, new: BotState, error: Option<&teloxide::RequestError>) {
+    let mut state = shared.write().unwrap_or_else(|p| p.into_inner());
+    if *state == new {
+        return;
+    }
+    match (&new, error) {
+        (BotState::Connected { username }, _) => {
+            tracing::info!(%username, "Telegram bot connected")
+        }
+        (BotState::TokenRefused, _) => tracing::error!(
+            "Telegram refused the bot token (TELEGRAM_BOT_TOKEN); the bot retries rarely until it is fixed"
+        ),
+        (_, Some(error)) => {
+            tracing::warn!(%error, "Telegram does not answer; the bot keeps retrying")
+        }
+        _ => {}
+    }
+    *state = new;
+}
+
+fn is_token_refused(error: &teloxide::RequestError) -> bool {
+    matches!(
+        error,
+        teloxide::RequestError::Api(teloxide::ApiError::InvalidToken)
+    )
+}
+
+async fn poll(db: Db, bot: TgBot, shared: SharedState) {
     let mut offset = 0;
+    let mut wait = RETRY_FIRST;
+    set_state(&shared, BotState::Connecting, None);
     loop {
+        // Who we are, until Telegram has said it once.
+        if !matches!(
+            *shared.read().unwrap_or_else(|p| p.into_inner()),
+            BotState::Connected { .. }
+        ) {
+            match bot.get_me().await {
+                Ok(me) => {
+                    let username = me.username.clone().unwrap_or_default();
+                    set_state(&shared, BotState::Connected { username }, None);
+                    wait = RETRY_FIRST;
+                }
+                Err(error) => {
+                    wait = after_failure(&shared, &error, wait).await;
+                    continue;
+                }
+            }
+        }
         match bot.get_updates().offset(offset).timeout(POLL_SECS).await {
             Ok(updates) => {
+                wait = RETRY_FIRST;
                 for update in updates {
                     offset = update.id.as_offset();
                     if let UpdateKind::Message(message) = update.kind
@@ -155,11 +214,27 @@ async fn poll(db: Db, bot: TgBot) {
                 tokio::time::sleep(wait.duration()).await;
             }
             Err(error) => {
-                tracing::warn!(%error, "Telegram getUpdates failed; retrying");
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                wait = after_failure(&shared, &error, wait).await;
             }
         }
     }
+}
+
+/// Notes a failed call, waits, and returns the next wait (doubling).
+async fn after_failure(
+    shared: &SharedState,
+    error: &teloxide::RequestError,
+    wait: Duration,
+) -> Duration {
+    let (state, first, max) = if is_token_refused(error) {
+        (BotState::TokenRefused, REFUSED_FIRST, REFUSED_MAX)
+    } else {
+        (BotState::Unreachable, RETRY_FIRST, RETRY_MAX)
+    };
+    set_state(shared, state, Some(error));
+    let wait = wait.max(first);
+    tokio::time::sleep(wait).await;
+    (wait * 2).min(max)
 }
 
 /// The answer to one message from a chat.

@@ -24,6 +24,10 @@ struct Fake {
     failing: bool,
     /// Chats whose user blocked the bot.
     blocked: Vec<i64>,
+    /// While set, Telegram answers every call as it does to a wrong token.
+    refuse_token: bool,
+    /// Calls of any method, to see how often the bot retries.
+    calls: usize,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -79,6 +83,10 @@ async fn method(
         (serde_json::from_slice(&body).unwrap_or(Value::Null), 0)
     };
     let mut fake = fake.lock().unwrap();
+    fake.calls += 1;
+    if fake.refuse_token {
+        return axum::Json(json!({"ok": false, "error_code": 401, "description": "Unauthorized"}));
+    }
     let message = |chat: i64, text: &str| json!({"message_id": 1, "date": 1_700_000_000, "chat": {"id": chat, "type": "private"}, "text": text});
     axum::Json(match method.to_ascii_lowercase().as_str() {
         "getme" => {
@@ -788,4 +796,58 @@ async fn a_code_from_the_profile_page_links_the_chat_and_kinds_are_chosen() {
         .unwrap();
     assert_eq!(kinds, "new_client,hot_lead");
     stop.send(true).unwrap();
+}
+
+/// The bot's state for the settings page.
+async fn bot_state(app: &crate::common::TestApp, admin: &str) -> Value {
+    use leptos::server_fn::ServerFn;
+    let settings = app
+        .post_form(app::settings::LoadSettings::PATH, "", Some(admin))
+        .await;
+    settings.json()["bot"].clone()
+}
+
+/// A token Telegram refuses is said once, retried rarely, and shown in
+/// Settings; a good one shows the bot's name there.
+#[tokio::test]
+async fn a_refused_token_is_reported_once_and_retried_rarely() {
+    let app = app().await;
+    let admin = app.admin().await;
+    assert_eq!(bot_state(&app, &admin).await["state"], "off");
+    let (fake, url) = fake_telegram().await;
+    fake.lock().unwrap().refuse_token = true;
+    let _stop = start(&app, url);
+    let mut state = Value::Null;
+    for _ in 0..100 {
+        state = bot_state(&app, &admin).await;
+        if state["state"] == "token_refused" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(state["state"], "token_refused");
+    let calls = fake.lock().unwrap().calls;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Before, a refused token was retried (and logged) every 2 s.
+    assert_eq!(fake.lock().unwrap().calls, calls, "retried within 5 s");
+}
+
+#[tokio::test]
+async fn settings_show_the_connected_bot() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (_fake, url) = fake_telegram().await;
+    let _stop = start(&app, url);
+    let mut state = Value::Null;
+    for _ in 0..100 {
+        state = bot_state(&app, &admin).await;
+        if state["state"] == "connected" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        state,
+        json!({"state": "connected", "username": "avtosalon_bot"})
+    );
 }
