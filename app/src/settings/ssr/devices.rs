@@ -140,7 +140,9 @@ pub async fn for_token(db: &Db, token: &str, kind: &str) -> Result<Option<Device
     if !token.starts_with("kd_") || token.len() != 67 {
         return Ok(None);
     }
-    let found: Option<(i64, i64, String, Option<String>, Option<i64>)> = sqlx::query_as(
+    // (id, branch, kind, camera role, last seen)
+    type Row = (i64, i64, String, Option<String>, Option<i64>);
+    let found: Option<Row> = sqlx::query_as(
         "SELECT id, branch_id, kind, camera_role, last_seen_at FROM devices \
          WHERE token_hash = ? AND kind = ? AND revoked_at IS NULL",
     )
