@@ -17,6 +17,9 @@
 //! `U` refused as unknown (401; pages redirect to /login), `F` forbidden
 //! (403), `*` open to anyone (any answer but 5xx: signing in says 401 or 429
 //! to a wrong password), or an exact status code.
+//!
+//! Longer than 400 lines on purpose: independent tests of one feature, each a
+//! whole story from the outside; split further they would share nothing but helpers.
 
 use std::collections::BTreeSet;
 

@@ -1,4 +1,7 @@
 //! Sign-in, sign-out and the refusal of anonymous callers, through the real router.
+//!
+//! Longer than 400 lines on purpose: independent tests of one feature, each a
+//! whole story from the outside; split further they would share nothing but helpers.
 
 use crate::common::{ADMIN_PASSWORD, TestApp, app};
 use axum::http::StatusCode;

@@ -1,6 +1,9 @@
 //! The camera program's API from the outside: pairing, the gallery, events
 //! opening and closing visits once per key, bad input refused, "not this
 //! person", biometrics off, closing time and snapshot retention.
+//!
+//! Longer than 400 lines on purpose: independent tests of one feature, each a
+//! whole story from the outside; split further they would share nothing but helpers.
 
 use crate::common::*;
 use axum::body::Body;

@@ -1,5 +1,8 @@
 //! The kiosk from the outside: pairing, registration with consent and photo,
 //! check-in by phone, replays, bad input, revocation; documents and erasure.
+//!
+//! Longer than 400 lines on purpose: independent tests of one feature, each a
+//! whole story from the outside; split further they would share nothing but helpers.
 
 use crate::common::*;
 use axum::body::Body;

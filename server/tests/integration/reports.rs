@@ -1,5 +1,8 @@
 //! `GET /api/clients` and `GET /api/stats` against demo data: filters,
 //! paging, bad input, and totals equal to what SQL counts.
+//!
+//! Longer than 400 lines on purpose: independent tests of one feature, each a
+//! whole story from the outside; split further they would share nothing but helpers.
 
 use crate::common::{app_with_demo, scalar};
 use axum::http::StatusCode;

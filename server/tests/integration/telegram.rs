@@ -1,6 +1,9 @@
 //! The bot against a fake Telegram Bot API server on 127.0.0.1 that speaks
 //! the real HTTP protocol (getMe, getUpdates, sendMessage, sendPhoto as
 //! multipart with `attach://`).
+//!
+//! Longer than 400 lines on purpose: independent tests of one feature, each a
+//! whole story from the outside; split further they would share nothing but helpers.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
