@@ -160,14 +160,33 @@ pub mod limits {
     pub const CITY_MAX: usize = 80;
 }
 
-/// Trims `value` and checks it is present and not longer than `max` characters.
+/// Trims a one-line `value` and checks it is present, not longer than `max`
+/// characters, and free of control characters and text-direction overrides
+/// (which make a name display as something else).
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, AppError> {
+    checked_text(field, value, max, false)
+}
+
+/// Like [`required_text`], for text that may span lines (consent texts).
+pub fn required_multiline_text(field: &str, value: &str, max: usize) -> Result<String, AppError> {
+    checked_text(field, value, max, true)
+}
+
+fn checked_text(field: &str, value: &str, max: usize, lines: bool) -> Result<String, AppError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(AppError::invalid(field, InvalidCode::Required));
     }
     if trimmed.chars().count() > max {
         return Err(AppError::invalid(field, InvalidCode::TooLong));
+    }
+    let unsafe_char = |c: char| {
+        (c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t')))
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if trimmed.chars().any(unsafe_char) {
+        return Err(AppError::invalid(field, InvalidCode::BadFormat));
     }
     Ok(trimmed.to_string())
 }
@@ -211,6 +230,13 @@ mod tests {
             Err(AppError::invalid("name", InvalidCode::TooLong))
         );
         assert!(required_text("name", &"ж".repeat(10), 10).is_ok());
+        for bad in ["a\u{0}b", "line\nbreak", "evil \u{202e}txt.exe"] {
+            assert_eq!(
+                required_text("name", bad, 50),
+                Err(AppError::invalid("name", InvalidCode::BadFormat))
+            );
+        }
+        assert!(required_multiline_text("consent", "one\ntwo", 50).is_ok());
     }
 
     #[test]

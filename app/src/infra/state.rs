@@ -11,6 +11,8 @@ use crate::infra::throttle::{LoginThrottle, RateLimit};
 /// A visitor types their number once or twice; a kiosk asking more often
 /// than this is being used to look people up.
 const KIOSK_PHONE_CHECKS_PER_MINUTE: u32 = 20;
+/// A device is paired once; an address trying more codes than this is guessing.
+const PAIRING_ATTEMPTS_PER_MINUTE: u32 = 10;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
@@ -26,6 +28,8 @@ pub struct AppState {
     /// Phone lookups and check-ins per kiosk: each tells whether a number
     /// belongs to a client (and their first name).
     pub kiosk_phone_checks: Arc<RateLimit>,
+    /// Pairing attempts per client address: codes are short enough to guess.
+    pub pairing_attempts: Arc<RateLimit<Option<std::net::IpAddr>>>,
     /// How the Telegram bot stands; the bot task keeps it current.
     pub bot: Arc<std::sync::RwLock<crate::notify::BotState>>,
     /// Where staff and devices reach the server, when the operator says.
@@ -50,6 +54,10 @@ impl AppState {
             password_checks: CheckGate::default(),
             public_url: None,
             bot: Arc::default(),
+            pairing_attempts: Arc::new(RateLimit::new(
+                PAIRING_ATTEMPTS_PER_MINUTE,
+                std::time::Duration::from_secs(60),
+            )),
             kiosk_phone_checks: Arc::new(RateLimit::new(
                 KIOSK_PHONE_CHECKS_PER_MINUTE,
                 std::time::Duration::from_secs(60),

@@ -155,15 +155,16 @@ fn count_failure(entries: &mut HashMap<Key, Entry>, key: Key, now: Instant) {
     }
 }
 
-/// At most `limit` uses per `window` for each key (a kiosk's phone checks).
-pub struct RateLimit {
+/// At most `limit` uses per `window` for each key (a kiosk's phone checks,
+/// an address's pairing attempts).
+pub struct RateLimit<K = i64> {
     limit: u32,
     window: Duration,
-    used: Mutex<HashMap<i64, (Instant, u32)>>,
+    used: Mutex<HashMap<K, (Instant, u32)>>,
 }
 
-impl RateLimit {
-    pub fn new(limit: u32, window: Duration) -> RateLimit {
+impl<K: std::hash::Hash + Eq> RateLimit<K> {
+    pub fn new(limit: u32, window: Duration) -> RateLimit<K> {
         RateLimit {
             limit,
             window,
@@ -173,7 +174,7 @@ impl RateLimit {
 
     /// Counts one use by `key`, or refuses it with the seconds until its
     /// window starts again.
-    pub fn hit(&self, key: i64, now: Instant) -> Result<(), crate::error::AppError> {
+    pub fn hit(&self, key: K, now: Instant) -> Result<(), crate::error::AppError> {
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         if used.len() > MAX_ENTRIES {
             used.retain(|_, (start, _)| now.duration_since(*start) < self.window);

@@ -69,6 +69,11 @@ pub struct KioskRegistration {
 #[server(prefix = "/rpc", endpoint = "pair_kiosk", input = Json)]
 pub async fn pair_kiosk(code: String) -> Result<(), AppError> {
     let state = crate::auth::ssr::app_state()?;
+    let address = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| crate::auth::ssr::client_address(&parts.extensions));
+    state
+        .pairing_attempts
+        .hit(address, std::time::Instant::now())?;
     let (_, token) = crate::settings::ssr::devices::pair(&state.db, &code, "kiosk").await?;
     let secure = if state.secure_cookies() {
         "; Secure"

@@ -49,8 +49,13 @@ struct PairBody {
 /// `POST /api/vision/pair`
 async fn pair(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     body: Bytes,
 ) -> Result<Json<camera::Paired>, AppError> {
+    let address = app::auth::ssr::client_address(&extensions);
+    state
+        .pairing_attempts
+        .hit(address, std::time::Instant::now())?;
     let body: PairBody = parse(&body)?;
     Ok(Json(camera::pair(&state.db, &body.code).await?))
 }

@@ -805,3 +805,38 @@ async fn cameras_report_only_their_own_door_and_branch() {
     assert_eq!(left.json()["visit_id"], visit);
     assert_eq!(scalar(&app, &open).await, 0);
 }
+
+/// Pairing codes are short: an address that keeps trying wrong ones is
+/// slowed down (and wrong codes never take the write lock); others are not.
+#[tokio::test]
+async fn pairing_codes_cannot_be_guessed() {
+    let app = camera_app().await;
+    let guesser = [203, 0, 113, 50];
+    let mut statuses = Vec::new();
+    for n in 0..12 {
+        let body = json!({ "code": format!("ABCD{n:04}") }).to_string();
+        statuses.push(
+            app.post_json_from(guesser, "/api/vision/pair", &body)
+                .await
+                .status,
+        );
+    }
+    assert!(
+        statuses[..10].iter().all(|s| *s == StatusCode::BAD_REQUEST),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[10..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let elsewhere = app
+        .post_json_from(
+            [192, 168, 1, 30],
+            "/api/vision/pair",
+            &json!({ "code": "ABCD0000" }).to_string(),
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::BAD_REQUEST);
+}

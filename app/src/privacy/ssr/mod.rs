@@ -41,15 +41,15 @@ pub async fn save_consent(
     let texts = [
         (
             "uz",
-            crate::error::required_text("consent_uz", uz, CONSENT_MAX)?,
+            crate::error::required_multiline_text("consent_uz", uz, CONSENT_MAX)?,
         ),
         (
             "ru",
-            crate::error::required_text("consent_ru", ru, CONSENT_MAX)?,
+            crate::error::required_multiline_text("consent_ru", ru, CONSENT_MAX)?,
         ),
         (
             "en",
-            crate::error::required_text("consent_en", en, CONSENT_MAX)?,
+            crate::error::required_multiline_text("consent_en", en, CONSENT_MAX)?,
         ),
     ];
     let t = now();

@@ -100,6 +100,18 @@ pub async fn pair(db: &Db, code: &str, kind: &str) -> Result<(Device, String), A
     let code = normalize_code(code).ok_or(AppError::invalid("code", InvalidCode::BadFormat))?;
     let token = format!("kd_{}", tokens::new_secret());
     let t = now();
+    // A wrong code is answered from a read: guessing never takes the write lock.
+    let hash = tokens::sha256_hex(code.as_bytes());
+    let exists: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM devices WHERE pairing_code_hash = ? AND kind = ? AND revoked_at IS NULL",
+    )
+    .bind(&hash)
+    .bind(kind)
+    .fetch_optional(db.pool())
+    .await?;
+    if exists.is_none() {
+        return Err(AppError::invalid("code", InvalidCode::UnknownValue));
+    }
     let mut tx = db.begin_write().await?;
     let found: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
         "SELECT id, branch_id, kind, camera_role FROM devices WHERE pairing_code_hash = ? AND kind = ? \
