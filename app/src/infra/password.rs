@@ -23,10 +23,16 @@ const WAITING_AT_MOST: usize = 32;
 /// What a refused caller is told to wait, in seconds.
 const BUSY_RETRY_SECS: u64 = 2;
 
-/// Bounds the password checks that sign-ins start (anyone can start one).
+/// A password check waiting for a checking thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Bounds the password checks that sign-ins start (anyone can start one):
+/// a few threads of its own check them, so memory stays that of a few
+/// hashes however many sign-ins arrive (a thread per check would keep
+/// each thread's allocator arena, 19 MiB, long after).
 #[derive(Clone)]
 pub struct CheckGate {
-    turns: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
     admitted: Arc<Semaphore>,
     running: Arc<AtomicUsize>,
     most_running: Arc<AtomicUsize>,
@@ -34,8 +40,25 @@ pub struct CheckGate {
 
 impl Default for CheckGate {
     fn default() -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..CHECKING_AT_ONCE {
+            let queue = queue.clone();
+            // The threads end when the last gate is dropped (the queue closes).
+            let _ = std::thread::Builder::new()
+                .name(format!("password-check-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => break,
+                        }
+                    }
+                });
+        }
         CheckGate {
-            turns: Arc::new(Semaphore::new(CHECKING_AT_ONCE)),
+            jobs,
             admitted: Arc::new(Semaphore::new(CHECKING_AT_ONCE + WAITING_AT_MOST)),
             running: Arc::default(),
             most_running: Arc::default(),
@@ -52,11 +75,11 @@ impl std::fmt::Debug for CheckGate {
 }
 
 impl CheckGate {
-    /// Checks `password` against `stored` when a turn is free. With no stored
-    /// hash it still spends the same time, so an unknown login cannot be told
-    /// apart by timing. `Err(Busy)` when too many checks are already waiting.
-    /// The turn is held until the check ends, even if the caller stops
-    /// waiting: a dropped request cannot start checks beyond the limit.
+    /// Checks `password` against `stored` on one of the gate's threads. With
+    /// no stored hash it still spends the same time, so an unknown login
+    /// cannot be told apart by timing. `Err(Busy)` when too many checks are
+    /// already waiting. A check that started runs to its end even if the
+    /// caller stops waiting, and holds its place until then.
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
         let admitted = self
             .admitted
@@ -65,23 +88,18 @@ impl CheckGate {
             .map_err(|_| AppError::Busy {
                 retry_after_secs: BUSY_RETRY_SECS,
             })?;
-        let turn = self
-            .turns
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(AppError::internal)?;
+        let (answer, answered) = tokio::sync::oneshot::channel();
         let (running, most_running) = (self.running.clone(), self.most_running.clone());
-        tokio::task::spawn_blocking(move || {
+        let job: Job = Box::new(move || {
             let now = running.fetch_add(1, Ordering::SeqCst) + 1;
             most_running.fetch_max(now, Ordering::SeqCst);
             let verified = verify_now(&password, stored);
             running.fetch_sub(1, Ordering::SeqCst);
-            drop((turn, admitted));
-            verified
-        })
-        .await
-        .map_err(AppError::internal)
+            drop(admitted);
+            let _ = answer.send(verified);
+        });
+        self.jobs.send(job).map_err(AppError::internal)?;
+        answered.await.map_err(AppError::internal)
     }
 
     /// The most checks that ran at the same moment so far.
