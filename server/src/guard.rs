@@ -84,8 +84,18 @@ pub async fn refuse_anonymous(
         && let Some(secret) = bearer(&request)
     {
         match app::settings::ssr::api_tokens::user_for_token(&state.db, &secret).await {
-            Ok(Some(user)) => {
-                request.extensions_mut().insert(TokenUser(user));
+            // A read-only token may ask, never change anything.
+            Ok(Some(owner))
+                if owner.read_only
+                    && !matches!(
+                        *request.method(),
+                        axum::http::Method::GET | axum::http::Method::HEAD
+                    ) =>
+            {
+                return app::error::AppError::Forbidden.into_response();
+            }
+            Ok(Some(owner)) => {
+                request.extensions_mut().insert(TokenUser(owner.user));
                 return next.run(request).await;
             }
             Ok(None) => return unauthorized(),

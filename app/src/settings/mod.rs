@@ -64,6 +64,7 @@ pub struct ApiToken {
     /// Minutes east of UTC at the owner's branch (the network's for an
     /// owner without one).
     pub offset_minutes: i32,
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +122,7 @@ pub async fn load_settings() -> Result<SettingsData, AppError> {
             last_used_at: t.last_used_at,
             revoked: t.revoked_at.is_some(),
             offset_minutes: t.offset_minutes,
+            read_only: t.read_only,
         })
         .collect();
     Ok(SettingsData {
@@ -209,9 +211,24 @@ pub async fn reset_staff_password(id: i64, password: String) -> Result<(), AppEr
 
 /// Creates an API token acting as the admin; the secret is shown once.
 #[server(prefix = "/rpc")]
-pub async fn create_api_token(name: String) -> Result<String, AppError> {
+pub async fn create_api_token(
+    name: String,
+    /// A checkbox: present ("on") for a token that may only read.
+    #[server(default)]
+    read_only: Option<String>,
+) -> Result<String, AppError> {
     let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
-    crate::settings::ssr::api_tokens::create_token(&state.db, admin.id, &name).await
+    let read_only = match read_only.as_deref() {
+        None | Some("") | Some("false") => false,
+        Some("on") | Some("true") => true,
+        Some(_) => {
+            return Err(AppError::invalid(
+                "read_only",
+                crate::error::InvalidCode::BadFormat,
+            ));
+        }
+    };
+    crate::settings::ssr::api_tokens::create_token(&state.db, admin.id, &name, read_only).await
 }
 
 #[server(prefix = "/rpc")]

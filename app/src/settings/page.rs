@@ -210,6 +210,10 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
                     <span>{t!(i18n, fields.name)}</span>
                     <input name="name" required maxlength="120" />
                 </label>
+                <label class="checkbox">
+                    <input type="checkbox" name="read_only" data-test="token-read-only" />
+                    <span>{t!(i18n, settings.token_read_only)}</span>
+                </label>
                 <div class="form-actions">
                     <button type="submit" class="button primary">{t!(i18n, settings.create_token)}</button>
                 </div>
@@ -232,7 +236,10 @@ fn TokenRow(token: ApiToken) -> impl IntoView {
         .unwrap_or_else(|| "—".into());
     view! {
         <tr class:inactive=token.revoked>
-            <td>{token.name.clone()}</td>
+            <td>
+                {token.name.clone()}
+                {token.read_only.then(|| view! { " " <span class="badge">{t!(i18n, settings.read_only_badge)}</span> })}
+            </td>
             <td>{token.owner.clone()}</td>
             <td class="hide-sm">{crate::ui::date(token.created_at, token.offset_minutes)}</td>
             <td class="hide-sm">{used}</td>

@@ -195,3 +195,46 @@ async fn tokens_end_with_their_owner_s_deactivation_or_password_reset() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// A read-only token asks like its owner but cannot change anything.
+#[tokio::test]
+async fn a_read_only_token_can_ask_but_not_change() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let created = app
+        .post_form(
+            app::settings::CreateApiToken::PATH,
+            "name=Reports&read_only=on",
+            Some(&admin),
+        )
+        .await;
+    assert!(created.status.is_success(), "{}", created.body);
+    let secret: String = serde_json::from_str(&created.body).unwrap();
+    assert_eq!(
+        with_token(&app, "/api/clients", &secret).await.status,
+        StatusCode::OK
+    );
+    let retrain = app
+        .send(
+            Request::post("/api/retrain_model")
+                .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(retrain.status, StatusCode::FORBIDDEN, "{}", retrain.body);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM models").await, 0);
+    let listed = app
+        .post_form(app::settings::LoadSettings::PATH, "", Some(&admin))
+        .await
+        .json();
+    assert_eq!(listed["tokens"][0]["read_only"], true);
+    let bad = app
+        .post_form(
+            app::settings::CreateApiToken::PATH,
+            "name=Odd&read_only=maybe",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+}

@@ -17,13 +17,15 @@ pub struct ApiTokenRow {
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub offset_minutes: i32,
+    pub read_only: bool,
 }
 
 pub async fn list_tokens(db: &Db) -> Result<Vec<ApiTokenRow>, AppError> {
     Ok(sqlx::query_as(
         "SELECT t.id, t.name, s.login AS owner, t.created_at, t.last_used_at, t.revoked_at, \
                 COALESCE(b.utc_offset_minutes, \
-                         (SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1), ?) AS offset_minutes \
+                         (SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1), ?) AS offset_minutes, \
+                t.read_only \
          FROM api_tokens t JOIN staff s ON s.id = t.staff_id LEFT JOIN branches b ON b.id = s.branch_id \
          ORDER BY t.revoked_at IS NOT NULL, t.id DESC",
     )
@@ -50,17 +52,23 @@ pub async fn revoke_all_of(
 }
 
 /// Creates a token acting as `owner`; returns the secret, shown once.
-pub async fn create_token(db: &Db, owner: i64, name: &str) -> Result<String, AppError> {
+pub async fn create_token(
+    db: &Db,
+    owner: i64,
+    name: &str,
+    read_only: bool,
+) -> Result<String, AppError> {
     let name = required_text("name", name, limits::NAME_MAX)?;
     let secret = format!("aa_{}", crate::infra::tokens::new_secret());
     let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO api_tokens (name, token_hash, staff_id, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO api_tokens (name, token_hash, staff_id, created_at, read_only) VALUES (?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(&name)
     .bind(crate::infra::tokens::sha256_hex(secret.as_bytes()))
     .bind(owner)
     .bind(now())
+    .bind(read_only)
     .fetch_one(&mut *tx)
     .await?;
     audit::record(
@@ -96,7 +104,7 @@ pub async fn revoke_token(db: &Db, actor: i64, id: i64) -> Result<(), AppError> 
 /// A token's answer, as read at one write generation.
 struct TokenEntry {
     version: u64,
-    found: Option<(i64, crate::auth::ssr::StaffUser)>,
+    found: Option<(i64, TokenOwner)>,
     use_noted_at: Option<i64>,
 }
 
@@ -106,10 +114,14 @@ struct TokenEntry {
 struct Tokens(std::sync::Mutex<std::collections::HashMap<String, TokenEntry>>);
 
 /// The active staff member a bearer token acts as, if the token is valid.
-pub async fn user_for_token(
-    db: &Db,
-    secret: &str,
-) -> Result<Option<crate::auth::ssr::StaffUser>, AppError> {
+/// Whom a token acts as, and whether it may only read.
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    pub user: crate::auth::ssr::StaffUser,
+    pub read_only: bool,
+}
+
+pub async fn user_for_token(db: &Db, secret: &str) -> Result<Option<TokenOwner>, AppError> {
     if !secret.starts_with("aa_") || secret.len() != 67 {
         return Ok(None);
     }
@@ -128,8 +140,8 @@ pub async fn user_for_token(
     let (found, use_noted_at) = match cached {
         Some(hit) => hit,
         None => {
-            let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-                "SELECT t.id, t.last_used_at FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
+            let row: Option<(i64, Option<i64>, bool)> = sqlx::query_as(
+                "SELECT t.id, t.last_used_at, t.read_only FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
                  WHERE t.token_hash = ? AND t.revoked_at IS NULL AND s.active = TRUE",
             )
             .bind(&key)
@@ -137,7 +149,7 @@ pub async fn user_for_token(
             .await?;
             match row {
                 None => (None, None),
-                Some((token_id, last_used)) => {
+                Some((token_id, last_used, read_only)) => {
                     let user: Option<crate::auth::ssr::StaffUser> = sqlx::query_as(
                         "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, s.language, s.password_hash \
                          FROM staff s JOIN api_tokens t ON t.staff_id = s.id WHERE t.id = ?",
@@ -145,7 +157,8 @@ pub async fn user_for_token(
                     .bind(token_id)
                     .fetch_optional(db.pool())
                     .await?;
-                    (user.map(|u| (token_id, u)), last_used)
+                    let owner = user.map(|user| TokenOwner { user, read_only });
+                    (owner.map(|o| (token_id, o)), last_used)
                 }
             }
         }
