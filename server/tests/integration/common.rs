@@ -195,6 +195,11 @@ pub async fn app_with_demo(clients: u32) -> TestApp {
     app
 }
 
+/// One number from a database opened beside a running server.
+pub async fn scalar_in(db: &app::infra::Db, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(db.pool()).await.unwrap()
+}
+
 pub async fn scalar(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(app.state.db.pool())

@@ -1,0 +1,212 @@
+//! Crash safety: the real `server` binary is killed (SIGKILL) in the middle
+//! of a burst of camera events, then started again on the same data. Every
+//! event that got a success answer is stored exactly once with its visit,
+//! nothing is half-written, and a camera replaying its queue gets the first
+//! answers back instead of new visits.
+
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const PASSWORD: &str = "crash-admin-pass";
+
+/// One HTTP/1.1 request over a fresh connection; `None` when the server is
+/// gone (refused, reset or cut off mid-answer).
+async fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Option<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.ok()?;
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let status = answer.split(' ').nth(1)?.parse().ok()?;
+    let body = answer.split_once("\r\n\r\n")?.1.to_string();
+    Some((status, body))
+}
+
+fn start(data: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_server"))
+        .args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--admin-password", PASSWORD, "--no-demo-data"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts")
+}
+
+async fn healthy(port: u16) {
+    for _ in 0..600 {
+        if let Some((200, _)) = http(port, "GET", "/healthz", None, "").await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not answer /healthz within 60 s");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_server_keeps_every_answered_event_exactly_once() {
+    let _limit = crate::common::time_limit();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let mut server = start(&data, port);
+    healthy(port).await;
+    // A branch and an entrance camera, made beside the running server.
+    let url = format!("sqlite://{}", data.join("avtosalon.db").display());
+    let db = app::infra::Db::open(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'Chilonzor', 'Toshkent', 0)",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let (_, code) =
+        app::settings::ssr::devices::create(&db, 1, 1, "camera", Some("entrance"), "Door")
+            .await
+            .unwrap();
+    let (status, body) = http(
+        port,
+        "POST",
+        "/api/vision/pair",
+        None,
+        &json!({ "code": code }).to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let token: String = serde_json::from_str::<Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .into();
+
+    // A burst from 16 senders; the server is killed once 40 have been answered.
+    let answered: Arc<Mutex<Vec<(String, i64, i64)>>> = Arc::default();
+    let now_ms = app::infra::now() * 1000;
+    let senders: Vec<_> = (0..16)
+        .map(|sender| {
+            let (answered, token) = (answered.clone(), token.clone());
+            tokio::spawn(async move {
+                for n in 0..40 {
+                    let key = uuid::Uuid::new_v4().to_string();
+                    let event = json!({"key": key, "kind": "enter", "occurred_at": now_ms - (sender * 40 + n) * 10});
+                    match http(port, "POST", "/api/vision/events", Some(&token), &event.to_string()).await {
+                        Some((200, body)) => {
+                            let body: Value = serde_json::from_str(&body).unwrap();
+                            let ids = (body["event_id"].as_i64().unwrap(), body["visit_id"].as_i64().unwrap());
+                            answered.lock().unwrap().push((key, ids.0, ids.1));
+                        }
+                        Some((status, body)) => panic!("{status}: {body}"),
+                        None => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    while answered.lock().unwrap().len() < 40 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    server.wait().unwrap();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let answered = answered.lock().unwrap().clone();
+    assert!(answered.len() >= 40);
+    assert!(answered.len() < 640, "the kill came after the burst");
+    eprintln!("crash: {} events answered before SIGKILL", answered.len());
+
+    let mut server = start(&data, port);
+    healthy(port).await;
+    for (key, event_id, visit_id) in &answered {
+        let (events, visits): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM camera_events WHERE event_key = ? AND id = ? AND visit_id = ?), \
+                    (SELECT COUNT(*) FROM visits WHERE id = ?)",
+        )
+        .bind(key)
+        .bind(event_id)
+        .bind(visit_id)
+        .bind(visit_id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            (events, visits),
+            (1, 1),
+            "answered event {key} is not stored once with its visit"
+        );
+    }
+    // Nothing half-written: every event has its visit and every camera visit its event.
+    let orphans: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM camera_events e WHERE e.visit_id IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.id = e.visit_id)), \
+                (SELECT COUNT(*) FROM visits v WHERE v.started_by = 'camera' \
+                 AND NOT EXISTS (SELECT 1 FROM camera_events e WHERE e.visit_id = v.id))",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        orphans,
+        (0, 0),
+        "events without visits, camera visits without events"
+    );
+    // The camera replays its queue: the first answers come back, nothing new.
+    let visits_before = crate::common::scalar_in(&db, "SELECT COUNT(*) FROM visits").await;
+    for (key, event_id, visit_id) in answered.iter().take(10) {
+        let event = json!({"key": key, "kind": "enter", "occurred_at": now_ms});
+        let (status, body) = http(
+            port,
+            "POST",
+            "/api/vision/events",
+            Some(&token),
+            &event.to_string(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (body["event_id"].as_i64(), body["visit_id"].as_i64()),
+            (Some(*event_id), Some(*visit_id))
+        );
+        assert_eq!(body["duplicate"], true);
+    }
+    assert_eq!(
+        crate::common::scalar_in(&db, "SELECT COUNT(*) FROM visits").await,
+        visits_before
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
