@@ -163,6 +163,13 @@ pub async fn run(config: &Config) -> Result<(), ServerError> {
     if config.telegram_bot_token.is_none() {
         tracing::info!("TELEGRAM_BOT_TOKEN is not set: running without the Telegram bot");
     }
+    match app::privacy::ssr::remove_unreferenced_files(&started.state.db, &started.state.data_dir)
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "personal files no record refers to deleted"),
+        Err(error) => tracing::warn!(%error, "left-over personal files not checked"),
+    }
     let cleanup = spawn_session_cleanup(&started.state);
     let retraining = jobs::spawn_retraining(started.state.clone());
     let closing = jobs::spawn_closing(started.state.clone());

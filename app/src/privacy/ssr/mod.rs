@@ -195,3 +195,37 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     db.checkpoint().await;
     Ok(())
 }
+
+/// The folders of the data directory that hold personal files.
+const PERSONAL_FOLDERS: [&str; 3] = ["photos", "snapshots", "documents"];
+
+/// Deletes personal files no row refers to: a photo or snapshot written
+/// just before the process died (its row never committed), files whose
+/// erasure committed but whose deletion did not happen, unfinished `.part`
+/// writes. Run at start-up, before any request can be writing a new file.
+pub async fn remove_unreferenced_files(db: &Db, data_dir: &Path) -> Result<usize, AppError> {
+    let referenced: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(
+        "SELECT photo_path FROM clients WHERE photo_path IS NOT NULL \
+         UNION SELECT stored_path FROM documents \
+         UNION SELECT snapshot_path FROM camera_events WHERE snapshot_path IS NOT NULL \
+         UNION SELECT image_path FROM face_templates WHERE image_path IS NOT NULL",
+    )
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .collect();
+    let mut removed = 0;
+    for folder in PERSONAL_FOLDERS {
+        let Ok(entries) = std::fs::read_dir(data_dir.join(folder)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let stored = format!("{folder}/{}", entry.file_name().to_string_lossy());
+            if entry.file_type().is_ok_and(|t| t.is_file()) && !referenced.contains(&stored) {
+                files::remove(data_dir, &stored);
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
