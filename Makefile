@@ -32,7 +32,7 @@ export E2E_PORT
 # The e2e and bench scripts run `apt` and `vision-assets` through the same make.
 export MAKE
 
-.PHONY: run test dev deps deps-vision deps-release deps-test apt lint lint-vision unit e2e build-debug build-release demo-data fmt bench
+.PHONY: run test dev deps deps-vision deps-release deps-test apt lint lint-vision unit e2e api-schema build-debug build-release demo-data fmt bench
 
 # The vision program's models, media and tests (vision-assets, test-vision).
 include vision/vision.mk
@@ -124,7 +124,11 @@ unit:
 e2e: deps-test build-debug vision-assets
 	scripts/e2e.sh
 
-test: deps deps-vision lint lint-vision unit test-vision e2e
+## The OpenAPI document against the real server with schemathesis (scripts/api-schema.sh).
+api-schema: build-debug
+	TOOLS=$(TOOLS) scripts/api-schema.sh
+
+test: deps deps-vision lint lint-vision unit test-vision e2e api-schema
 
 ## Benchmarks on 100,000 clients / ~1,000,000 visits (created once, cached): scripts/bench.sh.
 export BENCH_DIR ?= $(HOME)/.cache/avtosalon/bench

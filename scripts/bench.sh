@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks on BENCH_CLIENTS clients (~10 visits each; the database is
 # created once and cached in BENCH_DIR): criterion, wrk on loopback, page and
-# kiosk timings, Chromium, the vision program and Telegram latency. Run by
+# kiosk timings, Chromium, the vision program, Telegram latency and the mixed
+# load of kiosks, cameras and managers (server/benches/load.py). Run by
 # `make bench`, which builds the release server first and sets:
 #   CARGO_TARGET_DIR  where the release `server` binary is
 #   BENCH_DIR, BENCH_CLIENTS, BENCH_PORT
@@ -64,3 +65,7 @@ echo "-- vision: face appearing -> event received by a server (release, real-tim
 cargo test --release -p vision --test run_command -- --nocapture 2>&1 | grep -E "face appearing|peak memory"
 echo "-- Telegram: camera event -> sendMessage on a fake Bot API (debug test build)"
 cargo test -p server --test integration -- --ignored notification_latency --nocapture 2>/dev/null | grep "event ->"
+echo "== load: 100 kiosks, 20 cameras and 50 managers at once, 60 s per scenario, on copies of bench.db"
+kill $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+python3 server/benches/load.py "$CARGO_TARGET_DIR/release/server" "$BENCH_DIR/bench.db" "$BENCH_DIR/load" --port "$BENCH_PORT"

@@ -61,12 +61,11 @@ pub struct Config {
     /// Telegram Bot API base URL (for tests and proxies).
     #[arg(long, env = "TELEGRAM_API_URL")]
     pub telegram_api_url: Option<String>,
-    /// Do not fill a new database with demo data (for real installations).
     /// Where staff and devices reach the server (`https://salon.example`):
     /// used for pairing links; `https://` marks cookies Secure and sends HSTS.
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<app::infra::site::PublicUrl>,
-
+    /// Do not fill a new database with demo data (for real installations).
     #[arg(long, env = "NO_DEMO_DATA", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub no_demo_data: bool,
     /// Clients generated on a new database's first start.

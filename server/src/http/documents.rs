@@ -2,12 +2,13 @@
 //! download. Only signed-in staff get them (reception: its own branch;
 //! passports: managers and admins only); every document view is audit-logged.
 
+use super::ApiPath;
 use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
 use app::infra::files;
 use app::privacy::ssr::documents;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -81,7 +82,7 @@ async fn read_stored(state: &AppState, stored: &str) -> Result<Vec<u8>, AppError
 async fn client_photo(
     State(state): State<AppState>,
     Admitted(user): Admitted,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, AppError> {
     let (branch_id, photo) = app::clients::ssr::branch_and_photo(&state.db, id).await?;
     user.scope.check(branch_id)?;
@@ -124,7 +125,7 @@ fn content_disposition(kind: &str, file_name: &str) -> String {
 async fn document(
     State(state): State<AppState>,
     Admitted(user): Admitted,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<DocumentQuery>,
 ) -> Result<Response, AppError> {
     let document = documents::get(&state.db, id).await?;
@@ -184,7 +185,7 @@ fn upload_error_code(error: &AppError) -> &'static str {
 async fn upload_document(
     State(state): State<AppState>,
     Admitted(user): Admitted,
-    Path(client_id): Path<i64>,
+    ApiPath(client_id): ApiPath<i64>,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {

@@ -11,7 +11,7 @@ mod session;
 mod stats;
 mod vision;
 
-pub use extract::ApiQuery;
+pub use extract::{ApiPath, ApiQuery};
 pub use routes::{Access, Rule};
 
 use app::error::AppError;

@@ -31,8 +31,9 @@ pub fn routes() -> Routes {
 
 #[derive(Deserialize, Default)]
 struct Lang {
-    #[serde(default)]
-    lang: String,
+    /// Absent means English; present, it must be one of the languages
+    /// (`lang=` alone is refused, as the document says).
+    lang: Option<String>,
 }
 
 /// Clients ranked by purchase probability, each with its reasons.
@@ -43,9 +44,9 @@ async fn potential_buyers(
     lang: Result<ApiQuery<Lang>, AppError>,
 ) -> Result<Json<LeadPage>, AppError> {
     let (ApiQuery(params), ApiQuery(lang)) = (params?, lang?);
-    let locale = match lang.lang.as_str() {
-        "" => app::i18n::Locale::en,
-        l => l
+    let locale = match lang.lang.as_deref() {
+        None => app::i18n::Locale::en,
+        Some(l) => l
             .parse()
             .map_err(|_| AppError::invalid("lang", InvalidCode::UnknownValue))?,
     };

@@ -7,9 +7,10 @@ use app::error::{AppError, InvalidCode};
 use app::infra::AppState;
 use app::infra::files;
 
+use super::ApiPath;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -80,7 +81,7 @@ async fn jpeg(state: &AppState, stored: &str) -> Result<Response, AppError> {
 async fn client_photo(
     State(state): State<AppState>,
     Camera(device): Camera,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, AppError> {
     let stored = camera::gallery_photo(&state.db, &device, id).await?;
     jpeg(&state, &stored).await
@@ -90,7 +91,7 @@ async fn client_photo(
 async fn rejected_face(
     State(state): State<AppState>,
     Camera(device): Camera,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, AppError> {
     let stored = camera::rejected_face(&state.db, &device, id).await?;
     jpeg(&state, &stored).await

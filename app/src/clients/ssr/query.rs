@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::clients::{ClientPage, ClientQuery, ClientRow};
-use crate::error::{AppError, InvalidCode};
+use crate::error::AppError;
 use crate::infra::Db;
 use crate::infra::time;
 use sqlx::{QueryBuilder, Sqlite};
@@ -23,9 +23,8 @@ pub async fn search_as(
             .bind(branch)
             .fetch_optional(db.pool())
             .await?;
-        if known.is_none() {
-            return Err(AppError::invalid("branch", InvalidCode::UnknownValue));
-        }
+        // A branch that does not exist is not a bad question but a missing thing.
+        known.ok_or(AppError::NotFound)?;
     }
     search_clients(db, &search).await
 }
@@ -44,9 +43,7 @@ async fn first_visit_bounds(db: &Db, s: &Search) -> Result<(Option<i64>, Option<
         return Ok((None, None));
     }
     let offset = match crate::settings::ssr::branches::offset_minutes(db, s.branch).await {
-        Err(AppError::Invalid { .. }) => {
-            crate::settings::ssr::branches::offset_minutes(db, None).await?
-        }
+        Err(AppError::NotFound) => crate::settings::ssr::branches::offset_minutes(db, None).await?,
         found => found?,
     };
     Ok((

@@ -107,6 +107,15 @@ pub(crate) fn int(
     Ok(Some(n))
 }
 
+/// A range typed backwards ("age 40 to 25", "May to April") means the same
+/// range read forwards: nobody asks for an empty one on purpose.
+pub(crate) fn forwards(lo: Option<i64>, hi: Option<i64>) -> (Option<i64>, Option<i64>) {
+    match (lo, hi) {
+        (Some(a), Some(b)) if a > b => (Some(b), Some(a)),
+        range => range,
+    }
+}
+
 fn flag(field: &str, value: &str) -> Result<Option<bool>, AppError> {
     match value.trim() {
         "" => Ok(None),
@@ -131,13 +140,10 @@ pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
         "female" => Some("female"),
         _ => return Err(AppError::invalid("gender", InvalidCode::UnknownValue)),
     };
-    let age_min = int("age_min", &query.age_min, 0..=150)?;
-    let age_max = int("age_max", &query.age_max, 0..=150)?;
-    if let (Some(lo), Some(hi)) = (age_min, age_max)
-        && lo > hi
-    {
-        return Err(AppError::invalid("age_max", InvalidCode::OutOfRange));
-    }
+    let (age_min, age_max) = forwards(
+        int("age_min", &query.age_min, 0..=150)?,
+        int("age_max", &query.age_max, 0..=150)?,
+    );
     let year = current_year(now);
     let source = match query.source.trim() {
         "" => None,
@@ -154,12 +160,7 @@ pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
             .map(Some)
             .ok_or_else(|| AppError::invalid(field, InvalidCode::BadFormat))
     };
-    let (from, to) = (day("from", &query.from)?, day("to", &query.to)?);
-    if let (Some(f), Some(t)) = (from, to)
-        && f > t
-    {
-        return Err(AppError::invalid("to", InvalidCode::OutOfRange));
-    }
+    let (from, to) = forwards(day("from", &query.from)?, day("to", &query.to)?);
     let sort = query.sort.trim();
     let order_by = if sort.is_empty() {
         "c.last_visit_at DESC, c.id DESC"

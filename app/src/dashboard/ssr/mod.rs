@@ -13,7 +13,7 @@ const DAY: i64 = 86_400;
 /// the network's.
 async fn offset_of(db: &Db, branch_id: Option<i64>) -> Result<i32, AppError> {
     match branches::offset_minutes(db, branch_id).await {
-        Err(AppError::Invalid { .. }) => branches::offset_minutes(db, None).await,
+        Err(AppError::NotFound) => branches::offset_minutes(db, None).await,
         found => found,
     }
 }

@@ -25,7 +25,7 @@ pub async fn offset_minutes(db: &Db, branch: Option<i64>) -> Result<i32, AppErro
             .bind(id)
             .fetch_optional(db.pool())
             .await?
-            .ok_or_else(|| AppError::invalid("branch", InvalidCode::UnknownValue)),
+            .ok_or(AppError::NotFound),
         None => Ok(sqlx::query_scalar(
             "SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1",
         )

@@ -40,10 +40,7 @@ impl Filter {
 pub fn parse_branch(branch: &str) -> Result<Option<i64>, AppError> {
     match branch.trim() {
         "" | "all" => Ok(None),
-        b => b
-            .parse()
-            .map(Some)
-            .map_err(|_| AppError::invalid("branch", InvalidCode::BadFormat)),
+        b => crate::clients::ssr::int("branch", b, 1..=i64::MAX),
     }
 }
 
@@ -67,9 +64,10 @@ pub fn parse_filter(
     } else {
         time::parse_date(from).ok_or_else(|| AppError::invalid("from", InvalidCode::BadFormat))?
     };
-    if from_day > to_day || to_day - from_day >= MAX_DAYS {
-        return Err(AppError::invalid("to", InvalidCode::OutOfRange));
-    }
+    // Backwards means forwards; a longer period keeps its last MAX_DAYS
+    // days (the answer says which days were counted).
+    let (from_day, to_day) = (from_day.min(to_day), from_day.max(to_day));
+    let from_day = from_day.max(to_day - (MAX_DAYS - 1));
     Ok(Filter {
         from_day,
         to_day,
@@ -298,13 +296,24 @@ mod tests {
     const TASHKENT: i32 = 300;
 
     #[test]
-    fn filters_refuse_bad_ranges() {
+    fn filters_refuse_bad_input_and_read_ranges_forwards() {
         let now = 1_795_514_400;
         let f = parse_filter("", "", None, now, TASHKENT).unwrap();
         assert_eq!(f.to_day - f.from_day, 364);
-        assert!(parse_filter("2026-05-01", "2026-04-01", None, now, TASHKENT).is_err());
-        assert!(parse_filter("2020-01-01", "2026-04-01", None, now, TASHKENT).is_err());
+        let day = |d| time::parse_date(d).unwrap();
+        let backwards = parse_filter("2026-05-01", "2026-04-01", None, now, TASHKENT).unwrap();
+        assert_eq!(
+            (backwards.from_day, backwards.to_day),
+            (day("2026-04-01"), day("2026-05-01"))
+        );
+        // Longer than three years: the last MAX_DAYS days are counted.
+        let long = parse_filter("2020-01-01", "2026-04-01", None, now, TASHKENT).unwrap();
+        assert_eq!(
+            (long.from_day, long.to_day),
+            (day("2026-04-01") - (MAX_DAYS - 1), day("2026-04-01"))
+        );
         assert!(parse_branch("x").is_err());
+        assert!(parse_branch("0").is_err());
         assert_eq!(parse_branch("2").unwrap(), Some(2));
         assert_eq!(parse_branch("all").unwrap(), None);
         assert!(parse_filter("yesterday", "", None, now, TASHKENT).is_err());
