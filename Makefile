@@ -87,7 +87,7 @@ apt:
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PACKAGES)
 
 build-release: deps-release
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 
 build-debug: deps
 	cargo leptos build

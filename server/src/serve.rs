@@ -133,6 +133,11 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
             state.clone(),
             shield::security_headers,
         ))
+        // Pages, JSON and SVG charts go out gzip or brotli as the browser
+        // asks (a 490 KB statistics page is ~40 KB); built assets come
+        // precompressed from disk when `make run` made them, and event
+        // streams are never compressed (each event must leave at once).
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
     Ok(router)

@@ -68,7 +68,8 @@ fn is_cross_site(headers: &HeaderMap, state: &AppState) -> bool {
 }
 
 /// Headers on every answer: no framing (clickjacking), no sniffing, no
-/// referrer to other sites, no caching of anything but built assets, HSTS when served over HTTPS, and a baseline
+/// referrer to other sites, no caching of anything but built assets (which
+/// are revalidated), HSTS when served over HTTPS, and a baseline
 /// content policy for HTML the app did not render (rendered pages set their
 /// own, with the nonce of their scripts, in `app::shell`).
 pub async fn security_headers(
@@ -89,9 +90,13 @@ pub async fn security_headers(
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::REFERRER_POLICY, "same-origin");
-    if !is_asset {
-        set(headers, header::CACHE_CONTROL, "no-store");
-    }
+    // Assets keep their names across upgrades, so the browser keeps them
+    // but asks each time whether they changed (a 304 without the body).
+    set(
+        headers,
+        header::CACHE_CONTROL,
+        if is_asset { "no-cache" } else { "no-store" },
+    );
     let is_html = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));

@@ -61,6 +61,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub body: String,
+    /// The body as it came over the wire (compressed when it was).
+    pub raw: axum::body::Bytes,
 }
 
 impl Reply {
@@ -92,6 +94,7 @@ async fn read(response: Response<Body>) -> Reply {
         status,
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+        raw: bytes,
     }
 }
 

@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod browser_protections;
 mod camera;
+mod compression;
 mod crash;
 mod fuzz;
 mod kiosk;
