@@ -27,6 +27,25 @@ for _ in $(seq 1 240); do
 	sleep 0.5
 done
 healthy || { echo "the test server did not answer in 120 s:"; tail -50 "$tmp/server.log"; exit 1; }
+# What a tablet on plain http receives: the WASM gzip-compressed (it asks for
+# gzip and deflate only), kept in its cache and revalidated with a 304.
+python3 - "http://127.0.0.1:$E2E_PORT/pkg/avtosalon.wasm" <<'CHECK'
+import gzip, sys, urllib.error, urllib.request
+url = sys.argv[1]
+answer = urllib.request.urlopen(urllib.request.Request(url, headers={"Accept-Encoding": "gzip, deflate"}))
+body, headers = answer.read(), answer.headers
+assert headers["Content-Encoding"] == "gzip", headers
+assert headers["Cache-Control"] == "no-cache", headers
+size = len(gzip.decompress(body))
+assert len(body) * 2 < size, (len(body), size)
+try:
+    urllib.request.urlopen(urllib.request.Request(url, headers={
+        "Accept-Encoding": "gzip, deflate", "If-Modified-Since": headers["Last-Modified"]}))
+    sys.exit("a revalidation sent the whole file again")
+except urllib.error.HTTPError as answer:
+    assert answer.code == 304, answer.code
+print(f"wasm over the wire: {len(body)} B gzip of {size} B; revalidated: 304")
+CHECK
 # A whole camera passage with the real server and the real vision program.
 cargo build -p vision
 timeout 900 python3 vision/tests/real_server_passage.py "http://127.0.0.1:$E2E_PORT" e2e-admin-pass "$tmp/data/avtosalon.db" \

@@ -202,12 +202,15 @@ class Stats:
         self.times = {}     # kind -> [ms] of 2xx answers
         self.errors = {}    # kind -> {class: count}
         self.counts = {}    # kind -> requests
+        self.failures = []  # (wall time, kind, request, class): written to WORK/<scenario>.errors.txt
         self.recording = False
 
-    def add(self, kind, ms, error=None):
+    def add(self, kind, ms, error=None, request="", sent_at=None):
         if not self.recording:
             return
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        if error is not None:
+            self.failures.append((sent_at or time.time(), kind, request, error))
         if error is None:
             self.times.setdefault(kind, []).append(ms)
         else:
@@ -224,18 +227,19 @@ def percentile(sorted_values, p):
 
 async def timed(stats, kind, conn, method, path, body=b"", headers=(), ok=(200,)):
     """A request counted under `kind`: (status, headers, body) or raises Transport."""
-    started = time.perf_counter()
+    started, sent_at = time.perf_counter(), time.time()
     try:
         status, response_headers, payload = await conn.request(method, path, body, headers)
     except Transport as error:
         if conn.resent:
-            stats.add(kind, 0, "cut, resent")
-        stats.add(kind, 0, error.kind)
+            stats.add(kind, 0, "cut, resent", f"{method} {path}", sent_at)
+        stats.add(kind, 0, error.kind, f"{method} {path}", sent_at)
         raise
     if conn.resent:   # the server dropped a kept-alive connection: an attempt lost
-        stats.add(kind, 0, "cut, resent")
+        stats.add(kind, 0, "cut, resent", f"{method} {path}", sent_at)
     ms = (time.perf_counter() - started) * 1000
-    stats.add(kind, ms, None if status in ok else f"http {status}")
+    stats.add(kind, ms, None if status in ok else f"http {status}",
+              f"{method} {path} -> {payload[:200]!r}" if status not in ok else "", sent_at)
     return status, response_headers, payload
 
 
@@ -1015,6 +1019,11 @@ async def scenario(args, number):
 
     # Report.
     stats = world.stats
+    with open(os.path.join(args.work, f"{name}.errors.txt"), "w") as f:
+        f.write("# sent at (UTC), kind, what went wrong, request\n")
+        for at, kind, request, error in sorted(stats.failures):
+            stamp = time.strftime("%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1000):03d}Z"
+            f.write(f"{stamp}  {kind}  {error}  {request}\n")
     requests = sum(stats.counts.values())
     http_errors = transport = 0
     print(f"{'kind':<24}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  errors by class")

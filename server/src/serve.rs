@@ -114,6 +114,18 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
             move || provide_context(context_state.clone()),
             move || shell(shell_options.clone()),
         )
+        // Built assets straight from disk with the request's own headers, so
+        // a browser revalidating gets a 304 (Leptos's file handler drops
+        // If-Modified-Since), precompressed files when the build made them.
+        .nest_service(
+            &format!("/{}", state.leptos_options.site_pkg_dir),
+            tower_http::services::ServeDir::new(format!(
+                "{}/{}",
+                state.leptos_options.site_root, state.leptos_options.site_pkg_dir
+            ))
+            .precompressed_br()
+            .precompressed_gzip(),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
