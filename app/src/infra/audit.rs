@@ -23,3 +23,19 @@ pub async fn record(
     .await?;
     Ok(())
 }
+
+/// Audits a revocation whose UPDATE changed `updated` rows: none means there
+/// was no such thing left to revoke (already revoked, or never existed).
+pub async fn revoked(
+    conn: &mut SqliteConnection,
+    updated: u64,
+    actor: i64,
+    entity: &str,
+    id: i64,
+) -> Result<(), crate::error::AppError> {
+    if updated == 0 {
+        return Err(crate::error::AppError::NotFound);
+    }
+    record(conn, Some(actor), "revoke", entity, Some(id), None).await?;
+    Ok(())
+}

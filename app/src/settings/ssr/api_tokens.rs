@@ -93,10 +93,7 @@ pub async fn revoke_token(db: &Db, actor: i64, id: i64) -> Result<(), AppError> 
             .execute(&mut *tx)
             .await?
             .rows_affected();
-    if updated == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(&mut tx, Some(actor), "revoke", "api_token", Some(id), None).await?;
+    audit::revoked(&mut tx, updated, actor, "api_token", id).await?;
     tx.commit().await?;
     Ok(())
 }

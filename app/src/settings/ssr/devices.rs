@@ -193,10 +193,7 @@ pub async fn revoke(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if updated == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(&mut tx, Some(actor), "revoke", "device", Some(id), None).await?;
+    audit::revoked(&mut tx, updated, actor, "device", id).await?;
     tx.commit().await?;
     Ok(())
 }
