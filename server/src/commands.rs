@@ -65,3 +65,72 @@ pub async fn export_features(config: &Config, out: &std::path::Path) -> Result<(
     println!("wrote {rows} rows to {}", out.display());
     Ok(())
 }
+
+/// `backup`: a consistent copy of the database and personal files, taken
+/// while the server may be serving.
+pub async fn backup(config: &Config) -> Result<(), ServerError> {
+    let db = open_existing(config).await?;
+    let taken = app::privacy::ssr::backup::take(&db, &config.data_dir, &config.backup_dir())
+        .await
+        .map_err(|e| ServerError::Backup(e.to_string()))?;
+    println!(
+        "backup taken: {} ({} files)",
+        taken.path.display(),
+        taken.files
+    );
+    Ok(())
+}
+
+/// `restore`: the backup's database and files put back (the server must be
+/// stopped), then everyone erased since the backup erased again.
+pub async fn restore(config: &Config, backup: &std::path::Path) -> Result<(), ServerError> {
+    use app::privacy::ssr::backup as backups;
+    prepare_data_dir(&config.data_dir)?;
+    let _lock = crate::lock_data_dir(&config.data_dir)?;
+    let fail = |what: &str| ServerError::Backup(format!("{what}: {}", backup.display()));
+    let source = backup.join(backups::DATABASE_FILE);
+    let taken_at = backups::taken_at(backup).ok_or_else(|| fail("not a backup folder"))?;
+    if !source.is_file() {
+        return Err(fail("the backup has no database"));
+    }
+    let target = config
+        .database_file()
+        .ok_or_else(|| ServerError::Config("DATABASE_URL names no database file".into()))?;
+    // Whoever was erased after the backup was taken stays erased.
+    let erased = if target.is_file() {
+        let current = Db::open(&config.database_url()).await?;
+        let erased = app::privacy::ssr::erased_since(&current, taken_at)
+            .await
+            .map_err(|e| ServerError::Backup(e.to_string()))?;
+        current.pool().close().await;
+        erased
+    } else {
+        Vec::new()
+    };
+    let io = |e: std::io::Error| ServerError::DataDir(config.data_dir.clone(), e);
+    let incoming = target.with_extension("db.restoring");
+    std::fs::copy(&source, &incoming).map_err(io)?;
+    // The old write-ahead log belongs to the old file: it must not be
+    // replayed into the restored one.
+    for suffix in ["-wal", "-shm"] {
+        let mut side = target.clone().into_os_string();
+        side.push(suffix);
+        match std::fs::remove_file(&side) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
+    }
+    std::fs::rename(&incoming, &target).map_err(io)?;
+    let restored_files = backups::restore_files(backup, &config.data_dir)
+        .map_err(|e| ServerError::Backup(e.to_string()))?;
+    let db = Db::open(&config.database_url()).await?;
+    let again = backups::reapply_erasures(&db, &config.data_dir, &erased)
+        .await
+        .map_err(|e| ServerError::Backup(e.to_string()))?;
+    db.pool().close().await;
+    println!(
+        "restored {} ({restored_files} files); {again} client(s) erased since were erased again",
+        backup.display()
+    );
+    Ok(())
+}

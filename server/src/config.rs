@@ -39,6 +39,15 @@ pub enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Take a consistent backup of the database and personal files now (safe
+    /// while the server runs); prints the folder.
+    Backup,
+    /// Put a backup back: the database and files as they were, then erase
+    /// again whoever was erased since. Stop the server first.
+    Restore {
+        /// The backup folder (`…/backups/avtosalon-YYYYMMDD-HHMMSS`).
+        backup: PathBuf,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -71,9 +80,31 @@ pub struct Config {
     /// Clients generated on a new database's first start.
     #[arg(long, env = "DEMO_CLIENTS", default_value_t = 2_000)]
     pub demo_clients: u32,
+    /// Where backups go; defaults to DATA_DIR/backups.
+    #[arg(long, env = "BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Days backups are kept (they hold personal data); 0 turns the nightly backup off.
+    #[arg(long, env = "BACKUP_KEEP_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u16).range(0..=365))]
+    pub backup_keep_days: u16,
 }
 
 impl Config {
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
+    }
+
+    /// The SQLite file the database URL names.
+    pub fn database_file(&self) -> Option<PathBuf> {
+        let url = self.database_url();
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = path.split('?').next().unwrap_or(path);
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
@@ -95,6 +126,8 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("no_demo_data", &self.no_demo_data)
             .field("demo_clients", &self.demo_clients)
+            .field("backup_dir", &self.backup_dir)
+            .field("backup_keep_days", &self.backup_keep_days)
             .finish()
     }
 }

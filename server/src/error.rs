@@ -21,4 +21,8 @@ pub enum ServerError {
     Demo(String),
     #[error("bad configuration: {0}")]
     Config(String),
+    #[error("a server is running on the data directory {0:?}: stop it first")]
+    Busy(PathBuf),
+    #[error("backup: {0}")]
+    Backup(String),
 }

@@ -91,6 +91,32 @@ pub fn spawn_closing(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// A backup a day into `into`, kept `keep_days` (checked every 10 minutes,
+/// so a machine switched off at night backs up when it is back).
+pub fn spawn_backups(
+    state: AppState,
+    into: std::path::PathBuf,
+    keep_days: u16,
+) -> tokio::task::JoinHandle<()> {
+    use app::privacy::ssr::backup;
+    tokio::spawn(async move {
+        loop {
+            let now = app::infra::now();
+            let newest = backup::list(&into).last().map(|(t, _)| *t);
+            if newest.is_none_or(|t| now - t >= 86_400) {
+                match backup::take(&state.db, &state.data_dir, &into).await {
+                    Ok(taken) => {
+                        tracing::info!(path = %taken.path.display(), files = taken.files, "backup taken")
+                    }
+                    Err(error) => tracing::warn!(%error, "backup not taken"),
+                }
+                backup::prune(&into, i64::from(keep_days), now);
+            }
+            tokio::time::sleep(Duration::from_secs(600)).await;
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

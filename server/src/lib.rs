@@ -22,6 +22,26 @@ pub use config::{Cli, Command, Config};
 pub use error::ServerError;
 pub use serve::{Started, router, start};
 
+/// Holds the data directory for one process at a time (released when the
+/// process ends, also when it is killed): a second server, or a restore
+/// while the server runs, is refused instead of corrupting the data.
+pub fn lock_data_dir(dir: &Path) -> Result<std::fs::File, ServerError> {
+    use std::os::fd::AsRawFd;
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| ServerError::DataDir(dir.to_path_buf(), e))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is shared.
+    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    if !locked {
+        return Err(ServerError::Busy(dir.to_path_buf()));
+    }
+    Ok(file)
+}
+
 /// Makes sure the data directory exists and can be written.
 pub fn prepare_data_dir(dir: &Path) -> Result<(), ServerError> {
     let fail = |e| ServerError::DataDir(dir.to_path_buf(), e);

@@ -24,6 +24,8 @@ async fn main() -> ExitCode {
         }
         Some(Command::Train) => commands::train(config).await,
         Some(Command::ExportFeatures { out }) => commands::export_features(config, &out).await,
+        Some(Command::Backup) => commands::backup(config).await,
+        Some(Command::Restore { backup }) => commands::restore(config, &backup).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -173,6 +173,8 @@ pub fn spawn_session_cleanup(state: &AppState) -> tokio::task::JoinHandle<()> {
 /// Ctrl-C or SIGTERM.
 pub async fn run(config: &Config) -> Result<(), ServerError> {
     tracing::info!(?config, "starting");
+    crate::prepare_data_dir(&config.data_dir)?;
+    let _lock = crate::lock_data_dir(&config.data_dir)?;
     let started = start(config).await?;
     if let Some(summary) = &started.demo_generated {
         tracing::info!(?summary, "new database filled with demo data");
@@ -190,6 +192,13 @@ pub async fn run(config: &Config) -> Result<(), ServerError> {
     let cleanup = spawn_session_cleanup(&started.state);
     let retraining = jobs::spawn_retraining(started.state.clone());
     let closing = jobs::spawn_closing(started.state.clone());
+    let backups = (config.backup_keep_days > 0).then(|| {
+        jobs::spawn_backups(
+            started.state.clone(),
+            config.backup_dir(),
+            config.backup_keep_days,
+        )
+    });
     let (stop_bot, bot_stopped) = tokio::sync::watch::channel(false);
     let bot = match &config.telegram_bot_token {
         Some(token) => {
@@ -225,6 +234,9 @@ pub async fn run(config: &Config) -> Result<(), ServerError> {
     cleanup.abort();
     retraining.abort();
     closing.abort();
+    if let Some(backups) = backups {
+        backups.abort();
+    }
     let _ = stop_bot.send(true);
     if let Some(bot) = bot {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), bot).await;

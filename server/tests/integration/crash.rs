@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const PASSWORD: &str = "crash-admin-pass";
+pub(crate) const PASSWORD: &str = "crash-admin-pass";
 
 /// One HTTP/1.1 request over a fresh connection: (status, head, body);
 /// `None` when the server is gone (refused, reset or cut off mid-answer).
 /// `headers` are extra header lines, each ending in CRLF.
-async fn exchange(
+pub(crate) async fn exchange(
     port: u16,
     method: &str,
     path: &str,
@@ -59,7 +59,7 @@ async fn http(
 const PHOTO: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGM4UaGBFTEMLQkAUtVaAV8W4QQAAAAASUVORK5CYII=";
 
 /// A kiosk's registration of a new visitor with consent and photo.
-fn registration(submission: &str, phone: &str, consent_version: i64) -> String {
+pub(crate) fn registration(submission: &str, phone: &str, consent_version: i64) -> String {
     json!({"form": {
         "submission": submission, "full_name": "Dilnoza Rahimova", "phone": phone,
         "birth_year": "1992", "gender": "female", "source": "instagram", "car": "",
@@ -69,7 +69,7 @@ fn registration(submission: &str, phone: &str, consent_version: i64) -> String {
     .to_string()
 }
 
-fn start(data: &std::path::Path, port: u16) -> Child {
+pub(crate) fn start(data: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_server"))
         .args([
             "--data-dir",
@@ -85,7 +85,7 @@ fn start(data: &std::path::Path, port: u16) -> Child {
         .expect("the server starts")
 }
 
-async fn healthy(port: u16) {
+pub(crate) async fn healthy(port: u16) {
     for _ in 0..600 {
         if let Some((200, _)) = http(port, "GET", "/healthz", None, "").await {
             return;
@@ -95,7 +95,7 @@ async fn healthy(port: u16) {
     panic!("the server did not answer /healthz within 60 s");
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -170,7 +170,9 @@ async fn a_killed_server_keeps_every_answered_event_and_registration_exactly_onc
 
     // Four kiosk senders register new visitors (photo, consent, services)
     // while the cameras send; each remembers what it was answered.
-    let registered: Arc<Mutex<Vec<(String, String, i64, i64)>>> = Arc::default();
+    // (submission, phone, client id, visit id) of each answered registration.
+    type Registered = Vec<(String, String, i64, i64)>;
+    let registered: Arc<Mutex<Registered>> = Arc::default();
     let kiosks: Vec<_> = (0..4)
         .map(|sender| {
             let (registered, kiosk) = (registered.clone(), kiosk.clone());

@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod auth;
+mod backup;
 mod browser_protections;
 mod camera;
 mod compression;

@@ -1,6 +1,7 @@
 //! Consent texts (versioned per language) and erasure of a client's
 //! personal data, leaving anonymous visits for the statistics.
 
+pub mod backup;
 pub mod documents;
 
 use crate::error::AppError;
@@ -196,15 +197,9 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     Ok(())
 }
 
-/// The folders of the data directory that hold personal files.
-const PERSONAL_FOLDERS: [&str; 3] = ["photos", "snapshots", "documents"];
-
-/// Deletes personal files no row refers to: a photo or snapshot written
-/// just before the process died (its row never committed), files whose
-/// erasure committed but whose deletion did not happen, unfinished `.part`
-/// writes. Run at start-up, before any request can be writing a new file.
-pub async fn remove_unreferenced_files(db: &Db, data_dir: &Path) -> Result<usize, AppError> {
-    let referenced: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(
+/// Every personal file a row refers to, as stored (`photos/….jpg`).
+pub async fn referenced_files(db: &Db) -> Result<std::collections::HashSet<String>, AppError> {
+    Ok(sqlx::query_scalar::<_, String>(
         "SELECT photo_path FROM clients WHERE photo_path IS NOT NULL \
          UNION SELECT stored_path FROM documents \
          UNION SELECT snapshot_path FROM camera_events WHERE snapshot_path IS NOT NULL \
@@ -213,7 +208,30 @@ pub async fn remove_unreferenced_files(db: &Db, data_dir: &Path) -> Result<usize
     .fetch_all(db.pool())
     .await?
     .into_iter()
-    .collect();
+    .collect())
+}
+
+/// Clients erased at or after `since`, with who erased them (the audit log):
+/// a restored backup erases them again.
+pub async fn erased_since(db: &Db, since: i64) -> Result<Vec<(i64, i64)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT entity_id, staff_id FROM audit_log WHERE action = 'erase' AND entity = 'client' \
+         AND at >= ? AND entity_id IS NOT NULL AND staff_id IS NOT NULL ORDER BY at",
+    )
+    .bind(since)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// The folders of the data directory that hold personal files.
+pub(crate) const PERSONAL_FOLDERS: [&str; 3] = ["photos", "snapshots", "documents"];
+
+/// Deletes personal files no row refers to: a photo or snapshot written
+/// just before the process died (its row never committed), files whose
+/// erasure committed but whose deletion did not happen, unfinished `.part`
+/// writes. Run at start-up, before any request can be writing a new file.
+pub async fn remove_unreferenced_files(db: &Db, data_dir: &Path) -> Result<usize, AppError> {
+    let referenced = referenced_files(db).await?;
     let mut removed = 0;
     for folder in PERSONAL_FOLDERS {
         let Ok(entries) = std::fs::read_dir(data_dir.join(folder)) else {
