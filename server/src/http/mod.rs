@@ -65,14 +65,54 @@ async fn not_found() -> AppError {
     AppError::NotFound
 }
 
-/// Liveness and database reachability.
+/// Free bytes on the file system of `dir` (for the unprivileged user).
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is NUL-terminated and `stats` is written by statvfs
+    // before it is read, only when the call succeeds.
+    let stats = unsafe {
+        (libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) == 0).then(|| stats.assume_init())?
+    };
+    Some(stats.f_bavail.saturating_mul(stats.f_frsize))
+}
+
+/// Below this, photos, snapshots and backups may soon fail to be written.
+const LOW_DISK_BYTES: u64 = 1 << 30;
+
+/// Liveness for monitoring: the version, the database, free disk space in
+/// the data directory and the Telegram bot. 503 only when the database does
+/// not answer; a full disk or a refused bot token is reported, not fatal.
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "database unavailable"})),
-        )
-            .into_response(),
-    }
+    use app::notify::BotState;
+    let database = state.db.ping().await.is_ok();
+    let bot = match &*state.bot.read().unwrap_or_else(|e| e.into_inner()) {
+        BotState::Off => "off",
+        BotState::Connecting => "connecting",
+        BotState::Connected { .. } => "connected",
+        BotState::TokenRefused => "token_refused",
+        BotState::Unreachable => "unreachable",
+    };
+    let disk_free = free_bytes(&state.data_dir);
+    let status = if !database {
+        "database unavailable"
+    } else if disk_free.is_some_and(|free| free < LOW_DISK_BYTES) {
+        "low disk"
+    } else {
+        "ok"
+    };
+    let body = axum::Json(serde_json::json!({
+        "status": status,
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": if database { "ok" } else { "unavailable" },
+        "disk_free_bytes": disk_free,
+        "bot": bot,
+    }));
+    let code = if database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, body).into_response()
 }

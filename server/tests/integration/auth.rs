@@ -32,7 +32,17 @@ async fn anonymous_api_calls_get_401_json() {
     }
     let health = app.get("/healthz", None).await;
     assert_eq!(health.status, StatusCode::OK);
-    assert_eq!(health.json()["status"], "ok");
+    let health = health.json();
+    assert!(
+        ["ok", "low disk"].contains(&health["status"].as_str().unwrap()),
+        "{health}"
+    );
+    assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        (&health["database"], &health["bot"]),
+        (&"ok".into(), &"off".into())
+    );
+    assert!(health["disk_free_bytes"].as_u64().unwrap() > 0);
 }
 
 #[tokio::test]
