@@ -188,6 +188,14 @@ async fn poll(db: Db, bot: TgBot, shared: SharedState) {
                     let username = me.username.clone().unwrap_or_default();
                     set_state(&shared, BotState::Connected { username }, None);
                     wait = RETRY_FIRST;
+                    // Back after an outage: what waited goes out now, in order.
+                    match app::notify::ssr::outbox::due_now(&db, app::infra::now()).await {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            tracing::info!(n, "Telegram answers again; sending what waited");
+                        }
+                        Err(error) => tracing::warn!(%error, "cannot read the notification outbox"),
+                    }
                 }
                 Err(error) => {
                     wait = after_failure(&shared, &error, wait).await;

@@ -29,6 +29,8 @@ struct Fake {
     blocked: Vec<i64>,
     /// While set, Telegram answers every call as it does to a wrong token.
     refuse_token: bool,
+    /// While set, every call fails as when Telegram is unreachable.
+    down: bool,
     /// Calls of any method, to see how often the bot retries.
     calls: usize,
 }
@@ -89,6 +91,9 @@ async fn method(
     fake.calls += 1;
     if fake.refuse_token {
         return axum::Json(json!({"ok": false, "error_code": 401, "description": "Unauthorized"}));
+    }
+    if fake.down {
+        return axum::Json(json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}));
     }
     let message = |chat: i64, text: &str| json!({"message_id": 1, "date": 1_700_000_000, "chat": {"id": chat, "type": "private"}, "text": text});
     axum::Json(match method.to_ascii_lowercase().as_str() {
@@ -383,6 +388,56 @@ async fn an_outage_delays_notifications_and_each_arrives_once_in_order() {
         )
         .await,
         3
+    );
+    stop.send(true).unwrap();
+}
+
+#[tokio::test]
+async fn when_telegram_answers_again_what_waited_goes_out_at_once() {
+    let app = app().await;
+    let (fake, url) = fake_telegram().await;
+    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'Chilonzor', 'Toshkent', 0)",
+    )
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
+    fake.lock().unwrap().down = true;
+    let stop = start(&app, url);
+    for _ in 0..100 {
+        if *app.state.bot.read().unwrap() == app::notify::BotState::Unreachable {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        *app.state.bot.read().unwrap(),
+        app::notify::BotState::Unreachable
+    );
+    // A long outage: the notifications have backed off for five minutes.
+    let t = app::infra::now();
+    queue_new_clients(&app, 3, t).await;
+    sqlx::query("UPDATE notification_outbox SET attempts = 9, next_attempt_at = ?")
+        .bind(t + 300)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let back = std::time::Instant::now();
+    fake.lock().unwrap().down = false;
+    wait_for(&fake, |f| f.sent.len() >= 3).await;
+    assert!(
+        back.elapsed() < Duration::from_secs(60),
+        "waited {:?} for the backoff",
+        back.elapsed()
+    );
+    let sent = fake.lock().unwrap().sent.clone();
+    assert!(
+        sent[0].1.contains("Client 1") && sent[2].1.contains("Client 3"),
+        "{sent:?}"
     );
     stop.send(true).unwrap();
 }

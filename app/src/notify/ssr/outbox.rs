@@ -154,6 +154,19 @@ pub async fn postpone(
     Ok(())
 }
 
+/// Telegram answers again: everything waiting out a backoff is due now,
+/// so a short outage does not hold notifications back for minutes.
+pub async fn due_now(db: &Db, t: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE notification_outbox SET next_attempt_at = ? WHERE sent_at IS NULL AND next_attempt_at > ?",
+    )
+    .bind(t)
+    .bind(t)
+    .execute(db.pool())
+    .await?
+    .rows_affected())
+}
+
 /// Every recipient has the notification: it leaves the queue.
 pub async fn mark_sent(db: &Db, outbox_id: i64, t: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE notification_outbox SET sent_at = ? WHERE id = ?")
