@@ -180,3 +180,16 @@ pub fn ServiceName(kind: crate::vocab::ServiceKind) -> impl IntoView {
     let i18n = use_i18n();
     move || kind.label(i18n.get_locale())
 }
+
+/// A phone number a phone can call with one tap (`tel:` with the digits and
+/// a leading +); "—" when there is none (an erased client).
+#[component]
+pub fn PhoneLink(phone: Option<String>) -> impl IntoView {
+    match phone.filter(|p| !p.trim().is_empty()) {
+        Some(phone) => {
+            let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+            view! { <a class="nowrap phone" href=format!("tel:+{digits}")>{phone}</a> }.into_any()
+        }
+        None => view! { <span>"—"</span> }.into_any(),
+    }
+}

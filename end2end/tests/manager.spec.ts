@@ -14,10 +14,13 @@ async function openClientByPhoneFragment(page: Page): Promise<string> {
   await expect(page).toHaveURL(/q=/);
   const match = page.locator("[data-test=client-table] tbody tr", { hasText: phone });
   await expect(match).toHaveCount(1);
-  await match.locator("a").click();
+  // The phone is a tap-to-call link; the name opens the card.
+  await expect(match.locator("td:nth-child(2) a")).toHaveAttribute("href", `tel:+${phone.replace(/\D/g, "")}`);
+  await match.locator("td:first-child a").click();
   await expect(page).toHaveURL(/\/clients\/\d+$/);
   await hydrated(page);
   await expect(page.locator("[data-test=client-phone]")).toHaveText(phone);
+  await expect(page.locator("[data-test=client-phone] a")).toHaveAttribute("href", `tel:+${phone.replace(/\D/g, "")}`);
   return phone;
 }
 
@@ -99,7 +102,7 @@ test("the dashboard updates by itself when another session checks a client in", 
   await reception.goto("/clients?sort=-name");
   await hydrated(reception);
   // Find a client who is not inside now and check them in.
-  const rows = reception.locator("[data-test=client-table] tbody tr a");
+  const rows = reception.locator("[data-test=client-table] tbody tr td:first-child a");
   for (let i = 0; i < 10; i++) {
     await rows.nth(i).click();
     await hydrated(reception);

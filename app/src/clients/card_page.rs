@@ -161,7 +161,7 @@ fn Card(data: CardData) -> impl IntoView {
             <div>
                 <h1 class="page-title" data-test="client-name">{name.clone()}</h1>
                 <p class="muted">
-                    <span class="nowrap" data-test="client-phone">{c.phone.clone().unwrap_or_default()}</span>
+                    <span data-test="client-phone"><crate::ui::PhoneLink phone=c.phone.clone() /></span>
                     " · " {c.branch.clone()} " · " {t!(i18n, card.visits)} ": " {c.visit_count}
                 </p>
             </div>

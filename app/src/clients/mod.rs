@@ -252,7 +252,7 @@ fn ClientTable(page: ClientPage, query: ClientQuery) -> impl IntoView {
                                     <td>
                                         <a href=format!("/clients/{}", c.id)>{c.full_name.unwrap_or_else(|| "—".into())}</a>
                                     </td>
-                                    <td class="nowrap">{c.phone.unwrap_or_else(|| "—".into())}</td>
+                                    <td><crate::ui::PhoneLink phone=c.phone /></td>
                                     <td class="hide-sm">{c.branch}</td>
                                     <td class="num">{c.visit_count}</td>
                                     <td class="hide-sm nowrap">

@@ -190,7 +190,7 @@ fn LeadTable(page: LeadPage, query: LeadQuery) -> impl IntoView {
                                     <td class="num muted">{first_rank + i as i64 + 1}</td>
                                     <td>
                                         <a href=format!("/clients/{}", lead.client_id)>{lead.full_name.clone().unwrap_or_else(|| "—".into())}</a>
-                                        <div class="muted small nowrap">{lead.phone.clone().unwrap_or_default()}</div>
+                                        <div class="muted small"><crate::ui::PhoneLink phone=lead.phone.clone() /></div>
                                     </td>
                                     <td class="nowrap">
                                         <span class=format!("badge band-{band}") data-test="probability">{percent}</span>
