@@ -104,6 +104,10 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
     };
     view! {
         <p class="muted" data-test="bot-state">{t!(i18n, settings.bot)} ": " {bot}</p>
+        // The running build, to tell support and to check an upgrade took.
+        <p class="muted small" data-test="version">
+            {t!(i18n, settings.version)} ": " {env!("CARGO_PKG_VERSION")}
+        </p>
         <section class="card">
             <h2>{t!(i18n, settings.branches)}</h2>
             <div class="table-wrap">

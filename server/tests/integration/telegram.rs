@@ -908,4 +908,16 @@ async fn settings_show_the_connected_bot() {
         state,
         json!({"state": "connected", "username": "avtosalon_bot"})
     );
+    // The page says so in words, with the running version beside it.
+    let page = app.get("/settings", Some(&admin)).await;
+    assert!(page.body.contains("avtosalon_bot"), "{}", page.body);
+    let version = page
+        .body
+        .split_once(r#"data-test="version""#)
+        .map(|(_, rest)| rest.chars().take(200).collect::<String>())
+        .expect("the version on the settings page");
+    assert!(
+        version.contains("Versiya") && version.contains(env!("CARGO_PKG_VERSION")),
+        "{version}"
+    );
 }
