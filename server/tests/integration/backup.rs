@@ -5,7 +5,7 @@
 //! second server) is refused while a server runs on the data directory.
 
 use crate::crash::{exchange, free_port, healthy, registration, start};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,26 +35,7 @@ async fn a_backup_taken_during_registrations_restores_every_committed_one() {
     .execute(db.pool())
     .await
     .unwrap();
-    let (_, code) = app::settings::ssr::devices::create(&db, 1, 1, "kiosk", None, "Tablet")
-        .await
-        .unwrap();
-    let (status, head, body) = exchange(
-        port,
-        "POST",
-        "/rpc/pair_kiosk",
-        "",
-        &json!({ "code": code }).to_string(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(status, 200, "{body}");
-    let kiosk = head
-        .lines()
-        .filter_map(|line| line.strip_prefix("set-cookie: "))
-        .find(|cookie| cookie.starts_with("avtosalon_kiosk="))
-        .and_then(|cookie| cookie.split(';').next())
-        .map(|cookie| format!("Cookie: {cookie}\r\n"))
-        .expect("a kiosk cookie");
+    let kiosk = crate::crash::paired_kiosk(&db, port).await;
 
     // The kiosk registers visitors without pause for the whole test.
     let answered: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();

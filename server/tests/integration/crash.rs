@@ -55,6 +55,30 @@ async fn http(
     Some((status, body))
 }
 
+/// A kiosk at branch 1, paired over HTTP; returns the `Cookie:` header line
+/// that carries its token.
+pub(crate) async fn paired_kiosk(db: &app::infra::Db, port: u16) -> String {
+    let (_, code) = app::settings::ssr::devices::create(db, 1, 1, "kiosk", None, "Tablet")
+        .await
+        .unwrap();
+    let (status, head, body) = exchange(
+        port,
+        "POST",
+        "/rpc/pair_kiosk",
+        "",
+        &json!({ "code": code }).to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    head.lines()
+        .filter_map(|line| line.strip_prefix("set-cookie: "))
+        .find(|cookie| cookie.starts_with("avtosalon_kiosk="))
+        .and_then(|cookie| cookie.split(';').next())
+        .map(|cookie| format!("Cookie: {cookie}\r\n"))
+        .expect("a kiosk cookie")
+}
+
 /// An 8×8 orange PNG, as the tablet camera's data URL.
 const PHOTO: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGM4UaGBFTEMLQkAUtVaAV8W4QQAAAAASUVORK5CYII=";
 
@@ -139,28 +163,7 @@ async fn a_killed_server_keeps_every_answered_event_and_registration_exactly_onc
         .unwrap()
         .into();
 
-    // A kiosk at the same branch, paired over HTTP (its cookie is its token).
-    let (_, code) = app::settings::ssr::devices::create(&db, 1, 1, "kiosk", None, "Tablet")
-        .await
-        .unwrap();
-    let (status, head, body) = exchange(
-        port,
-        "POST",
-        "/rpc/pair_kiosk",
-        "",
-        &json!({ "code": code }).to_string(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(status, 200, "{body}");
-    let kiosk = head
-        .lines()
-        .filter_map(|line| line.strip_prefix("set-cookie: "))
-        .find(|cookie| cookie.starts_with("avtosalon_kiosk="))
-        .and_then(|cookie| cookie.split(';').next())
-        .expect("a kiosk cookie")
-        .to_string();
-    let kiosk = format!("Cookie: {kiosk}\r\n");
+    let kiosk = paired_kiosk(&db, port).await;
     let (_, _, setup) = exchange(port, "POST", "/rpc/kiosk_info", &kiosk, "{}")
         .await
         .unwrap();
