@@ -193,3 +193,18 @@ pub fn PhoneLink(phone: Option<String>) -> impl IntoView {
         None => view! { <span>"—"</span> }.into_any(),
     }
 }
+
+/// A page title. On the server it is read once, while the page renders:
+/// Leptos reads the title again after the body has streamed, when under
+/// load the page's signals may already be disposed (a panic that cut the
+/// answer). In the browser it follows the language switch.
+pub fn title(text: impl Fn() -> String + Send + Sync + 'static) -> leptos::text_prop::TextProp {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::text_prop::TextProp::from(text())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        leptos::text_prop::TextProp::from(text)
+    }
+}

@@ -20,7 +20,7 @@ pub fn LoginPage() -> impl IntoView {
     });
 
     view! {
-        <leptos_meta::Title text=move || t_string!(i18n, login.title) />
+        <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, login.title).to_string()) />
         <main class="login-page">
             <div class="login-lang">
                 <LanguageSwitch />

@@ -176,7 +176,7 @@ pub fn ClientsPage() -> impl IntoView {
     let results = Resource::new(current, search_clients);
 
     view! {
-        <leptos_meta::Title text=move || t_string!(i18n, clients.title) />
+        <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, clients.title).to_string()) />
         <div class="page-head">
             <h1 class="page-title">{t!(i18n, clients.title)}</h1>
             <a class="button primary" href="/clients/new" data-test="add-client">"+ " {t!(i18n, card.add_client)}</a>

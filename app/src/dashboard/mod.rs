@@ -54,7 +54,7 @@ pub fn DashboardPage() -> impl IntoView {
     listen_for_changes(changes);
     let overview = Resource::new(move || changes.get(), |_| dashboard_overview(None));
     view! {
-        <leptos_meta::Title text=move || t_string!(i18n, dashboard.title) />
+        <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, dashboard.title).to_string()) />
         <h1 class="page-title">{t!(i18n, dashboard.title)}</h1>
         <Transition fallback=Loading>
             {move || {

@@ -224,7 +224,7 @@ pub fn KioskPage() -> impl IntoView {
     let touch = move || kiosk.last_touch.set(camera::now_ms());
 
     view! {
-        <leptos_meta::Title text=move || t_string!(i18n, kiosk.title) />
+        <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, kiosk.title).to_string()) />
         <leptos_meta::Body attr:class="kiosk-body" />
         <main class="kiosk" on:pointerdown=move |_| touch() on:keydown=move |_| touch() on:input=move |_| touch() data-test="kiosk">
             <header class="kiosk-top">

@@ -41,7 +41,7 @@ pub fn PotentialPage() -> impl IntoView {
     );
     let panel = Resource::new(refresh, |_| load_model_panel());
     view! {
-        <leptos_meta::Title text=move || t_string!(i18n, potential.title) />
+        <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, potential.title).to_string()) />
         <h1 class="page-title">{t!(i18n, potential.title)}</h1>
         <Transition fallback=Loading>
             {move || {

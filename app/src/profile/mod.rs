@@ -53,7 +53,7 @@ pub fn ProfilePage() -> impl IntoView {
         |_| telegram_status(),
     );
     view! {
-        <leptos_meta::Title text=move || t_string!(i18n, profile.title) />
+        <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, profile.title).to_string()) />
         <h1 class="page-title">{t!(i18n, profile.title)}</h1>
         <section class="card">
             <h2>{t!(i18n, profile.telegram)}</h2>

@@ -61,7 +61,7 @@ pub fn SettingsPage() -> impl IntoView {
         |_| load_settings(),
     );
     view! {
-        <leptos_meta::Title text=move || t_string!(i18n, settings.title) />
+        <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, settings.title).to_string()) />
         <h1 class="page-title">{t!(i18n, settings.title)}</h1>
         <Transition fallback=Loading>
             {move || {

@@ -24,7 +24,7 @@ pub fn StatsPage() -> impl IntoView {
         |(from, to, branch, lang)| load_stats(from, to, branch, lang),
     );
     view! {
-        <leptos_meta::Title text=move || t_string!(i18n, stats.title) />
+        <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, stats.title).to_string()) />
         <h1 class="page-title">{t!(i18n, stats.title)}</h1>
         <Transition fallback=Loading>
             {move || {

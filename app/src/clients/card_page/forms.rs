@@ -98,7 +98,7 @@ pub fn NewClientPage() -> impl IntoView {
         }
     });
     view! {
-        <leptos_meta::Title text=move || t_string!(i18n, card.new_client) />
+        <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, card.new_client).to_string()) />
         <h1 class="page-title">{t!(i18n, card.add_client)}</h1>
         <Transition fallback=Loading>
             {move || {
