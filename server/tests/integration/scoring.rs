@@ -168,9 +168,28 @@ async fn reasons_are_the_largest_contributions() {
     let stored = app::scoring::ssr::train_and_activate(&app.state.db, None)
         .await
         .unwrap();
-    let examples = app::scoring::ssr::features::load(&app.state.db, app::infra::now(), false, None)
+    let now = app::infra::now();
+    let examples = app::scoring::ssr::features::load(&app.state.db, now, false, None)
         .await
         .unwrap();
+    // One client's features (the rescoring path, by index) are that
+    // client's row of everyone's, for buyers and others, in both cut modes.
+    for outcome_cutoff in [false, true] {
+        let everyone = app::scoring::ssr::features::load(&app.state.db, now, outcome_cutoff, None)
+            .await
+            .unwrap();
+        for example in everyone.iter().step_by(97) {
+            let one = app::scoring::ssr::features::load(
+                &app.state.db,
+                now,
+                outcome_cutoff,
+                Some(example.client_id),
+            )
+            .await
+            .unwrap();
+            assert_eq!(one, vec![example.clone()]);
+        }
+    }
     for example in examples.iter().take(200) {
         let reasons = app::scoring::ssr::top_reasons(&stored.model, &example.values, 3);
         let contributions = stored.model.contributions(&example.values);
