@@ -42,6 +42,9 @@ HTTP/1.1 connection each:
             /clients/{id}, /stats, /api/clients, /api/stats and
             /api/potential_buyers_ml with 1-3 s between pages.
 
+Kiosks and managers ask for gzip/deflate like a browser on plain http; cameras
+for no encoding, like the vision program.
+
 Output: per scenario one line per kind (requests, errors, p50/p99/max of the
 successful answers in ms) and a summary line. After every scenario the server is
 stopped and the database checked: every camera event a camera generated is in
@@ -181,6 +184,18 @@ class Conn:
                 self.close()
             if names.get("connection", "").lower() == "close":
                 self.close()
+            encoding = names.get("content-encoding", "").lower()
+            try:
+                if encoding == "gzip":
+                    payload = zlib.decompress(payload, 16 + zlib.MAX_WBITS)
+                elif encoding == "deflate":
+                    try:
+                        payload = zlib.decompress(payload)
+                    except zlib.error:   # raw deflate, as some servers send it
+                        payload = zlib.decompress(payload, -zlib.MAX_WBITS)
+            except zlib.error as error:   # a body cut off by the connection closing
+                self.close()
+                raise Transport("cut", f"truncated {encoding} body: {error}")
             return status, response_headers, payload
         except (ConnectionError, asyncio.IncompleteReadError, OSError) as error:
             failure = Transport("cut", str(error))
@@ -243,8 +258,15 @@ async def timed(stats, kind, conn, method, path, body=b"", headers=(), ok=(200,)
     return status, response_headers, payload
 
 
-def json_headers(cookie=None, bearer=None):
+# What a browser on plain http asks for (br only over https); tablets and
+# managers' browsers send it, the vision program (ureq without gzip) does not.
+BROWSER_ENCODINGS = ("Accept-Encoding", "gzip, deflate")
+
+
+def json_headers(cookie=None, bearer=None, browser=False):
     headers = [("Content-Type", "application/json"), ("Accept", "application/json")]
+    if browser:
+        headers.append(BROWSER_ENCODINGS)
     if cookie:
         headers.append(("Cookie", cookie))
     if bearer:
@@ -361,7 +383,7 @@ class Kiosk:
     async def run(self):
         w = self.world
         await asyncio.sleep(random.uniform(0, 10))
-        headers = json_headers(self.cookie)
+        headers = json_headers(self.cookie, browser=True)
         while not w.stop.is_set():
             started = time.monotonic()
             await self.visitor(headers)
@@ -522,7 +544,8 @@ class Manager:
             _, kind, make = random.choices(PAGES, weights)[0]
             try:
                 status, headers, _ = await timed(w.stats, kind, self.conn, "GET", make(w),
-                                                 headers=[("Cookie", self.cookie), ("Accept", "text/html,application/json")])
+                                                 headers=[("Cookie", self.cookie), ("Accept", "text/html,application/json"),
+                                                          BROWSER_ENCODINGS])
                 location = dict(headers).get("location", "")
                 if status == 401 or (status in (302, 303, 307) and location.startswith("/login")):
                     await self.sign_in()   # the session was lost: sign in again
@@ -555,6 +578,8 @@ class Server:
         env = dict(os.environ, DATA_DIR=self.data_dir, DATABASE_URL=f"sqlite://{self.db_path}",
                    BIND=f"127.0.0.1:{self.port}", ADMIN_PASSWORD=ADMIN_PASSWORD, NO_DEMO_DATA="1",
                    RUST_LOG="warn", **self.env_extra)
+        # Measure the load, not the nightly backup a start may take (as bench.sh).
+        env.setdefault("BACKUP_KEEP_DAYS", "0")
         for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL"):
             if name not in self.env_extra:
                 env.pop(name, None)
@@ -667,11 +692,14 @@ class FakeTelegram:
 
             def reply(self, status, value):
                 data = json.dumps(value).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except ConnectionError:   # the bot gave up a long poll (the server stopping)
+                    self.close_connection = True
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
@@ -899,6 +927,25 @@ def matches(row, text):
     return True
 
 
+async def scenario(args, number):
+    """One scenario; whatever happens, the server it started does not outlive it."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", args.port))
+        except OSError:
+            problem = f"port {args.port} is taken: another server is running there (--port)"
+            print("  FAILED:", problem)
+            return [problem]
+    started = []
+    try:
+        return await run_scenario(args, number, started)
+    finally:
+        for server in started:
+            if server.process is not None and server.process.poll() is None:
+                server.process.kill()
+                server.process.wait()
+
+
 def server_log_summary(path):
     warnings = errors = panics = 0
     with open(path, errors="replace") as f:
@@ -913,7 +960,7 @@ def server_log_summary(path):
     return warnings, errors, panics
 
 
-async def scenario(args, number):
+async def run_scenario(args, number, started):
     name = {1: "normal", 2: "telegram-down", 3: "restart"}[number]
     work = os.path.join(args.work, name)
     shutil.rmtree(work, ignore_errors=True)
@@ -935,6 +982,7 @@ async def scenario(args, number):
     port = args.port
     world = World(args, port, db_path)
     server = Server(args.server, work, db_path, port, log_path, env)
+    started.append(server)
     server.start()
     if not await healthy(port):
         print("the server did not start; log:", open(log_path).read()[-2000:])
@@ -1081,8 +1129,13 @@ async def main():
     parser.add_argument("--drain-timeout", type=float, default=3600.0,
                         help="seconds to wait for the Telegram outbox to empty (scenario 2)")
     parser.add_argument("--keep", action="store_true", help="keep each scenario's database copy")
+    parser.add_argument("--no-compression", action="store_true",
+                        help="kiosks and managers ask for no Accept-Encoding (uncompressed answers)")
     args = parser.parse_args()
     args.work = os.path.abspath(args.work)
+    if args.no_compression:
+        global BROWSER_ENCODINGS
+        BROWSER_ENCODINGS = ("Accept-Encoding", "identity")
     args.source_db = os.path.abspath(args.source_db)
     os.makedirs(args.work, exist_ok=True)
     failed = False
