@@ -704,6 +704,9 @@ async fn every_kind_of_notification_reaches_the_right_staff_in_their_language() 
     assert_eq!(closed.len(), 2, "both branches close at or before now");
     wait_for(&fake, |f| f.sent.len() >= 6).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    let offset = app::settings::ssr::branches::offset_minutes(&app.state.db, Some(1))
+        .await
+        .unwrap();
 
     let fake = fake.lock().unwrap();
     let to = |chat: i64| -> Vec<String> {
@@ -732,9 +735,6 @@ async fn every_kind_of_notification_reaches_the_right_staff_in_their_language() 
     let summaries: Vec<&String> = admin[3..].iter().collect();
     // The day closed is today at the branch: in the first 25 minutes after
     // its midnight the returning visit began yesterday and is not counted.
-    let offset = app::settings::ssr::branches::offset_minutes(&app.state.db, Some(1))
-        .await
-        .unwrap();
     let local_day = |ms: i64| (ms / 1000 + i64::from(offset) * 60).div_euclid(86_400);
     let counts = if local_day(entered) == local_day(now_ms()) {
         ": 2 visits, 0 new, 1 returning, 0 test drives, 0 sales."
