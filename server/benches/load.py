@@ -3,6 +3,7 @@
 
 usage: load.py SERVER_BIN SOURCE_DB WORK_DIR [--scenarios 1,2,3] [--duration 60]
                [--kiosks 100] [--cameras 20] [--managers 50] [--port 3950]
+               [--drain-timeout 3600] [--no-compression] [--keep]
 
 The script runs the server itself, because scenario 3 kills and restarts it.
 Each scenario starts from its own copy of SOURCE_DB (the 100,000-client bench
@@ -45,8 +46,15 @@ HTTP/1.1 connection each:
 Kiosks and managers ask for gzip/deflate like a browser on plain http; cameras
 for no encoding, like the vision program.
 
+The server runs with DATA_DIR, DATABASE_URL, BIND=127.0.0.1:PORT, ADMIN_PASSWORD,
+NO_DEMO_DATA=1, RUST_LOG=warn and BACKUP_KEEP_DAYS=0, as scripts/bench.sh runs it.
+
 Output: per scenario one line per kind (requests, errors, p50/p99/max of the
-successful answers in ms) and a summary line. After every scenario the server is
+answered requests in ms, errors by class: `http NNN`; `refused`, nothing
+listening; `cut`, the connection dropped; `cut, resent`, a kept-alive
+connection dropped before the answer and the request sent again at once on a
+new one; `timeout`) and a summary line; every failed attempt with its time and
+request goes to WORK_DIR/<scenario>.errors.txt. After every scenario the server is
 stopped and the database checked: every camera event a camera generated is in
 camera_events exactly once with the answer it got, every answered kiosk
 registration is stored once. Exits 1 when such a check (or scenario 2's
@@ -753,7 +761,7 @@ def copy_database(source, target):
         shutil.copyfile(source, target)
 
 
-async def admin_setup(world, args, html_conn):
+async def admin_setup(world, args):
     """Signs the admin in, creates the managers and devices; returns the
     kiosks, cameras and managers, paired and signed in."""
     port = world.port
@@ -930,6 +938,8 @@ def matches(row, text):
 async def scenario(args, number):
     """One scenario; whatever happens, the server it started does not outlive it."""
     with socket.socket() as probe:
+        # As a server binds (connections in TIME_WAIT do not count; a listener does).
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", args.port))
         except OSError:
@@ -987,7 +997,7 @@ async def run_scenario(args, number, started):
     if not await healthy(port):
         print("the server did not start; log:", open(log_path).read()[-2000:])
         return ["server did not start"]
-    kiosks, cameras, managers = await admin_setup(world, args, None)
+    kiosks, cameras, managers = await admin_setup(world, args)
     world.cameras = cameras
     problems, samples, sampling_done = [], [], asyncio.Event()
     sampler = asyncio.create_task(sample_rss(server, samples, sampling_done))
