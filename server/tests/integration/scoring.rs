@@ -54,6 +54,49 @@ async fn the_model_beats_the_baseline_and_ranks_clients_with_reasons() {
         )
         .await
     );
+    // Each filter lists exactly the clients SQL finds for it, best first,
+    // and counts them (the list reads the score index, the count subtracts
+    // buyers: both must agree with the plain query).
+    let unsold = "c.id NOT IN (SELECT client_id FROM sales)";
+    let recent = format!("c.last_visit_at >= {}", app::infra::now() - 90 * 86_400);
+    for (query, filter) in [
+        ("branch=1&not_bought=0", "c.branch_id = 1".to_string()),
+        ("branch=2", format!("c.branch_id = 2 AND {unsold}")),
+        ("car=1&last_visit_days=90", format!("c.car_model_id = 1 AND {recent} AND {unsold}")),
+        ("not_bought=0&page=2", "1".to_string()),
+    ] {
+        let page = app
+            .get(
+                &format!("/api/potential_buyers_ml?page_size=40&{query}"),
+                Some(&admin),
+            )
+            .await
+            .json();
+        let listed: Vec<i64> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["client_id"].as_i64().unwrap())
+            .collect();
+        let offset = if query.contains("page=2") { 40 } else { 0 };
+        let expected: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT c.id FROM clients c JOIN client_scores s ON s.client_id = c.id \
+             WHERE {filter} ORDER BY s.probability DESC, c.id LIMIT 40 OFFSET {offset}"
+        ))
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+        assert!(!expected.is_empty(), "{query}");
+        assert_eq!(listed, expected, "{query}");
+        let total = scalar(
+            &app,
+            &format!(
+                "SELECT COUNT(*) FROM clients c JOIN client_scores s ON s.client_id = c.id WHERE {filter}"
+            ),
+        )
+        .await;
+        assert_eq!(page["total"], total, "{query}");
+    }
     // Every client was scored.
     assert_eq!(
         scalar(&app, "SELECT COUNT(*) FROM client_scores").await,

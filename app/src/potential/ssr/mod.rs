@@ -33,41 +33,77 @@ pub fn validate(q: &LeadQuery, now: i64) -> Result<LeadFilter, AppError> {
     })
 }
 
-fn push_filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a LeadFilter) {
-    q.push(" WHERE c.erased_at IS NULL");
+/// The filters on the client's own columns, as one `EXISTS` the ranked scan
+/// checks row by row (a join would make SQLite build a filter over every
+/// client before the first row).
+fn push_client_filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a LeadFilter) {
+    q.push(" EXISTS (SELECT 1 FROM clients c WHERE c.id = s.client_id AND c.erased_at IS NULL");
     if let Some(b) = f.branch {
         q.push(" AND c.branch_id = ").push_bind(b);
     }
     if let Some(car) = f.car {
         q.push(" AND c.car_model_id = ").push_bind(car);
     }
-    if f.not_bought {
-        q.push(" AND NOT EXISTS (SELECT 1 FROM sales x WHERE x.client_id = c.id)");
-    }
     if let Some(since) = f.since {
         q.push(" AND c.last_visit_at >= ").push_bind(since);
     }
+    q.push(")");
+}
+
+fn filters_clients(f: &LeadFilter) -> bool {
+    f.branch.is_some() || f.car.is_some() || f.since.is_some()
+}
+
+/// How many clients the filter lists: scored clients, less the buyers when
+/// only non-buyers are wanted. Erased clients have no score (erasure deletes
+/// it and scoring skips them), so without client filters this counts two
+/// small sets instead of looking at every client.
+async fn lead_count(db: &Db, f: &LeadFilter) -> Result<i64, AppError> {
+    let mut scored: QueryBuilder<Sqlite> =
+        QueryBuilder::new("SELECT COUNT(*) FROM client_scores s");
+    if filters_clients(f) {
+        scored.push(" WHERE");
+        push_client_filters(&mut scored, f);
+    }
+    let mut total: i64 = scored.build_query_scalar().fetch_one(db.pool()).await?;
+    if f.not_bought {
+        let mut buyers: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT COUNT(*) FROM client_scores s \
+             WHERE s.client_id IN (SELECT client_id FROM sales)",
+        );
+        if filters_clients(f) {
+            buyers.push(" AND");
+            push_client_filters(&mut buyers, f);
+        }
+        total -= buyers.build_query_scalar::<i64>().fetch_one(db.pool()).await?;
+    }
+    Ok(total)
 }
 
 pub async fn leads(db: &Db, f: &LeadFilter, locale: Locale) -> Result<LeadPage, AppError> {
     let has_model = scoring::active_model(db).await?.is_some();
     let (hot, warm) = scoring::bands(db).await?;
-    let mut count: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT COUNT(*) FROM client_scores s JOIN clients c ON c.id = s.client_id",
-    );
-    push_filters(&mut count, f);
-    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
+    let total = lead_count(db, f).await?;
+    // The page is picked from the score index first (best first, stopping
+    // after its rows), then joined to the client's details.
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT c.id, c.full_name, c.phone, b.name, m.brand || ' ' || m.name, s.probability, s.reasons, \
+        "SELECT c.id, c.full_name, c.phone, b.name, m.brand || ' ' || m.name, p.probability, p.reasons, \
                 c.last_visit_at, c.visit_count, EXISTS (SELECT 1 FROM sales x WHERE x.client_id = c.id) \
-         FROM client_scores s JOIN clients c ON c.id = s.client_id JOIN branches b ON b.id = c.branch_id \
-         LEFT JOIN car_models m ON m.id = c.car_model_id",
+         FROM (SELECT s.client_id, s.probability, s.reasons FROM client_scores s WHERE",
     );
-    push_filters(&mut q, f);
-    q.push(" ORDER BY s.probability DESC, c.id LIMIT ")
+    push_client_filters(&mut q, f);
+    if f.not_bought {
+        q.push(" AND NOT EXISTS (SELECT 1 FROM sales x WHERE x.client_id = s.client_id)");
+    }
+    q.push(" ORDER BY s.probability DESC, s.client_id LIMIT ")
         .push_bind(f.page_size)
         .push(" OFFSET ")
-        .push_bind((f.page - 1) * f.page_size);
+        .push_bind((f.page - 1) * f.page_size)
+        .push(
+            ") p JOIN clients c ON c.id = p.client_id JOIN branches b ON b.id = c.branch_id \
+             LEFT JOIN car_models m ON m.id = c.car_model_id \
+             ORDER BY p.probability DESC, p.client_id",
+        );
     type Row = (
         i64,
         Option<String>,

@@ -245,8 +245,12 @@ async fn store_scores_in(
     t: i64,
 ) -> Result<(), AppError> {
     for chunk in scores.chunks(2_000) {
+        // Scores are computed outside this transaction: a client erased
+        // meanwhile gets no score back (erasure leaves none, and the
+        // potential-buyers count relies on it).
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT OR REPLACE INTO client_scores (client_id, model_id, probability, reasons, scored_at) ",
+            "INSERT OR REPLACE INTO client_scores (client_id, model_id, probability, reasons, scored_at) \
+             SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM (",
         );
         q.push_values(chunk, |mut b, (client, p, reasons)| {
             b.push_bind(*client)
@@ -255,6 +259,9 @@ async fn store_scores_in(
                 .push_bind(serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into()))
                 .push_bind(t);
         });
+        q.push(
+            ") v WHERE EXISTS (SELECT 1 FROM clients c WHERE c.id = v.column1 AND c.erased_at IS NULL)",
+        );
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
