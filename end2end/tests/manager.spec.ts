@@ -48,6 +48,49 @@ test("search by phone fragment, open the card, check in and add a service", asyn
   await expect(page.locator("[data-test=visits] li.open")).toHaveCount(0);
 });
 
+test("search finds a name however it is typed: apostrophes, Cyrillic, ё, any word order", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page);
+  await page.locator("[data-lang=en]").click();
+  await page.goto("/clients");
+  await hydrated(page);
+  const box = page.locator("[data-test=client-search]");
+  const rows = page.locator("[data-test=client-table] tbody tr");
+  /** Types `text` as a user would and returns what the list says and shows. */
+  async function search(text: string): Promise<{ found: string; names: string[] }> {
+    await box.fill(text);
+    await box.press("Enter");
+    await page.waitForURL((url) => url.searchParams.get("q") === text);
+    const head = page.locator("[data-test=client-found]");
+    // The list answers this search (not the previous one still on screen).
+    await expect(head).toHaveAttribute("data-q", text);
+    const found = await head.innerText();
+    const names = await rows.locator("td:first-child").allInnerTexts();
+    return { found, names: names.map((n) => n.trim()) };
+  }
+  // As stored (the demo writes the Uzbek letter o‘ with U+2018).
+  const stored = await search("Yo‘ldoshev");
+  expect(stored.names.length).toBeGreaterThan(0);
+  for (const name of stored.names) expect(name).toContain("Yo‘ldoshev");
+  // The keyboard's apostrophe, the backtick, and Uzbek Cyrillic find the same clients.
+  for (const typed of ["Yo'ldoshev", "Yo`ldoshev", "Йўлдошев"]) {
+    const result = await search(typed);
+    expect(result.found, typed).toEqual(stored.found);
+    expect(result.names, typed).toEqual(stored.names);
+  }
+  // Surname first, given name second, typed with the plain apostrophe.
+  const [given, surname] = stored.names[0].split(" ");
+  const reversed = await search(`${surname.replace("‘", "'")} ${given}`);
+  expect(reversed.names).toContain(stored.names[0]);
+  for (const name of reversed.names) expect(name).toContain(given);
+  // Russian typed without ё finds the surname written with it.
+  const russian = await search("Федоров");
+  expect(russian.names.length).toBeGreaterThan(0);
+  for (const name of russian.names) expect(name).toMatch(/Фёдоров/);
+  expect((await search("Фёдоров")).found).toEqual(russian.found);
+  await screenshot(page, "clients-search-folded");
+});
+
 test("statistics change when filtered by branch", async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 900 });
   await signIn(page);

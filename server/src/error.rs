@@ -25,4 +25,6 @@ pub enum ServerError {
     Busy(PathBuf),
     #[error("backup: {0}")]
     Backup(String),
+    #[error("cannot rebuild the client search index: {0}")]
+    SearchIndex(app::error::AppError),
 }

@@ -52,6 +52,13 @@ pub async fn start(config: &Config) -> Result<Started, ServerError> {
     let admin = app::settings::ssr::staff::ensure_admin(&db, config.admin_password.clone())
         .await
         .map_err(ServerError::Admin)?;
+    // After an upgrade that changed how names are folded for search.
+    let refolded = app::clients::ssr::refold_search_texts(&db)
+        .await
+        .map_err(ServerError::SearchIndex)?;
+    if refolded > 0 {
+        tracing::info!(clients = refolded, "client search index brought up to date");
+    }
     let demo_generated = if !config.no_demo_data && demo::database_is_empty(&db).await? {
         let summary = demo::generate(&db, config.demo_clients, 42, false).await?;
         // A first model, so potential buyers are ranked from the first start.

@@ -218,6 +218,7 @@ fn ClientTable(page: ClientPage, query: ClientQuery) -> impl IntoView {
     } = page;
     let pages = ((total + page_size - 1) / page_size).max(1);
     let export_query = query.to_query_string();
+    let searched = query.q.clone();
     let link = move |p: i64| {
         let mut q = query.clone();
         q.page = p.to_string();
@@ -228,7 +229,7 @@ fn ClientTable(page: ClientPage, query: ClientQuery) -> impl IntoView {
     }
     view! {
         <div class="list-head">
-            <p class="muted">{t!(i18n, clients.found, n = move || total)}</p>
+            <p class="muted" data-test="client-found" data-q=searched>{t!(i18n, clients.found, n = move || total)}</p>
             <ExportLinks query=export_query />
         </div>
         <div class="table-wrap card flush">

@@ -167,6 +167,30 @@ pub const RUSSIAN_SURNAMES: &[&str] = &[
 /// Mobile operator codes in Uzbekistan (the two digits after +998).
 pub const OPERATOR_CODES: &[u32] = &[90, 91, 93, 94, 95, 97, 98, 99, 33, 88, 77, 50];
 
+/// The female form: the ending "a" in the surname's own script
+/// (`Фёдорова`, `Karimova`), never a Latin letter after Cyrillic.
 pub fn female_surname(male: &str) -> String {
-    format!("{male}a")
+    let cyrillic = male
+        .chars()
+        .last()
+        .is_some_and(|c| ('\u{0400}'..='\u{04FF}').contains(&c));
+    format!("{male}{}", if cyrillic { 'а' } else { 'a' })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn female_surnames_end_in_their_own_script() {
+        assert_eq!(female_surname("Фёдоров"), "Фёдорова");
+        assert_eq!(female_surname("Karimov"), "Karimova");
+        for male in RUSSIAN_SURNAMES {
+            let female = female_surname(male);
+            assert!(
+                female.chars().all(|c| !c.is_ascii()),
+                "{female} mixes scripts"
+            );
+        }
+    }
 }

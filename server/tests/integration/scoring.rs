@@ -62,7 +62,10 @@ async fn the_model_beats_the_baseline_and_ranks_clients_with_reasons() {
     for (query, filter) in [
         ("branch=1&not_bought=0", "c.branch_id = 1".to_string()),
         ("branch=2", format!("c.branch_id = 2 AND {unsold}")),
-        ("car=1&last_visit_days=90", format!("c.car_model_id = 1 AND {recent} AND {unsold}")),
+        (
+            "car=1&last_visit_days=90",
+            format!("c.car_model_id = 1 AND {recent} AND {unsold}"),
+        ),
         ("not_bought=0&page=2", "1".to_string()),
     ] {
         let page = app

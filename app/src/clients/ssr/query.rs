@@ -52,12 +52,16 @@ async fn first_visit_bounds(db: &Db, s: &Search) -> Result<(Option<i64>, Option<
     ))
 }
 
-/// The trigram index answers fragments of three characters or more.
+/// The trigram index answers words of three characters or more; every such
+/// word must match (any order), and LIKE then checks each word exactly.
 fn fts_phrase(s: &Search) -> Option<String> {
-    s.needle
-        .as_ref()
-        .filter(|n| n.chars().count() >= 3)
-        .map(|n| format!("\"{}\"", n.replace('"', "\"\"")))
+    let phrases: Vec<String> = s
+        .words
+        .iter()
+        .filter(|w| w.chars().count() >= 3)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    (!phrases.is_empty()).then(|| phrases.join(" AND "))
 }
 
 /// FROM clause: driven by the search index when there is a long enough needle.
@@ -80,9 +84,9 @@ fn push_filters<'a>(
         q.push(" AND f.clients_fts MATCH ").push_bind(phrase);
     }
     // The index may match across the name/phone boundary; LIKE is exact.
-    if let Some(p) = &s.pattern {
+    for word in &s.words {
         q.push(" AND c.search_text LIKE ")
-            .push_bind(p)
+            .push_bind(like_pattern(word))
             .push(" ESCAPE '\\'");
     }
     if let Some(b) = s.branch {
@@ -129,7 +133,7 @@ async fn count(db: &Db, s: &Search, bounds: (Option<i64>, Option<i64>)) -> Resul
     let key = format!(
         "{:?}|{:?}|{}|{}",
         db.version(),
-        s.pattern,
+        s.words,
         s.branch.unwrap_or(0),
         filter_key(s)
     );
@@ -196,7 +200,7 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
     let key = format!(
         "{:?}|{:?}|{}|{}|{}|{}|{}",
         db.version(),
-        s.pattern,
+        s.words,
         s.branch.unwrap_or(0),
         filter_key(s),
         s.order_by,

@@ -8,55 +8,132 @@ use crate::vocab::Source;
 
 pub const SEARCH_MAX: usize = 100;
 
-/// What `search_text` holds for a client: the lower-cased name and the phone's digits.
+/// Bumped whenever `fold` changes: start-up refolds every stored
+/// `search_text` whose version is older (see `refold_search_texts`).
+pub const FOLD_VERSION: i64 = 2;
+
+/// What `search_text` holds for a client: the folded name and the phone's digits.
 pub fn search_text(full_name: &str, phone: &str) -> String {
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-    format!("{} {}", full_name.to_lowercase(), digits)
+    format!("{} {}", fold(full_name), digits)
 }
 
-/// What a typed query searches for: a phone's digits, or the lower-cased text.
-pub fn needle(q: &str) -> Option<String> {
-    let q = q.trim();
-    if q.is_empty() {
-        return None;
+/// A name reduced to the form searches compare, so that the ways people
+/// write one name meet: lower case; Cyrillic read as Uzbek Latin
+/// (`Йўлдошев` and `Yo‘ldoshev` both become `yoldoshev`); every kind of
+/// apostrophe dropped (oʻ, o‘, o', o` are one letter to the person typing);
+/// `ё` as `е`, as Russians type it (`Фёдоров` = `Федоров`), except where
+/// Uzbek reads it `yo` (word start, after a vowel); `h`, `kh` and `х` as `x`
+/// (Xurshid = Hurshid = Хуршид, Khasanov = Xasanov), `zh` as `j`, `ye` as
+/// `e` (Jo‘rayev = Жўраев, Yelena = Елена); hyphens as spaces.
+pub fn fold(text: &str) -> String {
+    let lower = text.to_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    let mut previous: Option<char> = None;
+    for c in lower.chars() {
+        let after_vowel =
+            previous.is_none_or(|p| !p.is_alphabetic() || "аеёиоуэюяўaeiou".contains(p));
+        previous = Some(c);
+        let latin: &str = match c {
+            '\'' | '`' | '´' | 'ʻ' | 'ʼ' | '‘' | '’' | 'ʹ' | 'ъ' | 'ь' => "",
+            '-' | '‐' | '–' => " ",
+            'а' => "a",
+            'б' => "b",
+            'в' => "v",
+            'г' | 'ғ' | 'ğ' => "g",
+            'д' => "d",
+            'е' | 'э' | 'є' => "e",
+            'ё' if after_vowel => "yo",
+            'ё' => "e",
+            'ж' => "j",
+            'з' => "z",
+            'и' | 'ы' | 'і' => "i",
+            'й' => "y",
+            'к' => "k",
+            'қ' => "q",
+            'л' => "l",
+            'м' => "m",
+            'н' => "n",
+            'о' | 'ў' | 'ö' | 'ó' | 'ò' | 'ő' => "o",
+            'п' => "p",
+            'р' => "r",
+            'с' => "s",
+            'т' => "t",
+            'у' | 'ü' => "u",
+            'ф' => "f",
+            'х' | 'ҳ' => "x",
+            'ц' => "ts",
+            'ч' | 'ç' => "ch",
+            'ш' | 'щ' | 'ş' => "sh",
+            'ю' => "yu",
+            'я' => "ya",
+            // Latin h: part of sh and ch; kh and zh are how Russian
+            // passports spell х and ж; elsewhere Uzbek writes h or x alike.
+            'h' if out.ends_with(['s', 'c']) => "h",
+            'h' if out.ends_with('k') => {
+                out.pop();
+                "x"
+            }
+            'h' if out.ends_with('z') => {
+                out.pop();
+                "j"
+            }
+            'h' => "x",
+            _ => {
+                if c == 'e' && out.ends_with('y') {
+                    out.pop();
+                }
+                out.push(c);
+                continue;
+            }
+        };
+        // Uzbek Latin writes "ye" where Cyrillic has е after a vowel
+        // (Jo‘rayev, Жўраев), Russian passports mostly "e": one form.
+        if latin == "e" && out.ends_with('y') {
+            out.pop();
+        }
+        out.push_str(latin);
     }
-    let looks_like_phone = q.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
-    Some(if looks_like_phone {
-        q.chars().filter(char::is_ascii_digit).collect()
-    } else {
-        q.to_lowercase()
-    })
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The LIKE pattern for a typed query: a phone typed with or without +998,
-/// spaces or dashes becomes its digits; anything else matches the name.
-pub fn pattern(q: &str) -> Option<String> {
+/// The words a typed query must all find, in any order: a phone typed with
+/// or without +998, spaces or dashes is one word of its digits; anything else
+/// is folded like the stored names.
+pub fn words(q: &str) -> Vec<String> {
     let q = q.trim();
-    if q.is_empty() {
-        return None;
-    }
     let looks_like_phone = q.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
-    let needle = if looks_like_phone {
-        q.chars().filter(char::is_ascii_digit).collect::<String>()
-    } else {
-        q.to_lowercase()
-    };
-    let escaped: String = needle
+    if looks_like_phone {
+        let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+        return if digits.is_empty() {
+            vec![]
+        } else {
+            vec![digits]
+        };
+    }
+    let mut words: Vec<String> = fold(q).split(' ').map(str::to_string).collect();
+    words.retain(|w| !w.is_empty());
+    words.dedup();
+    words
+}
+
+/// The LIKE pattern of one searched word.
+pub fn like_pattern(word: &str) -> String {
+    let escaped: String = word
         .chars()
         .flat_map(|c| match c {
             '%' | '_' | '\\' => vec!['\\', c],
             c => vec![c],
         })
         .collect();
-    Some(format!("%{escaped}%"))
+    format!("%{escaped}%")
 }
 
 /// A validated client query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Search {
-    pub pattern: Option<String>,
-    /// The typed text as searched (digits of a phone, or lower-case words).
-    pub needle: Option<String>,
+    /// The folded words the client's `search_text` must all contain.
+    pub words: Vec<String>,
     pub branch: Option<i64>,
     pub gender: Option<&'static str>,
     pub birth_year_max: Option<i64>,
@@ -179,8 +256,7 @@ pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
     .unwrap_or(crate::clients::PAGE_SIZE);
     let page = int("page", &query.page, 1..=1_000_000)?.unwrap_or(1);
     Ok(Search {
-        pattern: pattern(&query.q),
-        needle: needle(&query.q),
+        words: words(&query.q),
         branch: int("branch", &query.branch, 1..=i64::MAX)?,
         gender,
         birth_year_max: age_min.map(|a| year - a),

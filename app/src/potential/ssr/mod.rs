@@ -75,7 +75,10 @@ async fn lead_count(db: &Db, f: &LeadFilter) -> Result<i64, AppError> {
             buyers.push(" AND");
             push_client_filters(&mut buyers, f);
         }
-        total -= buyers.build_query_scalar::<i64>().fetch_one(db.pool()).await?;
+        total -= buyers
+            .build_query_scalar::<i64>()
+            .fetch_one(db.pool())
+            .await?;
     }
     Ok(total)
 }
