@@ -208,3 +208,55 @@ pub fn title(text: impl Fn() -> String + Send + Sync + 'static) -> leptos::text_
         leptos::text_prop::TextProp::from(text)
     }
 }
+
+/// A destructive action asked twice: the first button opens a question that
+/// says exactly what will happen (the children), the second button does it,
+/// Cancel closes the question. Nothing happens on the first click.
+#[component]
+pub fn Confirm(
+    /// The first button's words.
+    #[prop(into)]
+    label: ViewFn,
+    /// The confirming button's words: the action itself, not "OK".
+    #[prop(into)]
+    confirm: ViewFn,
+    on_confirm: Callback<()>,
+    #[prop(optional)] test: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let open = RwSignal::new(false);
+    let closed = move || {
+        let label = label.clone();
+        view! {
+            <button type="button" class="button ghost small danger" data-test="confirm-open" on:click=move |_| open.set(true)>
+                {label.run()}
+            </button>
+        }
+    };
+    view! {
+        <span class="confirm" data-test=test>
+            <Show when=move || open.get() fallback=closed>
+                <span class="confirm-box" role="alertdialog" aria-live="assertive">
+                    <span class="confirm-question">{children()}</span>
+                    <span class="confirm-actions">
+                        <button
+                            type="button"
+                            class="button small danger"
+                            data-test="confirm-yes"
+                            on:click=move |_| {
+                                open.set(false);
+                                on_confirm.run(());
+                            }
+                        >
+                            {confirm.run()}
+                        </button>
+                        <button type="button" class="button ghost small" data-test="confirm-no" on:click=move |_| open.set(false)>
+                            {t!(i18n, common.cancel)}
+                        </button>
+                    </span>
+                </span>
+            </Show>
+        </span>
+    }
+}

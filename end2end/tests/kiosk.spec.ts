@@ -186,11 +186,26 @@ test("pair a kiosk, register a new client with photo and consent, check a return
   expect((await anonymous.request.get(href!)).status()).toBe(401);
   await anonymous.close();
 
-  // A revoked device stops at once.
+  // Deleting a document asks first, naming the file; Cancel keeps it.
+  const remove = doc.locator("[data-test=delete-document]");
+  await remove.locator("[data-test=confirm-open]").click();
+  await expect(remove.locator("[role=alertdialog]")).toContainText("passport.pdf");
+  await remove.locator("[data-test=confirm-no]").click();
+  await expect(remove.locator("[role=alertdialog]")).toHaveCount(0);
+  await expect(doc).toHaveCount(1);
+  await remove.locator("[data-test=confirm-open]").click();
+  await remove.locator("[data-test=confirm-yes]").click();
+  await expect(doc).toHaveCount(0);
+  expect((await page.request.get(href!)).status()).toBe(404);
+
+  // A revoked device stops at once, after a question that names it.
   await page.goto("/settings");
   await hydrated(page);
   const row = page.locator("[data-test=device-table] tr", { hasText: "Kirish planshet" });
-  await row.locator("button").click();
+  await row.locator("[data-test=confirm-open]").click();
+  await expect(row.locator("[role=alertdialog]")).toContainText("Kirish planshet");
+  await expect(row).not.toHaveClass(/muted/);
+  await row.locator("[data-test=confirm-yes]").click();
   await expect(row).toHaveClass(/muted/);
   await kiosk.reload();
   await hydrated(kiosk);

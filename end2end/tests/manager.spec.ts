@@ -91,6 +91,35 @@ test("search finds a name however it is typed: apostrophes, Cyrillic, ё, any wo
   await screenshot(page, "clients-search-folded");
 });
 
+test("deactivating staff asks first, in words that say what happens, in Uzbek too", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page);
+  await page.locator("[data-lang=uz]").click();
+  await page.goto("/settings");
+  await hydrated(page);
+  const row = page.locator("[data-test=staff-table] tbody tr").filter({ has: page.locator("[data-test=deactivate-staff]") }).last();
+  const name = (await row.locator("td").first().innerText()).trim();
+  const deactivate = row.locator("[data-test=deactivate-staff]");
+  // Deactivating is not deleting: the words differ.
+  await expect(deactivate.locator("[data-test=confirm-open]")).toHaveText("Faolsizlantirish");
+  await deactivate.locator("[data-test=confirm-open]").click();
+  const question = deactivate.locator("[role=alertdialog]");
+  await expect(question).toContainText(name);
+  await expect(question).toContainText("faolsizlantirilsinmi");
+  await screenshot(page, "confirm-deactivate-uz");
+  await deactivate.locator("[data-test=confirm-no]").click();
+  await expect(question).toHaveCount(0);
+  await expect(row).not.toHaveClass(/inactive/);
+  await deactivate.locator("[data-test=confirm-open]").click();
+  await deactivate.locator("[data-test=confirm-yes]").click();
+  const inactive = page.locator("[data-test=staff-table] tbody tr.inactive", { hasText: name });
+  await expect(inactive).toHaveCount(1);
+  await expect(inactive).toContainText("Faol emas");
+  // Activating again needs no question.
+  await inactive.locator("button[type=submit]", { hasText: "Yoqish" }).click();
+  await expect(page.locator("[data-test=staff-table] tbody tr.inactive", { hasText: name })).toHaveCount(0);
+});
+
 test("statistics change when filtered by branch", async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 900 });
   await signIn(page);

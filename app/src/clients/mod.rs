@@ -191,7 +191,13 @@ pub fn ClientsPage() -> impl IntoView {
                 aria-label=move || t_string!(i18n, clients.search)
                 data-test="client-search"
             />
-            <button type="submit" class="button primary">"🔍"</button>
+            // An icon drawn, not an emoji: tablets without an emoji font showed a box.
+            <button type="submit" class="button primary" aria-label=move || t_string!(i18n, clients.search)>
+                <svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" aria-hidden="true">
+                    <circle cx="11" cy="11" r="7" />
+                    <line x1="16.5" y1="16.5" x2="21" y2="21" />
+                </svg>
+            </button>
             <input type="hidden" name="sort" value=move || current().sort />
         </form>
         <Transition fallback=Loading>

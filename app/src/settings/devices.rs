@@ -235,10 +235,18 @@ fn DevicesBody(
                                         <td>{status}</td>
                                         <td class="hide-sm">{d.last_seen_at.map(|t| date(t, d.offset_minutes)).unwrap_or_default()}</td>
                                         <td>
-                                            {d.revoked_at.is_none().then(|| view! {
-                                                <button type="button" class="button ghost small danger" on:click=move |_| { revoke.dispatch(RevokeDevice { id }); }>
-                                                    {t!(i18n, settings.revoke)}
-                                                </button>
+                                            {d.revoked_at.is_none().then(|| {
+                                                let name = d.name.clone();
+                                                view! {
+                                                    <crate::ui::Confirm
+                                                        label=move || t!(i18n, settings.revoke)
+                                                        confirm=move || t!(i18n, settings.revoke_device_confirm)
+                                                        on_confirm=Callback::new(move |_| { revoke.dispatch(RevokeDevice { id }); })
+                                                        test="revoke-device"
+                                                    >
+                                                        {let name = name.clone(); t!(i18n, settings.revoke_device_question, name = move || name.clone())}
+                                                    </crate::ui::Confirm>
+                                                }
                                             })}
                                         </td>
                                     </tr>

@@ -61,15 +61,21 @@ pub(super) fn Documents(
                                             .into_any()
                                     }}
                                     <span class="muted small">" · " {t!(i18n, card.size_kb, n = move || (d.size_bytes + 1023) / 1024)} " · " {date(d.uploaded_at, offset)}</span>
-                                    {manager.then(|| view! {
-                                        " "
-                                        <button
-                                            type="button"
-                                            class="button ghost small danger"
-                                            on:click=move |_| { actions.delete_document.dispatch(DeleteClientDocument { client_id, id }); }
-                                        >
-                                            {t!(i18n, card.delete)}
-                                        </button>
+                                    {manager.then(|| {
+                                        let file = d.file_name.clone();
+                                        view! {
+                                            " "
+                                            <crate::ui::Confirm
+                                                label=move || t!(i18n, card.delete)
+                                                confirm=move || t!(i18n, card.delete_document_confirm)
+                                                on_confirm=Callback::new(move |_| {
+                                                    actions.delete_document.dispatch(DeleteClientDocument { client_id, id });
+                                                })
+                                                test="delete-document"
+                                            >
+                                                {let file = file.clone(); t!(i18n, card.delete_document_question, name = move || file.clone())}
+                                            </crate::ui::Confirm>
+                                        }
                                     })}
                                 </li>
                             }

@@ -54,6 +54,8 @@ pub(super) fn StaffRow(member: StaffMember, branches: Vec<Branch>) -> impl IntoV
     let active = member.active;
     let linked = member.telegram_linked;
     let unlink_id = member.id.to_string();
+    let member_id = member.id;
+    let member_name = member.full_name.clone();
     view! {
         <tr class:inactive=!active>
             <td>{member.full_name.clone()}</td>
@@ -99,17 +101,32 @@ pub(super) fn StaffRow(member: StaffMember, branches: Vec<Branch>) -> impl IntoV
                             </ActionForm>
                         }
                     })}
-                <ActionForm action=actions.set_active attr:class="inline-form">
-                    <input type="hidden" name="id" value=toggle_id />
-                    <input type="hidden" name="active" value=(!active).to_string() />
-                    <button type="submit" class="button ghost small">
-                        {if active {
-                            t!(i18n, settings.deactivate).into_any()
-                        } else {
-                            t!(i18n, settings.activate).into_any()
-                        }}
-                    </button>
-                </ActionForm>
+                {if active {
+                    let name = member_name.clone();
+                    let set_active = actions.set_active;
+                    view! {
+                        <crate::ui::Confirm
+                            label=move || t!(i18n, settings.deactivate)
+                            confirm=move || t!(i18n, settings.deactivate_confirm)
+                            on_confirm=Callback::new(move |_| {
+                                set_active.dispatch(SetStaffActive { id: member_id, active: false });
+                            })
+                            test="deactivate-staff"
+                        >
+                            {let name = name.clone(); t!(i18n, settings.deactivate_question, name = move || name.clone())}
+                        </crate::ui::Confirm>
+                    }
+                        .into_any()
+                } else {
+                    view! {
+                        <ActionForm action=actions.set_active attr:class="inline-form">
+                            <input type="hidden" name="id" value=toggle_id />
+                            <input type="hidden" name="active" value="true" />
+                            <button type="submit" class="button ghost small">{t!(i18n, settings.activate)}</button>
+                        </ActionForm>
+                    }
+                        .into_any()
+                }}
             </td>
         </tr>
     }
