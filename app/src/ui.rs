@@ -252,7 +252,7 @@ pub fn Confirm(
                             {confirm.run()}
                         </button>
                         <button type="button" class="button ghost small" data-test="confirm-no" on:click=move |_| open.set(false)>
-                            {t!(i18n, common.cancel)}
+                            {t!(i18n, common.keep)}
                         </button>
                     </span>
                 </span>

@@ -48,6 +48,44 @@ test("search by phone fragment, open the card, check in and add a service", asyn
   await expect(page.locator("[data-test=visits] li.open")).toHaveCount(0);
 });
 
+test("a sale is recorded once however often the button is pressed, said so, corrected, and cancelled after a question", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page);
+  await page.locator("[data-lang=en]").click();
+  await openClientByPhoneFragment(page);
+  const sales = page.locator("[data-test=sales] > li");
+  const before = await sales.count();
+  const record = page.locator("[data-test=record-sale]");
+  await record.locator("summary").click();
+  // A wrong price: the message appears in the form, the form stays open.
+  await record.locator("input[name=price]").fill("12abc");
+  await record.locator("button[type=submit]").click();
+  await expect(record.locator("[role=alert]")).toContainText("Price");
+  await expect(record.locator("input[name=price]")).toBeVisible();
+  // An impatient double click records one sale, and the page says so.
+  await record.locator("input[name=price]").fill("250 000 000");
+  await record.locator("button[type=submit]").dblclick();
+  await expect(page.locator("[data-test=sale-notice]")).toContainText("Sale recorded");
+  await expect(sales).toHaveCount(before + 1);
+  await expect(record.locator("input[name=price]")).toBeHidden();
+  const sale = sales.first();
+  await expect(sale).toContainText(/250\s000\s000/);
+  // Corrected in place.
+  await sale.locator("[data-test=correct-sale]").click();
+  await sale.locator("input[name=price]").fill("265000000");
+  await sale.locator("button[type=submit]").click();
+  await expect(page.locator("[data-test=sale-notice]")).toContainText("Sale corrected");
+  await expect(sales.first()).toContainText(/265\s000\s000/);
+  // Cancelled only after a question that names the car and the price.
+  const cancel = sales.first().locator("[data-test=cancel-sale]");
+  await cancel.locator("[data-test=confirm-open]").click();
+  await expect(cancel.locator("[role=alertdialog]")).toContainText(/265\s000\s000/);
+  await screenshot(page, "sale-cancel-question");
+  await cancel.locator("[data-test=confirm-yes]").click();
+  await expect(page.locator("[data-test=sale-notice]")).toContainText("Sale cancelled");
+  await expect(sales).toHaveCount(before);
+});
+
 test("search finds a name however it is typed: apostrophes, Cyrillic, ё, any word order", async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 900 });
   await signIn(page);

@@ -71,6 +71,7 @@ pub struct VisitEntry {
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct SaleEntry {
     pub id: i64,
+    pub car_model_id: Option<i64>,
     pub car: Option<String>,
     pub price: i64,
     pub sold_at: i64,
@@ -101,6 +102,8 @@ pub struct CardData {
     /// documents, admins erase.
     pub viewer_is_manager: bool,
     pub viewer_is_admin: bool,
+    /// A fresh id for the sale form: the same form sent twice records one sale.
+    pub sale_submission: String,
 }
 
 impl CardData {
@@ -148,6 +151,7 @@ pub async fn load_client_card(id: i64) -> Result<CardData, AppError> {
     let mut card = crate::clients::ssr::load_card(&state.db, user.id, id).await?;
     card.viewer_is_manager = user.is_manager();
     card.viewer_is_admin = user.is_admin();
+    card.sale_submission = uuid::Uuid::new_v4().to_string();
     Ok(card)
 }
 
@@ -207,6 +211,7 @@ pub async fn record_client_sale(
     car: i64,
     price: String,
     #[server(default)] contract: String,
+    #[server(default)] submission: String,
 ) -> Result<i64, AppError> {
     let (user, state) = authorize_client(client_id, crate::auth::ssr::Need::Manager).await?;
     let contract = match contract.trim() {
@@ -216,7 +221,42 @@ pub async fn record_client_sale(
                 .map_err(|_| AppError::invalid("contract", crate::error::InvalidCode::BadFormat))?,
         ),
     };
-    crate::visits::ssr::sales::record(&state.db, user.id, client_id, car, &price, contract).await
+    let id = crate::visits::ssr::sales::record(
+        &state.db,
+        user.id,
+        client_id,
+        car,
+        &price,
+        contract,
+        &submission,
+    )
+    .await?;
+    crate::scoring::ssr::rescore_after_change(&state.db, client_id).await;
+    Ok(id)
+}
+
+/// Corrects a sale's car and price (managers and admins; audit-logged).
+#[server(prefix = "/rpc")]
+pub async fn correct_client_sale(
+    client_id: i64,
+    sale_id: i64,
+    car: i64,
+    price: String,
+) -> Result<(), AppError> {
+    let (user, state) = authorize_client(client_id, crate::auth::ssr::Need::Manager).await?;
+    crate::visits::ssr::sales::correct(&state.db, user.id, client_id, sale_id, car, &price).await?;
+    crate::scoring::ssr::rescore_after_change(&state.db, client_id).await;
+    Ok(())
+}
+
+/// Cancels a sale (managers and admins; audit-logged); the client's score
+/// follows, as a non-buyer again unless another sale stands.
+#[server(prefix = "/rpc")]
+pub async fn cancel_client_sale(client_id: i64, sale_id: i64) -> Result<(), AppError> {
+    let (user, state) = authorize_client(client_id, crate::auth::ssr::Need::Manager).await?;
+    crate::visits::ssr::sales::cancel(&state.db, user.id, client_id, sale_id).await?;
+    crate::scoring::ssr::rescore_after_change(&state.db, client_id).await;
+    Ok(())
 }
 
 /// "Not this person": the camera matched the wrong client. The visit leaves

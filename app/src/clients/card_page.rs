@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::card::{
-    AddVisitService, CardData, CheckInClient, CloseClientVisit, DeleteClientDocument, EraseClient,
-    RecordClientSale, RejectCameraMatch, SetClientBiometrics, UpdateClient, load_client_card,
+    AddVisitService, CancelClientSale, CardData, CheckInClient, CloseClientVisit,
+    CorrectClientSale, DeleteClientDocument, EraseClient, RecordClientSale, RejectCameraMatch, SetClientBiometrics, UpdateClient, load_client_card,
 };
 use crate::i18n::*;
 use crate::ui::{ActionError, ErrorMessage, Loading, date};
@@ -16,6 +16,8 @@ mod history;
 pub use history::*;
 mod documents;
 pub use documents::*;
+mod sales;
+use sales::{SaleNotice, SaleSection, Sales};
 
 #[derive(Clone, Copy)]
 struct CardActions {
@@ -24,6 +26,14 @@ struct CardActions {
     close: ServerAction<CloseClientVisit>,
     update: ServerAction<UpdateClient>,
     sale: ServerAction<RecordClientSale>,
+    correct_sale: ServerAction<CorrectClientSale>,
+    cancel_sale: ServerAction<CancelClientSale>,
+    sale_notice: RwSignal<Option<SaleNotice>>,
+    /// The sale forms' state, kept here: a reload of the card reuses its
+    /// DOM, so a form would otherwise stay open and filled after success.
+    record_open: RwSignal<bool>,
+    sale_price: RwSignal<String>,
+    correcting: RwSignal<Option<i64>>,
     delete_document: ServerAction<DeleteClientDocument>,
     erase: ServerAction<EraseClient>,
     reject: ServerAction<RejectCameraMatch>,
@@ -46,6 +56,12 @@ pub fn ClientCardPage() -> impl IntoView {
         close: ServerAction::new(),
         update: ServerAction::new(),
         sale: ServerAction::new(),
+        correct_sale: ServerAction::new(),
+        cancel_sale: ServerAction::new(),
+        sale_notice: RwSignal::new(None),
+        record_open: RwSignal::new(false),
+        sale_price: RwSignal::new(String::new()),
+        correcting: RwSignal::new(None),
         delete_document: ServerAction::new(),
         erase: ServerAction::new(),
         reject: ServerAction::new(),
@@ -58,6 +74,27 @@ pub fn ClientCardPage() -> impl IntoView {
             navigate("/clients", Default::default());
         }
     });
+    // Each sale action, once it succeeded, says so above the sales.
+    for (done, notice) in [
+        (Signal::derive(move || matches!(actions.sale.value().get(), Some(Ok(_)))), SaleNotice::Recorded),
+        (Signal::derive(move || matches!(actions.correct_sale.value().get(), Some(Ok(_)))), SaleNotice::Corrected),
+        (Signal::derive(move || matches!(actions.cancel_sale.value().get(), Some(Ok(_)))), SaleNotice::Cancelled),
+    ] {
+        Effect::new(move |_| {
+            if done.get() {
+                actions.sale_notice.set(Some(notice));
+                // The form that did it closes, empty, ready for the next.
+                match notice {
+                    SaleNotice::Recorded => {
+                        actions.record_open.set(false);
+                        actions.sale_price.set(String::new());
+                    }
+                    SaleNotice::Corrected => actions.correcting.set(None),
+                    SaleNotice::Cancelled => {}
+                }
+            }
+        });
+    }
     let card = Resource::new(
         move || {
             (
@@ -67,6 +104,8 @@ pub fn ClientCardPage() -> impl IntoView {
                 actions.close.version().get(),
                 actions.update.version().get(),
                 actions.sale.version().get(),
+                actions.correct_sale.version().get(),
+                actions.cancel_sale.version().get(),
                 actions.reject.version().get(),
                 actions.biometrics.version().get(),
                 actions.delete_document.version().get(),
@@ -91,7 +130,6 @@ pub fn ClientCardPage() -> impl IntoView {
             <ActionError value=actions.reject.value() />
             <ActionError value=actions.biometrics.value() />
             <ActionError value=actions.update.value() />
-            <ActionError value=actions.sale.value() />
             <ActionError value=actions.delete_document.value() />
             <ActionError value=actions.erase.value() />
         </div>
@@ -224,67 +262,16 @@ fn Card(data: CardData) -> impl IntoView {
             </section>
 
             <section class="card">
-                <h2>{t!(i18n, card.sales)}</h2>
-                {if data.sales.is_empty() {
-                    view! { <p class="muted">{t!(i18n, card.no_sales)}</p> }.into_any()
-                } else {
-                    view! {
-                        <ul class="plain-list" data-test="sales">
-                            {data
-                                .sales
-                                .iter()
-                                .map(|s| {
-                                    view! {
-                                        <li>
-                                            <strong>{s.car.clone().unwrap_or_default()}</strong>
-                                            " · " {format_price(s.price)} " · " {date(s.sold_at, offset)} " · "
-                                            {s.branch.clone()}
-                                            {s.contract_document_id.map(|d| view! {
-                                                " · " <a href=format!("/api/documents/{d}") target="_blank">{t!(i18n, card.contract)}</a>
-                                            })}
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ul>
-                    }
-                        .into_any()
-                }}
-                <details>
-                    <summary class="button ghost small">{t!(i18n, card.record_sale)}</summary>
-                    <ActionForm action=actions.sale attr:class="form-grid">
-                        <input type="hidden" name="client_id" value=client_id.to_string() />
-                        <label class="field">
-                            <span>{t!(i18n, card.car)}</span>
-                            <select name="car">
-                                {data
-                                    .car_models
-                                    .iter()
-                                    .map(|(id, name)| {
-                                        view! { <option value=id.to_string() selected=Some(*id) == c.car_model_id>{name.clone()}</option> }
-                                    })
-                                    .collect_view()}
-                            </select>
-                        </label>
-                        <label class="field">
-                            <span>{t!(i18n, card.price)}</span>
-                            <input name="price" inputmode="numeric" required maxlength="20" />
-                        </label>
-                        <label class="field">
-                            <span>{t!(i18n, card.contract)}</span>
-                            <select name="contract">
-                                <option value="">"—"</option>
-                                {contracts
-                                    .into_iter()
-                                    .map(|(id, name)| view! { <option value=id.to_string()>{name}</option> })
-                                    .collect_view()}
-                            </select>
-                        </label>
-                        <div class="form-actions">
-                            <button type="submit" class="button primary">{t!(i18n, card.save)}</button>
-                        </div>
-                    </ActionForm>
-                </details>
+                <Sales section=SaleSection {
+                    client_id,
+                    sales: data.sales.clone(),
+                    car_models: data.car_models.clone(),
+                    contracts,
+                    default_car: c.car_model_id,
+                    manager: is_manager,
+                    offset,
+                    submission: data.sale_submission.clone(),
+                } />
                 <Documents
                     client_id
                     documents

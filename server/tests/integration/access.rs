@@ -256,6 +256,8 @@ fn table(w: &World) -> Vec<Row> {
         row(M::POST, rpc::<UpdateClient>(), Form(leak(format!("id={c}&form[full_name]=Aziz+Karimov&form[phone]=%2B998901112233"))), "U F A A A U U U U U"),
         row(M::POST, rpc::<RejectCameraMatch>(), Form(leak(format!("client_id={c}&event_id=999"))), "U F A A A U U U U U"),
         row(M::POST, rpc::<RecordClientSale>(), Form(leak(format!("client_id={c}&car=1&price=abc"))), "U F F A A U U U U U"),
+        row(M::POST, rpc::<CorrectClientSale>(), Form(leak(format!("client_id={c}&sale_id=999&car=1&price=abc"))), "U F F A A U U U U U"),
+        row(M::POST, rpc::<CancelClientSale>(), Form(leak(format!("client_id={c}&sale_id=999"))), "U F F A A U U U U U"),
         row(M::POST, rpc::<SetClientBiometrics>(), Form(leak(format!("client_id={c}&on=false"))), "U F A A A U U U U U"),
         row(M::POST, rpc::<DeleteClientDocument>(), Form(leak(format!("client_id={c}&id=999"))), "U F F A A U U U U U"),
         row(M::POST, rpc::<CheckInClient>(), Form(leak(format!("client_id={c}&branch_id=1"))), "U F A A A U U U U U"),

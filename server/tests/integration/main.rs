@@ -15,6 +15,7 @@ mod fuzz;
 mod kiosk;
 mod reports;
 mod scoring;
+mod sales;
 mod search;
 mod sign_in_limits;
 mod startup;

@@ -229,7 +229,7 @@ pub async fn load_card(
         )
         .collect();
     let sales: Vec<SaleEntry> = sqlx::query_as(
-        "SELECT s.id, m.brand || ' ' || m.name AS car, s.price, s.sold_at, b.name AS branch, s.contract_document_id FROM sales s \
+        "SELECT s.id, s.car_model_id, m.brand || ' ' || m.name AS car, s.price, s.sold_at, b.name AS branch, s.contract_document_id FROM sales s \
          JOIN branches b ON b.id = s.branch_id LEFT JOIN car_models m ON m.id = s.car_model_id \
          WHERE s.client_id = ? ORDER BY s.sold_at DESC",
     )
@@ -260,6 +260,7 @@ pub async fn load_card(
         offset_minutes,
         viewer_is_manager: false,
         viewer_is_admin: false,
+        sale_submission: String::new(),
     })
 }
 
