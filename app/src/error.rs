@@ -46,6 +46,10 @@ pub enum InvalidCode {
     BadFormat,
     OutOfRange,
     UnknownValue,
+    /// A password that is not the account's (changing one's own password).
+    Wrong,
+    /// A repeated entry that differs from the first (a new password typed twice).
+    Mismatch,
 }
 
 /// Why a change conflicts with what is stored.

@@ -38,6 +38,9 @@ pub fn FieldLabel(field: String) -> impl IntoView {
         "file" => t!(i18n, fields.file).into_any(),
         "code" => t!(i18n, fields.code).into_any(),
         "submission" => t!(i18n, fields.submission).into_any(),
+        "current_password" => t!(i18n, fields.current_password).into_any(),
+        "new_password" => t!(i18n, fields.new_password).into_any(),
+        "repeat_password" => t!(i18n, fields.repeat_password).into_any(),
         "language" => t!(i18n, fields.language).into_any(),
         "camera_role" => t!(i18n, fields.camera_role).into_any(),
         "consent_uz" => t!(i18n, fields.consent_uz).into_any(),
@@ -73,6 +76,8 @@ pub fn ErrorMessage(error: AppError) -> impl IntoView {
                 InvalidCode::BadFormat => t!(i18n, errors.bad_format).into_any(),
                 InvalidCode::OutOfRange => t!(i18n, errors.out_of_range).into_any(),
                 InvalidCode::UnknownValue => t!(i18n, errors.unknown_value).into_any(),
+                InvalidCode::Wrong => t!(i18n, errors.wrong).into_any(),
+                InvalidCode::Mismatch => t!(i18n, errors.mismatch).into_any(),
             };
             view! { <FieldLabel field /> ": " {rule} }.into_any()
         }

@@ -5,7 +5,8 @@ use leptos_router::hooks::use_params_map;
 
 use super::card::{
     AddVisitService, CancelClientSale, CardData, CheckInClient, CloseClientVisit,
-    CorrectClientSale, DeleteClientDocument, EraseClient, RecordClientSale, RejectCameraMatch, SetClientBiometrics, UpdateClient, load_client_card,
+    CorrectClientSale, DeleteClientDocument, EraseClient, RecordClientSale, RejectCameraMatch,
+    SetClientBiometrics, UpdateClient, load_client_card,
 };
 use crate::i18n::*;
 use crate::ui::{ActionError, ErrorMessage, Loading, date};
@@ -76,9 +77,18 @@ pub fn ClientCardPage() -> impl IntoView {
     });
     // Each sale action, once it succeeded, says so above the sales.
     for (done, notice) in [
-        (Signal::derive(move || matches!(actions.sale.value().get(), Some(Ok(_)))), SaleNotice::Recorded),
-        (Signal::derive(move || matches!(actions.correct_sale.value().get(), Some(Ok(_)))), SaleNotice::Corrected),
-        (Signal::derive(move || matches!(actions.cancel_sale.value().get(), Some(Ok(_)))), SaleNotice::Cancelled),
+        (
+            Signal::derive(move || matches!(actions.sale.value().get(), Some(Ok(_)))),
+            SaleNotice::Recorded,
+        ),
+        (
+            Signal::derive(move || matches!(actions.correct_sale.value().get(), Some(Ok(_)))),
+            SaleNotice::Corrected,
+        ),
+        (
+            Signal::derive(move || matches!(actions.cancel_sale.value().get(), Some(Ok(_)))),
+            SaleNotice::Cancelled,
+        ),
     ] {
         Effect::new(move |_| {
             if done.get() {

@@ -9,6 +9,9 @@ use crate::i18n::*;
 use crate::ui::{ActionError, ErrorMessage, Loading};
 use crate::vocab::NotifyKind;
 
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TelegramLink {
     pub linked: bool,
@@ -21,11 +24,47 @@ pub async fn telegram_status() -> Result<TelegramLink, AppError> {
     crate::notify::ssr::links::status(&state.db, user.id).await
 }
 
+/// A one-time code and where to send it: the bot by name, a t.me link that
+/// opens the chat with `/start CODE` typed, and that link as a QR code for a
+/// phone. Without a connected bot only the code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkCode {
+    pub code: String,
+    pub bot: Option<String>,
+    pub link: Option<String>,
+    pub qr_svg: Option<String>,
+}
+
 /// A new one-time code (valid 15 minutes) to send to the bot as `/start CODE`.
 #[server(prefix = "/rpc")]
-pub async fn telegram_link_code() -> Result<String, AppError> {
+pub async fn telegram_link_code() -> Result<LinkCode, AppError> {
     let (user, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
-    crate::notify::ssr::links::new_code(&state.db, user.id).await
+    let code = crate::notify::ssr::links::new_code(&state.db, user.id).await?;
+    let bot = match &*state.bot.read().unwrap_or_else(|p| p.into_inner()) {
+        crate::notify::BotState::Connected { username } => Some(username.clone()),
+        _ => None,
+    };
+    let link = bot
+        .as_ref()
+        .map(|bot| format!("https://t.me/{bot}?start={code}"));
+    let qr_svg = match &link {
+        Some(link) => {
+            let svg = qrcode::QrCode::new(link.as_bytes())
+                .map_err(AppError::internal)?
+                .render::<qrcode::render::svg::Color>()
+                .min_dimensions(160, 160)
+                .build();
+            // The XML prolog does not belong inside an HTML page.
+            Some(svg[svg.find("<svg").unwrap_or(0)..].to_string())
+        }
+        None => None,
+    };
+    Ok(LinkCode {
+        code,
+        bot,
+        link,
+        qr_svg,
+    })
 }
 
 /// Saves which notifications the staff member wants (unknown kinds are refused).
@@ -40,6 +79,27 @@ pub async fn save_notify_kinds(#[server(default)] kinds: Vec<String>) -> Result<
 pub async fn telegram_unlink() -> Result<(), AppError> {
     let (user, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
     crate::settings::ssr::staff::unlink_telegram(&state.db, Some(user.id), user.id).await
+}
+
+/// Changes the signed-in staff member's own password.
+#[server(prefix = "/rpc")]
+pub async fn change_own_password(
+    current_password: String,
+    new_password: String,
+    repeat_password: String,
+) -> Result<(), AppError> {
+    let (_, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
+    let mut auth = leptos_axum::extract::<crate::auth::ssr::AuthSession>()
+        .await
+        .map_err(AppError::internal)?;
+    let address = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| crate::auth::ssr::client_address(&parts.extensions));
+    let change = ssr::PasswordChange {
+        current: &current_password,
+        new: &new_password,
+        repeat: &repeat_password,
+    };
+    ssr::change_password(&state, &mut auth, change, address).await
 }
 
 #[component]
@@ -110,6 +170,51 @@ pub fn ProfilePage() -> impl IntoView {
             <ActionError value=save.value() />
             <ActionError value=unlink.value() />
         </section>
+        <PasswordForm />
+    }
+}
+
+/// The own-password form; it empties itself after a change.
+#[component]
+fn PasswordForm() -> impl IntoView {
+    let i18n = use_i18n();
+    let change = ServerAction::<ChangeOwnPassword>::new();
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = change.value().get()
+            && let Some(form) = form.get()
+        {
+            form.reset();
+        }
+    });
+    let field = move |name: &'static str, label: AnyView, autocomplete: &'static str| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input name=name type="password" required maxlength="200" autocomplete=autocomplete />
+            </label>
+        }
+    };
+    view! {
+        <section class="card" data-test="change-password">
+            <h2>{t!(i18n, profile.password_title)}</h2>
+            <p class="muted small">{t!(i18n, profile.password_hint)}</p>
+            <ActionForm action=change node_ref=form attr:class="form-grid">
+                {field("current_password", t!(i18n, fields.current_password).into_any(), "current-password")}
+                {field("new_password", t!(i18n, fields.new_password).into_any(), "new-password")}
+                {field("repeat_password", t!(i18n, fields.repeat_password).into_any(), "new-password")}
+                <ActionError value=change.value() />
+                {move || {
+                    matches!(change.value().get(), Some(Ok(())))
+                        .then(|| view! { <p class="alert alert-ok" role="status" data-test="password-changed">{t!(i18n, profile.password_changed)}</p> })
+                }}
+                <div class="form-actions">
+                    <button type="submit" class="button primary" disabled=move || change.pending().get()>
+                        {t!(i18n, profile.change_password)}
+                    </button>
+                </div>
+            </ActionForm>
+        </section>
     }
 }
 
@@ -126,7 +231,34 @@ fn LinkCode(code: ServerAction<TelegramLinkCode>) -> impl IntoView {
             code.value()
                 .get()
                 .and_then(Result::ok)
-                .map(|c| view! { <p class="alert alert-ok">"/start " <code class="secret" data-test="telegram-code">{c}</code></p> })
+                .map(|c| {
+                    let LinkCode { code, bot, link, qr_svg } = c;
+                    let command = view! { <p class="alert alert-ok">"/start " <code class="secret" data-test="telegram-code">{code}</code></p> };
+                    match (bot, link) {
+                        (Some(bot), Some(link)) => {
+                            let name = format!("@{bot}");
+                            let (open_name, send_name) = (name.clone(), name);
+                            view! {
+                                <div class="link-code" data-test="telegram-bot">
+                                    <div class="qr" inner_html=qr_svg.unwrap_or_default()></div>
+                                    <div>
+                                        <a class="button primary" href=link target="_blank" rel="noopener" data-test="telegram-open">
+                                            {t!(i18n, profile.open_bot, bot = move || open_name.clone())}
+                                        </a>
+                                        <p class="muted small">{t!(i18n, profile.or_send, bot = move || send_name.clone())}</p>
+                                        {command}
+                                    </div>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        _ => view! {
+                            <p class="muted small" data-test="telegram-no-bot">{t!(i18n, profile.bot_not_connected)}</p>
+                            {command}
+                        }
+                            .into_any(),
+                    }
+                })
         }}
     }
 }

@@ -267,6 +267,7 @@ fn table(w: &World) -> Vec<Row> {
         row(M::POST, rpc::<TelegramLinkCode>(), Empty,                       "U A A A A U U U U U"),
         row(M::POST, rpc::<SaveNotifyKinds>(), Form("kinds[0]=hot_lead"),    "U A A A A U U U U U"),
         row(M::POST, rpc::<TelegramUnlink>(), Empty,                         "U A A A A U U U U U"),
+        row(M::POST, rpc::<ChangeOwnPassword>(), Form("current_password=x&new_password=short&repeat_password=short"), "U A A A A U U U U U"),
         // Server functions: managers.
         row(M::POST, rpc::<LoadStats>(), Form("from=&to=&branch=&lang=uz"),  "U F F A A U U U U U"),
         row(M::POST, rpc::<LoadLeads>(), Form("query[page]=1&lang=uz"),      "U F F A A U U U U U"),

@@ -440,3 +440,92 @@ async fn taken_names_and_phones_are_conflicts_that_change_nothing() {
         2
     );
 }
+
+#[tokio::test]
+async fn staff_change_their_own_password_and_other_sessions_end() {
+    let app = app().await;
+    let here = app.admin().await;
+    let elsewhere = app.admin().await;
+    let path = app::profile::ChangeOwnPassword::PATH;
+    let change = |current: &str, new: &str, repeat: &str| {
+        format!("current_password={current}&new_password={new}&repeat_password={repeat}")
+    };
+    // Each mistake names its field.
+    for (form, field, code) in [
+        (
+            change("wrong-one", "n3w-secret-pw", "n3w-secret-pw"),
+            "current_password",
+            "wrong",
+        ),
+        (
+            change(ADMIN_PASSWORD, "n3w-secret-pw", "n3w-secret-px"),
+            "repeat_password",
+            "mismatch",
+        ),
+        (
+            change(ADMIN_PASSWORD, "short", "short"),
+            "new_password",
+            "too_short",
+        ),
+        (
+            change("", "n3w-secret-pw", "n3w-secret-pw"),
+            "current_password",
+            "required",
+        ),
+    ] {
+        let reply = app.post_form(path, &form, Some(&here)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{form}: {}",
+            reply.body
+        );
+        assert!(
+            reply.body.contains(field) && reply.body.contains(code),
+            "{form}: {}",
+            reply.body
+        );
+    }
+    let changed = app
+        .post_form(
+            path,
+            &change(ADMIN_PASSWORD, "n3w-secret-pw", "n3w-secret-pw"),
+            Some(&here),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    // This session goes on under a new id; the other one has ended.
+    let renewed = changed.cookie().expect("a new session id");
+    assert_ne!(renewed, here);
+    assert_eq!(
+        app.get("/api/me", Some(&renewed)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/me", Some(&here)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/me", Some(&elsewhere)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // The old password no longer signs in; the new one does.
+    let old = app
+        .post_json(
+            "/api/login",
+            &format!(r#"{{"login":"admin","password":"{ADMIN_PASSWORD}"}}"#),
+            None,
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED, "{}", old.body);
+    app.sign_in("admin", "n3w-secret-pw").await;
+    // Anonymous callers cannot change anything.
+    let anonymous = app
+        .post_form(
+            path,
+            &change("n3w-secret-pw", "another-pw-1", "another-pw-1"),
+            None,
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}

@@ -47,7 +47,10 @@ async fn a_sale_is_recorded_once_corrected_and_cancelled_with_the_log_and_scores
     let other = app
         .post_form(
             RecordClientSale::PATH,
-            &format!("client_id={}&car={car}&price=250000000&submission={submission}", client + 1),
+            &format!(
+                "client_id={}&car={car}&price=250000000&submission={submission}",
+                client + 1
+            ),
             Some(&admin),
         )
         .await;
@@ -57,7 +60,10 @@ async fn a_sale_is_recorded_once_corrected_and_cancelled_with_the_log_and_scores
         .get("/api/potential_buyers_ml?page_size=100", Some(&admin))
         .await
         .json();
-    assert!(!in_list(&buyers, client), "a buyer is not a potential buyer");
+    assert!(
+        !in_list(&buyers, client),
+        "a buyer is not a potential buyer"
+    );
 
     // A typing mistake in the price is corrected; a bad price says which field.
     let bad = app
@@ -116,7 +122,11 @@ async fn a_sale_is_recorded_once_corrected_and_cancelled_with_the_log_and_scores
     .unwrap();
     assert_eq!(log.len(), 2, "{log:?}");
     assert_eq!(log[0].0, "correct_sale");
-    assert!(log[0].1.contains("250000000") && log[0].1.contains("265000000"), "{}", log[0].1);
+    assert!(
+        log[0].1.contains("250000000") && log[0].1.contains("265000000"),
+        "{}",
+        log[0].1
+    );
     assert_eq!(log[1].0, "cancel_sale");
     assert!(log[1].1.contains("265000000"), "{}", log[1].1);
 }

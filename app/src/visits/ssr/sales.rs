@@ -159,7 +159,15 @@ pub async fn correct(
         "price": [old_price, price],
     })
     .to_string();
-    audit::record(&mut tx, Some(actor), "correct_sale", "client", Some(client_id), Some(&detail)).await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "correct_sale",
+        "client",
+        Some(client_id),
+        Some(&detail),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -181,7 +189,15 @@ pub async fn cancel(db: &Db, actor: i64, client_id: i64, sale_id: i64) -> Result
         "sold_at": sold_at,
     })
     .to_string();
-    audit::record(&mut tx, Some(actor), "cancel_sale", "client", Some(client_id), Some(&detail)).await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "cancel_sale",
+        "client",
+        Some(client_id),
+        Some(&detail),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
