@@ -232,6 +232,45 @@ test("the dashboard updates by itself when another session checks a client in", 
   await screenshot(manager, "dashboard-phone");
 });
 
+test("the dashboard: rows open the card, counts match Statistics, a branch filter that is remembered", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page);
+  await page.locator("[data-lang=en]").click();
+  // New + returning + unknown make all of today's visits (unknown visitors are not "returning").
+  const split = async () => (await page.locator("[data-test=new-returning-unknown]").innerText()).split("/").map((n) => Number(n.trim()));
+  const total = async () => Number(await page.locator("[data-test=visits-today]").innerText());
+  const [n, r, u] = await split();
+  expect(n + r + u).toBe(await total());
+  // A known visitor's row opens their card (the previous test checked one in).
+  const link = page.locator("[data-test=inside-link]").first();
+  await expect(link).toBeVisible();
+  await link.click();
+  await expect(page).toHaveURL(/\/clients\/\d+$/);
+  // The branch filter narrows the dashboard and is remembered.
+  await page.goto("/");
+  await hydrated(page);
+  const select = page.locator("[data-test=dashboard-branch]");
+  const allVisits = await total();
+  const branchName = (await select.locator("option").nth(2).innerText()).trim();
+  await select.selectOption({ index: 2 });
+  await expect(page).toHaveURL(/\?branch=\d+/);
+  const branchUrl = page.url();
+  await expect.poll(total).toBeLessThanOrEqual(allVisits);
+  const [bn, br, bu] = await split();
+  expect(bn + br + bu).toBe(await total());
+  for (const branch of await page.locator("[data-test=inside-list] .inside-main .muted").allInnerTexts()) {
+    expect(branch).toContain(branchName);
+  }
+  await page.locator("nav a[href='/clients']").first().click();
+  await expect(page).toHaveURL(/\/clients/);
+  await page.locator("nav a[href='/']").first().click();
+  await expect(page).toHaveURL(branchUrl);
+  await expect(select).toHaveValue(/\d+/);
+  await screenshot(page, "dashboard-branch");
+  await select.selectOption({ index: 0 });
+  await expect(page).toHaveURL(/\/$/);
+});
+
 test("potential buyers are ranked with reasons and the model retrains from the page", async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 900 });
   await signIn(page);

@@ -19,6 +19,7 @@ pub struct Overview {
     pub visits_last_week: i64,
     pub new_today: i64,
     pub returning_today: i64,
+    pub unknown_today: i64,
     pub test_drives_today: i64,
     pub sales_today: i64,
     pub inside: Vec<InsideVisitor>,
@@ -35,6 +36,8 @@ pub struct InsideVisitor {
     pub visit_count: i64,
     pub services: Vec<crate::vocab::ServiceKind>,
     pub has_photo: bool,
+    /// The client's score is at or above the hot threshold.
+    pub hot_lead: bool,
 }
 
 /// Today's figures; reception always sees its own branch.
@@ -46,16 +49,59 @@ pub async fn dashboard_overview(branch_id: Option<i64>) -> Result<Overview, AppE
     crate::dashboard::ssr::overview(&state.db, branch_id, crate::infra::now()).await
 }
 
+/// The branches a caller may filter the dashboard by: none for reception
+/// (it sees its own), every branch for managers and admins.
+#[server(prefix = "/rpc")]
+pub async fn dashboard_branches() -> Result<Vec<(i64, String)>, AppError> {
+    use crate::auth::ssr::{Need, require};
+    let (caller, state) = require(Need::Staff).await?;
+    if caller.scope.branch().is_some() {
+        return Ok(Vec::new());
+    }
+    Ok(crate::settings::ssr::branches::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|b| (b.id, b.name))
+        .collect())
+}
+
+/// Where the chosen branch is remembered in the browser.
+#[cfg(feature = "hydrate")]
+const BRANCH_KEY: &str = "dashboard_branch";
+
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let i18n = use_i18n();
     // Bumped by the live feed: the server says when visits or services change.
     let changes = RwSignal::new(0u32);
     listen_for_changes(changes);
-    let overview = Resource::new(move || changes.get(), |_| dashboard_overview(None));
+    let query = leptos_router::hooks::use_query_map();
+    let branch = move || {
+        query
+            .read()
+            .get("branch")
+            .and_then(|b| b.parse::<i64>().ok())
+    };
+    remember_branch(branch);
+    let overview = Resource::new(
+        move || (changes.get(), branch()),
+        |(_, branch)| dashboard_overview(branch),
+    );
+    let branches = Resource::new(|| (), |_| dashboard_branches());
     view! {
         <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, dashboard.title).to_string()) />
-        <h1 class="page-title">{t!(i18n, dashboard.title)}</h1>
+        <div class="page-head">
+            <h1 class="page-title">{t!(i18n, dashboard.title)}</h1>
+            <Transition fallback=|| ()>
+                {move || {
+                    branches
+                        .get()
+                        .and_then(Result::ok)
+                        .filter(|b| !b.is_empty())
+                        .map(|list| view! { <BranchFilter list selected=branch() /> })
+                }}
+            </Transition>
+        </div>
         <Transition fallback=Loading>
             {move || {
                 overview
@@ -67,6 +113,66 @@ pub fn DashboardPage() -> impl IntoView {
             }}
         </Transition>
     }
+}
+
+/// The branch filter: choosing one shows that branch and is remembered in
+/// this browser for the next visit to the dashboard.
+#[component]
+fn BranchFilter(list: Vec<(i64, String)>, selected: Option<i64>) -> impl IntoView {
+    let i18n = use_i18n();
+    let navigate = leptos_router::hooks::use_navigate();
+    let on_change = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        #[cfg(feature = "hydrate")]
+        if let Ok(Some(storage)) = window().local_storage() {
+            let _ = storage.set_item(BRANCH_KEY, &value);
+        }
+        let path = if value.is_empty() {
+            "/".to_string()
+        } else {
+            format!("/?branch={value}")
+        };
+        navigate(&path, Default::default());
+    };
+    view! {
+        <label class="inline-field">
+            <span class="sr-only">{t!(i18n, stats.branch)}</span>
+            <select data-test="dashboard-branch" on:change=on_change aria-label=move || t_string!(i18n, stats.branch)>
+                <option value="" selected=selected.is_none()>{t!(i18n, common.all_branches)}</option>
+                {list
+                    .into_iter()
+                    .map(|(id, name)| view! { <option value=id.to_string() selected=selected == Some(id)>{name}</option> })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}
+
+/// Opening the dashboard without a branch in the address brings back the
+/// branch chosen last time in this browser.
+fn remember_branch(branch: impl Fn() -> Option<i64> + Send + Sync + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let navigate = leptos_router::hooks::use_navigate();
+        Effect::new(move |first: Option<()>| {
+            if first.is_none()
+                && branch().is_none()
+                && let Ok(Some(storage)) = window().local_storage()
+                && let Ok(Some(saved)) = storage.get_item(BRANCH_KEY)
+                && saved.parse::<i64>().is_ok()
+            {
+                navigate(
+                    &format!("/?branch={saved}"),
+                    leptos_router::NavigateOptions {
+                        replace: true,
+                        ..Default::default()
+                    },
+                );
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = branch;
 }
 
 /// Subscribes to `/api/events` (server-sent events) and bumps `changes` on
@@ -118,6 +224,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
         visits_last_week,
         new_today,
         returning_today,
+        unknown_today,
         test_drives_today,
         sales_today,
         inside,
@@ -131,8 +238,10 @@ fn OverviewView(overview: Overview) -> impl IntoView {
                 <span class="kpi-note">{t!(i18n, dashboard.vs_last_week, n = move || visits_last_week)}</span>
             </div>
             <div class="kpi">
-                <span class="kpi-label">{t!(i18n, dashboard.new_clients)} " / " {t!(i18n, dashboard.returning)}</span>
-                <span class="kpi-value">{new_today} " / " {returning_today}</span>
+                <span class="kpi-label">
+                    {t!(i18n, dashboard.new_clients)} " / " {t!(i18n, dashboard.returning)} " / " {t!(i18n, dashboard.unknown)}
+                </span>
+                <span class="kpi-value" data-test="new-returning-unknown">{new_today} " / " {returning_today} " / " {unknown_today}</span>
             </div>
             <div class="kpi">
                 <span class="kpi-label">{t!(i18n, dashboard.test_drives)}</span>
@@ -189,8 +298,10 @@ fn InsideRow(visitor: InsideVisitor, now: i64, offset_minutes: i32) -> impl Into
                 .into_any(),
         )
     };
-    view! {
-        <li class="inside-row">
+    let hot = visitor
+        .hot_lead
+        .then(|| view! { <span class="badge hot" data-test="hot-lead">{t!(i18n, dashboard.hot_badge)}</span> });
+    let row = view! {
             {match visitor.client_id.filter(|_| visitor.has_photo) {
                 Some(id) => view! { <img class="avatar photo" src=format!("/api/clients/{id}/photo") alt="" /> }.into_any(),
                 None => view! {
@@ -201,7 +312,7 @@ fn InsideRow(visitor: InsideVisitor, now: i64, offset_minutes: i32) -> impl Into
                     .into_any(),
             }}
             <div class="inside-main">
-                <div>{name} " " {badge}</div>
+                <div>{name} " " {badge} " " {hot}</div>
                 <div class="muted small">
                     {visitor.branch.clone()} " · " {clock(visitor.entered_at, offset_minutes)} " · "
                     {t!(i18n, dashboard.since_minutes, n = move || minutes)}
@@ -214,6 +325,15 @@ fn InsideRow(visitor: InsideVisitor, now: i64, offset_minutes: i32) -> impl Into
                     .map(|kind| view! { <span class="chip"><ServiceName kind /></span> })
                     .collect_view()}
             </div>
-        </li>
+    };
+    // A known visitor's row opens their card.
+    match visitor.client_id {
+        Some(id) => view! {
+            <li class="inside-row linked">
+                <a class="inside-link" href=format!("/clients/{id}") data-test="inside-link">{row}</a>
+            </li>
+        }
+            .into_any(),
+        None => view! { <li class="inside-row">{row}</li> }.into_any(),
     }
 }

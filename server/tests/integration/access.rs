@@ -248,6 +248,7 @@ fn table(w: &World) -> Vec<Row> {
         // Server functions: staff.
         row(M::POST, rpc::<GetCurrentUser>(), Empty,                         "A A A A A A A A A A"),
         row(M::POST, rpc::<DashboardOverview>(), Empty,                      "U A A A A U U U U U"),
+        row(M::POST, rpc::<DashboardBranches>(), Empty,                      "U A A A A U U U U U"),
         row(M::POST, rpc::<SearchClients>(), Form("query[page]=1"),          "U A A A A U U U U U"),
         row(M::POST, rpc::<ClientFormChoices>(), Empty,                      "U A A A A U U U U U"),
         row(M::POST, rpc::<LoadClientCard>(), Form(leak(format!("id={c}"))), "U F A A A U U U U U"),

@@ -22,9 +22,12 @@ async fn offset_of(db: &Db, branch_id: Option<i64>) -> Result<i32, AppError> {
 pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overview, AppError> {
     let offset_minutes = offset_of(db, branch_id).await?;
     let today = local_midnight(now, offset_minutes);
-    let (visits_today, new_today): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN is_first_visit THEN 1 ELSE 0 END), 0) FROM visits \
-         WHERE entered_at >= ? AND entered_at <= ? AND (? IS NULL OR branch_id = ?)",
+    // New, returning and unknown as Statistics counts them: a visit without
+    // a client is unknown, never returning.
+    let (visits_today, new_today, returning_today): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN is_first_visit THEN 1 ELSE 0 END), 0), \
+                COALESCE(SUM(CASE WHEN client_id IS NOT NULL AND NOT is_first_visit THEN 1 ELSE 0 END), 0) \
+         FROM visits WHERE entered_at >= ? AND entered_at <= ? AND (? IS NULL OR branch_id = ?)",
     )
     .bind(today)
     .bind(now)
@@ -72,12 +75,15 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
         i64,
         Option<String>,
         bool,
+        Option<f64>,
     );
+    let (hot, _) = crate::scoring::ssr::bands(db).await?;
     let rows: Vec<InsideRow> = sqlx::query_as(
         "SELECT v.id, v.client_id, c.full_name, b.name, v.entered_at, v.is_first_visit, \
                 COALESCE(c.visit_count, 0), \
                 (SELECT GROUP_CONCAT(s.kind, ',') FROM service_requests s WHERE s.visit_id = v.id), \
-                COALESCE(c.photo_path IS NOT NULL, FALSE) \
+                COALESCE(c.photo_path IS NOT NULL, FALSE), \
+                (SELECT p.probability FROM client_scores p WHERE p.client_id = v.client_id) \
          FROM visits v JOIN branches b ON b.id = v.branch_id LEFT JOIN clients c ON c.id = v.client_id \
          WHERE v.left_at IS NULL AND (? IS NULL OR v.branch_id = ?) \
          ORDER BY v.entered_at DESC LIMIT 200",
@@ -99,6 +105,7 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
                 visit_count,
                 services,
                 has_photo,
+                probability,
             )| {
                 InsideVisitor {
                     visit_id,
@@ -112,6 +119,7 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
                         .map(|s| s.split(',').filter_map(ServiceKind::parse).collect())
                         .unwrap_or_default(),
                     has_photo,
+                    hot_lead: probability.is_some_and(|p| p >= hot),
                 }
             },
         )
@@ -122,7 +130,8 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
         visits_today,
         visits_last_week,
         new_today,
-        returning_today: visits_today - new_today,
+        returning_today,
+        unknown_today: visits_today - new_today - returning_today,
         test_drives_today,
         sales_today,
         inside,
@@ -188,14 +197,31 @@ mod tests {
         .execute(db.pool())
         .await
         .unwrap();
+        // Aziz scores above the hot threshold (0.5 by default).
+        sqlx::query(
+            "INSERT INTO models (id, trained_at, algorithm, body, metrics, train_count, test_count, positive_count) \
+             VALUES (1, 0, 'logistic', '{}', '{}', 0, 0, 0)",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO client_scores (client_id, model_id, probability, reasons, scored_at) VALUES (1, 1, 0.8, '[]', 0)",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
         let o = overview(&db, None, now).await.unwrap();
         assert_eq!(o.visits_today, 2);
+        // Visit 2 has no client: unknown, not returning (as Statistics counts).
+        assert_eq!((o.new_today, o.returning_today, o.unknown_today), (0, 1, 1));
         assert_eq!(o.visits_last_week, 1);
         assert_eq!(o.test_drives_today, 1);
         assert_eq!(o.inside.len(), 2);
         assert_eq!(o.inside[0].name, None);
         assert_eq!(o.inside[1].name.as_deref(), Some("Aziz Karimov"));
         assert_eq!(o.inside[1].services, vec![ServiceKind::TestDrive]);
+        assert!(o.inside[1].hot_lead && !o.inside[0].hot_lead);
         let other_branch = overview(&db, Some(2), now).await.unwrap();
         assert_eq!(other_branch.visits_today, 0);
     }
