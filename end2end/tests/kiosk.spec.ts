@@ -53,6 +53,12 @@ test("pair a kiosk, register a new client with photo and consent, check a return
   await step(kiosk, "welcome");
   // The pairing code leaves the address bar once used.
   await expect(kiosk).toHaveURL(/\/kiosk$/);
+  // The same link opened again (another tablet, a bookmark) says what to do.
+  const second = await tablet(browser);
+  await second.goto(pairing);
+  await hydrated(second);
+  await expect(second.locator("[data-test=pairing-refused]")).toContainText("ulash havolasi allaqachon ishlatilgan");
+  await second.context().close();
   // The manager pages are not reachable from the kiosk: no navigation, no session.
   await expect(kiosk.locator("nav a")).toHaveCount(0);
   expect((await kiosk.request.get("/api/clients")).status()).toBe(401);
@@ -73,6 +79,18 @@ test("pair a kiosk, register a new client with photo and consent, check a return
   await screenshot(kiosk, "kiosk-phone-en");
   await kiosk.locator("[data-test=kiosk-next]").click();
   await step(kiosk, "details");
+  // The whole step fits the tablet's screen: Next is visible without scrolling.
+  const nextBox = await kiosk.locator("[data-test=kiosk-next]").boundingBox();
+  expect(nextBox!.y + nextBox!.height).toBeLessThanOrEqual(TABLET.height);
+  // Missing details are said in the kiosk's language, not the browser's.
+  await kiosk.locator("[data-test=kiosk-next]").click();
+  await expect(kiosk.locator(".kiosk-error")).toContainText("Full name");
+  await kiosk.locator("[data-lang=ru]").click();
+  await kiosk.locator("[data-test=kiosk-name]").fill("Dilnoza Rahimova");
+  await kiosk.locator("[data-test=kiosk-birth-year]").fill("2024");
+  await kiosk.locator("[data-test=kiosk-next]").click();
+  await expect(kiosk.locator(".kiosk-error")).toContainText("Год рождения");
+  await kiosk.locator("[data-lang=en]").click();
   await kiosk.locator("[data-test=kiosk-name]").fill("Dilnoza Rahimova");
   await kiosk.locator("[data-test=kiosk-birth-year]").fill("1992");
   await kiosk.locator("[data-gender=female]").click();
@@ -120,6 +138,14 @@ test("pair a kiosk, register a new client with photo and consent, check a return
   await kiosk.locator("[data-test=kiosk-next]").click();
   await step(kiosk, "known");
   await expect(kiosk.locator("[data-test=welcome-back]")).toContainText(returning.full_name.split(" ")[0]);
+  // "This is not me": back to an empty number, nothing of that client on screen.
+  await kiosk.locator("[data-test=kiosk-not-me]").click();
+  await step(kiosk, "phone");
+  await expect(kiosk.locator("[data-test=kiosk-phone]")).toHaveValue("");
+  await expect(kiosk.locator("[data-test=kiosk]")).not.toContainText(returning.full_name.split(" ")[0]);
+  await kiosk.locator("[data-test=kiosk-phone]").fill(returning.phone.slice(4));
+  await kiosk.locator("[data-test=kiosk-next]").click();
+  await step(kiosk, "known");
   if (await kiosk.locator("[data-test=consent-agree]").isVisible()) {
     await kiosk.locator("[data-test=consent-agree]").check();
     // Face recognition of a returning client is switched on by staff, not here.

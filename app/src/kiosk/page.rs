@@ -102,6 +102,8 @@ struct Kiosk {
     busy: RwSignal<bool>,
     visitor: Visitor,
     last_touch: RwSignal<f64>,
+    /// The pairing link was refused (used, expired or mistyped).
+    link_refused: RwSignal<bool>,
 }
 
 impl Kiosk {
@@ -169,6 +171,7 @@ pub fn KioskPage() -> impl IntoView {
         busy: RwSignal::new(false),
         visitor: Visitor::new(),
         last_touch: RwSignal::new(0.0),
+        link_refused: RwSignal::new(false),
     };
     provide_context(kiosk);
 
@@ -186,6 +189,12 @@ pub fn KioskPage() -> impl IntoView {
                 match pair_kiosk(code).await {
                     Ok(()) => {
                         camera::forget_pairing_link();
+                        kiosk.load(Step::Welcome);
+                    }
+                    // A refused code gets words that say what to do; other
+                    // errors (too many attempts, no network) say themselves.
+                    Err(AppError::Invalid { field, .. }) if field == "code" => {
+                        kiosk.link_refused.set(true);
                         kiosk.load(Step::Welcome);
                     }
                     Err(error) => {
@@ -247,6 +256,11 @@ pub fn KioskPage() -> impl IntoView {
                     Step::Consent => view! { <ConsentStep /> }.into_any(),
                     Step::Photo => view! { <PhotoStep /> }.into_any(),
                     Step::Done(done) => view! { <DoneStep done /> }.into_any(),
+                }}
+                {move || {
+                    kiosk.link_refused.get().then(|| view! {
+                        <div class="kiosk-error" role="alert" data-test="pairing-refused">{t!(i18n, kiosk.pairing_link_refused)}</div>
+                    })
                 }}
                 {move || kiosk.error.get().map(|error| view! { <div class="kiosk-error"><ErrorMessage error /></div> })}
             </section>

@@ -5,16 +5,44 @@ use crate::error::AppError;
 use crate::kiosk::{KioskRegistration, kiosk_register};
 use crate::vocab::Source;
 
+/// The details a visitor must give before the consent step: a name, and a
+/// birth year that makes them 16 to 110 years old (as the server checks).
+fn check_details(full_name: &str, birth_year: &str) -> Result<(), AppError> {
+    use crate::error::InvalidCode;
+    if full_name.trim().is_empty() {
+        return Err(AppError::invalid("full_name", InvalidCode::Required));
+    }
+    let year = birth_year.trim();
+    if year.is_empty() {
+        return Err(AppError::invalid("birth_year", InvalidCode::Required));
+    }
+    let year: i32 = year
+        .parse()
+        .map_err(|_| AppError::invalid("birth_year", InvalidCode::BadFormat))?;
+    let this_year = 1970 + (camera::now_ms() / 1000.0 / 31_556_952.0) as i32;
+    if !(this_year - 110..=this_year - 16).contains(&year) {
+        return Err(AppError::invalid("birth_year", InvalidCode::OutOfRange));
+    }
+    Ok(())
+}
+
 #[component]
 pub(super) fn DetailsStep() -> impl IntoView {
     let i18n = use_i18n();
     let kiosk = expect_context::<Kiosk>();
     let v = kiosk.visitor;
     let cars = move || kiosk.info.get().map(|i| i.car_models).unwrap_or_default();
+    // Checked here, not by the browser: its bubbles speak the tablet's
+    // language, not the one the visitor chose.
     let next = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        kiosk.error.set(None);
-        kiosk.step.set(Step::Consent);
+        match check_details(&v.full_name.get_untracked(), &v.birth_year.get_untracked()) {
+            Ok(()) => {
+                kiosk.error.set(None);
+                kiosk.step.set(Step::Consent);
+            }
+            Err(error) => kiosk.error.set(Some(error)),
+        }
     };
     let gender_button = move |value: &'static str| {
         view! {
@@ -34,11 +62,11 @@ pub(super) fn DetailsStep() -> impl IntoView {
     };
     view! {
         <h1 class="kiosk-title">{t!(i18n, kiosk.details_title)}</h1>
-        <form class="kiosk-form" on:submit=next>
+        // A message about a field goes as soon as the visitor corrects it.
+        <form class="kiosk-form kiosk-details" novalidate on:submit=next on:input=move |_| kiosk.error.set(None)>
             <label class="kiosk-field">
                 <span>{t!(i18n, fields.full_name)}</span>
                 <input
-                    required
                     maxlength="120"
                     autocomplete="off"
                     prop:value=move || v.full_name.get()
@@ -49,7 +77,6 @@ pub(super) fn DetailsStep() -> impl IntoView {
             <label class="kiosk-field">
                 <span>{t!(i18n, card.birth_year)}</span>
                 <input
-                    required
                     inputmode="numeric"
                     maxlength="4"
                     placeholder="1990"

@@ -231,7 +231,20 @@ pub(super) fn KnownStep(known: KnownClient) -> impl IntoView {
             <ConsentBox returning=true />
         })}
         <div class="kiosk-actions">
-            <button type="button" class="kiosk-button" on:click=move |_| kiosk.restart()>{t!(i18n, kiosk.back)}</button>
+            // Someone else's number (a typo, a family phone): back to the
+            // number, emptied, and nothing of that client stays on screen.
+            <button
+                type="button"
+                class="kiosk-button"
+                data-test="kiosk-not-me"
+                on:click=move |_| {
+                    kiosk.visitor.digits.set(String::new());
+                    kiosk.error.set(None);
+                    kiosk.step.set(Step::Phone);
+                }
+            >
+                {t!(i18n, kiosk.not_me)}
+            </button>
             <button type="button" class="kiosk-button primary" on:click=check_in disabled=move || kiosk.busy.get() data-test="kiosk-check-in">
                 {t!(i18n, kiosk.check_in)}
             </button>
