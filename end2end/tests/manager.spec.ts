@@ -158,6 +158,48 @@ test("deactivating staff asks first, in words that say what happens, in Uzbek to
   await expect(page.locator("[data-test=staff-table] tbody tr.inactive", { hasText: name })).toHaveCount(0);
 });
 
+test("client filters and sort are controls, shown as chips, kept across searches and removable", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page);
+  await page.locator("[data-lang=en]").click();
+  await page.goto("/clients");
+  await hydrated(page);
+  const found = page.locator("[data-test=client-found]");
+  const count = async () => Number((await found.innerText()).replace(/\D/g, ""));
+  const all = await count();
+  await page.locator("[data-test=filters] summary").click();
+  await page.locator("[data-test=filter-gender]").selectOption("female");
+  await page.locator("[data-test=filter-bought]").selectOption("0");
+  await page.locator("[data-test=filter-sort]").selectOption("name");
+  await page.locator("[data-test=apply-filters]").click();
+  await expect(page).toHaveURL(/gender=female/);
+  await expect(page).toHaveURL(/bought=0/);
+  const chips = page.locator("[data-test=filter-chips] .filter-chip");
+  await expect(chips).toHaveCount(3);
+  await expect(page.locator("[data-test=filter-chips]")).toContainText("Gender: Female");
+  await expect(page.locator("[data-test=filter-chips]")).toContainText("Bought: No");
+  const filtered = await count();
+  expect(filtered).toBeLessThan(all);
+  await screenshot(page, "clients-filters");
+  // A new search keeps the filters.
+  await page.locator("[data-test=client-search]").fill("ova");
+  await page.locator("[data-test=client-search]").press("Enter");
+  await page.waitForURL((url) => url.searchParams.get("q") === "ova");
+  expect(new URL(page.url()).searchParams.get("gender")).toBe("female");
+  await expect(chips).toHaveCount(3);
+  // Removing a chip removes that filter only.
+  await page.locator("[data-filter=gender]").click();
+  await page.waitForURL((url) => !url.searchParams.has("gender"));
+  expect(new URL(page.url()).searchParams.get("q")).toBe("ova");
+  await expect(chips).toHaveCount(2);
+  await page.locator("[data-test=clear-filters]").click();
+  await page.waitForURL((url) => !url.searchParams.has("bought") && !url.searchParams.has("sort"));
+  await expect(page.locator("[data-test=filter-chips]")).toHaveCount(0);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.locator("[data-test=filters] summary").click();
+  await screenshot(page, "clients-filters-phone");
+});
+
 test("statistics change when filtered by branch", async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 900 });
   await signIn(page);

@@ -6,6 +6,7 @@ pub mod ssr;
 
 pub mod card;
 pub mod card_page;
+mod filters;
 
 pub use card::ClientForm;
 pub use card_page::{ClientCardPage, NewClientPage};
@@ -174,6 +175,7 @@ pub fn ClientsPage() -> impl IntoView {
     };
     let q = move || current().q;
     let results = Resource::new(current, search_clients);
+    let choices = Resource::new(|| (), |_| card::client_form_choices());
 
     view! {
         <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, clients.title).to_string()) />
@@ -198,8 +200,17 @@ pub fn ClientsPage() -> impl IntoView {
                     <line x1="16.5" y1="16.5" x2="21" y2="21" />
                 </svg>
             </button>
-            <input type="hidden" name="sort" value=move || current().sort />
+            <Transition fallback=|| ()>
+                {move || {
+                    choices.get().map(|c| view! { <filters::FilterControls query=current() choices=c.ok() /> })
+                }}
+            </Transition>
         </form>
+        <Transition fallback=|| ()>
+            {move || {
+                choices.get().map(|c| view! { <filters::FilterChips query=current() choices=c.ok() /> })
+            }}
+        </Transition>
         <Transition fallback=Loading>
             {move || {
                 results
