@@ -102,6 +102,9 @@ pub struct CardData {
     /// documents, admins erase.
     pub viewer_is_manager: bool,
     pub viewer_is_admin: bool,
+    /// The viewer's own branch: where a manager's check-in is booked unless
+    /// they choose another.
+    pub viewer_branch: Option<i64>,
     /// A fresh id for the sale form: the same form sent twice records one sale.
     pub sale_submission: String,
 }
@@ -120,16 +123,14 @@ pub struct FormChoices {
     pub own_branch: Option<i64>,
 }
 
-/// Admits the caller for `need` on one client: reception only in its branch.
+/// Admits the caller for `need` on one client (`clients::ssr::check_access`).
 #[cfg(feature = "ssr")]
 async fn authorize_client(
     client_id: i64,
     need: crate::auth::ssr::Need,
 ) -> Result<(crate::auth::ssr::Staff, crate::infra::AppState), AppError> {
     let (caller, state) = crate::auth::ssr::require(need).await?;
-    caller
-        .scope
-        .check(crate::clients::ssr::branch_of(&state.db, client_id).await?)?;
+    crate::clients::ssr::check_access(&state.db, caller.scope, client_id).await?;
     Ok((caller, state))
 }
 
@@ -151,6 +152,7 @@ pub async fn load_client_card(id: i64) -> Result<CardData, AppError> {
     let mut card = crate::clients::ssr::load_card(&state.db, user.id, id).await?;
     card.viewer_is_manager = user.is_manager();
     card.viewer_is_admin = user.is_admin();
+    card.viewer_branch = user.branch_id;
     card.sale_submission = uuid::Uuid::new_v4().to_string();
     Ok(card)
 }

@@ -198,6 +198,7 @@ fn Card(data: CardData) -> impl IntoView {
     });
     let client_id = c.id;
     let home_branch = c.branch_id;
+    let (check_in_branches, viewer_branch) = (data.branches.clone(), data.viewer_branch);
     view! {
         <leptos_meta::Title text=name.clone() />
         <header class="card-head">
@@ -229,7 +230,22 @@ fn Card(data: CardData) -> impl IntoView {
                         view! {
                             <ActionForm action=actions.check_in attr:class="inline-form">
                                 <input type="hidden" name="client_id" value=client_id.to_string() />
-                                <input type="hidden" name="branch_id" value=home_branch.to_string() />
+                                // A visit belongs to the branch visited: a manager picks it (their
+                                // own by default); reception's is always its own (the server says so).
+                                {if is_manager {
+                                    let here = viewer_branch.unwrap_or(home_branch);
+                                    view! {
+                                        <select name="branch_id" data-test="check-in-branch" aria-label=move || t_string!(i18n, stats.branch)>
+                                            {check_in_branches
+                                                .iter()
+                                                .map(|(id, name)| view! { <option value=id.to_string() selected=*id == here>{name.clone()}</option> })
+                                                .collect_view()}
+                                        </select>
+                                    }
+                                        .into_any()
+                                } else {
+                                    view! { <input type="hidden" name="branch_id" value=home_branch.to_string() /> }.into_any()
+                                }}
                                 <button type="submit" class="button primary" data-test="check-in">{t!(i18n, card.check_in)}</button>
                             </ActionForm>
                         }

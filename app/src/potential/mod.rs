@@ -191,8 +191,7 @@ pub async fn client_score(
     lang: String,
 ) -> Result<Option<(f64, String, Vec<String>)>, AppError> {
     let (user, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Staff).await?;
-    user.scope
-        .check(crate::clients::ssr::branch_of(&state.db, client_id).await?)?;
+    crate::clients::ssr::check_access(&state.db, user.scope, client_id).await?;
     crate::potential::ssr::client_score(&state.db, client_id, lang.parse().unwrap_or_default())
         .await
 }

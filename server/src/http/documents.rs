@@ -84,8 +84,8 @@ async fn client_photo(
     Admitted(user): Admitted,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, AppError> {
-    let (branch_id, photo) = app::clients::ssr::branch_and_photo(&state.db, id).await?;
-    user.scope.check(branch_id)?;
+    app::clients::ssr::check_access(&state.db, user.scope, id).await?;
+    let (_, photo) = app::clients::ssr::branch_and_photo(&state.db, id).await?;
     let bytes = read_stored(&state, &photo.ok_or(AppError::NotFound)?).await?;
     Ok(file_response(bytes, "image/jpeg", None))
 }
@@ -129,7 +129,7 @@ async fn document(
     ApiQuery(query): ApiQuery<DocumentQuery>,
 ) -> Result<Response, AppError> {
     let document = documents::get(&state.db, id).await?;
-    user.scope.check(document.branch_id)?;
+    app::clients::ssr::check_access(&state.db, user.scope, document.client_id).await?;
     if document.kind == "passport" && !user.is_manager() {
         return Err(AppError::Forbidden);
     }
@@ -213,8 +213,7 @@ async fn receive_upload(
     client_id: i64,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<i64, AppError> {
-    let branch = app::clients::ssr::branch_of(&state.db, client_id).await?;
-    user.scope.check(branch)?;
+    app::clients::ssr::check_access(&state.db, user.scope, client_id).await?;
     let mut multipart = multipart.map_err(|_| AppError::invalid("file", InvalidCode::BadFormat))?;
     let too_large = || AppError::invalid("file", InvalidCode::TooLong);
     let (mut kind, mut file) = (None, None);

@@ -438,3 +438,81 @@ async fn every_route_server_function_and_page_follows_the_rule_book() {
         );
     }
 }
+
+/// A visit belongs to the branch visited: reception there finds and serves
+/// a client of another branch while that client is visiting, and only then.
+#[tokio::test]
+async fn reception_serves_a_client_of_another_branch_while_they_visit_it() {
+    use app::clients::card::{AddVisitService, CheckInClient, CloseClientVisit, LoadClientCard};
+    let app = app().await;
+    let w = world(&app).await;
+    let (rcb, mgr) = (w.cookies[1].clone().unwrap(), w.cookies[3].clone().unwrap());
+    let card_form = format!("id={}", w.client);
+    let card = || app.post_form(LoadClientCard::PATH, &card_form, Some(&rcb));
+    // Branch 2's list (the test client was written without a search text).
+    let found = || async {
+        let page = app
+            .get("/api/clients?page_size=100", Some(&rcb))
+            .await
+            .json();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"] == w.client)
+            .count()
+    };
+    assert_eq!(card().await.status, StatusCode::FORBIDDEN);
+    assert_eq!(found().await, 0);
+
+    // The client leaves branch 1 and comes to branch 2; the manager (of
+    // branch 1) books the visit to the branch chosen, not the home branch.
+    form(
+        &app,
+        &rpc::<CloseClientVisit>(),
+        &format!("visit_id={}", w.visit),
+        &mgr,
+    )
+    .await;
+    let visit = form(
+        &app,
+        &rpc::<CheckInClient>(),
+        &format!("client_id={}&branch_id=2", w.client),
+        &mgr,
+    )
+    .await
+    .as_i64()
+    .unwrap();
+    let booked: i64 = sqlx::query_scalar("SELECT branch_id FROM visits WHERE id = ?")
+        .bind(visit)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(booked, 2);
+
+    // Branch 2's reception now finds, opens and serves them.
+    assert_eq!(card().await.status, StatusCode::OK);
+    assert_eq!(found().await, 1);
+    let photo = app
+        .get(&format!("/api/clients/{}/photo", w.client), Some(&rcb))
+        .await;
+    assert_ne!(photo.status, StatusCode::FORBIDDEN);
+    form(
+        &app,
+        &rpc::<AddVisitService>(),
+        &format!("visit_id={visit}&kind=test_drive&note="),
+        &rcb,
+    )
+    .await;
+
+    // Once the visit is over, the client is branch 1's again.
+    form(
+        &app,
+        &rpc::<CloseClientVisit>(),
+        &format!("visit_id={visit}"),
+        &rcb,
+    )
+    .await;
+    assert_eq!(card().await.status, StatusCode::FORBIDDEN);
+    assert_eq!(found().await, 0);
+}

@@ -136,6 +136,32 @@ pub async fn branch_of(db: &Db, id: i64) -> Result<i64, AppError> {
         .ok_or(AppError::NotFound)
 }
 
+/// The one rule for a client, wherever they are asked for: network staff
+/// see everyone; reception sees its branch's clients, and a client of
+/// another branch while that client has an open visit at its branch (a
+/// Tashkent client checked in at the Samarqand kiosk is served there).
+pub async fn check_access(
+    db: &Db,
+    scope: crate::auth::ssr::Scope,
+    client_id: i64,
+) -> Result<(), AppError> {
+    let home = branch_of(db, client_id).await?;
+    let Some(own) = scope.branch() else {
+        return Ok(());
+    };
+    if own == home {
+        return Ok(());
+    }
+    let visiting: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM visits WHERE client_id = ? AND branch_id = ? AND left_at IS NULL LIMIT 1",
+    )
+    .bind(client_id)
+    .bind(own)
+    .fetch_optional(db.pool())
+    .await?;
+    visiting.map(|_| ()).ok_or(AppError::Forbidden)
+}
+
 /// A client's branch (for role checks) and stored photo, if any.
 pub async fn branch_and_photo(db: &Db, id: i64) -> Result<(i64, Option<String>), AppError> {
     sqlx::query_as("SELECT branch_id, photo_path FROM clients WHERE id = ? AND erased_at IS NULL")
@@ -260,6 +286,7 @@ pub async fn load_card(
         offset_minutes,
         viewer_is_manager: false,
         viewer_is_admin: false,
+        viewer_branch: None,
         sale_submission: String::new(),
     })
 }

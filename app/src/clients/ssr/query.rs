@@ -17,7 +17,8 @@ pub async fn search_as(
 ) -> Result<ClientPage, AppError> {
     let mut search = validate(query, now)?;
     if let Some(own) = scope.branch() {
-        search.branch = Some(own);
+        search.branch = None;
+        search.served_at = Some(own);
     } else if let Some(branch) = search.branch {
         let known: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
             .bind(branch)
@@ -42,7 +43,9 @@ async fn first_visit_bounds(db: &Db, s: &Search) -> Result<(Option<i64>, Option<
     if s.first_from_day.is_none() && s.first_to_day.is_none() {
         return Ok((None, None));
     }
-    let offset = match crate::settings::ssr::branches::offset_minutes(db, s.branch).await {
+    let offset = match crate::settings::ssr::branches::offset_minutes(db, s.branch.or(s.served_at))
+        .await
+    {
         Err(AppError::NotFound) => crate::settings::ssr::branches::offset_minutes(db, None).await?,
         found => found?,
     };
@@ -91,6 +94,13 @@ fn push_filters<'a>(
     }
     if let Some(b) = s.branch {
         q.push(" AND c.branch_id = ").push_bind(b);
+    }
+    if let Some(b) = s.served_at {
+        q.push(" AND (c.branch_id = ")
+            .push_bind(b)
+            .push(" OR EXISTS (SELECT 1 FROM visits v WHERE v.client_id = c.id AND v.left_at IS NULL AND v.branch_id = ")
+            .push_bind(b)
+            .push("))");
     }
     if let Some(g) = s.gender {
         q.push(" AND c.gender = ").push_bind(g);
@@ -162,7 +172,8 @@ async fn count(db: &Db, s: &Search, bounds: (Option<i64>, Option<i64>)) -> Resul
 
 fn filter_key(s: &Search) -> String {
     format!(
-        "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+        "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+        s.served_at,
         s.gender,
         s.birth_year_max,
         s.birth_year_min,

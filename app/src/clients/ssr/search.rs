@@ -135,6 +135,8 @@ pub struct Search {
     /// The folded words the client's `search_text` must all contain.
     pub words: Vec<String>,
     pub branch: Option<i64>,
+    /// Reception's branch: its own clients and those visiting it now.
+    pub served_at: Option<i64>,
     pub gender: Option<&'static str>,
     pub birth_year_max: Option<i64>,
     pub birth_year_min: Option<i64>,
@@ -258,6 +260,7 @@ pub fn validate(query: &ClientQuery, now: i64) -> Result<Search, AppError> {
     Ok(Search {
         words: words(&query.q),
         branch: int("branch", &query.branch, 1..=i64::MAX)?,
+        served_at: None,
         gender,
         birth_year_max: age_min.map(|a| year - a),
         birth_year_min: age_max.map(|a| year - a - 1),

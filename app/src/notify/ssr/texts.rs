@@ -299,8 +299,9 @@ pub mod reports {
             ..Default::default()
         };
         let mut search = clients::validate(&q, now)?;
+        // Reception's rule, as on the web: its clients and those visiting it.
         if branch.is_some() {
-            search.branch = branch;
+            search.served_at = branch;
         }
         let page = clients::search_clients(db, &search).await?;
         if page.items.is_empty() {
