@@ -820,8 +820,11 @@ async fn a_code_from_the_profile_page_links_the_chat_and_kinds_are_chosen() {
         .post_form(app::profile::TelegramLinkCode::PATH, "", Some(&admin))
         .await;
     assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.body);
-    let code: String = serde_json::from_str(&reply.body).unwrap();
+    let link: app::profile::LinkCode = serde_json::from_str(&reply.body).unwrap();
+    let code = link.code;
     assert_eq!(code.len(), 8);
+    // The bot is not running yet: no name to show, no link.
+    assert_eq!((link.bot, link.link), (None, None));
     let (fake, url) = fake_telegram().await;
     let stop = start(&app, url);
     fake.lock()
