@@ -18,6 +18,10 @@ export LEPTOS_SITE_ROOT := target/site
 # builds: no second compile of everything, and no binary asking for a
 # `_bg.wasm` that does not exist.
 export LEPTOS_OUTPUT_NAME := avtosalon
+# Tests render pages on their own thread, as the server does on its workers:
+# give them the server's 8 MiB (server/src/main.rs), not libtest's 2 MiB, which
+# a debug-build page render came close to (and once crossed).
+export RUST_MIN_STACK := 8388608
 
 CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := 0.2.130

@@ -6,9 +6,25 @@ use clap::Parser;
 use server::{Cli, Command, commands, serve};
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     return_large_blocks_to_the_system();
+    // Page renders are deep futures; a debug build (the one the browser tests
+    // run) needs more than tokio's 2 MiB. The stack is virtual memory: only
+    // the pages touched are ever resident.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 * 1024 * 1024)
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

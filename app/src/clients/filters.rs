@@ -145,7 +145,9 @@ pub(super) fn FilterChips(query: ClientQuery, choices: Option<FormChoices>) -> i
     })
 }
 
-/// The filter controls, inside the search form.
+/// The filter controls, inside the search form. Returned type-erased (and the
+/// grid inside too): as one nested type its SSR future was big enough to
+/// overflow a 2 MiB thread stack in a debug build.
 #[component]
 pub(super) fn FilterControls(query: ClientQuery, choices: Option<FormChoices>) -> impl IntoView {
     let i18n = use_i18n();
@@ -183,6 +185,7 @@ pub(super) fn FilterControls(query: ClientQuery, choices: Option<FormChoices>) -
             <summary class="button ghost small">
                 {t!(i18n, clients.filters)} {(active > 0).then(|| format!(" ({active})"))}
             </summary>
+            {view! {
             <div class="form-grid filters-grid">
                 // Reception sees its own branch only: no branch choice.
                 {own_branch.is_none().then(|| view! {
@@ -253,6 +256,8 @@ pub(super) fn FilterControls(query: ClientQuery, choices: Option<FormChoices>) -
                     <button type="submit" class="button primary" data-test="apply-filters">{t!(i18n, clients.apply_filters)}</button>
                 </div>
             </div>
+        }.into_any()}
         </details>
     }
+    .into_any()
 }
