@@ -83,13 +83,20 @@ test("pair a kiosk, register a new client with photo and consent, check a return
   const nextBox = await kiosk.locator("[data-test=kiosk-next]").boundingBox();
   expect(nextBox!.y + nextBox!.height).toBeLessThanOrEqual(TABLET.height);
   // Missing details are said in the kiosk's language, not the browser's.
+  // Each message stands right under its field, where the visitor looks.
   await kiosk.locator("[data-test=kiosk-next]").click();
-  await expect(kiosk.locator(".kiosk-error")).toContainText("Full name");
+  await expect(kiosk.locator("[data-test=error-full_name]")).toContainText("Full name");
+  const nameBox = (await kiosk.locator("[data-test=kiosk-name]").boundingBox())!;
+  const nameError = (await kiosk.locator("[data-test=error-full_name]").boundingBox())!;
+  expect(nameError.y).toBeGreaterThanOrEqual(nameBox.y + nameBox.height - 1);
+  expect(nameError.y).toBeLessThan(nameBox.y + nameBox.height + 40);
+  await screenshot(kiosk, "kiosk-details-error-en");
   await kiosk.locator("[data-lang=ru]").click();
   await kiosk.locator("[data-test=kiosk-name]").fill("Dilnoza Rahimova");
   await kiosk.locator("[data-test=kiosk-birth-year]").fill("2024");
   await kiosk.locator("[data-test=kiosk-next]").click();
-  await expect(kiosk.locator(".kiosk-error")).toContainText("Год рождения");
+  await expect(kiosk.locator("[data-test=error-birth_year]")).toContainText("Год рождения");
+  await expect(kiosk.locator("[data-test=error-full_name]")).toHaveCount(0);
   await kiosk.locator("[data-lang=en]").click();
   await kiosk.locator("[data-test=kiosk-name]").fill("Dilnoza Rahimova");
   await kiosk.locator("[data-test=kiosk-birth-year]").fill("1992");

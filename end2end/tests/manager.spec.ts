@@ -84,6 +84,15 @@ test("a sale is recorded once however often the button is pressed, said so, corr
   await cancel.locator("[data-test=confirm-yes]").click();
   await expect(page.locator("[data-test=sale-notice]")).toContainText("Sale cancelled");
   await expect(sales).toHaveCount(before);
+  // A wrong birth year in the edit form: the message is in that form, not at the foot of the page.
+  const edit = page.locator("details.edit-client");
+  await edit.locator("summary").click();
+  await edit.locator("input[name='form[birth_year]']").fill("1700");
+  await edit.locator("button[type=submit]").click();
+  await expect(edit.locator("[role=alert]")).toContainText("Birth year");
+  const field = (await edit.locator("input[name='form[birth_year]']").boundingBox())!;
+  const message = (await edit.locator("[role=alert]").boundingBox())!;
+  expect(message.y - (field.y + field.height)).toBeLessThan(400);
 });
 
 test("search finds a name however it is typed: apostrophes, Cyrillic, ё, any word order", async ({ page }) => {
@@ -207,7 +216,7 @@ test("statistics change when filtered by branch", async ({ page }) => {
   await hydrated(page);
   await expect(page.locator("[data-chart]")).toHaveCount(8);
   const allVisits = Number(await page.locator("[data-test=total-visits]").innerText());
-  const firstChart = await page.locator("[data-chart=by_hour] .chart-svg").innerHTML();
+  const firstChart = await page.locator("[data-chart=by_hour] .chart-svg.wide").innerHTML();
   await screenshot(page, "stats-desktop");
   await page.locator("[data-test=stats-branch]").selectOption({ index: 2 });
   await page.locator("[data-test=stats-filter] button[type=submit]").click();
@@ -216,7 +225,7 @@ test("statistics change when filtered by branch", async ({ page }) => {
   const branchVisits = Number(await page.locator("[data-test=total-visits]").innerText());
   expect(branchVisits).toBeGreaterThan(0);
   expect(branchVisits).toBeLessThan(allVisits);
-  expect(await page.locator("[data-chart=by_hour] .chart-svg").innerHTML()).not.toEqual(firstChart);
+  expect(await page.locator("[data-chart=by_hour] .chart-svg.wide").innerHTML()).not.toEqual(firstChart);
   await expect(page.locator("[data-chart]")).toHaveCount(8);
   // The numbers behind a chart are one click away.
   await page.locator("[data-chart=funnel] summary").click();
@@ -225,7 +234,52 @@ test("statistics change when filtered by branch", async ({ page }) => {
   await screenshot(page, "stats-phone");
 });
 
-test("clients export as CSV for the current filter", async ({ page }) => {
+/** The smallest chart text as drawn on screen, in CSS pixels, over the visible charts. */
+async function smallestChartText(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    let smallest = Infinity;
+    for (const svg of Array.from(document.querySelectorAll<SVGSVGElement>(".chart-svg svg"))) {
+      const box = svg.getBoundingClientRect();
+      if (box.width === 0) continue; // the drawing for the other screen size
+      const scale = box.width / svg.viewBox.baseVal.width;
+      for (const text of Array.from(svg.querySelectorAll("text"))) {
+        if (!text.textContent?.trim()) continue;
+        const size = parseFloat(text.getAttribute("font-size") || getComputedStyle(text).fontSize);
+        smallest = Math.min(smallest, size * scale);
+      }
+    }
+    return smallest;
+  });
+}
+
+test("charts read well on a phone and a laptop in all three languages", async ({ page }) => {
+  test.setTimeout(120_000);
+  await signIn(page);
+  for (const lang of ["uz", "ru", "en"]) {
+    await page.context().addCookies([{ name: "i18n_pref_locale", value: lang, url: page.url() }]);
+    for (const [width, height] of [[390, 844], [1366, 900]]) {
+      await page.setViewportSize({ width, height });
+      await page.goto("/stats");
+      await hydrated(page);
+      await expect(page.locator("[data-chart]")).toHaveCount(8);
+      const smallest = await smallestChartText(page);
+      expect(smallest, `${lang} at ${width} px`).toBeGreaterThanOrEqual(11);
+      // The funnel says how many of the visitors went on, in per cent.
+      await expect(page.locator("[data-chart=funnel] .chart-svg:visible text", { hasText: "%" })).toHaveCount(4);
+      // No scale box drawn over the heat map's cells: its scale is a strip of its own.
+      await expect(page.locator("[data-chart=weekday_hour] .chart-svg:visible text", { hasText: "(" })).toHaveCount(1);
+      await screenshot(page, `stats-${lang}-${width}`);
+    }
+  }
+  // One day: the visits of that day by hour, not an empty line.
+  const day = new Date(Date.now() - 7 * 86_400_000).toISOString().slice(0, 10);
+  await page.goto(`/stats?from=${day}&to=${day}`);
+  await hydrated(page);
+  await expect(page.locator("[data-chart=per_day] figcaption")).toContainText(day);
+  expect(await page.locator("[data-chart=per_day] .chart-svg:visible rect").count()).toBeGreaterThan(5);
+});
+
+test("clients export as CSV and XLSX for the current filter, in the page's language", async ({ page }) => {
   await signIn(page);
   await page.goto("/clients?gender=female");
   await hydrated(page);
@@ -235,9 +289,16 @@ test("clients export as CSV for the current filter", async ({ page }) => {
   expect(file.suggestedFilename()).toMatch(/^clients-\d{4}-\d{2}-\d{2}\.csv$/);
   const text = require("fs").readFileSync(await file.path(), "utf8") as string;
   const lines = text.trim().split(/\r\n/);
-  expect(lines[0]).toContain("full_name,phone");
+  // Headers and words in the page's language (Uzbek by default), not code names.
+  expect(lines[0]).toContain("F.I.Sh.,Telefon");
   expect(lines.length).toBeGreaterThan(2);
-  expect(lines.slice(1).every((l) => l.includes(",female,"))).toBeTruthy();
+  expect(lines.slice(1).every((l) => l.includes(",Ayol,"))).toBeTruthy();
+  // The XLSX of the same filter is a real workbook.
+  const xlsx = page.waitForEvent("download");
+  await page.locator("[data-test=export-xlsx]").click();
+  const book = await xlsx;
+  expect(book.suggestedFilename()).toMatch(/^clients-\d{4}-\d{2}-\d{2}\.xlsx$/);
+  expect(require("fs").readFileSync(await book.path()).subarray(0, 2).toString()).toBe("PK");
 });
 
 test("the dashboard updates by itself when another session checks a client in", async ({ browser }) => {
@@ -298,8 +359,14 @@ test("the dashboard: rows open the card, counts match Statistics, a branch filte
   await expect(page).toHaveURL(/\?branch=\d+/);
   const branchUrl = page.url();
   await expect.poll(total).toBeLessThanOrEqual(allVisits);
-  const [bn, br, bu] = await split();
-  expect(bn + br + bu).toBe(await total());
+  // The two figures are read one after the other while the page may still be
+  // swapping in the branch's numbers: they must agree once it has settled.
+  await expect
+    .poll(async () => {
+      const [bn, br, bu] = await split();
+      return bn + br + bu - (await total());
+    })
+    .toBe(0);
   for (const branch of await page.locator("[data-test=inside-list] .inside-main .muted").allInnerTexts()) {
     expect(branch).toContain(branchName);
   }

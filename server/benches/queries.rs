@@ -85,9 +85,9 @@ fn queries(c: &mut Criterion) {
         .block_on(scoring::features::load(&db, now, true, None))
         .unwrap();
     model.bench_function(format!("train_{}_clients", examples.len()), |b| {
-        b.iter(|| scoring::model::train(&examples).unwrap())
+        b.iter(|| scoring::model::train(&examples, None).unwrap())
     });
-    let (trained, _) = scoring::model::train(&examples).unwrap();
+    let (trained, _) = scoring::model::train(&examples, None).unwrap();
     // A million clients to score: the database's clients repeated.
     let million: Vec<scoring::features::Example> =
         examples.iter().cycle().take(1_000_000).cloned().collect();

@@ -32,7 +32,8 @@ async fn open_existing(config: &Config) -> Result<Db, ServerError> {
     Ok(Db::open(&config.database_url()).await?)
 }
 
-/// `train`: trains the purchase model now, activates it and rescores.
+/// `train`: trains the purchase model now; activates it and rescores unless
+/// it ranks the newest clients worse than the active one.
 pub async fn train(config: &Config) -> Result<(), ServerError> {
     let db = open_existing(config).await?;
     let spinner = indicatif::ProgressBar::new_spinner();
@@ -50,6 +51,12 @@ pub async fn train(config: &Config) -> Result<(), ServerError> {
         "trained on {} clients ({} buyers), tested on {} later clients ({} buyers), fit in {:.2} s",
         m.train_count, m.train_buyers, m.test_count, m.test_buyers, m.seconds
     );
+    if let (false, Some(old)) = (model.active, m.incumbent) {
+        println!(
+            "not activated: the active model #{} ranks the same clients better (PR AUC {:.3}); make #{} active on the model page to use it anyway",
+            old.model_id, old.pr_auc, model.id
+        );
+    }
     Ok(())
 }
 

@@ -52,8 +52,9 @@ pub fn spawn_retraining(state: AppState) -> tokio::task::JoinHandle<()> {
                     refused_before = false;
                     tracing::info!(
                         id = model.id,
-                        roc_auc = model.metrics.roc_auc,
-                        "purchase model retrained"
+                        pr_auc = model.metrics.pr_auc,
+                        active = model.active,
+                        "purchase model retrained (kept inactive when worse than the active one)"
                     );
                 }
                 Err(error) if !refused_before => {

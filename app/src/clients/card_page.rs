@@ -133,16 +133,6 @@ pub fn ClientCardPage() -> impl IntoView {
                     })
             }}
         </Transition>
-        <div class="action-errors">
-            <ActionError value=actions.check_in.value() />
-            <ActionError value=actions.add_service.value() />
-            <ActionError value=actions.close.value() />
-            <ActionError value=actions.reject.value() />
-            <ActionError value=actions.biometrics.value() />
-            <ActionError value=actions.update.value() />
-            <ActionError value=actions.delete_document.value() />
-            <ActionError value=actions.erase.value() />
-        </div>
     }
 }
 
@@ -257,6 +247,9 @@ fn Card(data: CardData) -> impl IntoView {
                 }}
             </div>
         </header>
+        // Errors of the header's actions, right under them.
+        <ActionError value=actions.check_in.value() />
+        <ActionError value=actions.close.value() />
         }.into_any()}
 
         {open.map(|v| view! { <AddServiceForm visit=v /> })}
@@ -284,7 +277,10 @@ fn Card(data: CardData) -> impl IntoView {
                     <dt>{t!(i18n, card.registered)}</dt>
                     <dd>{date(c.created_at, offset)}</dd>
                     <dt>{t!(i18n, card.consent)}</dt>
-                    <dd>{consent} <br /> <span class="small">{biometric}</span> {biometric_form}</dd>
+                    <dd>
+                        {consent} <br /> <span class="small">{biometric}</span> {biometric_form}
+                        <ActionError value=actions.biometrics.value() />
+                    </dd>
                 </dl>
                 <details class="edit-client">
                     <summary class="button ghost small">{t!(i18n, card.edit)}</summary>
@@ -317,6 +313,7 @@ fn Card(data: CardData) -> impl IntoView {
 
         <section class="card">
             <h2>{t!(i18n, card.visits)}</h2>
+            <ActionError value=actions.reject.value() />
             {if data.visits.is_empty() {
                 view! { <p class="muted">{t!(i18n, card.no_visits)}</p> }.into_any()
             } else {

@@ -299,9 +299,13 @@ fn ExportLinks(query: String) -> impl IntoView {
     let i18n = use_i18n();
     let user = crate::auth::use_user();
     let sep = if query.is_empty() { "" } else { "&" };
-    let csv = format!("/api/export/clients?{query}{sep}format=csv");
-    let xlsx = format!("/api/export/clients?{query}{sep}format=xlsx");
+    // Headers and words in the language the manager reads the page in.
+    let link = move |format: &str| {
+        let lang = i18n.get_locale().as_str();
+        format!("/api/export/clients?{query}{sep}format={format}&lang={lang}")
+    };
     move || {
+        let (csv, xlsx) = (link("csv"), link("xlsx"));
         let allowed = user
             .get()
             .and_then(Result::ok)
@@ -310,8 +314,8 @@ fn ExportLinks(query: String) -> impl IntoView {
         allowed.then(|| {
             view! {
                 <span class="export-links">
-                    <a class="button ghost small" href=csv.clone() download data-test="export-csv">{t!(i18n, clients.export_csv)}</a>
-                    <a class="button ghost small" href=xlsx.clone() download>{t!(i18n, clients.export_xlsx)}</a>
+                    <a class="button ghost small" href=csv download data-test="export-csv">{t!(i18n, clients.export_csv)}</a>
+                    <a class="button ghost small" href=xlsx download data-test="export-xlsx">{t!(i18n, clients.export_xlsx)}</a>
                 </span>
             }
         })

@@ -262,7 +262,16 @@ pub fn KioskPage() -> impl IntoView {
                         <div class="kiosk-error" role="alert" data-test="pairing-refused">{t!(i18n, kiosk.pairing_link_refused)}</div>
                     })
                 }}
-                {move || kiosk.error.get().map(|error| view! { <div class="kiosk-error"><ErrorMessage error /></div> })}
+                {move || {
+                    kiosk
+                        .error
+                        .get()
+                        .filter(|e| {
+                            !matches!(e, AppError::Invalid { field, .. }
+                                if register::FIELDS_WITH_OWN_ERROR.contains(&field.as_str()))
+                        })
+                        .map(|error| view! { <div class="kiosk-error"><ErrorMessage error /></div> })
+                }}
             </section>
         </main>
     }

@@ -75,6 +75,11 @@ pub struct ModelReport {
     pub calibration: Vec<(f64, f64, usize, f64, f64)>,
     /// (feature, weight), largest effect first.
     pub coefficients: Vec<(String, f64)>,
+    /// Of the `.0` hold-out clients ranked highest, `.1` bought.
+    pub top: (usize, usize),
+    /// The model active when this one was trained: (id, PR AUC, ROC AUC)
+    /// on the same hold-out.
+    pub incumbent: Option<(i64, f64, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +125,8 @@ pub fn report(stored: &crate::scoring::ssr::StoredModel) -> ModelReport {
             .map(|b| (b.from, b.to, b.clients, b.mean_predicted, b.observed_rate))
             .collect(),
         coefficients,
+        top: (m.top.ranked, m.top.bought),
+        incumbent: m.incumbent.map(|o| (o.model_id, o.pr_auc, o.roc_auc)),
     }
 }
 
@@ -194,4 +201,48 @@ pub async fn client_score(
     crate::clients::ssr::check_access(&state.db, user.scope, client_id).await?;
     crate::potential::ssr::client_score(&state.db, client_id, lang.parse().unwrap_or_default())
         .await
+}
+
+/// A car segment in the user's language.
+pub fn segment_label(locale: crate::i18n::Locale, segment: &str) -> &str {
+    use crate::i18n::td_string;
+    match segment {
+        "budget" => td_string!(locale, segments.budget),
+        "sedan" => td_string!(locale, segments.sedan),
+        "suv" => td_string!(locale, segments.suv),
+        "commercial" => td_string!(locale, segments.commercial),
+        "premium" => td_string!(locale, segments.premium),
+        "electric" => td_string!(locale, segments.electric),
+        other => other,
+    }
+}
+
+/// A model feature named for a sales manager, not by its code name.
+pub fn feature_label(locale: crate::i18n::Locale, feature: &str) -> String {
+    use crate::i18n::td_string;
+    if let Some(source) = feature.strip_prefix("source_") {
+        let word = crate::vocab::Source::parse(source).map_or(source, |s| s.label(locale));
+        return td_string!(locale, features.source).replace("%s", word);
+    }
+    if let Some(segment) = feature.strip_prefix("segment_") {
+        return td_string!(locale, features.segment).replace("%s", segment_label(locale, segment));
+    }
+    match feature {
+        "age" => td_string!(locale, features.age),
+        "male" => td_string!(locale, features.male),
+        "visits_total" => td_string!(locale, features.visits_total),
+        "visits_30d" => td_string!(locale, features.visits_30d),
+        "days_since_first" => td_string!(locale, features.days_since_first),
+        "days_since_last" => td_string!(locale, features.days_since_last),
+        "total_minutes" => td_string!(locale, features.total_minutes),
+        "mean_minutes" => td_string!(locale, features.mean_minutes),
+        "test_drives" => td_string!(locale, features.test_drives),
+        "credit_talks" => td_string!(locale, features.credit_talks),
+        "trade_in_talks" => td_string!(locale, features.trade_in_talks),
+        "consultations" => td_string!(locale, features.consultations),
+        "purchase_talks" => td_string!(locale, features.purchase_talks),
+        "returning_via_camera" => td_string!(locale, features.returning_via_camera),
+        other => other,
+    }
+    .to_string()
 }

@@ -80,8 +80,19 @@ pub fn PotentialPage() -> impl IntoView {
             </div>
             <ActionError value=retrain.value() />
             {move || {
-                matches!(retrain.value().get(), Some(Ok(_)))
-                    .then(|| view! { <p class="alert alert-ok" data-test="retrained">{t!(i18n, potential.retrained)}</p> })
+                retrain.value().get().and_then(Result::ok).map(|report| match report.incumbent {
+                    // Not activated: said plainly, never a silent "done".
+                    Some((old, _, _)) if !report.active => {
+                        let new = report.id;
+                        view! {
+                            <p class="alert alert-warn" data-test="retrain-kept">
+                                {t!(i18n, potential.kept_active, new = move || new, old = move || old)}
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    _ => view! { <p class="alert alert-ok" data-test="retrained">{t!(i18n, potential.retrained)}</p> }.into_any(),
+                })
             }}
             <ActionError value=activate.value() />
             <Transition fallback=Loading>
@@ -262,87 +273,113 @@ fn ModelView(
         alpha,
         calibration,
         coefficients,
+        top,
         ..
     } = active;
     let hot = format!("{:.0}", panel.hot * 100.0);
     let warm = format!("{:.0}", panel.warm * 100.0);
+    let (ranked, bought) = top;
+    // Buyers among any `ranked` hold-out clients, on average.
+    let base = if test_count > 0 {
+        (ranked as f64 * test_buyers as f64 / test_count as f64).round() as usize
+    } else {
+        0
+    };
+    let percent = (roc_auc * 100.0).round() as i64;
+    let baseline = (baseline_roc_auc * 100.0).round() as i64;
+    let (raises, lowers): (Vec<_>, Vec<_>) = coefficients
+        .into_iter()
+        .filter(|(_, weight)| weight.abs() >= 0.01)
+        .partition(|(_, weight)| *weight > 0.0);
+    let effects = move |list: Vec<(String, f64)>| {
+        list.into_iter()
+            .take(6)
+            .map(|(name, weight)| {
+                view! {
+                    <tr>
+                        <td>{move || crate::potential::feature_label(i18n.get_locale(), &name)}</td>
+                        <td class="num" class:negative=weight < 0.0>{format!("{weight:+.2}")}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
     view! {
-        <div class="kpis">
-            <div class="kpi">
-                <span class="kpi-label">"ROC AUC"</span>
-                <span class="kpi-value" data-test="roc-auc">{fixed(roc_auc)}</span>
-                <span class="kpi-note">{t!(i18n, potential.baseline)} " " {fixed(baseline_roc_auc)}</span>
-            </div>
-            <div class="kpi">
-                <span class="kpi-label">"PR AUC"</span>
-                <span class="kpi-value">{fixed(pr_auc)}</span>
-                <span class="kpi-note">{t!(i18n, potential.baseline)} " " {fixed(baseline_pr_auc)}</span>
-            </div>
-            <div class="kpi">
-                <span class="kpi-label">"Brier"</span>
-                <span class="kpi-value">{fixed(brier)}</span>
-                <span class="kpi-note">"L2 α = " {alpha}</span>
-            </div>
-            <div class="kpi">
-                <span class="kpi-label">{t!(i18n, potential.trained_at)}</span>
-                <span class="kpi-value small-value">{date(trained_at, panel.offset_minutes)}</span>
-                <span class="kpi-note">
-                    {t!(i18n, potential.trained_on, train = move || train_count, buyers = move || train_buyers)} " · "
-                    {t!(i18n, potential.tested_on, test = move || test_count, buyers = move || test_buyers)}
-                </span>
-            </div>
+        <div class="plain-summary" data-test="model-summary">
+            {(ranked > 0).then(|| view! {
+                <p class="lead-line" data-test="model-top">
+                    {t!(i18n, potential.plain_top, ranked = move || ranked, bought = move || bought, base = move || base)}
+                </p>
+            })}
+            <p>{t!(i18n, potential.plain_pairs, percent = move || percent, baseline = move || baseline)}</p>
+            <p class="muted small">
+                {t!(i18n, potential.trained_at)} " " {date(trained_at, panel.offset_minutes)} " · "
+                {t!(i18n, potential.trained_on, train = move || train_count, buyers = move || train_buyers)} " · "
+                {t!(i18n, potential.tested_on, test = move || test_count, buyers = move || test_buyers)}
+            </p>
         </div>
-        <p class="muted small">{t!(i18n, potential.honesty)}</p>
         <div class="card-grid">
             <div>
-                <h3>{t!(i18n, potential.calibration)}</h3>
-                <table class="table compact" data-test="calibration">
-                    <thead>
-                        <tr>
-                            <th>{t!(i18n, potential.predicted)}</th>
-                            <th class="num">{t!(i18n, potential.clients)}</th>
-                            <th class="num">{t!(i18n, potential.mean_predicted)}</th>
-                            <th class="num">{t!(i18n, potential.observed)}</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {calibration
-                            .into_iter()
-                            .filter(|b| b.2 > 0)
-                            .map(|(from, to, n, predicted, observed)| {
-                                view! {
-                                    <tr>
-                                        <td>{format!("{:.0}–{:.0}%", from * 100.0, to * 100.0)}</td>
-                                        <td class="num">{n}</td>
-                                        <td class="num">{format!("{:.1}%", predicted * 100.0)}</td>
-                                        <td class="num">{format!("{:.1}%", observed * 100.0)}</td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
+                <h3>{t!(i18n, potential.raises)}</h3>
+                <table class="table compact" data-test="raises">
+                    <tbody>{effects(raises)}</tbody>
                 </table>
             </div>
             <div>
-                <h3>{t!(i18n, potential.coefficients)}</h3>
-                <table class="table compact" data-test="coefficients">
-                    <tbody>
-                        {coefficients
-                            .into_iter()
-                            .take(12)
-                            .map(|(name, weight)| {
-                                view! {
-                                    <tr>
-                                        <td><code>{name}</code></td>
-                                        <td class="num" class:negative=weight < 0.0>{format!("{weight:+.3}")}</td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
+                <h3>{t!(i18n, potential.lowers)}</h3>
+                <table class="table compact" data-test="lowers">
+                    <tbody>{effects(lowers)}</tbody>
                 </table>
             </div>
         </div>
+        <details class="spaced" data-test="technical">
+            <summary class="button ghost small">{t!(i18n, potential.technical)}</summary>
+            <div class="kpis">
+                <div class="kpi">
+                    <span class="kpi-label">"ROC AUC"</span>
+                    <span class="kpi-value" data-test="roc-auc">{fixed(roc_auc)}</span>
+                    <span class="kpi-note">{t!(i18n, potential.baseline)} " " {fixed(baseline_roc_auc)}</span>
+                </div>
+                <div class="kpi">
+                    <span class="kpi-label">"PR AUC"</span>
+                    <span class="kpi-value">{fixed(pr_auc)}</span>
+                    <span class="kpi-note">{t!(i18n, potential.baseline)} " " {fixed(baseline_pr_auc)}</span>
+                </div>
+                <div class="kpi">
+                    <span class="kpi-label">"Brier"</span>
+                    <span class="kpi-value">{fixed(brier)}</span>
+                    <span class="kpi-note">"L2 α = " {alpha}</span>
+                </div>
+            </div>
+            <p class="muted small">{t!(i18n, potential.honesty)}</p>
+            <h3>{t!(i18n, potential.calibration)}</h3>
+            <table class="table compact" data-test="calibration">
+                <thead>
+                    <tr>
+                        <th>{t!(i18n, potential.predicted)}</th>
+                        <th class="num">{t!(i18n, potential.clients)}</th>
+                        <th class="num">{t!(i18n, potential.mean_predicted)}</th>
+                        <th class="num">{t!(i18n, potential.observed)}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {calibration
+                        .into_iter()
+                        .filter(|b| b.2 > 0)
+                        .map(|(from, to, n, predicted, observed)| {
+                            view! {
+                                <tr>
+                                    <td>{format!("{:.0}–{:.0}%", from * 100.0, to * 100.0)}</td>
+                                    <td class="num">{n}</td>
+                                    <td class="num">{format!("{:.1}%", predicted * 100.0)}</td>
+                                    <td class="num">{format!("{:.1}%", observed * 100.0)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </details>
         <details class="spaced">
             <summary class="button ghost small">{t!(i18n, potential.history)}</summary>
             <table class="table compact">

@@ -71,7 +71,10 @@ pub struct Stats {
 pub struct Chart {
     pub key: String,
     pub title: String,
+    /// Drawn for a wide card.
     pub svg: String,
+    /// Drawn for a phone: larger type relative to the picture, fewer labels.
+    pub svg_narrow: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -93,14 +93,17 @@ fn StatsBody(data: StatsView) -> impl IntoView {
     } = data;
     let t = stats.totals.clone();
     let branch = stats.branch.map(|b| b.to_string()).unwrap_or_default();
-    let export = format!(
-        "/api/export/visits?from={}&to={}&branch={}&format=csv",
-        stats.from, stats.to, branch
-    );
+    let query = format!("from={}&to={}&branch={}", stats.from, stats.to, branch);
+    let export = move |format: &str| {
+        let lang = i18n.get_locale().as_str();
+        format!("/api/export/visits?{query}&format={format}&lang={lang}")
+    };
     view! {
         <StatsFilter from=stats.from.clone() to=stats.to.clone() branch branches />
         <p class="list-head">
-            <a class="button ghost small" href=export download data-test="export-visits">{t!(i18n, stats.export_visits)}</a>
+            <a class="button ghost small" href={let export = export.clone(); move || export("csv")} download data-test="export-visits">{t!(i18n, stats.export_visits)}</a>
+            " "
+            <a class="button ghost small" href=move || export("xlsx") download data-test="export-visits-xlsx">{t!(i18n, stats.export_visits_xlsx)}</a>
         </p>
         <section class="kpis" data-test="stats-totals">
             <div class="kpi">
@@ -137,11 +140,19 @@ fn StatsBody(data: StatsView) -> impl IntoView {
 #[component]
 fn ChartCard(chart: Chart, stats: Stats) -> impl IntoView {
     let i18n = use_i18n();
-    let Chart { key, title, svg } = chart;
+    let Chart {
+        key,
+        title,
+        svg,
+        svg_narrow,
+    } = chart;
     let table = numbers_table(&key, &stats);
     view! {
         <figure class="card chart" data-chart=key.clone()>
-            <div class="chart-svg" role="img" aria-label=title.clone() inner_html=svg></div>
+            <figcaption class="chart-title">{title.clone()}</figcaption>
+            // Both drawings are sent; the stylesheet shows the one that fits.
+            <div class="chart-svg wide" role="img" aria-label=title.clone() inner_html=svg></div>
+            <div class="chart-svg narrow" role="img" aria-label=title.clone() inner_html=svg_narrow></div>
             <details class="chart-table">
                 <summary>{t!(i18n, stats.table)}</summary>
                 {table}

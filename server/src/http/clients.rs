@@ -5,8 +5,10 @@
 
 use app::clients::{ClientPage, ClientQuery};
 use app::error::{AppError, InvalidCode};
+use app::i18n::Locale;
 use app::infra::AppState;
 use app::ui::{clock, date};
+use app::vocab::{ServiceKind, Source, VisitEnd, VisitStart};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -55,6 +57,8 @@ async fn clients(
 struct Format {
     #[serde(default)]
     format: String,
+    /// The language of the headers and words (absent: English).
+    lang: Option<String>,
 }
 
 enum Kind {
@@ -87,12 +91,57 @@ fn csv_field(text: &str) -> String {
     }
 }
 
+/// One cell of an export, typed: a spreadsheet sorts and sums numbers and
+/// dates only when they are stored as such, not as text.
+enum Cell {
+    /// Free text: defused against formulas in CSV (an XLSX string cell is never run).
+    Text(String),
+    /// A phone number or token, as it is: validated on the way in, and a
+    /// quote before "+998…" would break it.
+    Code(String),
+    Int(i64),
+    /// A moment shown as the day at the branch's offset (minutes east of UTC).
+    Date(i64, i32),
+    /// A moment shown as the time of day at the branch's offset.
+    Time(i64, i32),
+    Blank,
+}
+
+impl Cell {
+    fn text(value: Option<String>) -> Cell {
+        value
+            .filter(|v| !v.is_empty())
+            .map_or(Cell::Blank, Cell::Text)
+    }
+
+    fn csv(&self) -> String {
+        match self {
+            Cell::Text(text) => csv_field(&safe(text)),
+            Cell::Code(text) => csv_field(text),
+            Cell::Int(n) => n.to_string(),
+            Cell::Date(at, offset) => date(*at, *offset),
+            Cell::Time(at, offset) => clock(*at, *offset),
+            Cell::Blank => String::new(),
+        }
+    }
+}
+
+/// The export's language: `lang` as the page sends it, English when absent.
+fn export_locale(lang: Option<&str>) -> Result<Locale, AppError> {
+    match lang {
+        None => Ok(Locale::en),
+        Some(l) => l
+            .parse()
+            .map_err(|_| AppError::invalid("lang", InvalidCode::UnknownValue)),
+    }
+}
+
 /// A table as a downloadable file.
 fn table_response(
     kind: Kind,
     name: &str,
     header: &[&str],
-    rows: Vec<Vec<String>>,
+    rows: Vec<Vec<Cell>>,
 ) -> Result<Response, AppError> {
     // The file's name carries the day in UTC: exports cover many branches.
     let stamp = date(app::infra::now(), 0);
@@ -109,12 +158,7 @@ fn table_response(
             );
             out.push_str("\r\n");
             for row in rows {
-                out.push_str(
-                    &row.iter()
-                        .map(|c| csv_field(c))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                );
+                out.push_str(&row.iter().map(Cell::csv).collect::<Vec<_>>().join(","));
                 out.push_str("\r\n");
             }
             Ok((
@@ -130,21 +174,43 @@ fn table_response(
                 .into_response())
         }
         Kind::Xlsx => {
-            let mut workbook = rust_xlsxwriter::Workbook::new();
+            use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+            let mut workbook = Workbook::new();
             let sheet = workbook.add_worksheet();
-            let bold = rust_xlsxwriter::Format::new().set_bold();
+            let bold = Format::new().set_bold();
+            let day = Format::new().set_num_format("yyyy-mm-dd");
+            let time = Format::new().set_num_format("hh:mm");
+            let moment = |at: i64, offset: i32| {
+                ExcelDateTime::from_timestamp(at + i64::from(offset) * 60)
+                    .map_err(AppError::internal)
+            };
             for (col, title) in header.iter().enumerate() {
                 sheet
                     .write_string_with_format(0, col as u16, *title, &bold)
                     .map_err(AppError::internal)?;
             }
             for (r, row) in rows.iter().enumerate() {
+                let r = r as u32 + 1;
                 for (col, cell) in row.iter().enumerate() {
-                    sheet
-                        .write_string(r as u32 + 1, col as u16, cell)
-                        .map_err(AppError::internal)?;
+                    let col = col as u16;
+                    match cell {
+                        Cell::Text(text) | Cell::Code(text) => {
+                            sheet.write_string(r, col, text).map(|_| ())
+                        }
+                        Cell::Int(n) => sheet.write_number(r, col, *n as f64).map(|_| ()),
+                        Cell::Date(at, offset) => sheet
+                            .write_datetime_with_format(r, col, &moment(*at, *offset)?, &day)
+                            .map(|_| ()),
+                        Cell::Time(at, offset) => sheet
+                            .write_datetime_with_format(r, col, &moment(*at, *offset)?, &time)
+                            .map(|_| ()),
+                        Cell::Blank => Ok(()),
+                    }
+                    .map_err(AppError::internal)?;
                 }
             }
+            sheet.set_freeze_panes(1, 0).map_err(AppError::internal)?;
+            sheet.autofit();
             let bytes = workbook.save_to_buffer().map_err(AppError::internal)?;
             Ok((
                 [
@@ -204,38 +270,32 @@ async fn export_clients(
         rows.len(),
     )
     .await?;
-    let header = [
-        "id",
-        "full_name",
-        "phone",
-        "branch",
-        "gender",
-        "birth_year",
-        "source",
-        "car",
-        "visits",
-        "first_visit",
-        "last_visit",
-    ];
+    let l = export_locale(format.lang.as_deref())?;
+    let header = app::clients::ssr::export_headers(l);
     let rows = rows
         .into_iter()
         .map(|c| {
+            let gender = c
+                .gender
+                .as_deref()
+                .and_then(|g| app::clients::ssr::gender_word(l, g))
+                .map_or(Cell::Blank, |word| Cell::Text(word.to_string()));
+            let source =
+                Source::parse(&c.source).map_or(c.source.clone(), |s| s.label(l).to_string());
             vec![
-                c.id.to_string(),
-                safe(&c.full_name.unwrap_or_default()),
-                c.phone.unwrap_or_default(),
-                safe(&c.branch),
-                c.gender.unwrap_or_default(),
-                c.birth_year.map(|y| y.to_string()).unwrap_or_default(),
-                c.source,
-                safe(&c.car.unwrap_or_default()),
-                c.visit_count.to_string(),
+                Cell::Int(c.id),
+                Cell::text(c.full_name),
+                c.phone.map_or(Cell::Blank, Cell::Code),
+                Cell::text(Some(c.branch)),
+                gender,
+                c.birth_year.map_or(Cell::Blank, Cell::Int),
+                Cell::text(Some(source)),
+                Cell::text(c.car),
+                Cell::Int(c.visit_count),
                 c.first_visit_at
-                    .map(|t| date(t, c.offset_minutes))
-                    .unwrap_or_default(),
+                    .map_or(Cell::Blank, |t| Cell::Date(t, c.offset_minutes)),
                 c.last_visit_at
-                    .map(|t| date(t, c.offset_minutes))
-                    .unwrap_or_default(),
+                    .map_or(Cell::Blank, |t| Cell::Date(t, c.offset_minutes)),
             ]
         })
         .collect();
@@ -272,38 +332,37 @@ async fn export_visits(
         rows.len(),
     )
     .await?;
-    let header = [
-        "visit_token",
-        "client",
-        "phone",
-        "branch",
-        "date",
-        "entered",
-        "left",
-        "minutes",
-        "started_by",
-        "ended_by",
-        "services",
-    ];
+    let l = export_locale(format.lang.as_deref())?;
+    let header = app::stats::ssr::visit_export_headers(l);
     let rows = rows
         .into_iter()
         .map(|v| {
+            let offset = v.utc_offset_minutes;
+            let services = v.services.map(|kinds| {
+                kinds
+                    .split(' ')
+                    .map(|k| ServiceKind::parse(k).map_or(k, |s| s.label(l)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            let started = VisitStart::parse(&v.started_by)
+                .map_or(v.started_by.clone(), |s| s.label(l).to_string());
+            let ended = v
+                .ended_by
+                .map(|e| VisitEnd::parse(&e).map_or(e.clone(), |s| s.label(l).to_string()));
             vec![
-                v.visit_token,
-                safe(&v.client_name.unwrap_or_default()),
-                v.phone.unwrap_or_default(),
-                safe(&v.branch),
-                date(v.entered_at, v.utc_offset_minutes),
-                clock(v.entered_at, v.utc_offset_minutes),
+                Cell::Code(v.visit_token),
+                Cell::text(v.client_name),
+                v.phone.map_or(Cell::Blank, Cell::Code),
+                Cell::text(Some(v.branch)),
+                Cell::Date(v.entered_at, offset),
+                Cell::Time(v.entered_at, offset),
+                v.left_at.map_or(Cell::Blank, |t| Cell::Time(t, offset)),
                 v.left_at
-                    .map(|l| clock(l, v.utc_offset_minutes))
-                    .unwrap_or_default(),
-                v.left_at
-                    .map(|l| ((l - v.entered_at) / 60).to_string())
-                    .unwrap_or_default(),
-                v.started_by,
-                v.ended_by.unwrap_or_default(),
-                v.services.unwrap_or_default(),
+                    .map_or(Cell::Blank, |t| Cell::Int((t - v.entered_at) / 60)),
+                Cell::text(Some(started)),
+                Cell::text(ended),
+                Cell::text(services),
             ]
         })
         .collect();
@@ -320,5 +379,8 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(safe("Aziz"), "Aziz");
+        // Free text is defused in CSV; a phone number is left dialable.
+        assert_eq!(Cell::Text("=1+1".into()).csv(), "'=1+1");
+        assert_eq!(Cell::Code("+998901234567".into()).csv(), "+998901234567");
     }
 }

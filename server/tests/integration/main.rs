@@ -11,6 +11,7 @@ mod browser_protections;
 mod camera;
 mod compression;
 mod crash;
+mod exports;
 mod fuzz;
 mod kiosk;
 mod reports;

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::clients::card::{DeleteClientDocument, DocumentEntry};
-use crate::ui::date;
+use crate::ui::{ActionError, date};
 use crate::vocab::DocumentKind;
 
 /// Documents: list, view, download, delete, and an upload form that works
@@ -37,6 +37,7 @@ pub(super) fn Documents(
     view! {
         <h2 class="spaced" id="documents">{t!(i18n, card.documents)}</h2>
         {notice}
+        <ActionError value=actions.delete_document.value() />
         {if documents.is_empty() {
             view! { <p class="muted">{t!(i18n, card.no_documents)}</p> }.into_any()
         } else {
@@ -128,6 +129,7 @@ pub(super) fn EraseClientForm(client_id: i64) -> impl IntoView {
                         <input type="checkbox" name="confirm" value="on" required />
                         <span>{t!(i18n, card.erase_confirm)}</span>
                     </label>
+                    <ActionError value=actions.erase.value() />
                     <div class="form-actions">
                         <button type="submit" class="button danger">{t!(i18n, card.erase)}</button>
                     </div>

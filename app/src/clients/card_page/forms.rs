@@ -79,6 +79,7 @@ pub(super) fn EditClientForm(data: CardData) -> impl IntoView {
         <ActionForm action=actions.update attr:class="form-grid">
             <input type="hidden" name="id" value=client_id />
             <ClientFields form car_models />
+            <ActionError value=actions.update.value() />
             <div class="form-actions">
                 <button type="submit" class="button primary">{t!(i18n, card.save)}</button>
             </div>

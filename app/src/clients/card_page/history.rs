@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::clients::card::VisitEntry;
-use crate::ui::{ServiceName, clock, date};
+use crate::ui::{ActionError, ServiceName, clock, date};
 use crate::vocab::ServiceKind;
 
 #[component]
@@ -28,6 +28,7 @@ pub(super) fn AddServiceForm(visit: VisitEntry) -> impl IntoView {
                     <span>{t!(i18n, card.note)}</span>
                     <input name="note" maxlength="500" />
                 </label>
+                <ActionError value=actions.add_service.value() />
                 <div class="form-actions">
                     <button type="submit" class="button primary">{t!(i18n, card.add_service)}</button>
                 </div>

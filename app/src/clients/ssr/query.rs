@@ -244,6 +244,34 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
     Ok(page)
 }
 
+/// The clients export's column headers in `l`, in `ClientRow` export order.
+pub fn export_headers(l: crate::i18n::Locale) -> [&'static str; 11] {
+    use crate::i18n::td_string;
+    [
+        td_string!(l, export.id),
+        td_string!(l, export.full_name),
+        td_string!(l, export.phone),
+        td_string!(l, export.branch),
+        td_string!(l, export.gender),
+        td_string!(l, export.birth_year),
+        td_string!(l, export.source),
+        td_string!(l, export.car),
+        td_string!(l, export.visits),
+        td_string!(l, export.first_visit),
+        td_string!(l, export.last_visit),
+    ]
+}
+
+/// A stored gender as a word in `l`.
+pub fn gender_word(l: crate::i18n::Locale, gender: &str) -> Option<&'static str> {
+    use crate::i18n::td_string;
+    match gender {
+        "male" => Some(td_string!(l, card.male)),
+        "female" => Some(td_string!(l, card.female)),
+        _ => None,
+    }
+}
+
 /// Every client matching `s` (no paging), for exports.
 pub async fn export_rows(db: &Db, s: &Search) -> Result<Vec<ClientRow>, AppError> {
     let mut q = rows_query(s, first_visit_bounds(db, s).await?);

@@ -26,6 +26,28 @@ fn check_details(full_name: &str, birth_year: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The fields whose messages stand beside them (the rest show at the foot).
+pub(super) const FIELDS_WITH_OWN_ERROR: [&str; 2] = ["full_name", "birth_year"];
+
+/// The message about `field`, right under it, where the visitor is looking.
+#[component]
+fn FieldError(field: &'static str) -> impl IntoView {
+    let kiosk = expect_context::<Kiosk>();
+    move || {
+        kiosk
+            .error
+            .get()
+            .filter(|e| matches!(e, AppError::Invalid { field: f, .. } if f == field))
+            .map(|error| {
+                view! {
+                    <div class="kiosk-field-error" data-test=format!("error-{field}")>
+                        <ErrorMessage error />
+                    </div>
+                }
+            })
+    }
+}
+
 #[component]
 pub(super) fn DetailsStep() -> impl IntoView {
     let i18n = use_i18n();
@@ -74,6 +96,7 @@ pub(super) fn DetailsStep() -> impl IntoView {
                     data-test="kiosk-name"
                 />
             </label>
+            <FieldError field="full_name" />
             <label class="kiosk-field">
                 <span>{t!(i18n, card.birth_year)}</span>
                 <input
@@ -85,6 +108,7 @@ pub(super) fn DetailsStep() -> impl IntoView {
                     data-test="kiosk-birth-year"
                 />
             </label>
+            <FieldError field="birth_year" />
             <fieldset class="kiosk-fieldset">
                 <legend>{t!(i18n, card.gender)}</legend>
                 <div class="kiosk-chips">{gender_button("male")} {gender_button("female")}</div>

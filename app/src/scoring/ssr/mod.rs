@@ -24,37 +24,76 @@ pub struct Reason {
     pub weight: f64,
 }
 
-/// The top `n` features that raised this client's score.
+/// Which way a feature must lean to be a reason to buy: more of it than
+/// usual, or (recency) less.
+#[derive(Clone, Copy, PartialEq)]
+enum Lean {
+    More,
+    Less,
+}
+
+/// When a feature may be given as a reason to buy: the way it must push
+/// (with the model's weight of the same sign, so "more" really helped) and
+/// the least raw value that is a fact worth telling a salesperson. Age,
+/// gender and how long ago someone first came are never reasons to buy.
+fn reason_rule(feature: &str) -> Option<(Lean, f64)> {
+    Some(match feature {
+        "visits_total" | "visits_30d" => (Lean::More, 2.0),
+        "days_since_last" => (Lean::Less, 0.0),
+        "total_minutes" | "mean_minutes" => (Lean::More, 1.0),
+        "test_drives"
+        | "credit_talks"
+        | "trade_in_talks"
+        | "consultations"
+        | "purchase_talks"
+        | "returning_via_camera" => (Lean::More, 1.0),
+        f if f.starts_with("source_") || f.starts_with("segment_") => (Lean::More, 1.0),
+        _ => return None,
+    })
+}
+
+/// The raw value as people count it: counts and durations are stored log(1 + x).
+fn plain_value(feature: &str, raw: f64) -> f64 {
+    let logged = features::NUMERIC.contains(&feature)
+        && !matches!(feature, "age" | "male" | "returning_via_camera");
+    if logged {
+        features::unlog(raw).round()
+    } else {
+        raw
+    }
+}
+
+/// Up to `n` true facts about this client that raised their score, largest
+/// push first: a brand-new visitor is not told "came back on their own" or
+/// "stays 0 min" because the model happens to weigh those against buying.
 pub fn top_reasons(model: &LinearModel, raw: &[f64], n: usize) -> Vec<Reason> {
     let contributions = model.contributions(raw);
     let mut order: Vec<usize> = (0..contributions.len())
-        .filter(|&i| contributions[i] > 0.02)
+        .filter(|&i| contributions[i] > 0.02 && is_reason(model, raw, i))
         .collect();
     order.sort_by(|&a, &b| contributions[b].total_cmp(&contributions[a]));
     order
         .into_iter()
-        .filter(|&i| is_explainable(&model.features[i], raw[i]))
         .take(n)
-        .map(|i| {
-            let name = &model.features[i];
-            let logged = features::NUMERIC.contains(&name.as_str())
-                && !matches!(name.as_str(), "age" | "male" | "returning_via_camera");
-            Reason {
-                feature: name.clone(),
-                value: if logged {
-                    features::unlog(raw[i]).round()
-                } else {
-                    raw[i]
-                },
-                weight: contributions[i],
-            }
+        .map(|i| Reason {
+            feature: model.features[i].clone(),
+            value: plain_value(&model.features[i], raw[i]),
+            weight: contributions[i],
         })
         .collect()
 }
 
-/// One-hot columns explain a score only when the client has that value.
-fn is_explainable(feature: &str, raw: f64) -> bool {
-    !(feature.starts_with("source_") || feature.starts_with("segment_")) || raw > 0.5
+/// Whether feature `i` is a fact about the client that speaks for buying.
+pub fn is_reason(model: &LinearModel, raw: &[f64], i: usize) -> bool {
+    let feature = model.features[i].as_str();
+    let Some((lean, least)) = reason_rule(feature) else {
+        return false;
+    };
+    let value = plain_value(feature, raw[i]);
+    match lean {
+        Lean::More => model.weights[i] > 0.0 && value >= least,
+        Lean::Less => model.weights[i] < 0.0 && value >= least,
+    }
 }
 
 /// A reason as a short sentence in `locale`.
@@ -64,6 +103,7 @@ pub fn reason_text(locale: Locale, reason: &Reason) -> String {
         "visits_total" => td_string!(locale, reasons.visits_total),
         "visits_30d" => td_string!(locale, reasons.visits_30d),
         "days_since_first" => td_string!(locale, reasons.days_since_first),
+        "days_since_last" if reason.value < 1.0 => td_string!(locale, reasons.here_today),
         "days_since_last" => td_string!(locale, reasons.days_since_last),
         "total_minutes" => td_string!(locale, reasons.total_minutes),
         "mean_minutes" => td_string!(locale, reasons.mean_minutes),
@@ -87,24 +127,11 @@ pub fn reason_text(locale: Locale, reason: &Reason) -> String {
         }
         f if f.starts_with("segment_") => {
             return td_string!(locale, reasons.segment)
-                .replace("%s", &segment_label(locale, &f[8..]));
+                .replace("%s", crate::potential::segment_label(locale, &f[8..]));
         }
         other => other,
     };
     template.replace("%n", &n)
-}
-
-fn segment_label(locale: Locale, segment: &str) -> String {
-    match segment {
-        "budget" => td_string!(locale, segments.budget),
-        "sedan" => td_string!(locale, segments.sedan),
-        "suv" => td_string!(locale, segments.suv),
-        "commercial" => td_string!(locale, segments.commercial),
-        "premium" => td_string!(locale, segments.premium),
-        "electric" => td_string!(locale, segments.electric),
-        other => other,
-    }
-    .to_string()
 }
 
 /// A stored model as the model page lists it.
@@ -121,8 +148,10 @@ pub struct StoredModel {
 #[derive(Default)]
 struct Training(tokio::sync::Mutex<()>);
 
-/// Trains on the whole database, stores the model (active) and rescores
-/// every client. On failure nothing changes and the reason is returned.
+/// Trains on the whole database and stores the model. It becomes active (and
+/// every client is rescored) unless it ranks the newest clients worse than
+/// the active model does: then it is kept inactive, `active: false` says so,
+/// and its metrics carry both figures. On failure nothing changes.
 pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredModel, AppError> {
     // One training at a time per database: a second click (or the nightly
     // job meeting a click) is told one is running instead of fitting twice.
@@ -132,19 +161,25 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
     })?;
     let t = now();
     let examples = features::load(db, t, true, None).await?;
-    let trained = tokio::task::spawn_blocking(move || model::train(&examples))
-        .await
-        .map_err(AppError::internal)?;
+    let incumbent = active_model(db).await?;
+    let trained = tokio::task::spawn_blocking(move || {
+        model::train(&examples, incumbent.as_ref().map(|(id, m)| (*id, m)))
+    })
+    .await
+    .map_err(AppError::internal)?;
     let (model, metrics) = trained.map_err(|e| AppError::TrainingRefused {
         reason: e.to_string(),
     })?;
+    let activate = metrics.beats_incumbent();
     let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE models SET active = FALSE WHERE active = TRUE")
-        .execute(&mut *tx)
-        .await?;
+    if activate {
+        sqlx::query("UPDATE models SET active = FALSE WHERE active = TRUE")
+            .execute(&mut *tx)
+            .await?;
+    }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO models (trained_at, algorithm, body, metrics, train_count, test_count, positive_count, active, trained_by) \
-         VALUES (?, 'logistic_regression_l2', ?, ?, ?, ?, ?, TRUE, ?) RETURNING id",
+         VALUES (?, 'logistic_regression_l2', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(t)
     .bind(serde_json::to_string(&model).map_err(AppError::internal)?)
@@ -152,16 +187,24 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
     .bind(metrics.train_count as i64)
     .bind(metrics.test_count as i64)
     .bind((metrics.train_buyers + metrics.test_buyers) as i64)
+    .bind(activate)
     .bind(actor)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(&mut tx, actor, "train", "model", Some(id), None).await?;
+    let action = if activate {
+        "train"
+    } else {
+        "train_kept_active"
+    };
+    audit::record(&mut tx, actor, action, "model", Some(id), None).await?;
     tx.commit().await?;
-    rescore_all(db, id, &model).await?;
+    if activate {
+        rescore_all(db, id, &model).await?;
+    }
     Ok(StoredModel {
         id,
         trained_at: t,
-        active: true,
+        active: activate,
         model,
         metrics,
     })

@@ -93,6 +93,52 @@ pub struct Metrics {
     /// Mean cross-validated ROC AUC per L2 strength tried.
     pub cross_validation: Vec<(f64, f64)>,
     pub seconds: f64,
+    /// Buyers among the hold-out clients ranked highest, for the plain-words
+    /// summary ("of the 100 we rank highest, 61 bought").
+    #[serde(default)]
+    pub top: TopRanked,
+    /// The model active at training time, measured on this same hold-out: a
+    /// new model replaces it only when it is not worse here.
+    #[serde(default)]
+    pub incumbent: Option<HoldoutScore>,
+}
+
+/// How many of the `ranked` highest-scored hold-out clients bought.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TopRanked {
+    pub ranked: usize,
+    pub bought: usize,
+}
+
+/// A model's quality on a hold-out.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HoldoutScore {
+    pub model_id: i64,
+    pub roc_auc: f64,
+    pub pr_auc: f64,
+}
+
+/// How far below the active model's PR AUC a new model may come out and
+/// still replace it: refits on the same data differ by a few thousandths.
+pub const REPLACE_TOLERANCE: f64 = 0.005;
+
+impl Metrics {
+    /// Whether the model measured here should replace the active one.
+    pub fn beats_incumbent(&self) -> bool {
+        self.incumbent
+            .is_none_or(|old| self.pr_auc + REPLACE_TOLERANCE >= old.pr_auc)
+    }
+}
+
+/// Buyers among the `k` highest scores.
+pub fn top_ranked(scores: &[f64], labels: &[bool], k: usize) -> TopRanked {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let ranked = k.min(scores.len());
+    TopRanked {
+        ranked,
+        bought: order[..ranked].iter().filter(|&&i| labels[i]).count(),
+    }
 }
 
 /// Why no model could be trained; the previous one stays active.
@@ -298,8 +344,15 @@ fn fit(data: &Matrix, lambda: f64, start: Option<&Fitted>) -> Result<Fitted, Tra
     })
 }
 
-/// Trains on the earlier clients and evaluates on the latest ones.
-pub fn train(examples: &[Example]) -> Result<(LinearModel, Metrics), TrainError> {
+/// The plain-words summary counts buyers among this many top-ranked clients.
+const TOP_RANKED: usize = 100;
+
+/// Trains on the earlier clients and evaluates on the latest ones; the
+/// `incumbent` (the active model, with its id) is evaluated on the same ones.
+pub fn train(
+    examples: &[Example],
+    incumbent: Option<(i64, &LinearModel)>,
+) -> Result<(LinearModel, Metrics), TrainError> {
     let started = std::time::Instant::now();
     let buyers = examples.iter().filter(|e| e.bought).count();
     if buyers == 0 {
@@ -410,7 +463,20 @@ pub fn train(examples: &[Example]) -> Result<(LinearModel, Metrics), TrainError>
     let labels: Vec<bool> = test.iter().map(|e| e.bought).collect();
     let probabilities: Vec<f64> = test.iter().map(|e| model.probability(&e.values)).collect();
     let visits: Vec<f64> = test.iter().map(|e| e.value("visits_total")).collect();
+    // A model from other features (an older version) cannot be compared: the new one wins.
+    let incumbent = incumbent
+        .filter(|(_, old)| old.features == model.features)
+        .map(|(model_id, old)| {
+            let scores: Vec<f64> = test.iter().map(|e| old.probability(&e.values)).collect();
+            HoldoutScore {
+                model_id,
+                roc_auc: roc_auc(&scores, &labels),
+                pr_auc: pr_auc(&scores, &labels),
+            }
+        });
     let metrics = Metrics {
+        top: top_ranked(&probabilities, &labels, TOP_RANKED),
+        incumbent,
         roc_auc: roc_auc(&probabilities, &labels),
         pr_auc: pr_auc(&probabilities, &labels),
         brier: brier(&probabilities, &labels),
@@ -489,7 +555,7 @@ mod tests {
             buyers > 40 && (buyers as f64) < 0.05 * 5_000.0,
             "{buyers} buyers"
         );
-        let (model, metrics) = train(&examples).unwrap();
+        let (model, metrics) = train(&examples, None).unwrap();
         let drives = features::names()
             .iter()
             .position(|f| f == "test_drives")
@@ -505,18 +571,55 @@ mod tests {
     }
 
     #[test]
+    fn a_worse_model_does_not_replace_the_active_one() {
+        let examples = synthetic(3_000, 0.1);
+        let (good, _) = train(&examples, None).unwrap();
+        // A model that knows nothing (every weight zero) ranks at random.
+        let blind = LinearModel {
+            weights: vec![0.0; good.weights.len()],
+            ..good.clone()
+        };
+        let (_, against_blind) = train(&examples, Some((1, &blind))).unwrap();
+        let old = against_blind.incumbent.unwrap();
+        assert_eq!(old.model_id, 1);
+        assert!(against_blind.beats_incumbent(), "{against_blind:?}");
+        // Against the good model refitted on the same data: not worse, replaces it.
+        let (_, against_good) = train(&examples, Some((2, &good))).unwrap();
+        assert!(against_good.beats_incumbent(), "{against_good:?}");
+        // The blind model as the new one would not replace the good one.
+        let blind_metrics = Metrics {
+            pr_auc: old.pr_auc,
+            incumbent: against_good.incumbent,
+            ..against_good.clone()
+        };
+        assert!(!blind_metrics.beats_incumbent());
+        // Of the 100 ranked highest, far more bought than of any 100.
+        let top = against_good.top;
+        let base = against_good.test_buyers as f64 / against_good.test_count as f64;
+        assert_eq!(top.ranked, 100);
+        assert!(top.bought as f64 > 2.0 * base * 100.0, "{top:?} vs {base}");
+        // An older model with other features is not compared.
+        let older = LinearModel {
+            features: vec!["visits".into()],
+            ..good.clone()
+        };
+        let (_, against_older) = train(&examples, Some((3, &older))).unwrap();
+        assert_eq!(against_older.incumbent, None);
+    }
+
+    #[test]
     fn one_class_and_too_few_sales_are_refused() {
         let mut examples = synthetic(500, 0.02);
         for e in &mut examples {
             e.bought = false;
         }
         assert_eq!(
-            train(&examples).unwrap_err(),
+            train(&examples, None).unwrap_err(),
             TrainError::OneClass("did not buy")
         );
         examples[0].bought = true;
         assert!(matches!(
-            train(&examples).unwrap_err(),
+            train(&examples, None).unwrap_err(),
             TrainError::TooFewSales { buyers: 1, .. }
         ));
     }

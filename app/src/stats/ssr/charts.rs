@@ -1,16 +1,45 @@
 //! The statistics charts, drawn on the server as SVG with plotters. Every
-//! chart has a title, axis descriptions and a legend in the user's language.
+//! chart has axis descriptions and a legend in the user's language (its
+//! title is the page's HTML, so it wraps on a phone). Each is drawn twice:
+//! for a wide card and for a phone, so labels stay readable at 390 px.
 //!
 //! Longer than 400 lines on purpose: the eight charts share one style (colours,
 //! axes, legends, sizes) that is kept consistent by keeping them in one place.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::i18n::*;
 use crate::stats::{Chart, Stats};
 
-const WIDTH: u32 = 720;
-const HEIGHT: u32 = 340;
+/// A drawing size with the font sizes that read well at it.
+#[derive(Clone, Copy)]
+pub struct Frame {
+    width: u32,
+    height: u32,
+    label: u32,
+    legend: u32,
+    /// Most x labels that fit side by side.
+    x_labels: usize,
+}
+
+/// A chart card on a laptop or desktop (about 520–700 px on screen).
+pub const WIDE: Frame = Frame {
+    width: 640,
+    height: 320,
+    label: 15,
+    legend: 14,
+    x_labels: 12,
+};
+
+/// A phone (390 px screen, about 350 px of card).
+pub const NARROW: Frame = Frame {
+    width: 360,
+    height: 300,
+    label: 13,
+    legend: 13,
+    x_labels: 6,
+};
 const BRAND: RGBColor = RGBColor(15, 61, 94);
 const ACCENT: RGBColor = RGBColor(244, 185, 66);
 const GREEN: RGBColor = RGBColor(31, 138, 76);
@@ -36,13 +65,15 @@ fn y_limit(max: i64) -> i64 {
         .unwrap_or(10 * magnitude)
 }
 
-/// Bars per category; several series are stacked.
+/// Bars per category; several series are stacked. `notes` (one per
+/// category, may be empty) are written above the bars.
 fn bar_chart(
-    title: &str,
+    frame: Frame,
     x_desc: &str,
     y_desc: &str,
     categories: &[String],
     series: &[Series],
+    notes: &[String],
 ) -> String {
     let n = categories.len().max(1);
     let totals: Vec<i64> = (0..n)
@@ -53,21 +84,23 @@ fn bar_chart(
                 .sum()
         })
         .collect();
-    let y_max = y_limit(totals.iter().copied().max().unwrap_or(0));
+    let top = totals.iter().copied().max().unwrap_or(0);
+    // Room above the tallest bar for its note.
+    let y_max = y_limit(if notes.is_empty() { top } else { top + top / 5 });
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (frame.width, frame.height)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22).into_font().color(&BRAND))
             .margin(12)
-            .x_label_area_size(56)
-            .y_label_area_size(66)
+            .x_label_area_size(frame.label * 3 + 8)
+            .y_label_area_size(frame.label * 4 + 6)
             .build_cartesian_2d((0..(n as i32 - 1).max(1)).into_segmented(), 0i64..y_max)
         else {
-            return svg_fallback(title);
+            return svg_fallback(frame);
         };
-        let every = n.div_ceil(12).max(1);
+        let every = n.div_ceil(frame.x_labels).max(1);
         let _ = chart
             .configure_mesh()
             .disable_x_mesh()
@@ -81,8 +114,8 @@ fn bar_chart(
                 }
                 _ => String::new(),
             })
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 15))
+            .label_style(("sans-serif", frame.label))
+            .axis_desc_style(("sans-serif", frame.label))
             .draw();
         let mut base = vec![0i64; n];
         for s in series {
@@ -108,20 +141,94 @@ fn bar_chart(
                 });
             }
         }
+        let style = TextStyle::from(("sans-serif", frame.label).into_font())
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
+        let _ = chart.draw_series(notes.iter().zip(&totals).enumerate().map(
+            |(i, (note, total))| {
+                Text::new(
+                    note.clone(),
+                    (SegmentValue::CenterOf(i as i32), *total),
+                    style.clone(),
+                )
+            },
+        ));
         let _ = chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.2))
-            .label_font(("sans-serif", 14))
+            .label_font(("sans-serif", frame.legend))
             .draw();
         let _ = root.present();
     }
     svg
 }
 
+/// Horizontal bars: for categories with long names (services), which
+/// side by side would overlap, in Russian above all.
+fn hbar_chart(frame: Frame, x_desc: &str, categories: &[String], series: &Series) -> String {
+    let n = categories.len().max(1);
+    let x_max = y_limit(series.values.iter().copied().max().unwrap_or(0));
+    let longest = categories
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(4) as u32;
+    let mut svg = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut svg, (frame.width, frame.height)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let Ok(mut chart) = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(frame.label * 3 + 8)
+            // About 0.55 em per character of a sans-serif label.
+            .y_label_area_size((longest * frame.label * 11 / 20 + 12).min(frame.width / 2))
+            .build_cartesian_2d(0i64..x_max, (0..(n as i32 - 1).max(1)).into_segmented())
+        else {
+            return svg_fallback(frame);
+        };
+        let _ = chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(WHITE)
+            .x_desc(x_desc)
+            .x_labels(if frame.width < 500 { 4 } else { 8 })
+            .y_labels(n)
+            .y_label_formatter(&|v| match v {
+                // The first category at the top.
+                SegmentValue::CenterOf(i) => categories
+                    .get(n - 1 - *i as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+                _ => String::new(),
+            })
+            .label_style(("sans-serif", frame.label))
+            .axis_desc_style(("sans-serif", frame.label))
+            .draw();
+        let color = series.color;
+        let bars = (0..n).map(|i| {
+            let value = series.values.get(i).copied().unwrap_or(0);
+            let y = (n - 1 - i) as i32;
+            let mut bar = Rectangle::new(
+                [
+                    (0, SegmentValue::Exact(y)),
+                    (value, SegmentValue::Exact(y + 1)),
+                ],
+                color.filled(),
+            );
+            bar.set_margin(3, 3, 0, 0);
+            bar
+        });
+        let _ = chart.draw_series(bars);
+        let _ = root.present();
+    }
+    svg
+}
+
 fn line_chart(
-    title: &str,
+    frame: Frame,
     x_desc: &str,
     y_desc: &str,
     legend: &str,
@@ -132,26 +239,26 @@ fn line_chart(
     let y_max = y_limit(values.iter().copied().max().unwrap_or(0));
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (frame.width, frame.height)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22).into_font().color(&BRAND))
             .margin(12)
-            .x_label_area_size(56)
-            .y_label_area_size(66)
+            .x_label_area_size(frame.label * 3 + 8)
+            .y_label_area_size(frame.label * 4 + 6)
             .build_cartesian_2d(0i32..(n as i32 - 1), 0i64..y_max)
         else {
-            return svg_fallback(title);
+            return svg_fallback(frame);
         };
         let _ = chart
             .configure_mesh()
             .light_line_style(WHITE)
             .x_desc(x_desc)
             .y_desc(y_desc)
-            .x_labels(8)
+            .x_labels(frame.x_labels.min(8))
             .x_label_formatter(&|i| labels.get(*i as usize).cloned().unwrap_or_default())
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 15))
+            .label_style(("sans-serif", frame.label))
+            .axis_desc_style(("sans-serif", frame.label))
             .draw();
         if let Ok(drawn) = chart.draw_series(LineSeries::new(
             values.iter().enumerate().map(|(i, v)| (i as i32, *v)),
@@ -166,35 +273,50 @@ fn line_chart(
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.2))
-            .label_font(("sans-serif", 14))
+            .label_font(("sans-serif", frame.legend))
             .draw();
         let _ = root.present();
     }
     svg
 }
 
+/// Weekday × hour cells, darker for more visits. The scale is drawn under
+/// the grid (a legend box inside covered the busiest cells).
 fn heatmap(
-    title: &str,
+    frame: Frame,
     x_desc: &str,
     y_desc: &str,
-    legend: &str,
+    scale: (&str, &str),
     weekdays: &[String],
     grid: &[Vec<i64>],
 ) -> String {
     let max = grid.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
+    let shade = |t: f64| {
+        let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8;
+        RGBColor(
+            mix(LIGHT.0, BRAND.0),
+            mix(LIGHT.1, BRAND.1),
+            mix(LIGHT.2, BRAND.2),
+        )
+    };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (frame.width, frame.height)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22).into_font().color(&BRAND))
+        let scale_height = frame.label as i32 + 14;
+        let (grid_area, scale_area) = root.split_vertically(frame.height as i32 - scale_height);
+        draw_scale(&scale_area, frame, scale, max as i64, &shade);
+        let Ok(mut chart) = ChartBuilder::on(&grid_area)
             .margin(12)
-            .x_label_area_size(56)
-            .y_label_area_size(66)
+            .margin_bottom(4)
+            .x_label_area_size(frame.label * 3 + 8)
+            .y_label_area_size(frame.label * 3)
             .build_cartesian_2d((0i32..23).into_segmented(), (0i32..6).into_segmented())
         else {
-            return svg_fallback(title);
+            return svg_fallback(frame);
         };
+        let every = if frame.width < 500 { 3 } else { 2 };
         let _ = chart
             .configure_mesh()
             .disable_mesh()
@@ -203,7 +325,7 @@ fn heatmap(
             .x_labels(24)
             .y_labels(7)
             .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(h) if h % 2 == 0 => format!("{h}"),
+                SegmentValue::CenterOf(h) if h % every == 0 => format!("{h}"),
                 _ => String::new(),
             })
             // Monday at the top.
@@ -213,23 +335,15 @@ fn heatmap(
                 }
                 _ => String::new(),
             })
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 15))
+            .label_style(("sans-serif", frame.label))
+            .axis_desc_style(("sans-serif", frame.label))
             .draw();
         let cells: Vec<Rectangle<(SegmentValue<i32>, SegmentValue<i32>)>> = grid
             .iter()
             .enumerate()
             .flat_map(|(day, hours)| {
                 hours.iter().enumerate().map(move |(hour, value)| {
-                    let t = *value as f64 / max;
-                    let mix = |a: u8, b: u8| {
-                        (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8
-                    };
-                    let color = RGBColor(
-                        mix(LIGHT.0, BRAND.0),
-                        mix(LIGHT.1, BRAND.1),
-                        mix(LIGHT.2, BRAND.2),
-                    );
+                    let color = shade(*value as f64 / max);
                     let y = 6 - day as i32;
                     let mut cell = Rectangle::new(
                         [
@@ -246,27 +360,47 @@ fn heatmap(
                 })
             })
             .collect();
-        if let Ok(drawn) = chart.draw_series(cells) {
-            drawn
-                .label(legend)
-                .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], BRAND.filled()));
-        }
-        let _ = chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.2))
-            .label_font(("sans-serif", 14))
-            .draw();
+        let _ = chart.draw_series(cells);
         let _ = root.present();
     }
     svg
 }
 
-fn svg_fallback(title: &str) -> String {
+/// "fewer ▭▭▭▭▭ more (max N)": the heat map's colour scale, on its own strip.
+fn draw_scale<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    frame: Frame,
+    (fewer, more): (&str, &str),
+    max: i64,
+    shade: &dyn Fn(f64) -> RGBColor,
+) {
+    let font = ("sans-serif", frame.legend).into_font().color(&BLACK);
+    let (width, height) = area.dim_in_pixel();
+    let mid = height as i32 / 2;
+    let steps = 6;
+    let cell = 16;
+    let text_width = |s: &str| s.chars().count() as i32 * frame.legend as i32 * 11 / 20;
+    let more = format!("{more} ({max})");
+    let total = text_width(fewer) + 8 + steps * cell + 8 + text_width(&more);
+    let mut x = (width as i32 - total).max(0) / 2;
+    let left = font.pos(Pos::new(HPos::Left, VPos::Center));
+    let _ = area.draw(&Text::new(fewer.to_string(), (x, mid), left.clone()));
+    x += text_width(fewer) + 8;
+    for i in 0..steps {
+        let t = f64::from(i) / f64::from(steps - 1);
+        let _ = area.draw(&Rectangle::new(
+            [(x, mid - 6), (x + cell - 2, mid + 6)],
+            shade(t).filled(),
+        ));
+        x += cell;
+    }
+    let _ = area.draw(&Text::new(more, (x + 8, mid), left));
+}
+
+fn svg_fallback(frame: Frame) -> String {
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\"><text x=\"20\" y=\"40\">{}</text></svg>",
-        title.replace('&', "&amp;").replace('<', "&lt;")
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\"></svg>",
+        frame.width, frame.height
     )
 }
 
@@ -300,12 +434,23 @@ pub fn weekly(stats: &Stats) -> Vec<(String, i64, i64)> {
         .collect()
 }
 
+/// Every chart, each drawn for a wide card and for a phone.
 pub fn render_all(stats: &Stats, locale: Locale) -> Vec<Chart> {
-    let chart = |key: &str, title: &str, svg: String| Chart {
-        key: key.to_string(),
-        title: title.to_string(),
-        svg,
-    };
+    let wide = draw_all(stats, locale, WIDE);
+    let narrow = draw_all(stats, locale, NARROW);
+    wide.into_iter()
+        .zip(narrow)
+        .map(|((key, title, svg), (_, _, svg_narrow))| Chart {
+            key: key.to_string(),
+            title,
+            svg,
+            svg_narrow,
+        })
+        .collect()
+}
+
+/// (key, title, svg) of every chart in `frame`.
+fn draw_all(stats: &Stats, locale: Locale, frame: Frame) -> Vec<(&'static str, String, String)> {
     let days: Vec<String> = stats
         .per_day
         .iter()
@@ -329,65 +474,100 @@ pub fn render_all(stats: &Stats, locale: Locale) -> Vec<Chart> {
     .map(|s| s.to_string())
     .collect();
     let funnel = &stats.funnel;
+    let funnel_values = vec![
+        funnel.visitors,
+        funnel.test_drive,
+        funnel.credit,
+        funnel.bought,
+    ];
+    // Each step as a share of the visitors: the conversion a manager asks for.
+    let funnel_notes: Vec<String> = funnel_values
+        .iter()
+        .map(|v| match funnel.visitors {
+            0 => "—".to_string(),
+            all => format!("{}%", (*v as f64 * 100.0 / all as f64).round() as i64),
+        })
+        .collect();
     let dwell: Vec<String> = stats.dwell.iter().map(|(l, _)| l.clone()).collect();
     let weeks = weekly(stats);
     let week_labels: Vec<String> = weeks.iter().map(|w| w.0[5..].to_string()).collect();
+    let visits = td_string!(locale, stats.axis_visits);
+    let legend_visits = td_string!(locale, stats.legend_visits);
 
-    let title_per_day = td_string!(locale, stats.chart_per_day);
-    let title_by_hour = td_string!(locale, stats.chart_by_hour);
-    let title_heatmap = td_string!(locale, stats.chart_heatmap);
-    let title_age = td_string!(locale, stats.chart_age_gender);
-    let title_services = td_string!(locale, stats.chart_services);
-    let title_funnel = td_string!(locale, stats.chart_funnel);
-    let title_dwell = td_string!(locale, stats.chart_dwell);
-    let title_new = td_string!(locale, stats.chart_new_returning);
-    vec![
-        chart(
-            "per_day",
-            title_per_day,
-            line_chart(
-                title_per_day,
-                td_string!(locale, stats.axis_date),
-                td_string!(locale, stats.axis_visits),
-                td_string!(locale, stats.legend_visits),
-                &days,
-                &per_day,
+    // One day has no "per day" line to draw: its visits by hour instead.
+    let per_day_chart = if stats.per_day.len() <= 1 {
+        (
+            format!(
+                "{} · {}",
+                td_string!(locale, stats.chart_by_hour),
+                stats.per_day.first().map(|d| d.date.as_str()).unwrap_or("")
             ),
-        ),
-        chart(
-            "by_hour",
-            title_by_hour,
             bar_chart(
-                title_by_hour,
+                frame,
                 td_string!(locale, stats.axis_hour),
-                td_string!(locale, stats.axis_visits),
+                visits,
                 &hours,
                 &[Series {
-                    name: td_string!(locale, stats.legend_visits),
+                    name: legend_visits,
                     color: BRAND,
                     values: stats.by_hour.clone(),
                 }],
+                &[],
+            ),
+        )
+    } else {
+        (
+            td_string!(locale, stats.chart_per_day).to_string(),
+            line_chart(
+                frame,
+                td_string!(locale, stats.axis_date),
+                visits,
+                legend_visits,
+                &days,
+                &per_day,
+            ),
+        )
+    };
+    vec![
+        ("per_day", per_day_chart.0, per_day_chart.1),
+        (
+            "by_hour",
+            td_string!(locale, stats.chart_by_hour).to_string(),
+            bar_chart(
+                frame,
+                td_string!(locale, stats.axis_hour),
+                visits,
+                &hours,
+                &[Series {
+                    name: legend_visits,
+                    color: BRAND,
+                    values: stats.by_hour.clone(),
+                }],
+                &[],
             ),
         ),
-        chart(
+        (
             "weekday_hour",
-            title_heatmap,
+            td_string!(locale, stats.chart_heatmap).to_string(),
             heatmap(
-                title_heatmap,
+                frame,
                 td_string!(locale, stats.axis_hour),
                 td_string!(locale, stats.axis_weekday),
-                td_string!(locale, stats.legend_heat),
+                (
+                    td_string!(locale, stats.scale_fewer),
+                    td_string!(locale, stats.scale_more),
+                ),
                 &weekday_labels(locale),
                 &stats.weekday_hour,
             ),
         ),
-        chart(
+        (
             "new_returning",
-            title_new,
+            td_string!(locale, stats.chart_new_returning).to_string(),
             bar_chart(
-                title_new,
+                frame,
                 td_string!(locale, stats.axis_week),
-                td_string!(locale, stats.axis_visits),
+                visits,
                 &week_labels,
                 &[
                     Series {
@@ -401,13 +581,14 @@ pub fn render_all(stats: &Stats, locale: Locale) -> Vec<Chart> {
                         values: weeks.iter().map(|w| w.2).collect(),
                     },
                 ],
+                &[],
             ),
         ),
-        chart(
+        (
             "age_gender",
-            title_age,
+            td_string!(locale, stats.chart_age_gender).to_string(),
             bar_chart(
-                title_age,
+                frame,
                 td_string!(locale, stats.axis_age),
                 td_string!(locale, stats.axis_clients),
                 &bands,
@@ -423,56 +604,53 @@ pub fn render_all(stats: &Stats, locale: Locale) -> Vec<Chart> {
                         values: stats.age_gender.iter().map(|a| a.female).collect(),
                     },
                 ],
+                &[],
             ),
         ),
-        chart(
+        (
             "services",
-            title_services,
-            bar_chart(
-                title_services,
-                td_string!(locale, stats.axis_service),
+            td_string!(locale, stats.chart_services).to_string(),
+            hbar_chart(
+                frame,
                 td_string!(locale, stats.axis_requests),
                 &services,
-                &[Series {
+                &Series {
                     name: td_string!(locale, stats.legend_requests),
                     color: GREEN,
                     values: stats.services.iter().map(|(_, c)| *c).collect(),
-                }],
+                },
             ),
         ),
-        chart(
+        (
             "funnel",
-            title_funnel,
+            td_string!(locale, stats.chart_funnel).to_string(),
             bar_chart(
-                title_funnel,
+                frame,
                 td_string!(locale, stats.axis_step),
                 td_string!(locale, stats.axis_clients),
                 &steps,
                 &[Series {
                     name: td_string!(locale, stats.legend_clients),
                     color: ACCENT,
-                    values: vec![
-                        funnel.visitors,
-                        funnel.test_drive,
-                        funnel.credit,
-                        funnel.bought,
-                    ],
+                    values: funnel_values,
                 }],
+                &funnel_notes,
             ),
         ),
-        chart(
+        (
             "dwell",
-            title_dwell,
+            td_string!(locale, stats.chart_dwell).to_string(),
             bar_chart(
-                title_dwell,
+                frame,
                 td_string!(locale, stats.axis_minutes),
-                td_string!(locale, stats.axis_visits),
+                visits,
                 &dwell,
                 &[Series {
-                    name: td_string!(locale, stats.legend_visits),
+                    name: legend_visits,
                     color: BRAND,
                     values: stats.dwell.iter().map(|(_, c)| *c).collect(),
                 }],
+                &[],
             ),
         ),
     ]
@@ -492,24 +670,53 @@ mod tests {
     }
 
     #[test]
-    fn a_bar_chart_has_title_axes_and_legend() {
-        let svg = bar_chart(
-            "Visits by hour",
-            "Hour",
-            "Visits",
-            &["9".into(), "10".into()],
-            &[Series {
-                name: "Visits",
-                color: BRAND,
-                values: vec![3, 5],
-            }],
-        );
-        assert!(svg.starts_with("<svg"));
-        for text in ["Visits by hour", "Hour"] {
-            assert!(svg.contains(text), "missing {text}");
+    fn a_bar_chart_has_axes_legend_and_notes() {
+        for frame in [WIDE, NARROW] {
+            let svg = bar_chart(
+                frame,
+                "Hour",
+                "Visits",
+                &["9".into(), "10".into()],
+                &[Series {
+                    name: "Visitors",
+                    color: BRAND,
+                    values: vec![3, 5],
+                }],
+                &["38%".into(), "62%".into()],
+            );
+            assert!(svg.starts_with("<svg"));
+            assert!(svg.contains(&format!("width=\"{}\"", frame.width)), "{svg}");
+            for text in ["Hour", "Visits", "Visitors", "38%", "62%"] {
+                assert!(svg.contains(text), "missing {text}");
+            }
+            assert!(svg.matches("<rect").count() >= 3);
         }
-        // Title, y axis and legend.
-        assert!(svg.matches("Visits").count() >= 3, "{svg}");
-        assert!(svg.matches("<rect").count() >= 3);
+    }
+
+    #[test]
+    fn long_service_names_get_a_row_each_and_the_heat_map_a_scale_below() {
+        let names: Vec<String> = ["Консультация", "Обсуждение покупки", "Страхование"]
+            .map(String::from)
+            .to_vec();
+        let svg = hbar_chart(
+            NARROW,
+            "Запросы",
+            &names,
+            &Series {
+                name: "Запросы",
+                color: GREEN,
+                values: vec![10, 4, 1],
+            },
+        );
+        for name in &names {
+            assert!(svg.contains(name.as_str()), "missing {name}");
+        }
+        let grid = vec![vec![1; 24]; 7];
+        let days: Vec<String> = (1..=7).map(|d| format!("D{d}")).collect();
+        let heat = heatmap(NARROW, "Hour", "Day", ("fewer", "more"), &days, &grid);
+        assert!(
+            heat.contains("fewer") && heat.contains("more (1)"),
+            "{heat}"
+        );
     }
 }

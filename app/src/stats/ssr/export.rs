@@ -21,6 +21,24 @@ pub struct VisitExportRow {
     pub services: Option<String>,
 }
 
+/// The visits export's column headers in `l`.
+pub fn visit_export_headers(l: crate::i18n::Locale) -> [&'static str; 11] {
+    use crate::i18n::td_string;
+    [
+        td_string!(l, export.visit_token),
+        td_string!(l, export.client),
+        td_string!(l, export.phone),
+        td_string!(l, export.branch),
+        td_string!(l, export.date),
+        td_string!(l, export.entered),
+        td_string!(l, export.left),
+        td_string!(l, export.minutes),
+        td_string!(l, export.started_by),
+        td_string!(l, export.ended_by),
+        td_string!(l, export.services),
+    ]
+}
+
 /// Every visit in the filter's range, oldest first, for the visits export.
 pub async fn visit_rows(db: &Db, filter: &Filter) -> Result<Vec<VisitExportRow>, AppError> {
     let (from, to) = filter.utc_range();
