@@ -393,6 +393,13 @@ test("potential buyers are ranked with reasons and the model retrains from the p
   expect(values.length).toBeGreaterThan(5);
   for (let i = 1; i < values.length; i++) expect(values[i - 1]).toBeGreaterThanOrEqual(values[i]);
   await expect(rows.first().locator("[data-test=reasons] li").first()).toBeVisible();
+  // The model is explained in plain words first, its factors by name, not code.
+  await expect(page.locator("[data-test=model-top]")).toContainText(/Of the \d+ newest clients .* \d+ bought/);
+  const factors = await page.locator("[data-test=raises] td:first-child, [data-test=lowers] td:first-child").allInnerTexts();
+  expect(factors.length).toBeGreaterThan(3);
+  for (const factor of factors) expect(factor).not.toMatch(/_/);
+  await expect(page.locator("[data-test=roc-auc]")).toBeHidden();
+  await page.locator("[data-test=technical] summary").click();
   const auc = Number(await page.locator("[data-test=roc-auc]").innerText());
   expect(auc).toBeGreaterThan(0.5);
   await screenshot(page, "potential-desktop");

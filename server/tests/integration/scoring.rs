@@ -26,12 +26,12 @@ async fn the_model_beats_the_baseline_and_ranks_clients_with_reasons() {
         "model {auc} vs visit count {baseline}"
     );
     assert!(m["brier"].as_f64().unwrap() < 0.2);
-    // Of the 100 newest clients ranked highest, more bought than of any 100.
+    // Of the newest clients ranked highest, more bought than of as many at random.
     let (ranked, bought) = (m["top"][0].as_u64().unwrap(), m["top"][1].as_u64().unwrap());
     let base =
         ranked as f64 * m["test_buyers"].as_f64().unwrap() / m["test_count"].as_f64().unwrap();
     assert!(
-        ranked == 100 && bought as f64 > base,
+        ranked == (m["test_count"].as_u64().unwrap() / 10).clamp(1, 100) && bought as f64 > base,
         "{bought} of {ranked} vs {base}"
     );
     // A retrain on the same data is measured against the active model on the

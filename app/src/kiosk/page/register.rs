@@ -95,8 +95,8 @@ pub(super) fn DetailsStep() -> impl IntoView {
                     on:input=move |ev| v.full_name.set(event_target_value(&ev))
                     data-test="kiosk-name"
                 />
+                <FieldError field="full_name" />
             </label>
-            <FieldError field="full_name" />
             <label class="kiosk-field">
                 <span>{t!(i18n, card.birth_year)}</span>
                 <input
@@ -107,8 +107,8 @@ pub(super) fn DetailsStep() -> impl IntoView {
                     on:input=move |ev| v.birth_year.set(event_target_value(&ev))
                     data-test="kiosk-birth-year"
                 />
+                <FieldError field="birth_year" />
             </label>
-            <FieldError field="birth_year" />
             <fieldset class="kiosk-fieldset">
                 <legend>{t!(i18n, card.gender)}</legend>
                 <div class="kiosk-chips">{gender_button("male")} {gender_button("female")}</div>

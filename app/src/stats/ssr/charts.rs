@@ -23,23 +23,26 @@ pub struct Frame {
     x_labels: usize,
 }
 
-/// A chart card on a laptop or desktop (about 520–700 px on screen).
+/// A chart card on a laptop or desktop (about 520–600 px on screen). Font
+/// sizes are plotters' (an SVG font-size of size / 1.24): 16 reads as 13 px.
 pub const WIDE: Frame = Frame {
-    width: 640,
-    height: 320,
-    label: 15,
-    legend: 14,
+    width: 560,
+    height: 300,
+    label: 16,
+    legend: 15,
     x_labels: 12,
 };
 
-/// A phone (390 px screen, about 350 px of card).
+/// A phone (390 px screen, about 340 px of card): drawn at that width so the
+/// type is not shrunk.
 pub const NARROW: Frame = Frame {
-    width: 360,
-    height: 300,
-    label: 13,
-    legend: 13,
+    width: 340,
+    height: 290,
+    label: 15,
+    legend: 15,
     x_labels: 6,
 };
+
 const BRAND: RGBColor = RGBColor(15, 61, 94);
 const ACCENT: RGBColor = RGBColor(244, 185, 66);
 const GREEN: RGBColor = RGBColor(31, 138, 76);
