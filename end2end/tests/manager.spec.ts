@@ -415,3 +415,73 @@ test("potential buyers are ranked with reasons and the model retrains from the p
   await hydrated(page);
   await expect(page.locator("[data-test=score]")).toContainText(percent);
 });
+
+test("reception of another branch finds and serves a client while that client visits it; Back after sign-out shows nothing", async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page);
+  await page.locator("[data-lang=en]").click();
+  const phone = await openClientByPhoneFragment(page);
+  const cardUrl = page.url();
+  const home = (await page.locator(".card-head p.muted").innerText()).split("·")[1].trim();
+  // Not inside now, so the check-in form shows.
+  if (await page.locator("[data-test=close-visit]").isVisible()) {
+    await page.locator("[data-test=close-visit]").click();
+    await expect(page.locator("[data-test=check-in]")).toBeVisible();
+  }
+  // A reception account at another branch.
+  await page.goto("/settings");
+  await hydrated(page);
+  const add = page.locator("[data-test=add-staff]");
+  await page.locator("details.add-form", { has: add }).locator("summary").click();
+  const branches = await add
+    .locator("select[name=branch_id] option")
+    .evaluateAll((options) => options.filter((o) => (o as HTMLOptionElement).value !== "").map((o) => o.textContent!.trim()));
+  const elsewhere = branches.find((b) => b !== home)!;
+  const login = `desk${Date.now() % 100000}`;
+  await add.locator("input[name=login]").fill(login);
+  await add.locator("input[name=full_name]").fill("Desk Elsewhere");
+  await add.locator("select[name=role]").selectOption("reception");
+  await add.locator("select[name=branch_id]").selectOption({ label: elsewhere });
+  await add.locator("input[name=password]").fill("desk-pass-123");
+  await add.locator("button[type=submit]").click();
+  await expect(page.locator("[data-test=staff-table]")).toContainText(login);
+
+  const desk = await (await browser.newContext()).newPage();
+  await desk.setViewportSize({ width: 1280, height: 900 });
+  await signIn(desk, login, "desk-pass-123");
+  const digits = phone.replace(/\D/g, "").slice(-7);
+  // Not visiting their branch: reception there cannot find the client.
+  await desk.goto(`/clients?q=${digits}`);
+  await hydrated(desk);
+  await expect(desk.locator("[data-test=client-table] tbody tr", { hasText: phone })).toHaveCount(0);
+
+  // The manager checks the client in at that branch, not the client's home.
+  await page.goto(cardUrl);
+  await hydrated(page);
+  await page.locator("[data-test=check-in-branch]").selectOption({ label: elsewhere });
+  await page.locator("[data-test=check-in]").click();
+  await expect(page.locator("[data-test=inside-now]")).toBeVisible();
+
+  // Now reception there finds, opens and serves them.
+  await desk.goto(`/clients?q=${digits}`);
+  await hydrated(desk);
+  const row = desk.locator("[data-test=client-table] tbody tr", { hasText: phone });
+  await expect(row).toHaveCount(1);
+  await row.locator("td:first-child a").click();
+  await hydrated(desk);
+  await expect(desk.locator("[data-test=inside-now]")).toBeVisible();
+  await expect(desk.locator("[data-test=add-service]")).toBeVisible();
+  const name = (await desk.locator("[data-test=client-name]").innerText()).trim();
+
+  // Signed out, the browser's Back button shows no client data from its cache.
+  await desk.locator("[data-test=sign-out]").click();
+  await expect(desk).toHaveURL(/\/login$/);
+  await desk.goBack();
+  await expect(desk.locator("body")).not.toContainText(name);
+  await expect(desk.locator("body")).not.toContainText(phone);
+
+  // The visit ends; reception there cannot open the card any more.
+  await page.locator("[data-test=close-visit]").click();
+  await expect(page.locator("[data-test=check-in]")).toBeVisible();
+});

@@ -497,6 +497,20 @@ fn draw_all(stats: &Stats, locale: Locale, frame: Frame) -> Vec<(&'static str, S
     let visits = td_string!(locale, stats.axis_visits);
     let legend_visits = td_string!(locale, stats.legend_visits);
 
+    let by_hour = || {
+        bar_chart(
+            frame,
+            td_string!(locale, stats.axis_hour),
+            visits,
+            &hours,
+            &[Series {
+                name: legend_visits,
+                color: BRAND,
+                values: stats.by_hour.clone(),
+            }],
+            &[],
+        )
+    };
     // One day has no "per day" line to draw: its visits by hour instead.
     let per_day_chart = if stats.per_day.len() <= 1 {
         (
@@ -505,18 +519,7 @@ fn draw_all(stats: &Stats, locale: Locale, frame: Frame) -> Vec<(&'static str, S
                 td_string!(locale, stats.chart_by_hour),
                 stats.per_day.first().map(|d| d.date.as_str()).unwrap_or("")
             ),
-            bar_chart(
-                frame,
-                td_string!(locale, stats.axis_hour),
-                visits,
-                &hours,
-                &[Series {
-                    name: legend_visits,
-                    color: BRAND,
-                    values: stats.by_hour.clone(),
-                }],
-                &[],
-            ),
+            by_hour(),
         )
     } else {
         (
@@ -536,18 +539,7 @@ fn draw_all(stats: &Stats, locale: Locale, frame: Frame) -> Vec<(&'static str, S
         (
             "by_hour",
             td_string!(locale, stats.chart_by_hour).to_string(),
-            bar_chart(
-                frame,
-                td_string!(locale, stats.axis_hour),
-                visits,
-                &hours,
-                &[Series {
-                    name: legend_visits,
-                    color: BRAND,
-                    values: stats.by_hour.clone(),
-                }],
-                &[],
-            ),
+            by_hour(),
         ),
         (
             "weekday_hour",
