@@ -11,7 +11,7 @@ const CHECK_EVERY: Duration = Duration::from_secs(600);
 /// Local hour (Tashkent) of the nightly retraining.
 const NIGHT_HOUR: i64 = 3;
 
-/// Whether to retrain now, given the sales since the active model (None:
+/// Whether to retrain now, given the sales since the last training (None:
 /// no model yet), the local hour and the age of the model in hours.
 pub fn should_retrain(
     sales_since: Option<i64>,
@@ -26,7 +26,7 @@ pub fn should_retrain(
 }
 
 async fn model_age_hours(state: &AppState) -> Option<i64> {
-    let trained = scoring::active_trained_at(&state.db).await.ok().flatten();
+    let trained = scoring::last_trained_at(&state.db).await.ok().flatten();
     trained.map(|t| (app::infra::now() - t) / 3600)
 }
 

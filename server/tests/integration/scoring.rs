@@ -370,3 +370,47 @@ async fn two_retrains_at_once_train_once() {
         before + 1
     );
 }
+
+/// The automatic retraining counts sales since the last training, even one
+/// whose model was kept inactive (worse than the active one): counted from
+/// the active model, the job would refit the same data every ten minutes.
+#[tokio::test]
+async fn a_retrain_kept_inactive_resets_the_sales_count() {
+    let app = app_with_demo(600).await;
+    let db = &app.state.db;
+    app::scoring::ssr::train_and_activate(db, None)
+        .await
+        .unwrap();
+    let now = app::infra::now();
+    sqlx::query("UPDATE models SET trained_at = ?")
+        .bind(now - 3_600)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE sales SET created_at = ? WHERE id = (SELECT MIN(id) FROM sales)")
+        .bind(now - 60)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        app::scoring::ssr::sales_since_training(db).await.unwrap(),
+        Some(1)
+    );
+    // A later training whose model stayed inactive.
+    sqlx::query(
+        "INSERT INTO models (trained_at, algorithm, body, metrics, train_count, test_count, positive_count, active, trained_by) \
+         SELECT ?, algorithm, body, metrics, train_count, test_count, positive_count, FALSE, trained_by FROM models WHERE active",
+    )
+    .bind(now)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        app::scoring::ssr::sales_since_training(db).await.unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        app::scoring::ssr::last_trained_at(db).await.unwrap(),
+        Some(now)
+    );
+}

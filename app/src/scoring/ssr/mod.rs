@@ -436,15 +436,18 @@ impl From<TrainError> for AppError {
 }
 
 /// When the active model was trained, if there is one.
-pub async fn active_trained_at(db: &Db) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT trained_at FROM models WHERE active = TRUE")
-        .fetch_optional(db.pool())
+/// When a model was last trained, active or not: a retrain kept inactive
+/// (worse than the active one) counts, or the job would refit the same data
+/// every ten minutes.
+pub async fn last_trained_at(db: &Db) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT MAX(trained_at) FROM models")
+        .fetch_one(db.pool())
         .await
 }
 
-/// Sales since the active model was trained, for automatic retraining.
+/// Sales since the last training, for automatic retraining.
 pub async fn sales_since_training(db: &Db) -> Result<Option<i64>, AppError> {
-    match active_trained_at(db).await? {
+    match last_trained_at(db).await? {
         Some(t) => Ok(Some(
             sqlx::query_scalar("SELECT COUNT(*) FROM sales WHERE created_at > ?")
                 .bind(t)
