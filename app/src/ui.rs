@@ -104,6 +104,24 @@ pub fn ErrorMessage(error: AppError) -> impl IntoView {
     }
 }
 
+/// "All branches" and one option per branch for a branch `<select>`;
+/// `selected` is a branch id as text, empty for all.
+#[component]
+pub fn BranchOptions(branches: Vec<(i64, String)>, selected: String) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <option value="" selected=selected.is_empty()>{t!(i18n, common.all_branches)}</option>
+        {branches
+            .into_iter()
+            .map(|(id, name)| {
+                let id = id.to_string();
+                let is = id == selected;
+                view! { <option value=id selected=is>{name}</option> }
+            })
+            .collect_view()}
+    }
+}
+
 /// Shows the error of a finished action, if any.
 #[component]
 pub fn ActionError<T, S>(value: S) -> impl IntoView

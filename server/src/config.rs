@@ -86,6 +86,20 @@ pub struct Config {
     /// Days backups are kept (they hold personal data); 0 turns the nightly backup off.
     #[arg(long, env = "BACKUP_KEEP_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u16).range(0..=365))]
     pub backup_keep_days: u16,
+    /// Serve HTTPS here too (`0.0.0.0:3443`); BIND then only sends browsers
+    /// to it (and still answers /healthz and /ca.crt).
+    #[arg(long, env = "TLS_BIND")]
+    pub tls_bind: Option<SocketAddr>,
+    /// The dealership's own certificate chain (PEM); without it a local
+    /// certificate authority is made in DATA_DIR/tls.
+    #[arg(long, env = "TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The key of TLS_CERT (PEM).
+    #[arg(long, env = "TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// More names or addresses the local certificate must cover, comma-separated.
+    #[arg(long, env = "TLS_NAMES", value_delimiter = ',')]
+    pub tls_names: Vec<String>,
 }
 
 impl Config {
@@ -128,6 +142,10 @@ impl std::fmt::Debug for Config {
             .field("demo_clients", &self.demo_clients)
             .field("backup_dir", &self.backup_dir)
             .field("backup_keep_days", &self.backup_keep_days)
+            .field("tls_bind", &self.tls_bind)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("tls_names", &self.tls_names)
             .finish()
     }
 }

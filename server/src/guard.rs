@@ -40,6 +40,8 @@ fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/kiosk"
         || path == "/healthz"
+        // The local certificate authority: public by nature (see tls.rs).
+        || path == "/ca.crt"
         || path == "/api/login"
         || path == "/favicon.svg"
         || path == "/favicon.ico"

@@ -15,6 +15,7 @@ pub mod http;
 pub mod jobs;
 pub mod serve;
 pub mod shield;
+pub mod tls;
 
 use std::path::Path;
 

@@ -70,7 +70,8 @@ pub async fn start(config: &Config) -> Result<Started, ServerError> {
         None
     };
     let state = AppState::new(db, leptos_options(config), config.data_dir.clone())
-        .with_public_url(config.public_url.clone());
+        .with_public_url(config.public_url.clone())
+        .with_https_only(config.tls_bind.is_some());
     Ok(Started {
         state,
         admin,
@@ -230,14 +231,28 @@ pub async fn run(config: &Config) -> Result<(), ServerError> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| ServerError::Bind(config.bind, e))?;
+    let https = match config.tls_bind {
+        Some(address) => Some(serve_https(config, address, router.clone()).await?),
+        None => None,
+    };
+    let plain = match config.tls_bind {
+        Some(address) => router.layer(axum::middleware::from_fn(move |request, next| {
+            to_https(address.port(), request, next)
+        })),
+        None => router,
+    };
     print_banner(config, &started.admin);
     axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        plain.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(ServerError::Serve)?;
+    if let Some((handle, serving)) = https {
+        handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        let _ = serving.await;
+    }
     cleanup.abort();
     retraining.abort();
     closing.abort();
@@ -252,10 +267,89 @@ pub async fn run(config: &Config) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// Starts the HTTPS listener; errors in the certificate or the address stop
+/// the start, not the first request.
+async fn serve_https(
+    config: &Config,
+    address: std::net::SocketAddr,
+    router: Router,
+) -> Result<
+    (
+        axum_server::Handle<std::net::SocketAddr>,
+        tokio::task::JoinHandle<()>,
+    ),
+    ServerError,
+> {
+    // One crypto provider for the whole process (the Telegram client's rustls too).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let material = crate::tls::prepare(config)?;
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(material.chain_pem, material.key_pem)
+        .await
+        .map_err(|e| ServerError::Config(format!("HTTPS certificate or key: {e}")))?;
+    let listener =
+        std::net::TcpListener::bind(address).map_err(|e| ServerError::Bind(address, e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::Bind(address, e))?;
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, tls)
+        .map_err(|e| ServerError::Bind(address, e))?
+        .handle(handle.clone());
+    let serving = tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        if let Err(error) = server.serve(service).await {
+            tracing::error!(%error, "the HTTPS listener stopped");
+        }
+    });
+    tracing::info!(%address, local_ca = material.ca_pem.is_some(), "serving HTTPS");
+    Ok((handle, serving))
+}
+
+/// With HTTPS on, plain HTTP only sends browsers there: the same host, the
+/// HTTPS port, the same path. `/healthz` (monitoring) and `/ca.crt` (a
+/// tablet fetching the authority before it trusts anything) stay plain.
+async fn to_https(
+    port: u16,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    if path == "/healthz" || path == "/ca.crt" {
+        return next.run(request).await;
+    }
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| match h.rsplit_once(':') {
+            // Not an IPv6 address's last group: a port to drop.
+            Some((host, rest)) if !rest.contains(']') && !host.ends_with(':') => host,
+            _ => h,
+        })
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-[]:".contains(c))
+        })
+        .unwrap_or("localhost");
+    let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    axum::response::Redirect::permanent(&format!("https://{host}:{port}{target}")).into_response()
+}
+
 /// Where the app is and how to sign in, for whoever started it.
 fn print_banner(config: &Config, admin: &AdminBootstrap) {
     println!();
     println!("  Avtosalon Analitika is running at http://{}", config.bind);
+    if let Some(https) = config.tls_bind {
+        println!("  HTTPS (tablets and cameras): https://{https}");
+        if config.tls_cert.is_none() {
+            println!(
+                "  Each tablet installs the local certificate authority once: http://{}/ca.crt",
+                config.bind
+            );
+        }
+    }
     match admin {
         AdminBootstrap::Created {
             password,

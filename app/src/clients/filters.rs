@@ -192,8 +192,7 @@ pub(super) fn FilterControls(query: ClientQuery, choices: Option<FormChoices>) -
                     <label class="field">
                         <span>{t!(i18n, stats.branch)}</span>
                         <select name="branch" data-test="filter-branch">
-                            <option value="">{t!(i18n, common.all_branches)}</option>
-                            {options(branches, q.branch.clone())}
+                            <crate::ui::BranchOptions branches selected=q.branch.clone() />
                         </select>
                     </label>
                 })}

@@ -138,11 +138,7 @@ fn BranchFilter(list: Vec<(i64, String)>, selected: Option<i64>) -> impl IntoVie
         <label class="inline-field">
             <span class="sr-only">{t!(i18n, stats.branch)}</span>
             <select data-test="dashboard-branch" on:change=on_change aria-label=move || t_string!(i18n, stats.branch)>
-                <option value="" selected=selected.is_none()>{t!(i18n, common.all_branches)}</option>
-                {list
-                    .into_iter()
-                    .map(|(id, name)| view! { <option value=id.to_string() selected=selected == Some(id)>{name}</option> })
-                    .collect_view()}
+                <crate::ui::BranchOptions branches=list selected=selected.map(|id| id.to_string()).unwrap_or_default() />
             </select>
         </label>
     }

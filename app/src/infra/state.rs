@@ -34,6 +34,8 @@ pub struct AppState {
     pub bot: Arc<std::sync::RwLock<crate::notify::BotState>>,
     /// Where staff and devices reach the server, when the operator says.
     pub public_url: Option<PublicUrl>,
+    /// The server serves HTTPS itself and plain HTTP only redirects there.
+    pub https_only: bool,
     /// Tells live pages (the dashboard) that visits or services changed.
     pub changes: tokio::sync::broadcast::Sender<Change>,
 }
@@ -53,6 +55,7 @@ impl AppState {
             login_throttle: Arc::new(LoginThrottle::default()),
             password_checks: CheckGate::default(),
             public_url: None,
+            https_only: false,
             bot: Arc::default(),
             pairing_attempts: Arc::new(RateLimit::new(
                 PAIRING_ATTEMPTS_PER_MINUTE,
@@ -73,9 +76,15 @@ impl AppState {
         self
     }
 
-    /// Whether cookies must be `Secure` (the public address is HTTPS).
+    pub fn with_https_only(mut self, https_only: bool) -> Self {
+        self.https_only = https_only;
+        self
+    }
+
+    /// Whether cookies must be `Secure` (and HSTS sent): the public address
+    /// is HTTPS, or the server's own HTTPS is the only way in.
     pub fn secure_cookies(&self) -> bool {
-        self.public_url.as_ref().is_some_and(PublicUrl::is_https)
+        self.https_only || self.public_url.as_ref().is_some_and(PublicUrl::is_https)
     }
 
     /// Announces a change; nobody listening is fine.

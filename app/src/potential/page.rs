@@ -117,12 +117,7 @@ fn Filters(panel: ModelPanel, query: LeadQuery) -> impl IntoView {
             <label class="field">
                 <span>{t!(i18n, fields.branch)}</span>
                 <select name="branch">
-                    <option value="">{t!(i18n, common.all_branches)}</option>
-                    {panel
-                        .branches
-                        .into_iter()
-                        .map(|(id, name)| view! { <option value=id.to_string() selected=query.branch == id.to_string()>{name}</option> })
-                        .collect_view()}
+                    <crate::ui::BranchOptions branches=panel.branches selected=query.branch.clone() />
                 </select>
             </label>
             <label class="field">

@@ -66,14 +66,7 @@ fn StatsFilter(
             <label class="field">
                 <span>{t!(i18n, stats.branch)}</span>
                 <select name="branch" data-test="stats-branch">
-                    <option value="" selected=branch.is_empty()>{t!(i18n, common.all_branches)}</option>
-                    {branches
-                        .into_iter()
-                        .map(|(id, name)| {
-                            let selected = branch == id.to_string();
-                            view! { <option value=id.to_string() selected=selected>{name}</option> }
-                        })
-                        .collect_view()}
+                    <crate::ui::BranchOptions branches selected=branch />
                 </select>
             </label>
             <div class="form-actions">

@@ -52,6 +52,28 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api", get(not_found))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .route("/healthz", get(healthz))
+        .route("/ca.crt", get(local_authority))
+}
+
+/// The local certificate authority's certificate, for a tablet to install
+/// once (public by nature: it proves nothing without its key); 404 when
+/// HTTPS uses the dealership's own certificate or is off.
+async fn local_authority(State(state): State<AppState>) -> Response {
+    let path = crate::tls::tls_dir(&state.data_dir).join("ca.pem");
+    match tokio::fs::read(path).await {
+        Ok(pem) => (
+            [
+                (header::CONTENT_TYPE, "application/x-x509-ca-cert"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"avtosalon-ca.crt\"",
+                ),
+            ],
+            pem,
+        )
+            .into_response(),
+        Err(_) => AppError::NotFound.into_response(),
+    }
 }
 
 /// The OpenAPI 3 document of this API, kept beside the handlers.

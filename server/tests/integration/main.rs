@@ -13,6 +13,7 @@ mod compression;
 mod crash;
 mod exports;
 mod fuzz;
+mod https;
 mod kiosk;
 mod reports;
 mod sales;
