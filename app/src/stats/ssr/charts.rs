@@ -23,6 +23,18 @@ pub struct Frame {
     x_labels: usize,
 }
 
+impl Frame {
+    /// Room under the plot for the x labels and the axis description.
+    fn x_label_area(self) -> u32 {
+        self.label * 3 + 8
+    }
+
+    /// Room left of the plot for numbers up to five digits and the axis description.
+    fn y_label_area(self) -> u32 {
+        self.label * 4 + 6
+    }
+}
+
 /// A chart card on a laptop or desktop (about 520–600 px on screen). Font
 /// sizes are plotters' (an SVG font-size of size / 1.24): 16 reads as 13 px.
 pub const WIDE: Frame = Frame {
@@ -97,8 +109,8 @@ fn bar_chart(
         let _ = root.fill(&WHITE);
         let Ok(mut chart) = ChartBuilder::on(&root)
             .margin(12)
-            .x_label_area_size(frame.label * 3 + 8)
-            .y_label_area_size(frame.label * 4 + 6)
+            .x_label_area_size(frame.x_label_area())
+            .y_label_area_size(frame.y_label_area())
             .build_cartesian_2d((0..(n as i32 - 1).max(1)).into_segmented(), 0i64..y_max)
         else {
             return svg_fallback(frame);
@@ -185,7 +197,7 @@ fn hbar_chart(frame: Frame, x_desc: &str, categories: &[String], series: &Series
         let _ = root.fill(&WHITE);
         let Ok(mut chart) = ChartBuilder::on(&root)
             .margin(12)
-            .x_label_area_size(frame.label * 3 + 8)
+            .x_label_area_size(frame.x_label_area())
             // About 0.55 em per character of a sans-serif label.
             .y_label_area_size((longest * frame.label * 11 / 20 + 12).min(frame.width / 2))
             .build_cartesian_2d(0i64..x_max, (0..(n as i32 - 1).max(1)).into_segmented())
@@ -247,8 +259,8 @@ fn line_chart(
         let _ = root.fill(&WHITE);
         let Ok(mut chart) = ChartBuilder::on(&root)
             .margin(12)
-            .x_label_area_size(frame.label * 3 + 8)
-            .y_label_area_size(frame.label * 4 + 6)
+            .x_label_area_size(frame.x_label_area())
+            .y_label_area_size(frame.y_label_area())
             .build_cartesian_2d(0i32..(n as i32 - 1), 0i64..y_max)
         else {
             return svg_fallback(frame);
@@ -313,7 +325,7 @@ fn heatmap(
         let Ok(mut chart) = ChartBuilder::on(&grid_area)
             .margin(12)
             .margin_bottom(4)
-            .x_label_area_size(frame.label * 3 + 8)
+            .x_label_area_size(frame.x_label_area())
             .y_label_area_size(frame.label * 3)
             .build_cartesian_2d((0i32..23).into_segmented(), (0i32..6).into_segmented())
         else {
