@@ -36,7 +36,7 @@ export E2E_PORT
 # The e2e and bench scripts run `apt` and `vision-assets` through the same make.
 export MAKE
 
-.PHONY: run test dev deps deps-vision deps-release deps-test apt lint lint-vision unit e2e api-schema build-debug build-release demo-data fmt bench
+.PHONY: run test dev deps deps-vision deps-release deps-test apt lint lint-vision unit e2e api-schema build-debug build-release demo-data fmt bench install site-test
 
 # The vision program's models, media and tests (vision-assets, test-vision).
 include vision/vision.mk
@@ -80,6 +80,10 @@ deps-release: deps
 deps-test: deps
 	if [ ! -x /usr/bin/chromium ]; then
 		$(MAKE) --no-print-directory apt PACKAGES="chromium"
+	fi
+	# certutil: the site test gives its Chromium the local authority, as a tablet installs it.
+	if ! command -v certutil >/dev/null; then
+		$(MAKE) --no-print-directory apt PACKAGES="libnss3-tools"
 	fi
 	if [ ! -d end2end/node_modules/@playwright/test ]; then
 		cd end2end && npm ci --no-audit --no-fund
@@ -136,7 +140,18 @@ e2e: deps-test build-debug vision-assets
 api-schema: build-debug
 	TOOLS=$(TOOLS) scripts/api-schema.sh
 
-test: deps deps-vision lint lint-vision unit test-vision e2e api-schema
+## The installation (scripts/install.sh into a temporary root) over HTTPS with a tablet and the cameras.
+site-test: deps-test build-debug vision-assets
+	cargo build -p vision
+	scripts/site-test.sh
+
+test: deps deps-vision lint lint-vision unit test-vision e2e api-schema site-test
+
+## A showroom machine: release build of the server and the vision program, installed with a
+## systemd unit (scripts/install.sh; PREFIX, CONFIG_DIR, DATA_DIR, BIND, TLS_BIND can be set).
+install: build-release vision-assets
+	cargo build --release -p vision
+	BIN_DIR=$(CARGO_TARGET_DIR)/release SITE_DIR=$(LEPTOS_SITE_ROOT) MODELS_DIR=$(VISION_MODELS) scripts/install.sh
 
 ## Benchmarks on 100,000 clients / ~1,000,000 visits (created once, cached): scripts/bench.sh.
 export BENCH_DIR ?= $(HOME)/.cache/avtosalon/bench

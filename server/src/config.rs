@@ -100,6 +100,16 @@ pub struct Config {
     /// More names or addresses the local certificate must cover, comma-separated.
     #[arg(long, env = "TLS_NAMES", value_delimiter = ',')]
     pub tls_names: Vec<String>,
+
+    /// The camera program's configuration (`vision run --config`): when set, the
+    /// server runs the program, restarts it if it stops and stops it on exit; a
+    /// file that does not exist yet is waited for.
+    #[arg(long, env = "VISION_CONFIG")]
+    pub vision_config: Option<PathBuf>,
+
+    /// The `vision` program to run (default: the one beside this `server`, else from PATH).
+    #[arg(long, env = "VISION_BIN")]
+    pub vision_bin: Option<PathBuf>,
 }
 
 impl Config {
@@ -146,6 +156,8 @@ impl std::fmt::Debug for Config {
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .field("tls_names", &self.tls_names)
+            .field("vision_config", &self.vision_config)
+            .field("vision_bin", &self.vision_bin)
             .finish()
     }
 }

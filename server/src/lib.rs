@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod bot;
+pub mod cameras;
 pub mod commands;
 pub mod config;
 pub mod demo;

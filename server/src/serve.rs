@@ -71,7 +71,9 @@ pub async fn start(config: &Config) -> Result<Started, ServerError> {
     };
     let state = AppState::new(db, leptos_options(config), config.data_dir.clone())
         .with_public_url(config.public_url.clone())
-        .with_https_only(config.tls_bind.is_some());
+        .with_https_only(config.tls_bind.is_some())
+        .with_plain_port(config.bind.port())
+        .with_local_ca(config.tls_bind.is_some() && config.tls_cert.is_none());
     Ok(Started {
         state,
         admin,
@@ -227,6 +229,15 @@ pub async fn run(config: &Config) -> Result<(), ServerError> {
         }
         None => None,
     };
+    let (stop_cameras, cameras_stopped) = tokio::sync::watch::channel(false);
+    let cameras = config.vision_config.as_ref().map(|path| {
+        crate::cameras::Supervisor {
+            config: path.clone(),
+            program: crate::cameras::program(config.vision_bin.as_deref()),
+            state: started.state.vision.clone(),
+        }
+        .spawn(cameras_stopped)
+    });
     let router = router(started.state).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -259,9 +270,13 @@ pub async fn run(config: &Config) -> Result<(), ServerError> {
     if let Some(backups) = backups {
         backups.abort();
     }
+    let _ = stop_cameras.send(true);
     let _ = stop_bot.send(true);
     if let Some(bot) = bot {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), bot).await;
+    }
+    if let Some(cameras) = cameras {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), cameras).await;
     }
     tracing::info!("stopped");
     Ok(())
@@ -295,6 +310,7 @@ async fn serve_https(
     let server = axum_server::from_tcp_rustls(listener, tls)
         .map_err(|e| ServerError::Bind(address, e))?
         .handle(handle.clone());
+    let router = router.layer(axum::middleware::from_fn(host_from_authority));
     let serving = tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         if let Err(error) = server.serve(service).await {
@@ -305,9 +321,33 @@ async fn serve_https(
     Ok((handle, serving))
 }
 
+/// Browsers speak HTTP/2 over TLS, where the host travels as the
+/// `:authority` of the request, not a `Host` header. Everything that reads
+/// the host (the same-site check, pairing links) reads `Host`: give it one.
+async fn host_from_authority(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if !request.headers().contains_key(axum::http::header::HOST) {
+        let authority = request
+            .uri()
+            .authority()
+            .and_then(|a| axum::http::HeaderValue::from_str(a.as_str()).ok());
+        if let Some(authority) = authority {
+            request
+                .headers_mut()
+                .insert(axum::http::header::HOST, authority);
+        }
+    }
+    next.run(request).await
+}
+
 /// With HTTPS on, plain HTTP only sends browsers there: the same host, the
 /// HTTPS port, the same path. `/healthz` (monitoring) and `/ca.crt` (a
-/// tablet fetching the authority before it trusts anything) stay plain.
+/// tablet fetching the authority before it trusts anything) stay plain, and
+/// so does the camera program on this machine (`/api/vision/*` from a
+/// loopback address: its traffic never leaves the machine, and it need not
+/// trust the local authority).
 async fn to_https(
     port: u16,
     request: axum::extract::Request,
@@ -315,7 +355,14 @@ async fn to_https(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let path = request.uri().path();
-    if path == "/healthz" || path == "/ca.crt" {
+    let from_this_machine = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|peer| peer.0.ip().is_loopback());
+    if path == "/healthz"
+        || path == "/ca.crt"
+        || (from_this_machine && path.starts_with("/api/vision/"))
+    {
         return next.run(request).await;
     }
     let host = request

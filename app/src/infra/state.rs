@@ -32,10 +32,18 @@ pub struct AppState {
     pub pairing_attempts: Arc<RateLimit<Option<std::net::IpAddr>>>,
     /// How the Telegram bot stands; the bot task keeps it current.
     pub bot: Arc<std::sync::RwLock<crate::notify::BotState>>,
+    /// How the camera program the server runs stands; its supervisor keeps it current.
+    pub vision: Arc<std::sync::RwLock<crate::camera::VisionState>>,
     /// Where staff and devices reach the server, when the operator says.
     pub public_url: Option<PublicUrl>,
     /// The server serves HTTPS itself and plain HTTP only redirects there.
     pub https_only: bool,
+    /// The plain-HTTP port (`BIND`): where a tablet fetches `/ca.crt` before
+    /// it trusts the HTTPS certificate.
+    pub plain_port: u16,
+    /// HTTPS uses the local certificate authority (not the dealership's own
+    /// certificate): Settings offer its link to tablets.
+    pub local_ca: bool,
     /// Tells live pages (the dashboard) that visits or services changed.
     pub changes: tokio::sync::broadcast::Sender<Change>,
 }
@@ -56,6 +64,9 @@ impl AppState {
             password_checks: CheckGate::default(),
             public_url: None,
             https_only: false,
+            plain_port: 3000,
+            local_ca: false,
+            vision: Arc::default(),
             bot: Arc::default(),
             pairing_attempts: Arc::new(RateLimit::new(
                 PAIRING_ATTEMPTS_PER_MINUTE,
@@ -78,6 +89,16 @@ impl AppState {
 
     pub fn with_https_only(mut self, https_only: bool) -> Self {
         self.https_only = https_only;
+        self
+    }
+
+    pub fn with_plain_port(mut self, port: u16) -> Self {
+        self.plain_port = port;
+        self
+    }
+
+    pub fn with_local_ca(mut self, local_ca: bool) -> Self {
+        self.local_ca = local_ca;
         self
     }
 

@@ -48,15 +48,7 @@ pub async fn telegram_link_code() -> Result<LinkCode, AppError> {
         .as_ref()
         .map(|bot| format!("https://t.me/{bot}?start={code}"));
     let qr_svg = match &link {
-        Some(link) => {
-            let svg = qrcode::QrCode::new(link.as_bytes())
-                .map_err(AppError::internal)?
-                .render::<qrcode::render::svg::Color>()
-                .min_dimensions(160, 160)
-                .build();
-            // The XML prolog does not belong inside an HTML page.
-            Some(svg[svg.find("<svg").unwrap_or(0)..].to_string())
-        }
+        Some(link) => Some(crate::infra::site::qr_svg(link, 160)?),
         None => None,
     };
     Ok(LinkCode {

@@ -82,34 +82,9 @@ pub async fn create_device(
     let (device_id, code) =
         crate::settings::ssr::devices::create(&state.db, admin.id, branch_id, &kind, role, &name)
             .await?;
-    // The link uses the configured public address; without one, the address
-    // the admin reached the server by, which a tablet on the same network
-    // can reach too.
-    let origin = match &state.public_url {
-        Some(url) => url.origin().to_string(),
-        None => {
-            let headers = leptos_axum::extract::<axum::http::HeaderMap>()
-                .await
-                .map_err(AppError::internal)?;
-            let host = headers
-                .get(axum::http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .filter(|h| {
-                    h.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-                })
-                .unwrap_or("127.0.0.1:3000");
-            format!("http://{host}")
-        }
-    };
+    let origin = crate::infra::site::origin(&state).await?;
     let link = format!("{origin}/kiosk?pair={code}");
-    let qr_svg = qrcode::QrCode::new(link.as_bytes())
-        .map_err(AppError::internal)?
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(180, 180)
-        .build();
-    // The XML prolog does not belong inside an HTML page.
-    let qr_svg = qr_svg[qr_svg.find("<svg").unwrap_or(0)..].to_string();
+    let qr_svg = crate::infra::site::qr_svg(&link, 180)?;
     let command =
         (kind == "camera").then(|| format!("vision pair --server {origin} --code {code}"));
     Ok(Pairing {

@@ -74,6 +74,16 @@ pub struct SettingsData {
     pub time_zones: Vec<String>,
     pub tokens: Vec<ApiToken>,
     pub bot: crate::notify::BotState,
+    pub vision: crate::camera::VisionState,
+    /// With built-in HTTPS on its own authority: where tablets get it.
+    pub authority: Option<AuthorityLink>,
+}
+
+/// The local certificate authority's download link, and as a QR code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthorityLink {
+    pub link: String,
+    pub qr_svg: String,
 }
 
 /// An optional id as a form sends it: empty means none.
@@ -125,12 +135,26 @@ pub async fn load_settings() -> Result<SettingsData, AppError> {
             read_only: t.read_only,
         })
         .collect();
+    let authority = if state.local_ca {
+        let origin = crate::infra::site::origin(&state).await?;
+        let link = crate::infra::site::authority_link(&origin, state.plain_port);
+        let qr_svg = crate::infra::site::qr_svg(&link, 160)?;
+        Some(AuthorityLink { link, qr_svg })
+    } else {
+        None
+    };
     Ok(SettingsData {
         branches,
         staff,
         time_zones,
         tokens,
         bot: state.bot.read().unwrap_or_else(|p| p.into_inner()).clone(),
+        vision: state
+            .vision
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
+        authority,
     })
 }
 

@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
+use crate::camera::VisionState;
 use crate::notify::BotState;
+use crate::settings::AuthorityLink;
 
 use super::{
     ApiToken, CreateApiToken, CreateStaff, ResetStaffPassword, RevokeApiToken, SaveBranch,
@@ -88,6 +90,8 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
         time_zones,
         tokens,
         bot,
+        vision,
+        authority,
     } = data;
     let branch_options = branches.clone();
     let bot = match bot {
@@ -102,8 +106,37 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
         BotState::TokenRefused => t!(i18n, settings.bot_token_refused).into_any(),
         BotState::Unreachable => t!(i18n, settings.bot_unreachable).into_any(),
     };
+    let vision = match vision {
+        VisionState::Off => t!(i18n, settings.vision_off).into_any(),
+        VisionState::WaitingForConfig => t!(i18n, settings.vision_waiting).into_any(),
+        VisionState::Running { restarts: 0 } => t!(i18n, settings.vision_running).into_any(),
+        VisionState::Running { restarts } => t!(
+            i18n,
+            settings.vision_running_restarted,
+            count = move || restarts
+        )
+        .into_any(),
+        VisionState::Restarting { restarts } => {
+            t!(i18n, settings.vision_restarting, count = move || restarts).into_any()
+        }
+        VisionState::NotInstalled => t!(i18n, settings.vision_not_installed).into_any(),
+        VisionState::Finished => t!(i18n, settings.vision_finished).into_any(),
+    };
+    let authority = authority.map(|AuthorityLink { link, qr_svg }| {
+        view! {
+            <section class="card" data-test="authority">
+                <h2>{t!(i18n, settings.authority)}</h2>
+                <p class="muted">{t!(i18n, settings.authority_hint)}</p>
+                <div class="qr" inner_html=qr_svg></div>
+                <p>
+                    <a href=link.clone() data-test="authority-link">{link.clone()}</a>
+                </p>
+            </section>
+        }
+    });
     view! {
         <p class="muted" data-test="bot-state">{t!(i18n, settings.bot)} ": " {bot}</p>
+        <p class="muted" data-test="vision-state">{t!(i18n, settings.vision)} ": " {vision}</p>
         // The running build, to tell support and to check an upgrade took.
         <p class="muted small" data-test="version">
             {t!(i18n, settings.version)} ": " {env!("CARGO_PKG_VERSION")}
@@ -137,6 +170,7 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
             <ActionError value=actions.save_branch.value() />
             <ActionError value=actions.biometrics.value() />
         </section>
+        {authority}
 
         <section class="card">
             <h2>{t!(i18n, settings.staff)}</h2>

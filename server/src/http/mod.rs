@@ -104,7 +104,7 @@ fn free_bytes(dir: &std::path::Path) -> Option<u64> {
 const LOW_DISK_BYTES: u64 = 1 << 30;
 
 /// Liveness for monitoring: the version, the database, free disk space in
-/// the data directory and the Telegram bot. 503 only when the database does
+/// the data directory, the Telegram bot and the camera program. 503 only when the database does
 /// not answer; a full disk or a refused bot token is reported, not fatal.
 async fn healthz(State(state): State<AppState>) -> Response {
     use app::notify::BotState;
@@ -116,6 +116,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
         BotState::TokenRefused => "token_refused",
         BotState::Unreachable => "unreachable",
     };
+    let vision = state
+        .vision
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let disk_free = free_bytes(&state.data_dir);
     let status = if !database {
         "database unavailable"
@@ -130,6 +135,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
         "database": if database { "ok" } else { "unavailable" },
         "disk_free_bytes": disk_free,
         "bot": bot,
+        "vision": vision.word(),
+        "vision_restarts": vision.restarts(),
     }));
     let code = if database {
         StatusCode::OK

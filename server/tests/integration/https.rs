@@ -89,13 +89,24 @@ async fn the_app_is_served_over_https_with_a_local_authority() {
         sent.headers()["location"],
         format!("https://127.0.0.1:{tls_port}/clients?q=aziz").as_str()
     );
-    // Signing in works over HTTPS.
+    // The camera program on this machine keeps plain HTTP (it need not trust
+    // the authority): its API answers (401 without a token) instead of redirecting.
+    let camera = plain
+        .get(format!("http://127.0.0.1:{port}/api/vision/gallery"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(camera.status(), 401);
+    // Signing in works over HTTPS, as browsers speak it: HTTP/2, where the
+    // host travels as `:authority` (no `Host` header), with the page's Origin.
     let signed_in = client
         .post(format!("https://localhost:{tls_port}/api/login"))
+        .header("origin", format!("https://localhost:{tls_port}"))
         .json(&serde_json::json!({"login": "admin", "password": "https-test-pass"}))
         .send()
         .await
         .unwrap();
+    assert_eq!(signed_in.version(), reqwest::Version::HTTP_2);
     assert_eq!(signed_in.status(), 200);
     // Its session cookie never travels over plain HTTP; HSTS keeps the browser on HTTPS.
     let cookie = signed_in.headers()["set-cookie"]
