@@ -23,3 +23,4 @@ mod sign_in_limits;
 mod startup;
 mod telegram;
 mod tokens;
+mod upgrade;
