@@ -42,6 +42,16 @@ done
 echo "-- GET /stats (whole page, server time of 21 requests, median)"
 for i in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: avtosalon_session=$cookie" "http://127.0.0.1:$BENCH_PORT/stats"; done \
 	| sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $1 * 1000}'
+# What the manager waits for: the request from click to answer (features,
+# training, evaluation, rescoring and storing every client), three times.
+echo "-- POST /api/retrain_model (whole request, 3 runs)"
+for i in 1 2 3; do
+	curl -s -o "$BENCH_DIR/retrain.json" -w '%{http_code} %{time_total}\n' -X POST -H "Cookie: avtosalon_session=$cookie" \
+		"http://127.0.0.1:$BENCH_PORT/api/retrain_model" | awk '{printf "HTTP %s in %.0f ms\n", $1, $2 * 1000}'
+done
+echo "-- GET /api/potential_buyers_ml first page (median of 21)"
+for i in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: avtosalon_session=$cookie" \
+	"http://127.0.0.1:$BENCH_PORT/api/potential_buyers_ml"; done | sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $1 * 1000}'
 echo "-- sign-in flood: 2,000 anonymous sign-ins, 64 at once, from many addresses"
 python3 server/benches/sign_in_flood.py "http://127.0.0.1:$BENCH_PORT" "$pid" 2000 64
 echo "-- kiosk registration (photo, consent, services), 100 visitors"

@@ -199,6 +199,21 @@ pub async fn run(config: &Config) -> Result<(), ServerError> {
         Ok(n) => tracing::info!(n, "personal files no record refers to deleted"),
         Err(error) => tracing::warn!(%error, "left-over personal files not checked"),
     }
+    // After an upgrade or a bulk load every client's kept features are due:
+    // recompute them now, not in the first retrain someone waits for.
+    let db = started.state.db.clone();
+    tokio::spawn(async move {
+        let began = std::time::Instant::now();
+        match app::scoring::ssr::features::refresh(&db, app::infra::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                clients = n,
+                ms = began.elapsed().as_millis() as u64,
+                "model features brought up to date"
+            ),
+            Err(error) => tracing::warn!(%error, "model features not brought up to date"),
+        }
+    });
     let cleanup = spawn_session_cleanup(&started.state);
     let retraining = jobs::spawn_retraining(started.state.clone());
     let closing = jobs::spawn_closing(started.state.clone());

@@ -98,6 +98,7 @@ pub async fn generate_at(
     insert_world(&mut tx, &world, &bar).await?;
     bar.set_message("statistics");
     app::stats::ssr::rebuild_rollups(&mut tx).await?;
+    app::scoring::ssr::features::mark_all_changed(&mut tx).await?;
     sqlx::query("DELETE FROM settings WHERE key = 'rollups_paused'")
         .execute(&mut *tx)
         .await?;

@@ -414,3 +414,84 @@ async fn a_retrain_kept_inactive_resets_the_sales_count() {
         Some(now)
     );
 }
+
+/// The kept features (what retraining reads) equal a full recount from every
+/// visit, service and sale, in both cut modes, after writes of every kind
+/// that can change them.
+#[tokio::test]
+async fn kept_features_follow_every_write_and_equal_a_full_recount() {
+    use app::scoring::ssr::features::{kept, load};
+    let app = app_with_demo(400).await;
+    let db = &app.state.db;
+    let now = app::infra::now();
+    for outcome_cutoff in [true, false] {
+        let full = load(db, now, outcome_cutoff, None).await.unwrap();
+        assert!(full.len() > 300);
+        assert_eq!(kept(db, now, outcome_cutoff).await.unwrap(), full);
+    }
+    let changed = "SELECT count(*) FROM client_features WHERE changes > 0";
+    assert_eq!(scalar(&app, changed).await, 0);
+
+    let buyers = "SELECT client_id FROM sales GROUP BY client_id ORDER BY client_id";
+    let buyer: i64 = scalar(&app, &format!("{buyers} LIMIT 1")).await;
+    let other_buyer: i64 = scalar(&app, &format!("{buyers} LIMIT 1 OFFSET 1")).await;
+    let visitors = format!(
+        "SELECT client_id FROM visits WHERE client_id NOT IN ({buyers}) \
+         GROUP BY client_id HAVING count(*) >= 2 ORDER BY client_id"
+    );
+    let (a, b, c, d): (i64, i64, i64, i64) = (
+        scalar(&app, &format!("{visitors} LIMIT 1")).await,
+        scalar(&app, &format!("{visitors} LIMIT 1 OFFSET 1")).await,
+        scalar(&app, &format!("{visitors} LIMIT 1 OFFSET 2")).await,
+        scalar(&app, &format!("{visitors} LIMIT 1 OFFSET 3")).await,
+    );
+    let sold_at = scalar(
+        &app,
+        &format!("SELECT MIN(sold_at) FROM sales WHERE client_id = {buyer}"),
+    )
+    .await;
+    for statement in [
+        // A visit with a test drive after the buyer's sale (changes today's
+        // features, not the training ones).
+        format!(
+            "INSERT INTO visits (id, visit_token, client_id, branch_id, entered_at, left_at, started_by, created_at) \
+             VALUES (999998, 'kept-after-sale', {buyer}, 1, {}, {}, 'camera', 0)",
+            sold_at + 3600,
+            sold_at + 7200
+        ),
+        format!(
+            "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at) \
+             VALUES (999998, {buyer}, 1, 'test_drive', {})",
+            sold_at + 4000
+        ),
+        // A first sale for `a`, a cancelled one for the other buyer.
+        format!(
+            "INSERT INTO sales (client_id, branch_id, price, sold_at, created_at) \
+             SELECT {a}, 1, 250000000, MAX(entered_at), 0 FROM visits WHERE client_id = {a}"
+        ),
+        format!("DELETE FROM sales WHERE client_id = {other_buyer}"),
+        // A visit moved from `b` to `c` (a camera match corrected).
+        format!(
+            "UPDATE visits SET client_id = {c} WHERE id = (SELECT MIN(id) FROM visits WHERE client_id = {b})"
+        ),
+        // A service struck off, and a client's own details changed.
+        format!(
+            "DELETE FROM service_requests WHERE id = (SELECT MIN(id) FROM service_requests WHERE client_id = {d})"
+        ),
+        format!("UPDATE clients SET source = 'olx', birth_year = 1970 WHERE id = {d}"),
+    ] {
+        sqlx::query(&statement).execute(db.pool()).await.unwrap();
+    }
+    assert!(
+        scalar(&app, changed).await >= 5,
+        "every written client counts a change"
+    );
+    for outcome_cutoff in [true, false] {
+        assert_eq!(
+            kept(db, now, outcome_cutoff).await.unwrap(),
+            load(db, now, outcome_cutoff, None).await.unwrap(),
+            "outcome cut-off: {outcome_cutoff}"
+        );
+    }
+    assert_eq!(scalar(&app, changed).await, 0);
+}

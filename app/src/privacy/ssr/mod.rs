@@ -172,6 +172,7 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
         "DELETE FROM documents WHERE client_id = ?",
         "DELETE FROM face_templates WHERE client_id = ?",
         "DELETE FROM client_scores WHERE client_id = ?",
+        "DELETE FROM client_features WHERE client_id = ?",
     ] {
         sqlx::query(statement).bind(id).execute(&mut *tx).await?;
     }

@@ -88,15 +88,39 @@ struct VisitAgg {
     camera_returns: i64,
 }
 
-/// Features of every client (or one), as of their cutoff.
+/// Which clients a computation covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    All,
+    One(i64),
+    /// Those whose kept row counts changes.
+    Changed,
+}
+
+/// Features of every client (or one), as of their cutoff, computed from
+/// every visit, service and sale (the reference that `kept` must equal).
 /// `outcome_cutoff`: buyers are cut at their first sale (training); without
-/// it everyone is cut at `now` (scoring today's state).
+/// it everyone is cut at their last contact (scoring today's state).
 pub async fn load(
     db: &Db,
     now: i64,
     outcome_cutoff: bool,
     only: Option<i64>,
 ) -> Result<Vec<Example>, AppError> {
+    let scope = only.map_or(Scope::All, Scope::One);
+    compute(db, now, outcome_cutoff, scope).await
+}
+
+async fn compute(
+    db: &Db,
+    now: i64,
+    outcome_cutoff: bool,
+    scope: Scope,
+) -> Result<Vec<Example>, AppError> {
+    let only = match scope {
+        Scope::One(id) => Some(id),
+        _ => None,
+    };
     // Time in the showroom counts up to the reference moment, so the visit
     // in which a buyer buys is not "missing" from their minutes.
     // The reference moment is the client's last contact: the end of their
@@ -107,9 +131,15 @@ pub async fn load(
     // by its indexes; `(?2 IS NULL OR id = ?2)` would make SQLite scan every
     // visit, sale and client (~250 ms on 100,000 clients). For everyone,
     // `?2 IS NULL` keeps the parameter and filters nothing.
-    let (visit_filter, client_filter) = match only {
-        Some(_) => ("client_id = ?2", "c.id = ?2"),
-        None => ("?2 IS NULL", "?2 IS NULL"),
+    // The clients with changes are read through the partial index on
+    // `client_features`: a day's writes touch a few hundred of 100,000.
+    const CHANGED: &str = "(SELECT client_id FROM client_features WHERE changes > 0)";
+    let changed_visits = format!("?2 IS NULL AND client_id IN {CHANGED}");
+    let changed_clients = format!("?2 IS NULL AND c.id IN {CHANGED}");
+    let (visit_filter, client_filter) = match scope {
+        Scope::One(_) => ("client_id = ?2", "c.id = ?2"),
+        Scope::All => ("?2 IS NULL", "?2 IS NULL"),
+        Scope::Changed => (changed_visits.as_str(), changed_clients.as_str()),
     };
     let cut = format!(
         "WITH first_sale AS (SELECT client_id, MIN(sold_at) AS sold_at FROM sales WHERE {visit_filter} GROUP BY client_id), \
@@ -291,6 +321,127 @@ fn vector(
     v
 }
 
+/// Held while the kept features are being refreshed.
+#[derive(Default)]
+struct Refreshing(tokio::sync::Mutex<()>);
+
+/// Above this many changed clients, recomputing everyone at once is quicker
+/// than looking each one up.
+const RECOMPUTE_ALL_ABOVE: usize = 20_000;
+
+/// Brings the kept features (`client_features`) up to date: recomputes the
+/// rows whose clients changed since they were last computed. Returns how many.
+pub async fn refresh(db: &Db, now: i64) -> Result<usize, AppError> {
+    // One refresh at a time: two would both subtract the same changes.
+    let refreshing = db.cache::<Refreshing>();
+    let _one = refreshing.0.lock().await;
+    // The change counts as of now: a write after this point leaves its row
+    // counting changes, so it is recomputed next time.
+    let changed: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT client_id, changes FROM client_features WHERE changes > 0")
+            .fetch_all(db.pool())
+            .await?;
+    if changed.is_empty() {
+        return Ok(0);
+    }
+    let scope = if changed.len() > RECOMPUTE_ALL_ABOVE {
+        Scope::All
+    } else {
+        Scope::Changed
+    };
+    let training: HashMap<i64, Example> = compute(db, now, true, scope)
+        .await?
+        .into_iter()
+        .map(|e| (e.client_id, e))
+        .collect();
+    let mut scoring: HashMap<i64, Example> = compute(db, now, false, scope)
+        .await?
+        .into_iter()
+        .map(|e| (e.client_id, e))
+        .collect();
+    let mut tx = db.begin_write().await?;
+    for chunk in changed.chunks(500) {
+        // Minus the changes this computation saw: what was written meanwhile
+        // still counts. An update, not an upsert: a client erased meanwhile
+        // (their row deleted) gets no row back.
+        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+            "UPDATE client_features SET changes = MAX(client_features.changes - v.column2, 0), \
+             first_visit_at = v.column3, bought = v.column4, training_cutoff = v.column5, \
+             training = v.column6, scoring_cutoff = v.column7, scoring = v.column8 FROM (",
+        );
+        q.push_values(chunk, |mut row, (client, changes)| {
+            let trained = training.get(client);
+            let scored = scoring.remove(client);
+            row.push_bind(*client)
+                .push_bind(*changes)
+                .push_bind(trained.map(|e| e.first_visit_at))
+                .push_bind(trained.map(|e| e.bought))
+                .push_bind(trained.map(|e| e.cutoff))
+                .push_bind(trained.map(|e| encode(&e.values)))
+                .push_bind(scored.as_ref().map(|e| e.cutoff))
+                .push_bind(scored.map(|e| encode(&e.values)));
+        });
+        q.push(") AS v WHERE client_features.client_id = v.column1");
+        q.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(changed.len())
+}
+
+/// Every client's features as kept (after `refresh`): cut at the first sale
+/// for training (`outcome_cutoff`), else as of the last contact. The same
+/// examples `load` computes from scratch, in client order.
+pub async fn kept(db: &Db, now: i64, outcome_cutoff: bool) -> Result<Vec<Example>, AppError> {
+    refresh(db, now).await?;
+    let sql = if outcome_cutoff {
+        "SELECT client_id, training_cutoff, bought, first_visit_at, training FROM client_features \
+         WHERE training IS NOT NULL ORDER BY client_id"
+    } else {
+        "SELECT client_id, scoring_cutoff, bought, first_visit_at, scoring FROM client_features \
+         WHERE scoring IS NOT NULL ORDER BY client_id"
+    };
+    let rows: Vec<(i64, i64, bool, i64, Vec<u8>)> =
+        sqlx::query_as(sql).fetch_all(db.pool()).await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(client_id, cutoff, bought, first_visit_at, values)| Example {
+                client_id,
+                cutoff,
+                bought,
+                first_visit_at,
+                values: decode(&values),
+            },
+        )
+        .collect())
+}
+
+/// After a bulk load that paused the triggers: every client gets a row, and
+/// every row is recomputed at the next refresh.
+pub async fn mark_all_changed(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO client_features (client_id) SELECT id FROM clients WHERE erased_at IS NULL",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE client_features SET changes = changes + 1")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Feature values as stored: little-endian f64s, exact.
+fn encode(values: &[f64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn decode(bytes: &[u8]) -> Vec<f64> {
+    bytes
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+        .collect()
+}
+
 /// The raw count behind a log-transformed feature, for reason texts.
 pub fn unlog(x: f64) -> f64 {
     x.exp() - 1.0
@@ -299,6 +450,12 @@ pub fn unlog(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_values_come_back_exactly() {
+        let values = vec![0.1, -2.5, f64::MIN_POSITIVE, 1e300, 0.0];
+        assert_eq!(decode(&encode(&values)), values);
+    }
 
     #[test]
     fn names_match_the_vector() {

@@ -160,7 +160,7 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
         code: ConflictCode::TrainingRunning,
     })?;
     let t = now();
-    let examples = features::load(db, t, true, None).await?;
+    let examples = features::kept(db, t, true).await?;
     let incumbent = active_model(db).await?;
     let trained = tokio::task::spawn_blocking(move || {
         model::train(&examples, incumbent.as_ref().map(|(id, m)| (*id, m)))
@@ -312,7 +312,7 @@ async fn store_scores_in(
 
 /// Rescores every client with `model` (their state as of now).
 pub async fn rescore_all(db: &Db, model_id: i64, model: &LinearModel) -> Result<(), AppError> {
-    let examples = features::load(db, now(), false, None).await?;
+    let examples = features::kept(db, now(), false).await?;
     let scores = score(model, &examples);
     store_scores(db, model_id, &scores).await
 }
@@ -404,7 +404,7 @@ pub async fn set_bands(db: &Db, actor: i64, hot: f64, warm: f64) -> Result<(), A
 
 /// Writes the exact training matrix and labels as CSV.
 pub async fn export_features(db: &Db, out: &mut impl std::io::Write) -> Result<usize, AppError> {
-    let examples = features::load(db, now(), true, None).await?;
+    let examples = features::kept(db, now(), true).await?;
     let io = |error: std::io::Error| AppError::internal(error);
     writeln!(
         out,
