@@ -494,4 +494,29 @@ async fn kept_features_follow_every_write_and_equal_a_full_recount() {
         );
     }
     assert_eq!(scalar(&app, changed).await, 0);
+
+    // Another process (here a second pool, with its own copy of the features)
+    // refreshes first: this one's copy notices and reloads, not missing the change.
+    let file = app.state.data_dir.join("avtosalon.db");
+    let other = app::infra::Db::open(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "UPDATE clients SET source = 'telegram' WHERE id = {a}"
+    ))
+    .execute(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        app::scoring::ssr::features::refresh(&other, now)
+            .await
+            .unwrap(),
+        1
+    );
+    for outcome_cutoff in [true, false] {
+        assert_eq!(
+            kept(db, now, outcome_cutoff).await.unwrap(),
+            load(db, now, outcome_cutoff, None).await.unwrap()
+        );
+    }
 }

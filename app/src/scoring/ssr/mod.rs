@@ -160,7 +160,9 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
         code: ConflictCode::TrainingRunning,
     })?;
     let t = now();
+    let began = std::time::Instant::now();
     let examples = features::kept(db, t, true).await?;
+    let features_ms = began.elapsed().as_millis() as u64;
     let incumbent = active_model(db).await?;
     let trained = tokio::task::spawn_blocking(move || {
         model::train(&examples, incumbent.as_ref().map(|(id, m)| (*id, m)))
@@ -170,6 +172,7 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
     let (model, metrics) = trained.map_err(|e| AppError::TrainingRefused {
         reason: e.to_string(),
     })?;
+    let fit_ms = began.elapsed().as_millis() as u64 - features_ms;
     let activate = metrics.beats_incumbent();
     let mut tx = db.begin_write().await?;
     if activate {
@@ -198,9 +201,20 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
     };
     audit::record(&mut tx, actor, action, "model", Some(id), None).await?;
     tx.commit().await?;
+    let stored_ms = began.elapsed().as_millis() as u64;
     if activate {
         rescore_all(db, id, &model).await?;
     }
+    // Where a retrain's time goes, for the operator and the benchmarks.
+    tracing::info!(
+        model = id,
+        active = activate,
+        features_ms,
+        fit_ms,
+        rescore_ms = began.elapsed().as_millis() as u64 - stored_ms,
+        total_ms = began.elapsed().as_millis() as u64,
+        "model trained"
+    );
     Ok(StoredModel {
         id,
         trained_at: t,
@@ -292,7 +306,7 @@ async fn store_scores_in(
         // meanwhile gets no score back (erasure leaves none, and the
         // potential-buyers count relies on it).
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT OR REPLACE INTO client_scores (client_id, model_id, probability, reasons, scored_at) \
+            "INSERT INTO client_scores (client_id, model_id, probability, reasons, scored_at) \
              SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM (",
         );
         q.push_values(chunk, |mut b, (client, p, reasons)| {
@@ -302,8 +316,13 @@ async fn store_scores_in(
                 .push_bind(serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into()))
                 .push_bind(t);
         });
+        // Updated in place (not deleted and inserted again), and only when
+        // the score or its reasons differ.
         q.push(
-            ") v WHERE EXISTS (SELECT 1 FROM clients c WHERE c.id = v.column1 AND c.erased_at IS NULL)",
+            ") v WHERE EXISTS (SELECT 1 FROM clients c WHERE c.id = v.column1 AND c.erased_at IS NULL) \
+             ON CONFLICT (client_id) DO UPDATE SET model_id = excluded.model_id, \
+             probability = excluded.probability, reasons = excluded.reasons, scored_at = excluded.scored_at \
+             WHERE client_scores.probability <> excluded.probability OR client_scores.reasons <> excluded.reasons",
         );
         q.build().execute(&mut *conn).await?;
     }
@@ -312,9 +331,20 @@ async fn store_scores_in(
 
 /// Rescores every client with `model` (their state as of now).
 pub async fn rescore_all(db: &Db, model_id: i64, model: &LinearModel) -> Result<(), AppError> {
+    let began = std::time::Instant::now();
     let examples = features::kept(db, now(), false).await?;
+    let read_ms = began.elapsed().as_millis() as u64;
     let scores = score(model, &examples);
-    store_scores(db, model_id, &scores).await
+    let scored_ms = began.elapsed().as_millis() as u64;
+    store_scores(db, model_id, &scores).await?;
+    tracing::debug!(
+        read_ms,
+        score_ms = scored_ms - read_ms,
+        store_ms = began.elapsed().as_millis() as u64 - scored_ms,
+        clients = scores.len(),
+        "every client rescored"
+    );
+    Ok(())
 }
 
 /// Rescores one client after their visits or services changed. A client
