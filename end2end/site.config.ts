@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium";
 
 // The installed site over HTTPS (scripts/site-test.sh): a tablet that trusts the
 // local certificate authority through its NSS database ($HOME/.pki/nssdb), reaching
@@ -20,20 +21,12 @@ export default defineConfig({
     navigationTimeout: 30_000,
     screenshot: "only-on-failure",
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      executablePath: CHROMIUM_PATH,
       args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        ...CHROMIUM_ARGS,
         // The showroom's name for the server, as the Wi-Fi's DNS would answer.
         "--host-resolver-rules=MAP avtosalon.test 127.0.0.1",
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
+        // The tablet's camera plays a real face.
         `--use-file-for-fake-video-capture=${process.env.E2E_FAKE_VIDEO}`,
       ],
     },
