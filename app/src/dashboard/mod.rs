@@ -309,7 +309,7 @@ fn InsideRow(visitor: InsideVisitor, now: i64, offset_minutes: i32) -> impl Into
             }}
             <div class="inside-main">
                 <div>{name} " " {badge} " " {hot}</div>
-                <div class="muted small">
+                <div class="muted small" data-test="inside-where">
                     {visitor.branch.clone()} " · " {clock(visitor.entered_at, offset_minutes)} " · "
                     {t!(i18n, dashboard.since_minutes, n = move || minutes)}
                 </div>
