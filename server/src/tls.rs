@@ -32,8 +32,13 @@ pub struct TlsMaterial {
 }
 
 /// The local authority's folder inside the data directory.
-pub fn tls_dir(data_dir: &Path) -> PathBuf {
+fn tls_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("tls")
+}
+
+/// The local authority's certificate, the one tablets install.
+pub fn authority_certificate(data_dir: &Path) -> PathBuf {
+    tls_dir(data_dir).join("ca.pem")
 }
 
 /// The certificate and key to serve, made or read as configured.
@@ -44,7 +49,7 @@ pub fn prepare(config: &Config) -> Result<TlsMaterial, ServerError> {
             key_pem: read(key)?,
             ca_pem: None,
         }),
-        (None, None) => local_authority(&tls_dir(&config.data_dir), &names(config)),
+        (None, None) => local_authority(&config.data_dir, &names(config)),
         _ => Err(ServerError::Config(
             "TLS_CERT and TLS_KEY go together: give both files, or neither for a local certificate authority".into(),
         )),
@@ -115,9 +120,10 @@ fn authority_params() -> CertificateParams {
 
 /// Reads the authority (making it the first time) and issues a server
 /// certificate for `names`.
-fn local_authority(dir: &Path, names: &[String]) -> Result<TlsMaterial, ServerError> {
-    std::fs::create_dir_all(dir).map_err(|e| ServerError::DataDir(dir.to_path_buf(), e))?;
-    let (ca_cert_path, ca_key_path) = (dir.join("ca.pem"), dir.join("ca-key.pem"));
+fn local_authority(data_dir: &Path, names: &[String]) -> Result<TlsMaterial, ServerError> {
+    let dir = tls_dir(data_dir);
+    std::fs::create_dir_all(&dir).map_err(|e| ServerError::DataDir(dir.clone(), e))?;
+    let (ca_cert_path, ca_key_path) = (authority_certificate(data_dir), dir.join("ca-key.pem"));
     let ca_key = match std::fs::read_to_string(&ca_key_path) {
         Ok(pem) => KeyPair::from_pem(&pem).map_err(|e| tls_error("the stored authority key", e))?,
         Err(_) => {
@@ -210,7 +216,7 @@ mod tests {
             first.key_pem, second.key_pem,
             "the server key is new each start"
         );
-        let mode = std::fs::metadata(dir.path().join("ca-key.pem")).unwrap();
+        let mode = std::fs::metadata(tls_dir(dir.path()).join("ca-key.pem")).unwrap();
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(mode.permissions().mode() & 0o777, 0o600);
         let chain = String::from_utf8(first.chain_pem).unwrap();

@@ -59,8 +59,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
 /// once (public by nature: it proves nothing without its key); 404 when
 /// HTTPS uses the dealership's own certificate or is off.
 async fn local_authority(State(state): State<AppState>) -> Response {
-    let path = crate::tls::tls_dir(&state.data_dir).join("ca.pem");
-    match tokio::fs::read(path).await {
+    if !state.local_ca {
+        return AppError::NotFound.into_response();
+    }
+    match tokio::fs::read(crate::tls::authority_certificate(&state.data_dir)).await {
         Ok(pem) => (
             [
                 (header::CONTENT_TYPE, "application/x-x509-ca-cert"),

@@ -171,14 +171,10 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     for statement in [
         "DELETE FROM documents WHERE client_id = ?",
         "DELETE FROM face_templates WHERE client_id = ?",
-        "DELETE FROM client_scores WHERE client_id = ?",
-        // Their model features go; the row stays counted changed so every
-        // process's copy of the features drops them at its next refresh.
-        "UPDATE client_features SET changes = changes + 1, first_visit_at = NULL, bought = NULL, \
-         training_cutoff = NULL, training = NULL, scoring_cutoff = NULL, scoring = NULL WHERE client_id = ?",
     ] {
         sqlx::query(statement).bind(id).execute(&mut *tx).await?;
     }
+    crate::scoring::ssr::forget(&mut tx, id).await?;
     // Birth year and gender stay: the age × gender statistics are anonymous
     // counts and must not change when someone is erased.
     sqlx::query(

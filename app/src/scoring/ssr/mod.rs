@@ -329,6 +329,25 @@ async fn store_scores_in(
     Ok(())
 }
 
+/// Erasure: the client's score and model features go. The features row
+/// stays, emptied and counted changed, so every process's copy of the
+/// features drops them at its next refresh.
+pub async fn forget(conn: &mut sqlx::SqliteConnection, client_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM client_scores WHERE client_id = ?")
+        .bind(client_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE client_features SET changes = changes + 1, first_visit_at = NULL, bought = NULL, \
+         training_cutoff = NULL, training = NULL, scoring_cutoff = NULL, scoring = NULL \
+         WHERE client_id = ?",
+    )
+    .bind(client_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Rescores every client with `model` (their state as of now).
 pub async fn rescore_all(db: &Db, model_id: i64, model: &LinearModel) -> Result<(), AppError> {
     let began = std::time::Instant::now();
