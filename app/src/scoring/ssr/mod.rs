@@ -3,6 +3,7 @@
 
 pub mod features;
 pub mod model;
+pub mod trees;
 
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite};

@@ -1,0 +1,767 @@
+//! Gradient-boosted decision trees for the purchase model, with exact
+//! per-client attributions (TreeSHAP).
+//!
+//! Written here rather than taken from a crate: the registry's pure-Rust
+//! boosters either lack exact attributions or bring a thread pool and
+//! formats we do not need, and C++ bindings would make the server build a
+//! compiler's worth of LightGBM. This one is the algorithm of
+//! scikit-learn's `HistGradientBoostingClassifier` with its defaults (255
+//! bins, leaf-wise trees of 31 leaves, at least 20 clients per leaf, step
+//! 0.1, up to 100 trees, stopping after 10 without progress on a validation
+//! slice), so the two can be compared on the same exported matrix. One-hot
+//! groups (source, segment) are binned as one column each, which is exact
+//! because at most one member is set, and halves the histogram work.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+const LEARNING_RATE: f64 = 0.1;
+const MAX_TREES: usize = 100;
+const MAX_LEAVES: usize = 31;
+const MIN_SAMPLES_LEAF: usize = 20;
+const MIN_HESSIAN: f64 = 1e-3;
+const MAX_BINS: usize = 255;
+const NO_CHANGE_ROUNDS: usize = 10;
+const TOLERANCE: f64 = 1e-7;
+
+/// One node; a leaf has `left == 0` (the root is never a child).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    #[serde(rename = "f")]
+    pub feature: u16,
+    /// Clients with `x[feature] <= threshold` go left.
+    #[serde(rename = "t")]
+    pub threshold: f64,
+    #[serde(rename = "l")]
+    pub left: u32,
+    #[serde(rename = "r")]
+    pub right: u32,
+    /// A leaf's push on the log-odds (learning rate applied).
+    #[serde(rename = "v")]
+    pub value: f64,
+    /// Training clients that reached the node: the weights TreeSHAP uses
+    /// for "this feature unknown".
+    #[serde(rename = "c")]
+    pub cover: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+}
+
+impl Tree {
+    fn leaf_of(&self, x: &[f64]) -> usize {
+        let mut i = 0;
+        while self.nodes[i].left != 0 {
+            let n = &self.nodes[i];
+            i = if x[n.feature as usize] <= n.threshold {
+                n.left
+            } else {
+                n.right
+            } as usize;
+        }
+        i
+    }
+
+    pub fn predict(&self, x: &[f64]) -> f64 {
+        self.nodes[self.leaf_of(x)].value
+    }
+
+    /// The tree's mean output over the training clients.
+    fn expected(&self) -> f64 {
+        let root = self.nodes[0].cover.max(1.0);
+        self.nodes
+            .iter()
+            .filter(|n| n.left == 0)
+            .map(|n| n.value * n.cover / root)
+            .sum()
+    }
+
+    fn depth(&self) -> usize {
+        fn below(t: &Tree, i: usize) -> usize {
+            let n = &t.nodes[i];
+            if n.left == 0 {
+                0
+            } else {
+                1 + below(t, n.left as usize).max(below(t, n.right as usize))
+            }
+        }
+        below(self, 0)
+    }
+}
+
+/// The boosted trees: log-odds = `base` + the sum of every tree's leaf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forest {
+    pub base: f64,
+    pub trees: Vec<Tree>,
+    /// Each feature's share of the loss reduction of all splits.
+    pub importance: Vec<f64>,
+}
+
+impl Forest {
+    pub fn raw(&self, x: &[f64]) -> f64 {
+        self.base + self.trees.iter().map(|t| t.predict(x)).sum::<f64>()
+    }
+
+    /// Each feature's push on the log-odds for this client (path-dependent
+    /// TreeSHAP, Lundberg et al. 2018); with `expected()` they add up to `raw`.
+    pub fn contributions(&self, x: &[f64]) -> Vec<f64> {
+        let mut phi = vec![0.0; self.importance.len()];
+        let depth = self.trees.iter().map(Tree::depth).max().unwrap_or(0);
+        let mut buffer = vec![PathStep::default(); (depth + 2) * (depth + 3) / 2];
+        for tree in &self.trees {
+            shap_node(tree, x, 0, &mut buffer, 0, 1.0, 1.0, NO_FEATURE, &mut phi);
+        }
+        phi
+    }
+
+    /// The log-odds before anything is known about the client.
+    pub fn expected(&self) -> f64 {
+        self.base + self.trees.iter().map(Tree::expected).sum::<f64>()
+    }
+}
+
+const NO_FEATURE: usize = usize::MAX;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct PathStep {
+    feature: usize,
+    zero: f64,
+    one: f64,
+    weight: f64,
+}
+
+fn extend(path: &mut [PathStep], depth: usize, zero: f64, one: f64, feature: usize) {
+    path[depth] = PathStep {
+        feature,
+        zero,
+        one,
+        weight: if depth == 0 { 1.0 } else { 0.0 },
+    };
+    let d = (depth + 1) as f64;
+    for i in (0..depth).rev() {
+        path[i + 1].weight += one * path[i].weight * (i + 1) as f64 / d;
+        path[i].weight = zero * path[i].weight * (depth - i) as f64 / d;
+    }
+}
+
+fn unwind(path: &mut [PathStep], depth: usize, index: usize) {
+    let PathStep { zero, one, .. } = path[index];
+    let d = (depth + 1) as f64;
+    let mut next = path[depth].weight;
+    for i in (0..depth).rev() {
+        if one != 0.0 {
+            let kept = path[i].weight;
+            path[i].weight = next * d / ((i + 1) as f64 * one);
+            next = kept - path[i].weight * zero * (depth - i) as f64 / d;
+        } else {
+            path[i].weight = path[i].weight * d / (zero * (depth - i) as f64);
+        }
+    }
+    for i in index..depth {
+        path[i].feature = path[i + 1].feature;
+        path[i].zero = path[i + 1].zero;
+        path[i].one = path[i + 1].one;
+    }
+}
+
+fn unwound_sum(path: &[PathStep], depth: usize, index: usize) -> f64 {
+    let PathStep { zero, one, .. } = path[index];
+    let mut next = path[depth].weight;
+    let mut total = 0.0;
+    for i in (0..depth).rev() {
+        if one != 0.0 {
+            let share = next / ((i + 1) as f64 * one);
+            total += share;
+            next = path[i].weight - share * zero * (depth - i) as f64;
+        } else {
+            total += path[i].weight / (zero * (depth - i) as f64);
+        }
+    }
+    total * (depth + 1) as f64
+}
+
+/// `buffer[..depth]` holds the parent's path; this node's path is built
+/// right after it, and its children's after that.
+#[allow(clippy::too_many_arguments)]
+fn shap_node(
+    tree: &Tree,
+    x: &[f64],
+    node: usize,
+    buffer: &mut [PathStep],
+    depth: usize,
+    zero: f64,
+    one: f64,
+    feature: usize,
+    phi: &mut [f64],
+) {
+    let (parent, rest) = buffer.split_at_mut(depth);
+    rest[..depth].copy_from_slice(parent);
+    extend(rest, depth, zero, one, feature);
+    let n = &tree.nodes[node];
+    if n.left == 0 {
+        for i in 1..=depth {
+            let step = rest[i];
+            phi[step.feature] += unwound_sum(rest, depth, i) * (step.one - step.zero) * n.value;
+        }
+        return;
+    }
+    let split = n.feature as usize;
+    let (hot, cold) = if x[split] <= n.threshold {
+        (n.left as usize, n.right as usize)
+    } else {
+        (n.right as usize, n.left as usize)
+    };
+    let cover = n.cover.max(f64::MIN_POSITIVE);
+    let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
+    let mut depth = depth;
+    // A feature split on again further down: undo its earlier step and redo
+    // it here, so each feature appears once on the path.
+    if let Some(i) = (0..=depth).find(|&i| rest[i].feature == split) {
+        incoming_zero = rest[i].zero;
+        incoming_one = rest[i].one;
+        unwind(rest, depth, i);
+        depth -= 1;
+    }
+    let hot_zero = tree.nodes[hot].cover / cover * incoming_zero;
+    let cold_zero = tree.nodes[cold].cover / cover * incoming_zero;
+    shap_node(tree, x, hot, rest, depth + 1, hot_zero, incoming_one, split, phi);
+    shap_node(tree, x, cold, rest, depth + 1, cold_zero, 0.0, split, phi);
+}
+
+/// How one binned column maps to features.
+enum Column {
+    /// One feature: bin `b` holds `thresholds[b-1] < x <= thresholds[b]`.
+    Single {
+        feature: usize,
+        thresholds: Vec<f64>,
+    },
+    /// A one-hot group: bin 0 = none set, bin `k + 1` = member `k` set.
+    Group { features: Range<usize> },
+}
+
+impl Column {
+    fn bins(&self) -> usize {
+        match self {
+            Column::Single { thresholds, .. } => thresholds.len() + 1,
+            Column::Group { features } => features.len() + 1,
+        }
+    }
+
+    fn bin(&self, x: &[f64]) -> u8 {
+        match self {
+            Column::Single {
+                feature,
+                thresholds,
+            } => thresholds.partition_point(|t| *t < x[*feature]) as u8,
+            Column::Group { features } => features
+                .clone()
+                .position(|f| x[f] > 0.5)
+                .map_or(0, |k| k as u8 + 1),
+        }
+    }
+}
+
+/// Cut points like scikit-learn's: midpoints between distinct values when
+/// there are few, else quantiles.
+fn thresholds(mut values: Vec<f64>) -> Vec<f64> {
+    values.sort_by(f64::total_cmp);
+    let mut distinct = values.clone();
+    distinct.dedup();
+    if distinct.len() <= MAX_BINS {
+        return distinct.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
+    }
+    let mut cuts: Vec<f64> = (1..MAX_BINS)
+        .map(|k| values[k * values.len() / MAX_BINS])
+        .collect();
+    cuts.dedup();
+    // The largest value must land in the last bin, not on a cut.
+    cuts.retain(|c| *c < *distinct.last().unwrap_or(&0.0));
+    cuts
+}
+
+/// Whether every row has at most one member of `group` set, each 0 or 1.
+fn is_one_hot(rows: &[&[f64]], group: &Range<usize>) -> bool {
+    rows.iter().all(|x| {
+        let set = group.clone().filter(|&f| x[f] != 0.0).count();
+        set <= 1 && group.clone().all(|f| x[f] == 0.0 || x[f] == 1.0)
+    })
+}
+
+fn columns(rows: &[&[f64]], width: usize, groups: &[Range<usize>]) -> Vec<Column> {
+    let groups: Vec<&Range<usize>> = groups.iter().filter(|g| is_one_hot(rows, g)).collect();
+    let mut out = Vec::new();
+    let mut feature = 0;
+    while feature < width {
+        if let Some(g) = groups.iter().find(|g| g.start == feature) {
+            out.push(Column::Group {
+                features: (*g).clone(),
+            });
+            feature = g.end;
+        } else {
+            out.push(Column::Single {
+                feature,
+                thresholds: thresholds(rows.iter().map(|x| x[feature]).collect()),
+            });
+            feature += 1;
+        }
+    }
+    out
+}
+
+/// Gradient, hessian and count of the clients in one bin.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    g: f64,
+    h: f64,
+    n: f64,
+}
+
+impl Sums {
+    fn add(&mut self, g: f64, h: f64) {
+        self.g += g;
+        self.h += h;
+        self.n += 1.0;
+    }
+    fn minus(self, o: Sums) -> Sums {
+        Sums {
+            g: self.g - o.g,
+            h: self.h - o.h,
+            n: self.n - o.n,
+        }
+    }
+    fn score(self) -> f64 {
+        self.g * self.g / self.h
+    }
+    fn allowed(self) -> bool {
+        self.n >= MIN_SAMPLES_LEAF as f64 && self.h >= MIN_HESSIAN
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    gain: f64,
+    column: usize,
+    /// Single: bins `..=bin` go left. Group: member `bin` set goes right.
+    bin: usize,
+    left: Sums,
+}
+
+struct Grown {
+    node: usize,
+    rows: Vec<u32>,
+    hist: Vec<Sums>,
+    total: Sums,
+    best: Option<Split>,
+}
+
+/// The binned training data and where each column's histogram starts.
+struct Binned {
+    columns: Vec<Column>,
+    data: Vec<Vec<u8>>,
+    offsets: Vec<usize>,
+    bins: usize,
+}
+
+impl Binned {
+    fn histogram(&self, rows: &[u32], g: &[f64], h: &[f64]) -> Vec<Sums> {
+        let mut hist = vec![Sums::default(); self.bins];
+        for (c, data) in self.data.iter().enumerate() {
+            let part = &mut hist[self.offsets[c]..self.offsets[c] + self.columns[c].bins()];
+            for &r in rows {
+                let r = r as usize;
+                part[data[r] as usize].add(g[r], h[r]);
+            }
+        }
+        hist
+    }
+
+    fn best_split(&self, hist: &[Sums], total: Sums) -> Option<Split> {
+        let parent = total.score();
+        let mut best: Option<Split> = None;
+        let mut consider = |column: usize, bin: usize, left: Sums| {
+            let right = total.minus(left);
+            if !left.allowed() || !right.allowed() {
+                return;
+            }
+            let gain = left.score() + right.score() - parent;
+            if gain > 1e-12 && best.is_none_or(|b| gain > b.gain) {
+                best = Some(Split {
+                    gain,
+                    column,
+                    bin,
+                    left,
+                });
+            }
+        };
+        for (c, column) in self.columns.iter().enumerate() {
+            let part = &hist[self.offsets[c]..self.offsets[c] + column.bins()];
+            match column {
+                Column::Single { .. } => {
+                    let mut left = Sums::default();
+                    for (b, s) in part[..part.len() - 1].iter().enumerate() {
+                        left.g += s.g;
+                        left.h += s.h;
+                        left.n += s.n;
+                        consider(c, b, left);
+                    }
+                }
+                Column::Group { .. } => {
+                    for (k, s) in part[1..].iter().enumerate() {
+                        consider(c, k, total.minus(*s));
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    fn goes_left(&self, split: &Split, row: usize) -> bool {
+        let bin = self.data[split.column][row] as usize;
+        match self.columns[split.column] {
+            Column::Single { .. } => bin <= split.bin,
+            Column::Group { .. } => bin != split.bin + 1,
+        }
+    }
+
+    /// The split as a feature and threshold on raw values.
+    fn rule(&self, split: &Split) -> (usize, f64) {
+        match &self.columns[split.column] {
+            Column::Single {
+                feature,
+                thresholds,
+            } => (*feature, thresholds[split.bin]),
+            Column::Group { features } => (features.start + split.bin, 0.5),
+        }
+    }
+}
+
+fn leaf_value(s: Sums) -> f64 {
+    if s.h <= 0.0 {
+        0.0
+    } else {
+        -LEARNING_RATE * s.g / s.h
+    }
+}
+
+/// Grows one tree leaf-wise on the gradients; returns it and each training
+/// row's leaf value.
+fn grow(binned: &Binned, g: &[f64], h: &[f64], importance: &mut [f64]) -> (Tree, Vec<f64>) {
+    let rows: Vec<u32> = (0..g.len() as u32).collect();
+    let hist = binned.histogram(&rows, g, h);
+    let total = rows.iter().fold(Sums::default(), |mut s, &r| {
+        s.add(g[r as usize], h[r as usize]);
+        s
+    });
+    let mut tree = Tree {
+        nodes: vec![Node {
+            feature: 0,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            value: leaf_value(total),
+            cover: total.n,
+        }],
+    };
+    let best = binned.best_split(&hist, total);
+    let mut leaves = vec![Grown {
+        node: 0,
+        rows,
+        hist,
+        total,
+        best,
+    }];
+    while leaves.len() < MAX_LEAVES {
+        let Some((at, split)) = leaves
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.best.map(|b| (i, b)))
+            .max_by(|a, b| a.1.gain.total_cmp(&b.1.gain))
+        else {
+            break;
+        };
+        let parent = leaves.swap_remove(at);
+        let (left_rows, right_rows): (Vec<u32>, Vec<u32>) = parent
+            .rows
+            .iter()
+            .partition(|&&r| binned.goes_left(&split, r as usize));
+        let left_total = split.left;
+        let right_total = parent.total.minus(split.left);
+        // The smaller child's histogram from its rows, the larger's by subtraction.
+        let (small_rows, small_is_left) = if left_rows.len() <= right_rows.len() {
+            (&left_rows, true)
+        } else {
+            (&right_rows, false)
+        };
+        let small = binned.histogram(small_rows, g, h);
+        let large: Vec<Sums> = parent
+            .hist
+            .iter()
+            .zip(&small)
+            .map(|(p, s)| p.minus(*s))
+            .collect();
+        let (left_hist, right_hist) = if small_is_left {
+            (small, large)
+        } else {
+            (large, small)
+        };
+        let (feature, threshold) = binned.rule(&split);
+        importance[feature] += split.gain;
+        let left = tree.nodes.len();
+        for (total, _) in [(left_total, ()), (right_total, ())] {
+            tree.nodes.push(Node {
+                feature: 0,
+                threshold: 0.0,
+                left: 0,
+                right: 0,
+                value: leaf_value(total),
+                cover: total.n,
+            });
+        }
+        let n = &mut tree.nodes[parent.node];
+        n.feature = feature as u16;
+        n.threshold = threshold;
+        n.left = left as u32;
+        n.right = left as u32 + 1;
+        for (node, rows, hist, total) in [
+            (left, left_rows, left_hist, left_total),
+            (left + 1, right_rows, right_hist, right_total),
+        ] {
+            let best = binned.best_split(&hist, total);
+            leaves.push(Grown {
+                node,
+                rows,
+                hist,
+                total,
+                best,
+            });
+        }
+    }
+    let mut values = vec![0.0; g.len()];
+    for leaf in &leaves {
+        let v = tree.nodes[leaf.node].value;
+        for &r in &leaf.rows {
+            values[r as usize] = v;
+        }
+    }
+    (tree, values)
+}
+
+fn log_loss(raw: &[f64], labels: &[bool]) -> f64 {
+    raw.iter()
+        .zip(labels)
+        .map(|(z, y)| {
+            // log(1 + e^z) - y·z, stable for large |z|.
+            let softplus = if *z > 0.0 {
+                z + (-z).exp().ln_1p()
+            } else {
+                z.exp().ln_1p()
+            };
+            softplus - if *y { *z } else { 0.0 }
+        })
+        .sum::<f64>()
+        / raw.len().max(1) as f64
+}
+
+/// Fits the trees on `rows` (logistic loss), stopping when the loss on
+/// `validation` has not improved for 10 rounds. `groups` are one-hot
+/// feature ranges (binned together when they really are one-hot).
+pub fn fit(
+    rows: &[&[f64]],
+    labels: &[bool],
+    validation: (&[&[f64]], &[bool]),
+    groups: &[Range<usize>],
+) -> Forest {
+    let width = rows.first().map_or(0, |r| r.len());
+    let columns = columns(rows, width, groups);
+    let mut offsets = Vec::with_capacity(columns.len());
+    let mut bins = 0;
+    for c in &columns {
+        offsets.push(bins);
+        bins += c.bins();
+    }
+    let data = columns
+        .iter()
+        .map(|c| rows.iter().map(|x| c.bin(x)).collect())
+        .collect();
+    let binned = Binned {
+        columns,
+        data,
+        offsets,
+        bins,
+    };
+    let share = labels.iter().filter(|y| **y).count() as f64 / labels.len().max(1) as f64;
+    let share = share.clamp(1e-6, 1.0 - 1e-6);
+    let base = (share / (1.0 - share)).ln();
+    let (validation_rows, validation_labels) = validation;
+    let mut raw = vec![base; rows.len()];
+    let mut validation_raw = vec![base; validation_rows.len()];
+    let mut losses = vec![log_loss(&validation_raw, validation_labels)];
+    let mut importance = vec![0.0; width];
+    let mut trees = Vec::new();
+    let (mut g, mut h) = (vec![0.0; rows.len()], vec![0.0; rows.len()]);
+    for _ in 0..MAX_TREES {
+        for i in 0..rows.len() {
+            let p = 1.0 / (1.0 + (-raw[i]).exp());
+            g[i] = p - if labels[i] { 1.0 } else { 0.0 };
+            h[i] = (p * (1.0 - p)).max(1e-16);
+        }
+        let (tree, values) = grow(&binned, &g, &h, &mut importance);
+        if tree.nodes.len() == 1 {
+            break;
+        }
+        for (r, v) in raw.iter_mut().zip(&values) {
+            *r += v;
+        }
+        for (r, x) in validation_raw.iter_mut().zip(validation_rows) {
+            *r += tree.predict(x);
+        }
+        trees.push(tree);
+        losses.push(log_loss(&validation_raw, validation_labels));
+        // scikit-learn's rule: stop when none of the last 10 rounds beat the
+        // loss of the round before them by more than the tolerance.
+        if losses.len() > NO_CHANGE_ROUNDS {
+            let reference = losses[losses.len() - NO_CHANGE_ROUNDS - 1];
+            let recent = &losses[losses.len() - NO_CHANGE_ROUNDS..];
+            if recent.iter().all(|l| *l >= reference - TOLERANCE) {
+                break;
+            }
+        }
+    }
+    let total: f64 = importance.iter().sum();
+    if total > 0.0 {
+        importance.iter_mut().for_each(|v| *v /= total);
+    }
+    Forest {
+        base,
+        trees,
+        importance,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lcg(seed: u64) -> impl FnMut() -> f64 {
+        let mut state = seed;
+        move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// Four numeric features and a one-hot group of three; buying follows an
+    /// interaction (a lot of a AND b high) that no linear model sees.
+    fn data(n: usize, seed: u64) -> (Vec<Vec<f64>>, Vec<bool>) {
+        let mut next = lcg(seed);
+        let mut rows = Vec::new();
+        let mut labels = Vec::new();
+        for _ in 0..n {
+            let mut x = vec![next(), next(), (next() * 5.0).floor(), next(), 0.0, 0.0, 0.0];
+            let hot = (next() * 4.0) as usize;
+            if hot < 3 {
+                x[4 + hot] = 1.0;
+            }
+            let signal = if x[0] > 0.6 && x[1] > 0.5 { 2.5 } else { -1.0 } + x[5] + 0.3 * x[2];
+            labels.push(next() < 1.0 / (1.0 + (-(signal - 1.0)).exp()));
+            rows.push(x);
+        }
+        (rows, labels)
+    }
+
+    fn forest(n: usize) -> (Forest, Vec<Vec<f64>>, Vec<bool>) {
+        let (rows, labels) = data(n, 7);
+        let (check, check_labels) = data(n / 5, 8);
+        let r: Vec<&[f64]> = rows.iter().map(|x| x.as_slice()).collect();
+        let c: Vec<&[f64]> = check.iter().map(|x| x.as_slice()).collect();
+        let f = fit(&r, &labels, (&c, &check_labels), &[4..7]);
+        (f, check, check_labels)
+    }
+
+    #[test]
+    fn trees_learn_an_interaction_and_stop_early() {
+        let (f, check, labels) = forest(6_000);
+        assert!(!f.trees.is_empty() && f.trees.len() <= MAX_TREES);
+        let scores: Vec<f64> = check.iter().map(|x| f.raw(x)).collect();
+        let auc = super::super::model::roc_auc(&scores, &labels);
+        assert!(auc > 0.75, "{auc}");
+        // The interaction's corner scores above the rest, all else equal.
+        let inside = f.raw(&[0.9, 0.9, 2.0, 0.5, 0.0, 0.0, 0.0]);
+        let outside = f.raw(&[0.9, 0.1, 2.0, 0.5, 0.0, 0.0, 0.0]);
+        assert!(inside > outside + 1.0, "{inside} vs {outside}");
+        // Feature 3 is noise: it explains least of the numeric ones.
+        assert!(f.importance[3] < f.importance[0] && f.importance[3] < f.importance[1]);
+        assert!((f.importance.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn contributions_add_up_to_the_raw_score() {
+        let (f, check, _) = forest(4_000);
+        for x in check.iter().take(200) {
+            let phi = f.contributions(x);
+            let sum = f.expected() + phi.iter().sum::<f64>();
+            assert!((sum - f.raw(x)).abs() < 1e-9, "{sum} vs {}", f.raw(x));
+        }
+    }
+
+    /// TreeSHAP against Shapley values by brute force over every subset,
+    /// with "unknown" features averaged over the training clients the way
+    /// the tree saw them (by cover).
+    #[test]
+    fn contributions_are_the_exact_shapley_values() {
+        let (f, check, _) = forest(3_000);
+        let width = 7;
+        fn known(tree: &Tree, x: &[f64], set: u32, i: usize) -> f64 {
+            let n = &tree.nodes[i];
+            if n.left == 0 {
+                return n.value;
+            }
+            if set & (1 << n.feature) != 0 {
+                let next = if x[n.feature as usize] <= n.threshold {
+                    n.left
+                } else {
+                    n.right
+                };
+                known(tree, x, set, next as usize)
+            } else {
+                let (l, r) = (&tree.nodes[n.left as usize], &tree.nodes[n.right as usize]);
+                (l.cover * known(tree, x, set, n.left as usize)
+                    + r.cover * known(tree, x, set, n.right as usize))
+                    / n.cover
+            }
+        }
+        let value = |x: &[f64], set: u32| f.trees.iter().map(|t| known(t, x, set, 0)).sum::<f64>();
+        let factorial = |k: usize| (1..=k).product::<usize>() as f64;
+        for x in check.iter().take(5) {
+            let phi = f.contributions(x);
+            for (i, got) in phi.iter().enumerate() {
+                let mut exact = 0.0;
+                for set in 0u32..(1 << width) {
+                    if set & (1 << i) != 0 {
+                        continue;
+                    }
+                    let s = set.count_ones() as usize;
+                    let weight = factorial(s) * factorial(width - s - 1) / factorial(width);
+                    exact += weight * (value(x, set | (1 << i)) - value(x, set));
+                }
+                assert!((got - exact).abs() < 1e-9, "feature {i}: {got} vs {exact}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_one_hot_group_is_split_member_by_member() {
+        let (f, _, _) = forest(4_000);
+        // Member 1 of the group (feature 5) raises buying; the trees must use it.
+        assert!(f.importance[5] > 0.0);
+        let with = f.raw(&[0.5, 0.5, 2.0, 0.5, 0.0, 1.0, 0.0]);
+        let without = f.raw(&[0.5, 0.5, 2.0, 0.5, 0.0, 0.0, 0.0]);
+        assert!(with > without);
+    }
+}
