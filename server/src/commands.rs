@@ -37,15 +37,21 @@ async fn open_existing(config: &Config) -> Result<Db, ServerError> {
 pub async fn train(config: &Config) -> Result<(), ServerError> {
     let db = open_existing(config).await?;
     let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.set_message("computing features, cross-validating, training, rescoring …");
+    spinner.set_message("training both model families, rescoring …");
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let result = app::scoring::ssr::train_and_activate(&db, None).await;
     spinner.finish_and_clear();
     let model = result.map_err(|e| ServerError::Demo(e.to_string()))?;
     let m = &model.metrics;
     println!(
-        "model #{}: ROC AUC {:.3} (visit count alone {:.3}), PR AUC {:.3} (baseline {:.3}), Brier {:.4}, L2 alpha {}",
-        model.id, m.roc_auc, m.baseline_roc_auc, m.pr_auc, m.baseline_pr_auc, m.brier, m.alpha
+        "model #{} ({}): ROC AUC {:.3} (visit count alone {:.3}), PR AUC {:.3} (baseline {:.3}), Brier {:.4}",
+        model.id,
+        model.family.as_str(),
+        m.roc_auc,
+        m.baseline_roc_auc,
+        m.pr_auc,
+        m.baseline_pr_auc,
+        m.brier
     );
     println!(
         "trained on {} clients ({} buyers), tested on {} later clients ({} buyers), fit in {:.2} s",

@@ -73,7 +73,12 @@ pub struct ModelReport {
     pub alpha: f64,
     /// (from, to, clients, mean predicted, observed rate)
     pub calibration: Vec<(f64, f64, usize, f64, f64)>,
-    /// (feature, weight), largest effect first.
+    /// `logistic` or `trees`.
+    pub family: String,
+    /// Trees in the ensemble (0 for the logistic model).
+    pub trees: usize,
+    /// (feature, weight) for the logistic model, (feature, share of what the
+    /// trees learned) for the trees; largest effect first.
     pub coefficients: Vec<(String, f64)>,
     /// Of the `.0` hold-out clients ranked highest, `.1` bought.
     pub top: (usize, usize),
@@ -92,21 +97,17 @@ pub struct ModelPanel {
     /// The model serves the whole network: its dates are shown at the
     /// first branch's offset.
     pub offset_minutes: i32,
+    /// `auto`, or the family an admin pinned.
+    pub pinned: String,
 }
 
 #[cfg(feature = "ssr")]
 pub fn report(stored: &crate::scoring::ssr::StoredModel) -> ModelReport {
     let m = &stored.metrics;
-    let mut coefficients: Vec<(String, f64)> = stored
-        .model
-        .features
-        .iter()
-        .cloned()
-        .zip(stored.model.weights.iter().copied())
-        .collect();
-    coefficients.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
     ModelReport {
         id: stored.id,
+        family: stored.family.as_str().to_string(),
+        trees: m.trees,
         trained_at: stored.trained_at,
         active: stored.active,
         roc_auc: m.roc_auc,
@@ -124,7 +125,7 @@ pub fn report(stored: &crate::scoring::ssr::StoredModel) -> ModelReport {
             .iter()
             .map(|b| (b.from, b.to, b.clients, b.mean_predicted, b.observed_rate))
             .collect(),
-        coefficients,
+        coefficients: m.explained.clone(),
         top: (m.top.ranked, m.top.bought),
         incumbent: m.incumbent.map(|o| (o.model_id, o.pr_auc, o.roc_auc)),
     }
@@ -154,7 +155,19 @@ pub async fn load_model_panel() -> Result<ModelPanel, AppError> {
         branches,
         car_models,
         offset_minutes: crate::settings::ssr::branches::offset_minutes(&state.db, None).await?,
+        pinned: crate::scoring::ssr::pinned_family(&state.db)
+            .await?
+            .map_or("auto", |f| f.as_str())
+            .to_string(),
     })
+}
+
+/// Pins the model family used from the next training on (`auto`,
+/// `logistic`, `trees`).
+#[server(prefix = "/rpc")]
+pub async fn pin_model_family(family: String) -> Result<(), AppError> {
+    let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
+    crate::scoring::ssr::pin_family(&state.db, admin.id, &family).await
 }
 
 /// Retrains now; the previous model stays when training is refused.

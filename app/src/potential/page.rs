@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::{
-    ActivateModel, LeadPage, LeadQuery, ModelPanel, ModelReport, RetrainModel, SaveScoreBands,
-    load_leads, load_model_panel,
+    ActivateModel, LeadPage, LeadQuery, ModelPanel, ModelReport, PinModelFamily, RetrainModel,
+    SaveScoreBands, load_leads, load_model_panel,
 };
 use crate::i18n::*;
 use crate::ui::{ActionError, ErrorMessage, Loading, date};
@@ -17,6 +17,7 @@ pub fn PotentialPage() -> impl IntoView {
     let retrain = ServerAction::<RetrainModel>::new();
     let activate = ServerAction::<ActivateModel>::new();
     let bands = ServerAction::<SaveScoreBands>::new();
+    let pin = ServerAction::<PinModelFamily>::new();
     let current = move || {
         let q = query.read();
         LeadQuery {
@@ -33,6 +34,7 @@ pub fn PotentialPage() -> impl IntoView {
             retrain.version().get(),
             activate.version().get(),
             bands.version().get(),
+            pin.version().get(),
         )
     };
     let leads = Resource::new(
@@ -100,7 +102,7 @@ pub fn PotentialPage() -> impl IntoView {
                     panel
                         .get()
                         .and_then(Result::ok)
-                        .map(|panel| view! { <ModelView panel activate bands /> })
+                        .map(|panel| view! { <ModelView panel activate bands pin /> })
                 }}
             </Transition>
         </section>
@@ -249,11 +251,22 @@ fn ModelView(
     panel: ModelPanel,
     activate: ServerAction<ActivateModel>,
     bands: ServerAction<SaveScoreBands>,
+    pin: ServerAction<PinModelFamily>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let Some(active) = panel.models.iter().find(|m| m.active).cloned() else {
         return view! { <p class="muted">{t!(i18n, potential.no_model)}</p> }.into_any();
     };
+    // The newest training's models (one per family), side by side.
+    let newest = panel.models.first().map(|m| m.trained_at);
+    let compared: Vec<ModelReport> = panel
+        .models
+        .iter()
+        .filter(|m| Some(m.trained_at) == newest)
+        .cloned()
+        .collect();
+    let is_trees = active.family == "trees";
+    let pinned = panel.pinned.clone();
     let ModelReport {
         trained_at,
         roc_auc,
@@ -269,6 +282,7 @@ fn ModelView(
         calibration,
         coefficients,
         top,
+        trees,
         ..
     } = active;
     let hot = format!("{:.0}", panel.hot * 100.0);
@@ -282,8 +296,14 @@ fn ModelView(
     };
     let percent = (roc_auc * 100.0).round() as i64;
     let baseline = (baseline_roc_auc * 100.0).round() as i64;
+    let looks_at: Vec<(String, f64)> = if is_trees {
+        coefficients.iter().take(8).cloned().collect()
+    } else {
+        Vec::new()
+    };
     let (raises, lowers): (Vec<_>, Vec<_>) = coefficients
         .into_iter()
+        .filter(|_| !is_trees)
         .filter(|(_, weight)| weight.abs() >= 0.01)
         .partition(|(_, weight)| *weight > 0.0);
     let effects = move |list: Vec<(String, f64)>| {
@@ -313,20 +333,63 @@ fn ModelView(
                 {t!(i18n, potential.tested_on, test = move || test_count, buyers = move || test_buyers)}
             </p>
         </div>
-        <div class="card-grid">
-            <div>
-                <h3>{t!(i18n, potential.raises)}</h3>
-                <table class="table compact" data-test="raises">
-                    <tbody>{effects(raises)}</tbody>
-                </table>
+        <CompareModels compared />
+        {if is_trees {
+            view! {
+                <div data-test="looks-at">
+                    <h3>{t!(i18n, potential.looks_at)}</h3>
+                    <table class="table compact">
+                        <tbody>
+                            {looks_at
+                                .into_iter()
+                                .map(|(name, share)| {
+                                    view! {
+                                        <tr>
+                                            <td>{move || crate::potential::feature_label(i18n.get_locale(), &name)}</td>
+                                            <td class="num">{format!("{:.0}%", share * 100.0)}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                    <p class="muted small">{t!(i18n, potential.looks_at_note)}</p>
+                </div>
+            }
+                .into_any()
+        } else {
+            view! {
+                <div class="card-grid">
+                    <div>
+                        <h3>{t!(i18n, potential.raises)}</h3>
+                        <table class="table compact" data-test="raises">
+                            <tbody>{effects(raises)}</tbody>
+                        </table>
+                    </div>
+                    <div>
+                        <h3>{t!(i18n, potential.lowers)}</h3>
+                        <table class="table compact" data-test="lowers">
+                            <tbody>{effects(lowers)}</tbody>
+                        </table>
+                    </div>
+                </div>
+            }
+                .into_any()
+        }}
+        <ActionForm action=pin attr:class="form-grid" attr:data-test="model-pin">
+            <label class="field">
+                <span>{t!(i18n, potential.pin)}</span>
+                <select name="family">
+                    <option value="auto" selected=pinned == "auto">{t!(i18n, potential.pin_auto)}</option>
+                    <option value="logistic" selected=pinned == "logistic">{t!(i18n, potential.pin_logistic)}</option>
+                    <option value="trees" selected=pinned == "trees">{t!(i18n, potential.pin_trees)}</option>
+                </select>
+            </label>
+            <div class="form-actions">
+                <button type="submit" class="button">{t!(i18n, common.save)}</button>
             </div>
-            <div>
-                <h3>{t!(i18n, potential.lowers)}</h3>
-                <table class="table compact" data-test="lowers">
-                    <tbody>{effects(lowers)}</tbody>
-                </table>
-            </div>
-        </div>
+        </ActionForm>
+        <ActionError value=pin.value() />
         <details class="spaced" data-test="technical">
             <summary class="button ghost small">{t!(i18n, potential.technical)}</summary>
             <div class="kpis">
@@ -343,7 +406,13 @@ fn ModelView(
                 <div class="kpi">
                     <span class="kpi-label">"Brier"</span>
                     <span class="kpi-value">{fixed(brier)}</span>
-                    <span class="kpi-note">"L2 α = " {alpha}</span>
+                    <span class="kpi-note">
+                        {if is_trees {
+                            t!(i18n, potential.trees_count, count = move || trees).into_any()
+                        } else {
+                            view! { "L2 α = " {alpha} }.into_any()
+                        }}
+                    </span>
                 </div>
             </div>
             <p class="muted small">{t!(i18n, potential.honesty)}</p>
@@ -388,7 +457,9 @@ fn ModelView(
                                 <tr>
                                     <td>"#" {m.id}</td>
                                     <td>{date(m.trained_at, offset_minutes)}</td>
+                                    <td><FamilyName family=m.family.clone() /></td>
                                     <td>"ROC AUC " {fixed(m.roc_auc)}</td>
+                                    <td>"PR AUC " {fixed(m.pr_auc)}</td>
                                     <td>
                                         {if m.active {
                                             view! { <span class="badge ok">{t!(i18n, settings.active)}</span> }.into_any()
@@ -425,4 +496,68 @@ fn ModelView(
         </details>
     }
         .into_any()
+}
+
+#[component]
+fn FamilyName(family: String) -> impl IntoView {
+    let i18n = use_i18n();
+    if family == "trees" {
+        t!(i18n, potential.family_trees).into_any()
+    } else {
+        t!(i18n, potential.family_logistic).into_any()
+    }
+}
+
+/// The newest training's models and the visit-count baseline on the same
+/// hold-out: what each would have got right, in the same figures.
+#[component]
+fn CompareModels(compared: Vec<ModelReport>) -> impl IntoView {
+    let i18n = use_i18n();
+    let Some(first) = compared.first().cloned() else {
+        return ().into_any();
+    };
+    let ranked = first.top.0;
+    view! {
+        <h3>{t!(i18n, potential.compare)}</h3>
+        <div class="table-wrap">
+            <table class="table compact" data-test="model-compare">
+                <thead>
+                    <tr>
+                        <th>{t!(i18n, potential.compare_model)}</th>
+                        <th class="num">{t!(i18n, potential.compare_top, ranked = move || ranked)}</th>
+                        <th class="num">"ROC AUC"</th>
+                        <th class="num">"PR AUC"</th>
+                        <th class="num">"Brier"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {compared
+                        .into_iter()
+                        .map(|m| {
+                            view! {
+                                <tr data-family=m.family.clone() class:active-row=m.active>
+                                    <td>
+                                        <FamilyName family=m.family.clone() />
+                                        {m.active.then(|| view! { " " <span class="badge ok">{t!(i18n, settings.active)}</span> })}
+                                    </td>
+                                    <td class="num">{m.top.1}</td>
+                                    <td class="num">{fixed(m.roc_auc)}</td>
+                                    <td class="num">{fixed(m.pr_auc)}</td>
+                                    <td class="num">{fixed(m.brier)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                    <tr class="muted">
+                        <td>{t!(i18n, potential.baseline_row)}</td>
+                        <td class="num">"—"</td>
+                        <td class="num">{fixed(first.baseline_roc_auc)}</td>
+                        <td class="num">{fixed(first.baseline_pr_auc)}</td>
+                        <td class="num">"—"</td>
+                    </tr>
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
 }

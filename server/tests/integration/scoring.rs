@@ -220,7 +220,8 @@ async fn one_class_keeps_the_previous_model_and_says_why() {
         scalar(&app, "SELECT id FROM models WHERE active").await,
         active
     );
-    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM models").await, 1);
+    // One training: one model of each family, none added by the refusal.
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM models").await, 2);
     // The same through the page's server function, for the UI.
     let ui = app
         .post_form(app::potential::RetrainModel::PATH, "", Some(&admin))
@@ -231,9 +232,6 @@ async fn one_class_keeps_the_previous_model_and_says_why() {
 #[tokio::test]
 async fn reasons_are_the_largest_contributions() {
     let app = app_with_demo(1_500).await;
-    let stored = app::scoring::ssr::train_and_activate(&app.state.db, None)
-        .await
-        .unwrap();
     let now = app::infra::now();
     let examples = app::scoring::ssr::features::load(&app.state.db, now, false, None)
         .await
@@ -256,14 +254,90 @@ async fn reasons_are_the_largest_contributions() {
             assert_eq!(one, vec![example.clone()]);
         }
     }
-    let model = &stored.model;
-    let weight =
-        |feature: &str| model.weights[model.features.iter().position(|f| f == feature).unwrap()];
+    for family in ["logistic", "trees"] {
+        sqlx::query("INSERT INTO settings (key, value) VALUES ('model_family', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(family)
+            .execute(app.state.db.pool())
+            .await
+            .unwrap();
+        app::scoring::ssr::train_and_activate(&app.state.db, None)
+            .await
+            .unwrap();
+        let (_, model) = app::scoring::ssr::active_model(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(model.family().as_str(), family);
+        reasons_are_true_and_largest(&app, &model, &examples).await;
+        // The trees' reasons are worked out when a client is shown, not for
+        // everyone at training; the list and the card show the same ones.
+        let unexplained = scalar(
+            &app,
+            "SELECT COUNT(*) FROM client_scores WHERE reasons = 'null'",
+        )
+        .await;
+        assert_eq!(
+            unexplained > 0,
+            family == "trees",
+            "{family}: {unexplained}"
+        );
+        let admin = app.admin().await;
+        let leads = app
+            .get(
+                "/api/potential_buyers_ml?page_size=20&lang=en",
+                Some(&admin),
+            )
+            .await
+            .json();
+        let items = leads["items"].as_array().unwrap();
+        assert!(
+            items
+                .iter()
+                .all(|l| !l["reasons"].as_array().unwrap().is_empty()),
+            "{family}: {leads}"
+        );
+        let first = items[0]["client_id"].as_i64().unwrap();
+        let card = app::potential::ssr::client_score(&app.state.db, first, app::i18n::Locale::en)
+            .await
+            .unwrap()
+            .unwrap();
+        let listed: Vec<String> = items[0]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(card.2, listed, "{family}");
+    }
+}
+
+async fn reasons_are_true_and_largest(
+    app: &crate::common::TestApp,
+    model: &app::scoring::ssr::Model,
+    examples: &[app::scoring::ssr::features::Example],
+) {
+    // The logistic model's weight; a tree's push is the client's own (its
+    // contribution, checked positive below).
+    let weight = |feature: &str| match model {
+        app::scoring::ssr::Model::Logistic(m) => {
+            m.weights[m.features.iter().position(|f| f == feature).unwrap()]
+        }
+        app::scoring::ssr::Model::Trees(_) => {
+            if feature == "days_since_last" {
+                -1.0
+            } else {
+                1.0
+            }
+        }
+    };
     let mut shown = 0;
     for example in examples.iter().take(400) {
         let reasons = app::scoring::ssr::top_reasons(model, &example.values, 3);
         shown += reasons.len();
         let contributions = model.contributions(&example.values);
+        // The contributions and the expected score add up to the raw score.
+        let sum = model.expected() + contributions.iter().sum::<f64>();
+        assert!((sum - model.raw(&example.values)).abs() < 1e-6);
         // Largest pushes first, among the facts that may be reasons.
         let mut explainable: Vec<(usize, f64)> = contributions
             .iter()
@@ -275,7 +349,7 @@ async fn reasons_are_the_largest_contributions() {
         let expected: Vec<&String> = explainable
             .iter()
             .take(3)
-            .map(|(i, _)| &model.features[*i])
+            .map(|(i, _)| &model.features()[*i])
             .collect();
         let got: Vec<&String> = reasons.iter().map(|r| &r.feature).collect();
         assert_eq!(got, expected, "client {}", example.client_id);
@@ -314,7 +388,11 @@ async fn reasons_are_the_largest_contributions() {
             }
         }
     }
-    assert!(shown > 200, "only {shown} reasons for 400 clients");
+    assert!(
+        shown > 200,
+        "only {shown} reasons for 400 clients ({:?})",
+        model.family()
+    );
 }
 
 #[tokio::test]
@@ -343,7 +421,8 @@ async fn reception_may_not_retrain_or_rank() {
 }
 
 /// Two retrains at once: one fits, the other is told a training is running
-/// (409) instead of fitting the same data twice; one new model is stored.
+/// (409) instead of fitting the same data twice; one training's models
+/// (one per family) are stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_retrains_at_once_train_once() {
     let app = std::sync::Arc::new(app_with_demo(600).await);
@@ -367,7 +446,7 @@ async fn two_retrains_at_once_train_once() {
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
     assert_eq!(
         scalar(&app, "SELECT COUNT(*) FROM models").await,
-        before + 1
+        before + 2
     );
 }
 

@@ -120,11 +120,25 @@ pub async fn leads(db: &Db, f: &LeadFilter, locale: Locale) -> Result<LeadPage, 
         bool,
     );
     let rows: Vec<Row> = q.build_query_as().fetch_all(db.pool()).await?;
+    let stored: Vec<Option<Vec<Reason>>> = rows
+        .iter()
+        .map(|row| serde_json::from_str(&row.6).unwrap_or_default())
+        .collect();
+    let unexplained: Vec<i64> = rows
+        .iter()
+        .zip(&stored)
+        .filter(|(_, reasons)| reasons.is_none())
+        .map(|(row, _)| row.0)
+        .collect();
+    let mut explained = scoring::explain(db, &unexplained).await?;
     let items = rows
         .into_iter()
+        .zip(stored)
         .map(
-            |(id, name, phone, branch, car, p, reasons, last, visits, bought)| {
-                let reasons: Vec<Reason> = serde_json::from_str(&reasons).unwrap_or_default();
+            |((id, name, phone, branch, car, p, _, last, visits, bought), reasons)| {
+                let reasons = reasons
+                    .or_else(|| explained.remove(&id))
+                    .unwrap_or_default();
                 Lead {
                     client_id: id,
                     full_name: name,
@@ -175,15 +189,22 @@ pub async fn client_score(
             .fetch_optional(db.pool())
             .await?;
     let (hot, warm) = scoring::bands(db).await?;
-    Ok(row.map(|(p, reasons)| {
-        let reasons: Vec<Reason> = serde_json::from_str(&reasons).unwrap_or_default();
-        (
-            p,
-            band(p, hot, warm).to_string(),
-            reasons
-                .iter()
-                .map(|r| scoring::reason_text(locale, r))
-                .collect(),
-        )
-    }))
+    let Some((p, reasons)) = row else {
+        return Ok(None);
+    };
+    let reasons = match serde_json::from_str::<Option<Vec<Reason>>>(&reasons).unwrap_or_default() {
+        Some(reasons) => reasons,
+        None => scoring::explain(db, &[client_id])
+            .await?
+            .remove(&client_id)
+            .unwrap_or_default(),
+    };
+    Ok(Some((
+        p,
+        band(p, hot, warm).to_string(),
+        reasons
+            .iter()
+            .map(|r| scoring::reason_text(locale, r))
+            .collect(),
+    )))
 }

@@ -52,6 +52,14 @@ pub fn width() -> usize {
     NUMERIC.len() + Source::ALL.len() + SEGMENTS.len()
 }
 
+/// The one-hot groups (source, segment) as ranges of the vector: at most
+/// one member of each is set, which the trees bin as one column.
+pub fn one_hot_groups() -> Vec<std::ops::Range<usize>> {
+    let sources = NUMERIC.len()..NUMERIC.len() + Source::ALL.len();
+    let segments = sources.end..sources.end + SEGMENTS.len();
+    vec![sources, segments]
+}
+
 /// One client's features before scaling, and the outcome.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Example {
@@ -513,6 +521,36 @@ pub async fn kept(db: &Db, now: i64, outcome_cutoff: bool) -> Result<Vec<Example
             }
         })
         .collect())
+}
+
+/// Today's feature values of the given clients: their kept row, or (when
+/// something changed since it was computed) worked out afresh.
+pub async fn scoring_values(
+    db: &Db,
+    now: i64,
+    clients: &[i64],
+) -> Result<Vec<(i64, Vec<f64>)>, AppError> {
+    let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+        "SELECT client_id, changes, scoring FROM client_features WHERE client_id IN (",
+    );
+    let mut ids = q.separated(", ");
+    for client in clients {
+        ids.push_bind(*client);
+    }
+    q.push(")");
+    let rows: Vec<(i64, i64, Option<Vec<u8>>)> = q.build_query_as().fetch_all(db.pool()).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (client, changes, scoring) in rows {
+        match scoring {
+            Some(bytes) if changes == 0 => out.push((client, decode(&bytes))),
+            _ => {
+                if let Some(e) = load(db, now, false, Some(client)).await?.pop() {
+                    out.push((client, e.values));
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// After a bulk load that paused the triggers: every client gets a row, and

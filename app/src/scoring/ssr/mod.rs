@@ -5,6 +5,9 @@ pub mod features;
 pub mod model;
 pub mod trees;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -13,7 +16,7 @@ use crate::i18n::*;
 use crate::infra::Db;
 use crate::infra::audit;
 use crate::infra::now;
-pub use model::{LinearModel, Metrics, TrainError};
+pub use model::{Family, LinearModel, Metrics, Model, TrainError, TreeModel};
 
 /// One reason behind a score: a feature and the client's value of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,7 +70,7 @@ fn plain_value(feature: &str, raw: f64) -> f64 {
 /// Up to `n` true facts about this client that raised their score, largest
 /// push first: a brand-new visitor is not told "came back on their own" or
 /// "stays 0 min" because the model happens to weigh those against buying.
-pub fn top_reasons(model: &LinearModel, raw: &[f64], n: usize) -> Vec<Reason> {
+pub fn top_reasons(model: &Model, raw: &[f64], n: usize) -> Vec<Reason> {
     let contributions = model.contributions(raw);
     let mut order: Vec<usize> = (0..contributions.len())
         .filter(|&i| contributions[i] > 0.02 && is_reason(model, raw, i))
@@ -77,24 +80,30 @@ pub fn top_reasons(model: &LinearModel, raw: &[f64], n: usize) -> Vec<Reason> {
         .into_iter()
         .take(n)
         .map(|i| Reason {
-            feature: model.features[i].clone(),
-            value: plain_value(&model.features[i], raw[i]),
+            feature: model.features()[i].clone(),
+            value: plain_value(&model.features()[i], raw[i]),
             weight: contributions[i],
         })
         .collect()
 }
 
-/// Whether feature `i` is a fact about the client that speaks for buying.
-pub fn is_reason(model: &LinearModel, raw: &[f64], i: usize) -> bool {
-    let feature = model.features[i].as_str();
+/// Whether feature `i` is a fact about the client that speaks for buying
+/// (its contribution, checked by the caller, is positive).
+pub fn is_reason(model: &Model, raw: &[f64], i: usize) -> bool {
+    let feature = model.features()[i].as_str();
     let Some((lean, least)) = reason_rule(feature) else {
         return false;
     };
-    let value = plain_value(feature, raw[i]);
-    match lean {
-        Lean::More => model.weights[i] > 0.0 && value >= least,
-        Lean::Less => model.weights[i] < 0.0 && value >= least,
-    }
+    // The logistic model leans one way for everyone: its weight must agree
+    // with "more (or less) of this helps". A tree's push is the client's own.
+    let agrees = match model {
+        Model::Logistic(m) => match lean {
+            Lean::More => m.weights[i] > 0.0,
+            Lean::Less => m.weights[i] < 0.0,
+        },
+        Model::Trees(_) => true,
+    };
+    agrees && plain_value(feature, raw[i]) >= least
 }
 
 /// A reason as a short sentence in `locale`.
@@ -135,13 +144,14 @@ pub fn reason_text(locale: Locale, reason: &Reason) -> String {
     template.replace("%n", &n)
 }
 
-/// A stored model as the model page lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A stored model as the model page lists it (without its body: a tree
+/// ensemble's is hundreds of kilobytes, the page needs only the metrics).
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredModel {
     pub id: i64,
     pub trained_at: i64,
     pub active: bool,
-    pub model: LinearModel,
+    pub family: Family,
     pub metrics: Metrics,
 }
 
@@ -149,10 +159,11 @@ pub struct StoredModel {
 #[derive(Default)]
 struct Training(tokio::sync::Mutex<()>);
 
-/// Trains on the whole database and stores the model. It becomes active (and
-/// every client is rescored) unless it ranks the newest clients worse than
-/// the active model does: then it is kept inactive, `active: false` says so,
-/// and its metrics carry both figures. On failure nothing changes.
+/// Trains both families on the whole database and stores them. The better
+/// one (or the family an admin pinned) becomes active, and every client is
+/// rescored, unless it ranks the newest clients worse than the active model
+/// does: then it is kept inactive, `active: false` says so, and its metrics
+/// carry both figures. On failure nothing changes.
 pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredModel, AppError> {
     // One training at a time per database: a second click (or the nightly
     // job meeting a click) is told one is running instead of fitting twice.
@@ -165,102 +176,215 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
     let examples = features::kept(db, t, true).await?;
     let features_ms = began.elapsed().as_millis() as u64;
     let incumbent = active_model(db).await?;
+    let incumbent_family = incumbent.as_ref().map(|(_, m)| m.family());
+    let pinned = pinned_family(db).await?;
     let trained = tokio::task::spawn_blocking(move || {
-        model::train(&examples, incumbent.as_ref().map(|(id, m)| (*id, m)))
+        model::train(
+            &examples,
+            incumbent.as_ref().map(|(id, m)| (*id, m.as_ref())),
+            pinned,
+        )
     })
     .await
     .map_err(AppError::internal)?;
-    let (model, metrics) = trained.map_err(|e| AppError::TrainingRefused {
+    let model::Trained { candidates, chosen } = trained.map_err(|e| AppError::TrainingRefused {
         reason: e.to_string(),
     })?;
     let fit_ms = began.elapsed().as_millis() as u64 - features_ms;
-    let activate = metrics.beats_incumbent();
+    // A pinned family replaces a model of the other family whatever the
+    // hold-out says: the admin chose it.
+    let switches_family = pinned.is_some() && incumbent_family != pinned;
+    let activate = switches_family || candidates[chosen].1.beats_incumbent();
     let mut tx = db.begin_write().await?;
     if activate {
         sqlx::query("UPDATE models SET active = FALSE WHERE active = TRUE")
             .execute(&mut *tx)
             .await?;
     }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO models (trained_at, algorithm, body, metrics, train_count, test_count, positive_count, active, trained_by) \
-         VALUES (?, 'logistic_regression_l2', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(t)
-    .bind(serde_json::to_string(&model).map_err(AppError::internal)?)
-    .bind(serde_json::to_string(&metrics).map_err(AppError::internal)?)
-    .bind(metrics.train_count as i64)
-    .bind(metrics.test_count as i64)
-    .bind((metrics.train_buyers + metrics.test_buyers) as i64)
-    .bind(activate)
-    .bind(actor)
-    .fetch_one(&mut *tx)
-    .await?;
+    // Both families are stored, so the model page can show them side by side.
+    let mut chosen_id = 0;
+    for (i, (model, metrics)) in candidates.iter().enumerate() {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO models (trained_at, algorithm, body, metrics, train_count, test_count, positive_count, active, trained_by) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(t)
+        .bind(model.family().algorithm())
+        .bind(model.encode().map_err(AppError::internal)?)
+        .bind(serde_json::to_string(metrics).map_err(AppError::internal)?)
+        .bind(metrics.train_count as i64)
+        .bind(metrics.test_count as i64)
+        .bind((metrics.train_buyers + metrics.test_buyers) as i64)
+        .bind(activate && i == chosen)
+        .bind(actor)
+        .fetch_one(&mut *tx)
+        .await?;
+        if i == chosen {
+            chosen_id = id;
+        }
+    }
     let action = if activate {
         "train"
     } else {
         "train_kept_active"
     };
-    audit::record(&mut tx, actor, action, "model", Some(id), None).await?;
+    audit::record(&mut tx, actor, action, "model", Some(chosen_id), None).await?;
     tx.commit().await?;
     let stored_ms = began.elapsed().as_millis() as u64;
+    let (model, metrics) = candidates
+        .into_iter()
+        .nth(chosen)
+        .ok_or_else(|| AppError::internal("no model chosen"))?;
+    let family = model.family();
     if activate {
-        rescore_all(db, id, &model).await?;
+        rescore_all(db, chosen_id, &model).await?;
     }
     // Where a retrain's time goes, for the operator and the benchmarks.
     tracing::info!(
-        model = id,
+        model = chosen_id,
+        family = family.as_str(),
         active = activate,
         features_ms,
         fit_ms,
+        store_models_ms = stored_ms - features_ms - fit_ms,
         rescore_ms = began.elapsed().as_millis() as u64 - stored_ms,
         total_ms = began.elapsed().as_millis() as u64,
         "model trained"
     );
     Ok(StoredModel {
-        id,
+        id: chosen_id,
         trained_at: t,
         active: activate,
-        model,
+        family,
         metrics,
     })
 }
 
+/// The family an admin pinned (settings key `model_family`), if any.
+pub async fn pinned_family(db: &Db) -> Result<Option<Family>, AppError> {
+    let value: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'model_family'")
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(value.as_deref().and_then(Family::parse))
+}
+
+/// Pins a family (`logistic`, `trees`) for the next trainings, or lets the
+/// hold-out choose (`auto`).
+pub async fn pin_family(db: &Db, actor: i64, value: &str) -> Result<(), AppError> {
+    let family = match value.trim() {
+        "auto" | "" => None,
+        other => Some(Family::parse(other).ok_or_else(|| {
+            AppError::invalid("model_family", crate::error::InvalidCode::BadFormat)
+        })?),
+    };
+    let mut tx = db.begin_write().await?;
+    match family {
+        Some(f) => {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ('model_family', ?) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(f.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM settings WHERE key = 'model_family'")
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    audit::record(&mut tx, Some(actor), "update", "model_family", None, None).await?;
+    tx.commit().await?;
+    // Pinned means used now: the newest model of that family becomes active.
+    let active = active_model(db).await?.map(|(_, m)| m.family());
+    if let Some(family) = family
+        && active.is_some_and(|a| a != family)
+    {
+        let newest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM models WHERE algorithm = ?")
+                .bind(family.algorithm())
+                .fetch_one(db.pool())
+                .await?;
+        if let Some(id) = newest {
+            activate(db, actor, id).await?;
+        }
+    }
+    Ok(())
+}
+
 pub async fn list_models(db: &Db) -> Result<Vec<StoredModel>, AppError> {
     let rows: Vec<(i64, i64, bool, String, String)> = sqlx::query_as(
-        "SELECT id, trained_at, active, body, metrics FROM models ORDER BY id DESC LIMIT 20",
+        "SELECT id, trained_at, active, algorithm, metrics FROM models ORDER BY id DESC LIMIT 20",
     )
     .fetch_all(db.pool())
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, trained_at, active, body, metrics)| {
-            Some(StoredModel {
-                id,
-                trained_at,
-                active,
-                model: serde_json::from_str(&body).ok()?,
-                metrics: serde_json::from_str(&metrics).ok()?,
-            })
-        })
-        .collect())
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, trained_at, active, algorithm, metrics) in rows {
+        let Ok(mut metrics) = serde_json::from_str::<Metrics>(&metrics) else {
+            continue;
+        };
+        // Models stored before the metrics named what they lean on.
+        if metrics.explained.is_empty() {
+            let body: String = sqlx::query_scalar("SELECT body FROM models WHERE id = ?")
+                .bind(id)
+                .fetch_one(db.pool())
+                .await?;
+            if let Ok(model) = Model::decode(&algorithm, &body) {
+                metrics.explained = model.explained();
+            }
+        }
+        out.push(StoredModel {
+            id,
+            trained_at,
+            active,
+            family: Family::from_algorithm(&algorithm),
+            metrics,
+        });
+    }
+    Ok(out)
 }
 
-pub async fn active_model(db: &Db) -> Result<Option<(i64, LinearModel)>, AppError> {
+/// The active model, decoded once per process and kept while it stays active.
+#[derive(Default)]
+struct ActiveModel(std::sync::Mutex<Option<(i64, Arc<Model>)>>);
+
+pub async fn active_model(db: &Db) -> Result<Option<(i64, Arc<Model>)>, AppError> {
     let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, body FROM models WHERE active = TRUE LIMIT 1")
+        sqlx::query_as("SELECT id, algorithm FROM models WHERE active = TRUE LIMIT 1")
             .fetch_optional(db.pool())
             .await?;
-    Ok(row.and_then(|(id, body)| serde_json::from_str(&body).ok().map(|m| (id, m))))
+    let Some((id, algorithm)) = row else {
+        return Ok(None);
+    };
+    let cache = db.cache::<ActiveModel>();
+    if let Some((cached, model)) = cache.0.lock().map_err(AppError::internal)?.as_ref()
+        && *cached == id
+    {
+        return Ok(Some((id, model.clone())));
+    }
+    let body: String = sqlx::query_scalar("SELECT body FROM models WHERE id = ?")
+        .bind(id)
+        .fetch_one(db.pool())
+        .await?;
+    let Ok(model) = Model::decode(&algorithm, &body) else {
+        return Ok(None);
+    };
+    let model = Arc::new(model);
+    *cache.0.lock().map_err(AppError::internal)? = Some((id, model.clone()));
+    Ok(Some((id, model)))
 }
 
 /// Makes an earlier model active again and rescores with it.
 pub async fn activate(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
-    let body: Option<String> = sqlx::query_scalar("SELECT body FROM models WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    let model: LinearModel =
-        serde_json::from_str(&body.ok_or(AppError::NotFound)?).map_err(AppError::internal)?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT algorithm, body FROM models WHERE id = ?")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
+    let (algorithm, body) = row.ok_or(AppError::NotFound)?;
+    let model = Model::decode(&algorithm, &body).map_err(AppError::internal)?;
     let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE models SET active = (id = ?)")
         .bind(id)
@@ -271,25 +395,48 @@ pub async fn activate(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
     rescore_all(db, id, &model).await
 }
 
-/// Scores of (client id, probability, reasons) for the given examples.
-pub fn score(model: &LinearModel, examples: &[features::Example]) -> Vec<(i64, f64, Vec<Reason>)> {
-    examples
-        .iter()
-        .map(|e| {
-            (
-                e.client_id,
-                model.probability(&e.values),
-                top_reasons(model, &e.values, 3),
-            )
-        })
-        .collect()
+/// A client's probability and, when worked out, the reasons behind it.
+pub type Scored = (i64, f64, Option<Vec<Reason>>);
+
+/// Scores the given examples, on both cores for many. The logistic model's
+/// reasons are a multiplication and come with every score; the trees'
+/// exact attributions cost about 0.1 ms a client, so a full rescore leaves
+/// them (`None`) to be worked out for the clients a page shows (`explain`).
+pub fn score(model: &Model, examples: &[features::Example], with_reasons: bool) -> Vec<Scored> {
+    let explain = with_reasons || matches!(model, Model::Logistic(_));
+    let one = |e: &features::Example| {
+        let reasons = explain.then(|| top_reasons(model, &e.values, 3));
+        (e.client_id, model.probability(&e.values), reasons)
+    };
+    if examples.len() < 10_000 {
+        return examples.iter().map(one).collect();
+    }
+    let (first, second) = examples.split_at(examples.len() / 2);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| second.iter().map(one).collect::<Vec<_>>());
+        let mut scored: Vec<Scored> = first.iter().map(one).collect();
+        scored.extend(other.join().unwrap_or_default());
+        scored
+    })
 }
 
-async fn store_scores(
-    db: &Db,
-    model_id: i64,
-    scores: &[(i64, f64, Vec<Reason>)],
-) -> Result<(), AppError> {
+/// Reasons for the given clients' scores as the active model sees them,
+/// for those whose stored score came without (trees, after a full rescore).
+pub async fn explain(db: &Db, clients: &[i64]) -> Result<HashMap<i64, Vec<Reason>>, AppError> {
+    if clients.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let Some((_, model)) = active_model(db).await? else {
+        return Ok(HashMap::new());
+    };
+    let values = features::scoring_values(db, now(), clients).await?;
+    Ok(values
+        .into_iter()
+        .map(|(client, x)| (client, top_reasons(&model, &x, 3)))
+        .collect())
+}
+
+async fn store_scores(db: &Db, model_id: i64, scores: &[Scored]) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
     store_scores_in(&mut tx, model_id, scores, now()).await?;
     tx.commit().await?;
@@ -299,7 +446,7 @@ async fn store_scores(
 async fn store_scores_in(
     conn: &mut sqlx::SqliteConnection,
     model_id: i64,
-    scores: &[(i64, f64, Vec<Reason>)],
+    scores: &[Scored],
     t: i64,
 ) -> Result<(), AppError> {
     for chunk in scores.chunks(2_000) {
@@ -350,11 +497,11 @@ pub async fn forget(conn: &mut sqlx::SqliteConnection, client_id: i64) -> Result
 }
 
 /// Rescores every client with `model` (their state as of now).
-pub async fn rescore_all(db: &Db, model_id: i64, model: &LinearModel) -> Result<(), AppError> {
+pub async fn rescore_all(db: &Db, model_id: i64, model: &Model) -> Result<(), AppError> {
     let began = std::time::Instant::now();
     let examples = features::kept(db, now(), false).await?;
     let read_ms = began.elapsed().as_millis() as u64;
-    let scores = score(model, &examples);
+    let scores = score(model, &examples, false);
     let scored_ms = began.elapsed().as_millis() as u64;
     store_scores(db, model_id, &scores).await?;
     tracing::debug!(
@@ -375,7 +522,7 @@ pub async fn rescore_client(db: &Db, client_id: i64) -> Result<(), AppError> {
         return Ok(());
     };
     let examples = features::load(db, now(), false, Some(client_id)).await?;
-    let scores = score(&model, &examples);
+    let scores = score(&model, &examples, true);
     let (hot, _) = bands(db).await?;
     let t = now();
     let mut tx = db.begin_write().await?;

@@ -228,7 +228,17 @@ fn shap_node(
     }
     let hot_zero = tree.nodes[hot].cover / cover * incoming_zero;
     let cold_zero = tree.nodes[cold].cover / cover * incoming_zero;
-    shap_node(tree, x, hot, rest, depth + 1, hot_zero, incoming_one, split, phi);
+    shap_node(
+        tree,
+        x,
+        hot,
+        rest,
+        depth + 1,
+        hot_zero,
+        incoming_one,
+        split,
+        phi,
+    );
     shap_node(tree, x, cold, rest, depth + 1, cold_zero, 0.0, split, phi);
 }
 
@@ -663,7 +673,15 @@ mod tests {
         let mut rows = Vec::new();
         let mut labels = Vec::new();
         for _ in 0..n {
-            let mut x = vec![next(), next(), (next() * 5.0).floor(), next(), 0.0, 0.0, 0.0];
+            let mut x = vec![
+                next(),
+                next(),
+                (next() * 5.0).floor(),
+                next(),
+                0.0,
+                0.0,
+                0.0,
+            ];
             let hot = (next() * 4.0) as usize;
             if hot < 3 {
                 x[4 + hot] = 1.0;
