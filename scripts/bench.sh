@@ -28,7 +28,7 @@ echo "== criterion (server-side times)"
 BENCH_DATABASE_URL=$db cargo bench --profile release -p server --bench queries -- --noplot
 echo "== load generator (wrk) on 127.0.0.1:$BENCH_PORT"
 command -v wrk >/dev/null || "$make" --no-print-directory apt PACKAGES="wrk"
-DATA_DIR=$BENCH_DIR DATABASE_URL=$db BIND=127.0.0.1:$BENCH_PORT ADMIN_PASSWORD=bench-admin-pass NO_DEMO_DATA=1 RUST_LOG=warn \
+DATA_DIR=$BENCH_DIR DATABASE_URL=$db BIND=127.0.0.1:$BENCH_PORT ADMIN_PASSWORD=bench-admin-pass NO_DEMO_DATA=1 RUST_LOG=warn,app::scoring=info \
 	"$CARGO_TARGET_DIR/release/server" > "$BENCH_DIR/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
@@ -49,6 +49,11 @@ for i in 1 2 3; do
 	curl -s -o "$BENCH_DIR/retrain.json" -w '%{http_code} %{time_total}\n' -X POST -H "Cookie: avtosalon_session=$cookie" \
 		"http://127.0.0.1:$BENCH_PORT/api/retrain_model" | awk '{printf "HTTP %s in %.0f ms\n", $1, $2 * 1000}'
 done
+grep 'model trained' "$BENCH_DIR/server.log" | tail -3 || true
+echo "-- hold-out quality: both our models beside scikit-learn on the same matrix and split"
+"$CARGO_TARGET_DIR/release/server" --data-dir "$BENCH_DIR" --database-url "$db" export-features --out "$BENCH_DIR/features.csv"
+[ -x "$BENCH_DIR/venv/bin/python" ] || { python3 -m venv "$BENCH_DIR/venv" && "$BENCH_DIR/venv/bin/pip" install -q scikit-learn==1.5.2; }
+"$BENCH_DIR/venv/bin/python" scripts/compare_sklearn.py "$BENCH_DIR/features.csv" --db "$BENCH_DIR/bench.db"
 echo "-- GET /api/potential_buyers_ml first page (median of 21)"
 for i in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: avtosalon_session=$cookie" \
 	"http://127.0.0.1:$BENCH_PORT/api/potential_buyers_ml"; done | sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $1 * 1000}'

@@ -396,9 +396,25 @@ test("potential buyers are ranked with reasons and the model retrains from the p
   await expect(rows.first().locator("[data-test=reasons] li").first()).toBeVisible();
   // The model is explained in plain words first, its factors by name, not code.
   await expect(page.locator("[data-test=model-top]")).toContainText(/Of the \d+ newest clients .* \d+ bought/);
-  const factors = await page.locator("[data-test=raises] td:first-child, [data-test=lowers] td:first-child").allInnerTexts();
+  const factors = await page
+    .locator("[data-test=raises] td:first-child, [data-test=lowers] td:first-child, [data-test=looks-at] td:first-child")
+    .allInnerTexts();
   expect(factors.length).toBeGreaterThan(3);
   for (const factor of factors) expect(factor).not.toMatch(/_/);
+  // Both families of the newest training side by side, with the baseline.
+  await expect(page.locator("[data-test=model-compare] tbody tr")).toHaveCount(3);
+  await expect(page.locator("[data-test=model-compare] tr[data-family=trees]")).toContainText("Gradient-boosted trees");
+  await expect(page.locator("[data-test=model-compare] tr[data-family=logistic]")).toContainText("Logistic regression");
+  await expect(page.locator("[data-test=model-compare] .badge")).toHaveCount(1);
+  // An admin pins a family: it is used at once, and the page says which.
+  for (const family of ["logistic", "trees"]) {
+    await page.locator("[data-test=model-pin] select").selectOption(family);
+    await page.locator("[data-test=model-pin] button").click();
+    await expect(page.locator(`[data-test=model-compare] tr[data-family=${family}] .badge`)).toBeVisible();
+    await expect(page.locator("[data-test=model-pin] select")).toHaveValue(family);
+  }
+  await expect(page.locator("[data-test=looks-at]")).toBeVisible();
+  await expect(rows.first().locator("[data-test=reasons] li").first()).toBeVisible();
   await expect(page.locator("[data-test=roc-auc]")).toBeHidden();
   await page.locator("[data-test=technical] summary").click();
   const auc = Number(await page.locator("[data-test=roc-auc]").innerText());

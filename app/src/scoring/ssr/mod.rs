@@ -404,20 +404,30 @@ pub type Scored = (i64, f64, Option<Vec<Reason>>);
 /// them (`None`) to be worked out for the clients a page shows (`explain`).
 pub fn score(model: &Model, examples: &[features::Example], with_reasons: bool) -> Vec<Scored> {
     let explain = with_reasons || matches!(model, Model::Logistic(_));
-    let one = |e: &features::Example| {
-        let reasons = explain.then(|| top_reasons(model, &e.values, 3));
-        (e.client_id, model.probability(&e.values), reasons)
+    let rows: Vec<&[f64]> = examples.iter().map(|e| e.values.as_slice()).collect();
+    let probabilities = if rows.len() < 10_000 {
+        model.probabilities(&rows)
+    } else {
+        let (first, second) = rows.split_at(rows.len() / 2);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| model.probabilities(second));
+            let mut all = model.probabilities(first);
+            all.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|_| model.probabilities(second)),
+            );
+            all
+        })
     };
-    if examples.len() < 10_000 {
-        return examples.iter().map(one).collect();
-    }
-    let (first, second) = examples.split_at(examples.len() / 2);
-    std::thread::scope(|s| {
-        let other = s.spawn(|| second.iter().map(one).collect::<Vec<_>>());
-        let mut scored: Vec<Scored> = first.iter().map(one).collect();
-        scored.extend(other.join().unwrap_or_default());
-        scored
-    })
+    examples
+        .iter()
+        .zip(probabilities)
+        .map(|(e, p)| {
+            let reasons = explain.then(|| top_reasons(model, &e.values, 3));
+            (e.client_id, p, reasons)
+        })
+        .collect()
 }
 
 /// Reasons for the given clients' scores as the active model sees them,
@@ -511,6 +521,56 @@ pub async fn rescore_all(db: &Db, model_id: i64, model: &Model) -> Result<(), Ap
         clients = scores.len(),
         "every client rescored"
     );
+    if let Model::Trees(_) = model {
+        let (db, model) = (db.clone(), model.clone());
+        tokio::spawn(async move {
+            if let Err(error) = explain_top(&db, model_id, model).await {
+                tracing::warn!(%error, "reasons of the top clients not stored");
+            }
+        });
+    }
+    Ok(())
+}
+
+/// How many of the highest-ranked clients get their reasons stored right
+/// after a full rescore with trees: the first pages of the list and the
+/// bot's /top then read them instead of working them out.
+const EXPLAINED_AT_ONCE: i64 = 250;
+
+/// Stores the reasons of the highest-ranked clients who have not bought (in
+/// the background: the retrain's answer does not wait for them). A client
+/// rescored meanwhile keeps the reasons of that rescore.
+async fn explain_top(db: &Db, model_id: i64, model: Model) -> Result<(), AppError> {
+    let clients: Vec<i64> = sqlx::query_scalar(
+        "SELECT s.client_id FROM client_scores s WHERE s.model_id = ? AND s.reasons = 'null' \
+         AND NOT EXISTS (SELECT 1 FROM sales x WHERE x.client_id = s.client_id) \
+         ORDER BY s.probability DESC, s.client_id LIMIT ?",
+    )
+    .bind(model_id)
+    .bind(EXPLAINED_AT_ONCE)
+    .fetch_all(db.pool())
+    .await?;
+    let values = features::scoring_values(db, now(), &clients).await?;
+    let explained = tokio::task::spawn_blocking(move || {
+        values
+            .into_iter()
+            .map(|(client, x)| (client, top_reasons(&model, &x, 3)))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(AppError::internal)?;
+    let mut tx = db.begin_write().await?;
+    for (client, reasons) in explained {
+        sqlx::query(
+            "UPDATE client_scores SET reasons = ? WHERE client_id = ? AND model_id = ? AND reasons = 'null'",
+        )
+        .bind(serde_json::to_string(&reasons).map_err(AppError::internal)?)
+        .bind(client)
+        .bind(model_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -599,23 +659,27 @@ pub async fn set_bands(db: &Db, actor: i64, hot: f64, warm: f64) -> Result<(), A
     Ok(())
 }
 
-/// Writes the exact training matrix and labels as CSV.
+/// Writes the exact training matrix and labels as CSV, with each client's
+/// first visit: training holds out the latest quarter by `(first_visit_at,
+/// client_id)`, and `scripts/compare_sklearn.py` makes the same split.
 pub async fn export_features(db: &Db, out: &mut impl std::io::Write) -> Result<usize, AppError> {
     let examples = features::kept(db, now(), true).await?;
     let io = |error: std::io::Error| AppError::internal(error);
     writeln!(
         out,
-        "client_id,cutoff,{},bought",
+        "client_id,cutoff,first_visit_at,{},bought",
         features::names().join(",")
     )
     .map_err(io)?;
     for e in &examples {
-        let values: Vec<String> = e.values.iter().map(|v| format!("{v:.6}")).collect();
+        // Shortest round-trip form: scikit-learn sees exactly our values.
+        let values: Vec<String> = e.values.iter().map(|v| format!("{v}")).collect();
         writeln!(
             out,
-            "{},{},{},{}",
+            "{},{},{},{},{}",
             e.client_id,
             e.cutoff,
+            e.first_visit_at,
             values.join(","),
             u8::from(e.bought)
         )

@@ -230,6 +230,19 @@ impl Model {
         }
     }
 
+    /// `probability` of many clients (the trees walk them together).
+    pub fn probabilities(&self, rows: &[&[f64]]) -> Vec<f64> {
+        match self {
+            Model::Logistic(m) => rows.iter().map(|x| m.probability(x)).collect(),
+            Model::Trees(m) => m
+                .forest
+                .raw_batch(rows)
+                .into_iter()
+                .map(|z| m.calibration.probability(z))
+                .collect(),
+        }
+    }
+
     /// Each feature's push on the raw score for this client: weight times
     /// standardised value, or the trees' exact Shapley values.
     pub fn contributions(&self, x: &[f64]) -> Vec<f64> {
