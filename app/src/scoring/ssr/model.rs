@@ -230,17 +230,28 @@ impl Model {
         }
     }
 
-    /// `probability` of many clients (the trees walk them together).
-    pub fn probabilities(&self, rows: &[&[f64]]) -> Vec<f64> {
+    /// `raw` of many clients (the trees walk them together).
+    pub fn raw_batch(&self, rows: &[&[f64]]) -> Vec<f64> {
         match self {
-            Model::Logistic(m) => rows.iter().map(|x| m.probability(x)).collect(),
-            Model::Trees(m) => m
-                .forest
-                .raw_batch(rows)
-                .into_iter()
-                .map(|z| m.calibration.probability(z))
-                .collect(),
+            Model::Logistic(m) => rows.iter().map(|x| m.logit(&m.standardize(x))).collect(),
+            Model::Trees(m) => m.forest.raw_batch(rows),
         }
+    }
+
+    /// The probability behind a raw score.
+    pub fn calibrated(&self, raw: f64) -> f64 {
+        match self {
+            Model::Logistic(m) => m.calibration.probability(raw),
+            Model::Trees(m) => m.calibration.probability(raw),
+        }
+    }
+
+    /// `probability` of many clients.
+    pub fn probabilities(&self, rows: &[&[f64]]) -> Vec<f64> {
+        self.raw_batch(rows)
+            .into_iter()
+            .map(|z| self.calibrated(z))
+            .collect()
     }
 
     /// Each feature's push on the raw score for this client: weight times
@@ -732,7 +743,7 @@ fn fit_trees(fitting: &[&Example], validation: &[&Example]) -> TreeModel {
         (&check, &check_labels),
         &features::one_hot_groups(),
     );
-    let raw: Vec<f64> = check.iter().map(|x| forest.raw(x)).collect();
+    let raw = forest.raw_batch(&check);
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         trees = forest.trees.len(),
@@ -807,13 +818,18 @@ pub fn train(
         forest.map_err(|_| TrainError::Fit("the trees could not be fitted".into()))?;
 
     let labels: Vec<bool> = test.iter().map(|e| e.bought).collect();
-    let visits: Vec<f64> = test.iter().map(|e| e.value("visits_total")).collect();
+    let test_rows: Vec<&[f64]> = test.iter().map(|e| e.values.as_slice()).collect();
+    let visits_at = features::names()
+        .iter()
+        .position(|n| n == "visits_total")
+        .unwrap_or(0);
+    let visits: Vec<f64> = test.iter().map(|e| e.values[visits_at]).collect();
     let (baseline_roc_auc, baseline_pr_auc) = (roc_auc(&visits, &labels), pr_auc(&visits, &labels));
     // A model from other features (an older version) cannot be compared: the new one wins.
     let incumbent = incumbent
         .filter(|(_, old)| old.features() == features::names().as_slice())
         .map(|(model_id, old)| {
-            let scores: Vec<f64> = test.iter().map(|e| old.raw(&e.values)).collect();
+            let scores = old.raw_batch(&test_rows);
             HoldoutScore {
                 model_id,
                 roc_auc: roc_auc(&scores, &labels),
@@ -823,8 +839,8 @@ pub fn train(
     let measure = |model: &Model, seconds: f64| {
         // Ranking figures from the raw score: calibration keeps the order,
         // but far-out scores round to the same 0 or 1 and would tie.
-        let scores: Vec<f64> = test.iter().map(|e| model.raw(&e.values)).collect();
-        let probabilities: Vec<f64> = test.iter().map(|e| model.probability(&e.values)).collect();
+        let scores = model.raw_batch(&test_rows);
+        let probabilities: Vec<f64> = scores.iter().map(|z| model.calibrated(*z)).collect();
         let (alpha, cross_validation, trees) = match model {
             Model::Logistic(m) => (m.alpha, cross_validation.clone(), 0),
             Model::Trees(m) => (0.0, Vec::new(), m.forest.trees.len()),
