@@ -84,22 +84,30 @@ fn queries(c: &mut Criterion) {
     let examples = rt
         .block_on(scoring::features::load(&db, now, true, None))
         .unwrap();
-    model.bench_function(format!("train_{}_clients", examples.len()), |b| {
-        b.iter(|| scoring::model::train(&examples, None).unwrap())
-    });
-    let (trained, _) = scoring::model::train(&examples, None).unwrap();
-    // A million clients to score: the database's clients repeated.
-    let million: Vec<scoring::features::Example> =
-        examples.iter().cycle().take(1_000_000).cloned().collect();
-    model.bench_function("score_1000000_clients", |b| {
-        b.iter(|| {
-            million
-                .iter()
-                .map(|e| trained.probability(&e.values))
-                .filter(|p| *p > 0.5)
-                .count()
-        })
-    });
+    model.bench_function(
+        format!("train_both_families_{}_clients", examples.len()),
+        |b| b.iter(|| scoring::model::train(&examples, None, None).unwrap()),
+    );
+    let trained = scoring::model::train(&examples, None, None).unwrap();
+    // A million clients to score with each family: the database's clients repeated.
+    let million: Vec<&[f64]> = examples
+        .iter()
+        .cycle()
+        .take(1_000_000)
+        .map(|e| e.values.as_slice())
+        .collect();
+    for (trained, _) in &trained.candidates {
+        let name = format!("score_1000000_clients_{}", trained.family().as_str());
+        model.bench_function(name, |b| {
+            b.iter(|| {
+                trained
+                    .probabilities(&million)
+                    .into_iter()
+                    .filter(|p| *p > 0.5)
+                    .count()
+            })
+        });
+    }
     model.bench_function("features_from_database", |b| {
         b.iter(|| {
             rt.block_on(scoring::features::load(&db, now, true, None))

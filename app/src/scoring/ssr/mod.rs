@@ -412,11 +412,7 @@ pub fn score(model: &Model, examples: &[features::Example], with_reasons: bool) 
         std::thread::scope(|s| {
             let other = s.spawn(|| model.probabilities(second));
             let mut all = model.probabilities(first);
-            all.extend(
-                other
-                    .join()
-                    .unwrap_or_else(|_| model.probabilities(second)),
-            );
+            all.extend(other.join().unwrap_or_else(|_| model.probabilities(second)));
             all
         })
     };
