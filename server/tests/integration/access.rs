@@ -277,6 +277,7 @@ fn table(w: &World) -> Vec<Row> {
         // Server functions: admins.
         row(M::POST, rpc::<ActivateModel>(), Form("id=999"),                 "U F F F A U U U U U"),
         row(M::POST, rpc::<SaveScoreBands>(), Form("hot=70&warm=40"),        "U F F F A U U U U U"),
+        row(M::POST, rpc::<PinModelFamily>(), Form("family=auto"),           "U F F F A U U U U U"),
         row(M::POST, rpc::<LoadSettings>(), Empty,                           "U F F F A U U U U U"),
         row(M::POST, rpc::<LoadDevices>(), Empty,                            "U F F F A U U U U U"),
         row(M::POST, rpc::<SaveSnapshotRetention>(), Form("days=30"),        "U F F F A U U U U U"),

@@ -365,7 +365,7 @@ async fn reasons_are_true_and_largest(
                     assert!(v >= 2.0 && weight(f) > 0.0, "{f} {v}");
                     assert_eq!(
                         scalar(
-                            &app,
+                            app,
                             &sql_for("SELECT COUNT(*) FROM visits WHERE client_id = ?")
                         )
                         .await,
@@ -374,7 +374,7 @@ async fn reasons_are_true_and_largest(
                 }
                 "returning_via_camera" => {
                     assert!(weight(f) > 0.0);
-                    assert!(scalar(&app, &sql_for("SELECT COUNT(*) FROM visits WHERE client_id = ? AND started_by = 'camera' AND NOT is_first_visit")).await >= 1, "client {client}: no camera visit");
+                    assert!(scalar(app, &sql_for("SELECT COUNT(*) FROM visits WHERE client_id = ? AND started_by = 'camera' AND NOT is_first_visit")).await >= 1, "client {client}: no camera visit");
                 }
                 "visits_30d" => assert!(v >= 2.0 && weight(f) > 0.0, "{f} {v}"),
                 "total_minutes" | "mean_minutes" => assert!(v >= 1.0 && weight(f) > 0.0, "{f} {v}"),

@@ -805,7 +805,13 @@ mod tests {
         let (check, check_labels) = data(n / 5, 8);
         let r: Vec<&[f64]> = rows.iter().map(|x| x.as_slice()).collect();
         let c: Vec<&[f64]> = check.iter().map(|x| x.as_slice()).collect();
-        let f = fit(&r, &labels, (&c, &check_labels), &[4..7]);
+        let group: Range<usize> = 4..7;
+        let f = fit(
+            &r,
+            &labels,
+            (&c, &check_labels),
+            std::slice::from_ref(&group),
+        );
         (f, check, check_labels)
     }
 
