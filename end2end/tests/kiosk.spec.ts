@@ -221,8 +221,11 @@ test("pair a kiosk, register a new client with photo and consent, check a return
 
   // Deleting a document asks first, naming the file; Cancel keeps it.
   const remove = doc.locator("[data-test=delete-document]");
-  await remove.locator("[data-test=confirm-open]").click();
-  await expect(remove.locator("[role=alertdialog]")).toContainText("passport.pdf");
+  // A click that lands before the card has hydrated opens nothing: click again until it does.
+  await expect(async () => {
+    await remove.locator("[data-test=confirm-open]").click();
+    await expect(remove.locator("[role=alertdialog]")).toContainText("passport.pdf", { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
   await remove.locator("[data-test=confirm-no]").click();
   await expect(remove.locator("[role=alertdialog]")).toHaveCount(0);
   await expect(doc).toHaveCount(1);
