@@ -551,6 +551,18 @@ impl Binned {
     }
 }
 
+/// A new leaf for the clients summed in `s` (a split later, if split).
+fn leaf(s: Sums) -> Node {
+    Node {
+        feature: 0,
+        threshold: 0.0,
+        left: 0,
+        right: 0,
+        value: leaf_value(s),
+        cover: s.n,
+    }
+}
+
 fn leaf_value(s: Sums) -> f64 {
     if s.h <= 0.0 {
         0.0
@@ -569,14 +581,7 @@ fn grow(binned: &Binned, gradients: &[[f64; 2]], importance: &mut [f64]) -> (Tre
         s
     });
     let mut tree = Tree {
-        nodes: vec![Node {
-            feature: 0,
-            threshold: 0.0,
-            left: 0,
-            right: 0,
-            value: leaf_value(total),
-            cover: total.n,
-        }],
+        nodes: vec![leaf(total)],
     };
     let best = binned.best_split(&hist, total);
     let mut leaves = vec![Grown {
@@ -629,16 +634,8 @@ fn grow(binned: &Binned, gradients: &[[f64; 2]], importance: &mut [f64]) -> (Tre
         let (feature, threshold) = binned.rule(&split);
         importance[feature] += split.gain;
         let left = tree.nodes.len();
-        for (total, _) in [(left_total, ()), (right_total, ())] {
-            tree.nodes.push(Node {
-                feature: 0,
-                threshold: 0.0,
-                left: 0,
-                right: 0,
-                value: leaf_value(total),
-                cover: total.n,
-            });
-        }
+        tree.nodes.push(leaf(left_total));
+        tree.nodes.push(leaf(right_total));
         let n = &mut tree.nodes[parent.node];
         n.feature = feature as u16;
         n.threshold = threshold;
