@@ -53,7 +53,7 @@ grep 'model trained' "$BENCH_DIR/server.log" | tail -3 || true
 echo "-- hold-out quality: both our models beside scikit-learn on the same matrix and split"
 "$CARGO_TARGET_DIR/release/server" --data-dir "$BENCH_DIR" --database-url "$db" export-features --out "$BENCH_DIR/features.csv"
 [ -x "$BENCH_DIR/venv/bin/python" ] || { python3 -m venv "$BENCH_DIR/venv" && "$BENCH_DIR/venv/bin/pip" install -q scikit-learn==1.5.2; }
-"$BENCH_DIR/venv/bin/python" scripts/compare_sklearn.py "$BENCH_DIR/features.csv" --db "$BENCH_DIR/bench.db"
+"$BENCH_DIR/venv/bin/python" scripts/compare_sklearn.py "$BENCH_DIR/features.csv" --db "$BENCH_DIR/bench.db" --slices
 echo "-- GET /api/potential_buyers_ml first page (median of 21)"
 for i in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: avtosalon_session=$cookie" \
 	"http://127.0.0.1:$BENCH_PORT/api/potential_buyers_ml"; done | sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $1 * 1000}'
