@@ -45,6 +45,26 @@ try:
 except urllib.error.HTTPError as answer:
     assert answer.code == 304, answer.code
 print(f"wasm over the wire: {len(body)} B gzip of {size} B; revalidated: 304")
+# Pages ask for the assets under their version, kept by the browser for a
+# year without asking again; the same bytes, gzip-compressed.
+import re
+page = urllib.request.urlopen(url.replace("/pkg/avtosalon.wasm", "/kiosk")).read().decode()
+versioned = sorted(set(re.findall(r'/pkg/v-[0-9a-f]{16}/avtosalon\.(?:wasm|js|css)', page)))
+assert len(versioned) == 3, versioned
+for path in versioned:
+    answer = urllib.request.urlopen(urllib.request.Request(
+        url.replace("/pkg/avtosalon.wasm", path), headers={"Accept-Encoding": "gzip, deflate"}))
+    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable", answer.headers
+    assert answer.headers["Content-Encoding"] == "gzip", answer.headers
+    if path.endswith(".wasm"):
+        assert gzip.decompress(answer.read()) == gzip.decompress(body)
+stale = url.replace("/pkg/avtosalon.wasm", "/pkg/v-0000000000000000/avtosalon.wasm")
+try:
+    urllib.request.urlopen(stale)
+    sys.exit("an asset of another version was served")
+except urllib.error.HTTPError as answer:
+    assert answer.code == 404 and "immutable" not in answer.headers.get("Cache-Control", ""), answer.headers
+print("versioned assets:", ", ".join(versioned), "kept for a year")
 CHECK
 # A whole camera passage with the real server and the real vision program.
 cargo build -p vision

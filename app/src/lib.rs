@@ -34,7 +34,7 @@ pub mod vocab;
 pub mod infra;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
@@ -52,6 +52,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="theme-color" content="#0f3d5e" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                // Here, not in `App`: only the server knows the assets' version.
+                <link
+                    rel="stylesheet"
+                    id="leptos"
+                    href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
+                />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -103,7 +109,6 @@ pub fn App() -> impl IntoView {
         leptos_i18n::context::UseLocalesOptions::default().ssr_lang_header_getter(|| None);
     view! {
         <I18nContextProvider cookie_options=cookie_options ssr_lang_header_getter=no_header_language>
-            <Stylesheet id="leptos" href="/pkg/avtosalon.css" />
             <Title formatter=|text: String| format!("{text} · Avtosalon Analitika") />
             <HydrationMarker />
             <Router>

@@ -116,7 +116,18 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
 
     let routes = pages();
     let context_state = state.clone();
-    let shell_options = state.leptos_options.clone();
+    // Pages ask for the built assets under their version, which browsers
+    // may then keep for a year; the plain `/pkg/…` names keep working.
+    let pkg_dir = state.leptos_options.site_pkg_dir.clone();
+    let version = asset_version(&state.leptos_options);
+    let mut shell_options = state.leptos_options.clone();
+    shell_options.site_pkg_dir = format!("{pkg_dir}/{version}").into();
+    let assets = tower_http::services::ServeDir::new(format!(
+        "{}/{pkg_dir}",
+        state.leptos_options.site_root
+    ))
+    .precompressed_br()
+    .precompressed_gzip();
     let router = http::router(&state)
         .leptos_routes_with_context(
             &state,
@@ -127,14 +138,11 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
         // Built assets straight from disk with the request's own headers, so
         // a browser revalidating gets a 304 (Leptos's file handler drops
         // If-Modified-Since), precompressed files when the build made them.
-        .nest_service(
-            &format!("/{}", state.leptos_options.site_pkg_dir),
-            tower_http::services::ServeDir::new(format!(
-                "{}/{}",
-                state.leptos_options.site_root, state.leptos_options.site_pkg_dir
-            ))
-            .precompressed_br()
-            .precompressed_gzip(),
+        .nest(
+            &format!("/{pkg_dir}"),
+            Router::new()
+                .nest_service(&format!("/{version}"), assets.clone())
+                .fallback_service(assets),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
@@ -163,6 +171,24 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
     Ok(router)
+}
+
+/// The built assets' version, `v-` and a hash of every file in the site's
+/// package directory: a new build is a new address, so an address may be
+/// cached for good (`shield::security_headers`).
+pub fn asset_version(options: &LeptosOptions) -> String {
+    use std::hash::{Hash, Hasher};
+    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for file in files.iter().filter(|f| f.is_file()) {
+        file.file_name().hash(&mut hasher);
+        std::fs::read(file).unwrap_or_default().hash(&mut hasher);
+    }
+    format!("{}{:016x}", shield::VERSIONED_ASSET, hasher.finish())
 }
 
 /// Deletes expired sessions now and then.

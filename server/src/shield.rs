@@ -67,9 +67,13 @@ fn is_cross_site(headers: &HeaderMap, state: &AppState) -> bool {
     !matches!((authority, host), (Some(a), Some(h)) if a == h)
 }
 
+/// What a versioned asset address starts with after `/pkg/`
+/// (`serve::asset_version`).
+pub const VERSIONED_ASSET: &str = "v-";
+
 /// Headers on every answer: no framing (clickjacking), no sniffing, no
-/// referrer to other sites, no caching of anything but built assets (which
-/// are revalidated), HSTS when served over HTTPS, and a baseline
+/// referrer to other sites, no caching of anything but built assets (kept
+/// for good under their version, else revalidated), HSTS when served over HTTPS, and a baseline
 /// content policy for HTML the app did not render (rendered pages set their
 /// own, with the nonce of their scripts, in `app::shell`).
 pub async fn security_headers(
@@ -78,9 +82,15 @@ pub async fn security_headers(
     next: Next,
 ) -> Response {
     // Built assets may be cached; everything else may hold personal data.
-    let is_asset =
-        request.uri().path().starts_with("/pkg/") || request.uri().path().starts_with("/favicon");
+    let path = request.uri().path();
+    let is_asset = path.starts_with("/pkg/") || path.starts_with("/favicon");
+    let is_versioned = path
+        .strip_prefix("/pkg/")
+        .is_some_and(|rest| rest.starts_with(VERSIONED_ASSET));
     let mut response = next.run(request).await;
+    // An asset under its version never changes: the browser keeps it
+    // without asking again (a new build has a new version).
+    let immutable = is_versioned && response.status().is_success();
     let headers = response.headers_mut();
     let set = |headers: &mut HeaderMap, name, value: &'static str| {
         headers
@@ -90,12 +100,19 @@ pub async fn security_headers(
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::REFERRER_POLICY, "same-origin");
-    // Assets keep their names across upgrades, so the browser keeps them
-    // but asks each time whether they changed (a 304 without the body).
+    // Assets under their plain names keep them across upgrades, so the
+    // browser keeps them but asks each time whether they changed (a 304
+    // without the body).
     set(
         headers,
         header::CACHE_CONTROL,
-        if is_asset { "no-cache" } else { "no-store" },
+        if immutable {
+            "public, max-age=31536000, immutable"
+        } else if is_asset {
+            "no-cache"
+        } else {
+            "no-store"
+        },
     );
     let is_html = headers
         .get(header::CONTENT_TYPE)
