@@ -178,15 +178,20 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
     let incumbent = active_model(db).await?;
     let incumbent_family = incumbent.as_ref().map(|(_, m)| m.family());
     let pinned = pinned_family(db).await?;
-    let trained = tokio::task::spawn_blocking(move || {
-        model::train(
+    let previous_logistic = last_logistic(db).await?;
+    let fitting = tokio::task::spawn_blocking(move || {
+        model::train_after(
             &examples,
             incumbent.as_ref().map(|(id, m)| (*id, m.as_ref())),
             pinned,
+            previous_logistic.as_ref(),
         )
-    })
-    .await
-    .map_err(AppError::internal)?;
+    });
+    // Meanwhile, every client's features as of now, for the rescore (a
+    // client whose visit lands during the fit is scored again below).
+    let (trained, now_examples) = tokio::join!(fitting, features::kept(db, now(), false));
+    let trained = trained.map_err(AppError::internal)?;
+    let now_examples = now_examples?;
     let model::Trained { candidates, chosen } = trained.map_err(|e| AppError::TrainingRefused {
         reason: e.to_string(),
     })?;
@@ -237,7 +242,18 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
         .ok_or_else(|| AppError::internal("no model chosen"))?;
     let family = model.family();
     if activate {
-        rescore_all(db, chosen_id, &model).await?;
+        rescore_examples(db, chosen_id, &model, &now_examples).await?;
+        // Features that changed since they were read (counted in
+        // `client_features.changes` until the next read): those clients
+        // were just scored from their earlier state, so again from today's.
+        let changed: Vec<i64> = sqlx::query_scalar(
+            "SELECT client_id FROM client_features WHERE changes > 0 LIMIT 1000",
+        )
+        .fetch_all(db.pool())
+        .await?;
+        for client in changed {
+            rescore_client(db, client).await?;
+        }
     }
     // Where a retrain's time goes, for the operator and the benchmarks.
     tracing::info!(
@@ -504,15 +520,38 @@ pub async fn forget(conn: &mut sqlx::SqliteConnection, client_id: i64) -> Result
 
 /// Rescores every client with `model` (their state as of now).
 pub async fn rescore_all(db: &Db, model_id: i64, model: &Model) -> Result<(), AppError> {
-    let began = std::time::Instant::now();
     let examples = features::kept(db, now(), false).await?;
-    let read_ms = began.elapsed().as_millis() as u64;
-    let scores = score(model, &examples, false);
+    rescore_examples(db, model_id, model, &examples).await
+}
+
+/// The last logistic model stored (active or not): where the next
+/// logistic fit starts.
+async fn last_logistic(db: &Db) -> Result<Option<model::LinearModel>, AppError> {
+    let algorithm = Family::Logistic.algorithm();
+    let body: Option<String> = sqlx::query_scalar(
+        "SELECT body FROM models WHERE algorithm = ? ORDER BY trained_at DESC, id DESC LIMIT 1",
+    )
+    .bind(algorithm)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(match body.map(|b| Model::decode(algorithm, &b)) {
+        Some(Ok(Model::Logistic(m))) => Some(m),
+        _ => None,
+    })
+}
+
+async fn rescore_examples(
+    db: &Db,
+    model_id: i64,
+    model: &Model,
+    examples: &[features::Example],
+) -> Result<(), AppError> {
+    let began = std::time::Instant::now();
+    let scores = score(model, examples, false);
     let scored_ms = began.elapsed().as_millis() as u64;
     store_scores(db, model_id, &scores).await?;
     tracing::debug!(
-        read_ms,
-        score_ms = scored_ms - read_ms,
+        score_ms = scored_ms,
         store_ms = began.elapsed().as_millis() as u64 - scored_ms,
         clients = scores.len(),
         "every client rescored"

@@ -46,6 +46,27 @@ pub struct LinearModel {
 }
 
 impl LinearModel {
+    /// The same function written for another standardisation (`means`,
+    /// `scales`): a refit's starting point.
+    fn start_for(&self, means: &[f64], scales: &[f64]) -> Fitted {
+        let mut intercept = self.intercept;
+        let mut weights = Vec::with_capacity(self.weights.len());
+        for (((w, old_mean), old_scale), (new_mean, new_scale)) in self
+            .weights
+            .iter()
+            .zip(&self.means)
+            .zip(&self.scales)
+            .zip(means.iter().zip(scales))
+        {
+            intercept += w * (new_mean - old_mean) / old_scale;
+            weights.push((w * new_scale / old_scale) as f32);
+        }
+        Fitted {
+            weights: Array1::from(weights),
+            intercept: intercept as f32,
+        }
+    }
+
     pub fn standardize(&self, raw: &[f64]) -> Vec<f64> {
         raw.iter()
             .zip(&self.means)
@@ -641,11 +662,18 @@ fn choose(candidates: &[(Model, Metrics)], pinned: Option<Family>) -> usize {
 fn fit_logistic(
     fitting: &[&Example],
     validation: &[&Example],
+    previous: Option<&LinearModel>,
 ) -> Result<(LinearModel, Vec<(f64, f64)>), TrainError> {
     let started = std::time::Instant::now();
     // Scaling uses the fitting clients' features only (never labels, never the hold-out).
     let (means, scales) = standardizer(fitting);
     let train_data = Matrix::new(fitting, &means, &scales);
+    // The last logistic model, fitted on nearly the same clients, is close
+    // to the answer: every fit starts there and takes a few steps, not
+    // dozens.
+    let previous = previous
+        .filter(|p| p.features == features::names())
+        .map(|p| p.start_for(&means, &scales));
 
     // Choose the L2 strength by k-fold cross-validation on a sample of the training clients.
     let stride = (fitting.len() / CV_SAMPLE).max(1);
@@ -672,7 +700,8 @@ fn fit_logistic(
             // Each strength starts from the previous one's solution on the same fold.
             let start = fold_solutions
                 .last()
-                .and_then(|s: &Vec<Fitted>| s.get(solutions.len()));
+                .and_then(|s: &Vec<Fitted>| s.get(solutions.len()))
+                .or(previous.as_ref());
             if let Ok(model) = fit(fit_data, lambda, start) {
                 let auc = roc_auc(&model.logits(&check.x), &check.y.to_vec());
                 if auc.is_finite() {
@@ -697,8 +726,10 @@ fn fit_logistic(
         .map(|(i, _)| i);
     let lambda = best.map(|i| LAMBDAS[i]).unwrap_or(LAMBDAS[1]);
 
-    // The final fit starts from the mean of the chosen strength's fold solutions.
+    // The final fit starts from the last model, else from the mean of the
+    // chosen strength's fold solutions.
     let start = best
+        .filter(|_| previous.is_none())
         .map(|i| &fold_solutions[i])
         .filter(|s| !s.is_empty())
         .map(|s| Fitted {
@@ -709,7 +740,7 @@ fn fit_logistic(
             intercept: s.iter().map(|f| f.intercept).sum::<f32>() / s.len() as f32,
         });
     let cv_seconds = started.elapsed().as_secs_f64();
-    let fitted = fit(&train_data, lambda, start.as_ref())?;
+    let fitted = fit(&train_data, lambda, start.as_ref().or(previous.as_ref()))?;
     tracing::info!(
         cv_seconds,
         final_fit_seconds = started.elapsed().as_secs_f64() - cv_seconds,
@@ -808,6 +839,17 @@ pub fn train(
     incumbent: Option<(i64, &Model)>,
     pinned: Option<Family>,
 ) -> Result<Trained, TrainError> {
+    train_after(examples, incumbent, pinned, None)
+}
+
+/// `train`, the logistic fit starting from `previous_logistic` (the last
+/// one stored): the same model in a fraction of the time.
+pub fn train_after(
+    examples: &[Example],
+    incumbent: Option<(i64, &Model)>,
+    pinned: Option<Family>,
+    previous_logistic: Option<&LinearModel>,
+) -> Result<Trained, TrainError> {
     let buyers = examples.iter().filter(|e| e.bought).count();
     if buyers == 0 {
         return Err(TrainError::OneClass("did not buy"));
@@ -847,7 +889,8 @@ pub fn train(
             let started = std::time::Instant::now();
             match job {
                 0 => {
-                    let fitted = fit_logistic(&slices[0].fitting, &slices[0].validation);
+                    let fitted =
+                        fit_logistic(&slices[0].fitting, &slices[0].validation, previous_logistic);
                     let seconds = started.elapsed().as_secs_f64();
                     *logistic.lock().unwrap_or_else(|e| e.into_inner()) = Some((fitted, seconds));
                 }
@@ -1038,6 +1081,44 @@ mod tests {
         }
         assert_eq!(trained.candidates[1].0.family(), Family::Trees);
         assert!(trained.candidates[1].1.trees > 0);
+    }
+
+    #[test]
+    fn a_refit_starts_from_the_last_logistic_model_and_reaches_the_same() {
+        let examples = synthetic(3_000, 0.1);
+        let first = train(&examples, None, None).unwrap();
+        let (last, _) = logistic(&first);
+        // The starting point is the last model's function, rewritten for
+        // another standardisation.
+        let (means, scales): (Vec<f64>, Vec<f64>) = last
+            .means
+            .iter()
+            .zip(&last.scales)
+            .map(|(m, s)| (m + 0.3, s * 1.7))
+            .unzip();
+        let start = last.start_for(&means, &scales);
+        let moved = LinearModel {
+            means,
+            scales,
+            weights: start.weights.iter().map(|w| f64::from(*w)).collect(),
+            intercept: f64::from(start.intercept),
+            ..last.clone()
+        };
+        for e in examples.iter().take(50) {
+            let (a, b) = (
+                last.logit(&last.standardize(&e.values)),
+                moved.logit(&moved.standardize(&e.values)),
+            );
+            assert!((a - b).abs() < 1e-4 * (1.0 + a.abs()), "{a} vs {b}");
+        }
+        let again = train_after(&examples, None, None, Some(&last)).unwrap();
+        let (refit, metrics) = logistic(&again);
+        assert!((metrics.roc_auc - first.candidates[0].1.roc_auc).abs() < 0.01);
+        let drives = features::names()
+            .iter()
+            .position(|f| f == "test_drives")
+            .unwrap();
+        assert!(refit.weights[drives] > 0.0);
     }
 
     #[test]
