@@ -876,13 +876,41 @@ pub fn train_after(
             needed: MIN_BUYERS,
         });
     }
+    let labels: Vec<bool> = test.iter().map(|e| e.bought).collect();
+    let test_rows: Vec<&[f64]> = test.iter().map(|e| e.values.as_slice()).collect();
+    // The visit-count baseline and the active model on the same hold-out,
+    // worked out by whichever core is free first.
+    let compared = || {
+        let visits_at = features::names()
+            .iter()
+            .position(|n| n == "visits_total")
+            .unwrap_or(0);
+        let visits: Vec<f64> = test.iter().map(|e| e.values[visits_at]).collect();
+        // A model from other features (an older version) cannot be compared: the new one wins.
+        let incumbent = incumbent
+            .filter(|(_, old)| old.features() == features::names().as_slice())
+            .map(|(model_id, old)| {
+                let scores = old.raw_batch(&test_rows);
+                HoldoutScore {
+                    model_id,
+                    roc_auc: roc_auc(&scores, &labels),
+                    pr_auc: pr_auc(&scores, &labels),
+                }
+            });
+        (
+            roc_auc(&visits, &labels),
+            pr_auc(&visits, &labels),
+            incumbent,
+        )
+    };
     // Two forests on different tenths set aside; the logistic model uses
-    // the first forest's slice. Three fits on two cores: each core takes
-    // the next fit when it is free (the logistic one first, the longest).
+    // the first forest's slice. Three fits and the comparison on two cores:
+    // each core takes the next job when it is free.
     let slices = [Slice::of(train, 0), Slice::of(train, VALIDATION_EVERY / 2)];
     let next = std::sync::atomic::AtomicUsize::new(0);
     let logistic = std::sync::Mutex::new(None);
     let forests = std::sync::Mutex::new(Vec::new());
+    let comparison = std::sync::Mutex::new(None);
     let work = || {
         loop {
             let job = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -903,6 +931,9 @@ pub fn train_after(
                         seconds,
                     ));
                 }
+                3 => {
+                    *comparison.lock().unwrap_or_else(|e| e.into_inner()) = Some(compared());
+                }
                 _ => break,
             }
         }
@@ -918,6 +949,10 @@ pub fn train_after(
         .unwrap_or_else(|e| e.into_inner())
         .ok_or_else(|| TrainError::Fit("the logistic model was not fitted".into()))?;
     let (logistic, cross_validation) = logistic?;
+    let (baseline_roc_auc, baseline_pr_auc, incumbent) = comparison
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .ok_or_else(|| TrainError::Fit("the hold-out comparison was not made".into()))?;
     let logistic = Model::Logistic(logistic);
     let mut forests = forests.into_inner().unwrap_or_else(|e| e.into_inner());
     forests.sort_by_key(|(i, _, _)| *i);
@@ -930,25 +965,6 @@ pub fn train_after(
     ));
     tracing::info!(logistic_seconds, forest_seconds, "both families fitted");
 
-    let labels: Vec<bool> = test.iter().map(|e| e.bought).collect();
-    let test_rows: Vec<&[f64]> = test.iter().map(|e| e.values.as_slice()).collect();
-    let visits_at = features::names()
-        .iter()
-        .position(|n| n == "visits_total")
-        .unwrap_or(0);
-    let visits: Vec<f64> = test.iter().map(|e| e.values[visits_at]).collect();
-    let (baseline_roc_auc, baseline_pr_auc) = (roc_auc(&visits, &labels), pr_auc(&visits, &labels));
-    // A model from other features (an older version) cannot be compared: the new one wins.
-    let incumbent = incumbent
-        .filter(|(_, old)| old.features() == features::names().as_slice())
-        .map(|(model_id, old)| {
-            let scores = old.raw_batch(&test_rows);
-            HoldoutScore {
-                model_id,
-                roc_auc: roc_auc(&scores, &labels),
-                pr_auc: pr_auc(&scores, &labels),
-            }
-        });
     let measure = |model: &Model, seconds: f64| {
         // Ranking figures from the raw score: calibration keeps the order,
         // but far-out scores round to the same 0 or 1 and would tie.
