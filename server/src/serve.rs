@@ -173,9 +173,10 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
     Ok(router)
 }
 
-/// The built assets' version, `v-` and a hash of every file in the site's
-/// package directory: a new build is a new address, so an address may be
-/// cached for good (`shield::security_headers`).
+/// The built assets' version, `v-` and a hash of every file the build
+/// wrote to the site's package directory (their `.gz`/`.br` copies follow
+/// from them): a new build is a new address, so an address may be cached
+/// for good (`shield::security_headers`).
 pub fn asset_version(options: &LeptosOptions) -> String {
     use std::hash::{Hash, Hasher};
     let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
@@ -184,7 +185,8 @@ pub fn asset_version(options: &LeptosOptions) -> String {
         .unwrap_or_default();
     files.sort();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for file in files.iter().filter(|f| f.is_file()) {
+    let is_copy = |f: &std::path::PathBuf| f.extension().is_some_and(|e| e == "gz" || e == "br");
+    for file in files.iter().filter(|f| f.is_file() && !is_copy(f)) {
         file.file_name().hash(&mut hasher);
         std::fs::read(file).unwrap_or_default().hash(&mut hasher);
     }

@@ -73,8 +73,8 @@ pub const VERSIONED_ASSET: &str = "v-";
 
 /// Headers on every answer: no framing (clickjacking), no sniffing, no
 /// referrer to other sites, no caching of anything but built assets (kept
-/// for good under their version, else revalidated), HSTS when served over HTTPS, and a baseline
-/// content policy for HTML the app did not render (rendered pages set their
+/// for good under their version, else revalidated), HSTS when served over
+/// HTTPS, and a baseline content policy for HTML the app did not render (rendered pages set their
 /// own, with the nonce of their scripts, in `app::shell`).
 pub async fn security_headers(
     State(state): State<AppState>,

@@ -523,6 +523,17 @@ pub async fn kept(db: &Db, now: i64, outcome_cutoff: bool) -> Result<Vec<Example
         .collect())
 }
 
+/// Clients whose kept features changed since they were last read (at most
+/// `limit`).
+pub async fn changed_since_read(db: &Db, limit: i64) -> Result<Vec<i64>, AppError> {
+    Ok(
+        sqlx::query_scalar("SELECT client_id FROM client_features WHERE changes > 0 LIMIT ?")
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
 /// Today's feature values of the given clients: their kept row, or (when
 /// something changed since it was computed) worked out afresh.
 pub async fn scoring_values(

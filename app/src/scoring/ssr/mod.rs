@@ -246,12 +246,7 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
         // Features that changed since they were read (counted in
         // `client_features.changes` until the next read): those clients
         // were just scored from their earlier state, so again from today's.
-        let changed: Vec<i64> = sqlx::query_scalar(
-            "SELECT client_id FROM client_features WHERE changes > 0 LIMIT 1000",
-        )
-        .fetch_all(db.pool())
-        .await?;
-        for client in changed {
+        for client in features::changed_since_read(db, 1000).await? {
             rescore_client(db, client).await?;
         }
     }
