@@ -30,6 +30,17 @@ pub struct Paired {
 pub struct GalleryList {
     pub biometrics_enabled: bool,
     pub clients: Vec<GalleryClient>,
+    /// Staff the cameras must know so as never to count them as visitors (a server from
+    /// before staff faces sends none).
+    #[serde(default)]
+    pub staff: Vec<GalleryStaff>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GalleryStaff {
+    pub staff_id: i64,
+    pub version: i64,
+    pub photo: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +59,9 @@ pub struct Event {
     pub kind: String,
     pub occurred_at: i64,
     pub client_id: Option<i64>,
+    /// A recognised staff member: the server opens no visit for them.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub staff_id: Option<i64>,
     pub similarity: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub track: Option<String>,

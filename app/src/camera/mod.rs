@@ -4,6 +4,9 @@
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+mod faces;
+pub use faces::*;
+
 /// How the camera program (`vision run`) that the server starts stands, for
 /// Settings and `/healthz`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

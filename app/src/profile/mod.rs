@@ -162,6 +162,10 @@ pub fn ProfilePage() -> impl IntoView {
             <ActionError value=save.value() />
             <ActionError value=unlink.value() />
         </section>
+        <section class="card" id="face">
+            <h2>{t!(i18n, faces.title)}</h2>
+            <crate::camera::StaffFaceCard staff_id=None back="/profile" />
+        </section>
         <PasswordForm />
     }
 }

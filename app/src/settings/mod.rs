@@ -210,7 +210,11 @@ pub async fn update_staff(
 #[server(prefix = "/rpc")]
 pub async fn set_staff_active(id: i64, active: bool) -> Result<(), AppError> {
     let (admin, state) = crate::auth::ssr::require(crate::auth::ssr::Need::Admin).await?;
-    crate::settings::ssr::staff::set_active(&state.db, admin.id, id, active).await
+    let face = crate::settings::ssr::staff::set_active(&state.db, admin.id, id, active).await?;
+    if let Some(photo) = face {
+        crate::infra::files::remove(&state.data_dir, &photo);
+    }
+    Ok(())
 }
 
 /// An admin unlinks a staff member's Telegram chat (a lost phone, a leaver).

@@ -217,6 +217,7 @@ fn SettingsBody(data: SettingsData) -> impl IntoView {
             </details>
             <ActionError value=actions.create_staff.value() />
         </section>
+        <crate::camera::StaffPresence />
 
         <section class="card">
             <h2>{t!(i18n, settings.api_tokens)}</h2>

@@ -153,7 +153,7 @@ async fn document(
     ))
 }
 
-fn wants_html(headers: &HeaderMap) -> bool {
+pub(super) fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -214,53 +214,14 @@ async fn receive_upload(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<i64, AppError> {
     app::clients::ssr::check_access(&state.db, user.scope, client_id).await?;
-    let mut multipart = multipart.map_err(|_| AppError::invalid("file", InvalidCode::BadFormat))?;
-    let too_large = || AppError::invalid("file", InvalidCode::TooLong);
-    let (mut kind, mut file) = (None, None);
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            // The body limit ends the stream mid-way.
-            Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(too_large());
-            }
-            Err(_) => return Err(AppError::invalid("file", InvalidCode::BadFormat)),
-        };
-        match field.name() {
-            Some("kind") => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|_| AppError::invalid("kind", InvalidCode::BadFormat))?;
-                kind = Some(text);
-            }
-            Some("file") => {
-                let name = field.file_name().unwrap_or_default().to_string();
-                let mut field = field;
-                let mut bytes = Vec::new();
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            if bytes.len() + chunk.len() > files::DOCUMENT_MAX_BYTES {
-                                return Err(too_large());
-                            }
-                            bytes.extend_from_slice(&chunk);
-                        }
-                        Ok(None) => break,
-                        Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                            return Err(too_large());
-                        }
-                        Err(_) => return Err(AppError::invalid("file", InvalidCode::BadFormat)),
-                    }
-                }
-                file = Some((name, bytes));
-            }
-            _ => {}
-        }
-    }
-    let kind = kind.ok_or(AppError::invalid("kind", InvalidCode::Required))?;
-    let (name, bytes) = file.ok_or(AppError::invalid("file", InvalidCode::Required))?;
+    let mut form = read_upload(multipart, files::DOCUMENT_MAX_BYTES, &["kind"]).await?;
+    let kind = form
+        .texts
+        .remove("kind")
+        .ok_or(AppError::invalid("kind", InvalidCode::Required))?;
+    let (name, bytes) = form
+        .file
+        .ok_or(AppError::invalid("file", InvalidCode::Required))?;
     documents::upload(
         &state.db,
         &state.data_dir,
@@ -271,6 +232,73 @@ async fn receive_upload(
         &bytes,
     )
     .await
+}
+
+/// A multipart form's text fields and its one `file` field.
+pub(super) struct Upload {
+    pub texts: std::collections::HashMap<&'static str, String>,
+    /// The uploader's file name and the bytes.
+    pub file: Option<(String, Vec<u8>)>,
+}
+
+/// Reads a multipart upload: the `file` field up to `max_bytes` (more is
+/// `TooLong` before the rest is read) and the short text fields named in
+/// `texts`; other fields are skipped.
+pub(super) async fn read_upload(
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    max_bytes: usize,
+    texts: &[&'static str],
+) -> Result<Upload, AppError> {
+    const TEXT_MAX: usize = 1000;
+    let mut multipart = multipart.map_err(|_| AppError::invalid("file", InvalidCode::BadFormat))?;
+    let too_large = || AppError::invalid("file", InvalidCode::TooLong);
+    let mut upload = Upload {
+        texts: std::collections::HashMap::new(),
+        file: None,
+    };
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            // The body limit ends the stream mid-way.
+            Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(too_large());
+            }
+            Err(_) => return Err(AppError::invalid("file", InvalidCode::BadFormat)),
+        };
+        let name = field.name().unwrap_or_default();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or_default().to_string();
+            let mut field = field;
+            let mut bytes = Vec::new();
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if bytes.len() + chunk.len() > max_bytes {
+                            return Err(too_large());
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        return Err(too_large());
+                    }
+                    Err(_) => return Err(AppError::invalid("file", InvalidCode::BadFormat)),
+                }
+            }
+            upload.file = Some((file_name, bytes));
+        } else if let Some(name) = texts.iter().copied().find(|t| *t == name) {
+            let text = field
+                .text()
+                .await
+                .map_err(|_| AppError::invalid(name, InvalidCode::BadFormat))?;
+            if text.len() > TEXT_MAX {
+                return Err(AppError::invalid(name, InvalidCode::TooLong));
+            }
+            upload.texts.insert(name, text);
+        }
+    }
+    Ok(upload)
 }
 
 #[cfg(test)]

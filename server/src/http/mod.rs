@@ -4,6 +4,7 @@
 mod clients;
 mod documents;
 mod extract;
+mod faces;
 mod live;
 mod potential;
 mod routes;
@@ -30,6 +31,7 @@ fn routes() -> routes::Routes {
         .merge(stats::routes())
         .merge(live::routes())
         .merge(documents::routes())
+        .merge(faces::routes())
         .merge(potential::routes())
         .merge(vision::routes())
         .route(

@@ -34,6 +34,12 @@ pub fn routes() -> Routes {
             Access::Camera,
             get(rejected_face),
         )
+        .route(
+            Method::GET,
+            "/vision/staff/{id}/photo",
+            Access::Camera,
+            get(staff_photo),
+        )
         .route(Method::POST, "/vision/events", Access::Camera, post(event))
 }
 
@@ -94,6 +100,16 @@ async fn rejected_face(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, AppError> {
     let stored = camera::rejected_face(&state.db, &device, id).await?;
+    jpeg(&state, &stored).await
+}
+
+/// `GET /api/vision/staff/{id}/photo`
+async fn staff_photo(
+    State(state): State<AppState>,
+    Camera(device): Camera,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, AppError> {
+    let stored = camera::staff::gallery_photo(&state.db, &device, id).await?;
     jpeg(&state, &stored).await
 }
 

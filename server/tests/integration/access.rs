@@ -202,6 +202,7 @@ fn table(w: &World) -> Vec<Row> {
     use Body_::{Form, Json, None as Empty};
     use Method as M;
     use app::auth::*;
+    use app::camera::{RemoveStaffFace, StaffFaceStatus, StaffPresence};
     use app::clients::card::*;
     use app::clients::*;
     use app::dashboard::*;
@@ -243,7 +244,10 @@ fn table(w: &World) -> Vec<Row> {
         row(M::GET, "/api/vision/gallery", Empty,                            "U U U U U U A U U U"),
         row(M::GET, format!("/api/vision/clients/{c}/photo"), Empty,         "U U U U U U A U U U"),
         row(M::GET, "/api/vision/rejected/1", Empty,                         "U U U U U U A U U U"),
+        row(M::GET, "/api/vision/staff/1/photo", Empty,                      "U U U U U U A U U U"),
         row(M::POST, "/api/vision/events", Json("{}"),                       "U U U U U U A U U U"),
+        // Staff faces: one's own, or anyone's for an admin (admin is staff 1).
+        row(M::POST, "/api/staff/1/face", Empty,                             "U F F F A U U A U U"),
         row(M::GET, "/api/nowhere", Empty,                                   "U 404 404 404 404 U U 404 U U"),
         // Server functions: staff.
         row(M::POST, rpc::<GetCurrentUser>(), Empty,                         "A A A A A A A A A A"),
@@ -268,6 +272,8 @@ fn table(w: &World) -> Vec<Row> {
         row(M::POST, rpc::<TelegramLinkCode>(), Empty,                       "U A A A A U U U U U"),
         row(M::POST, rpc::<SaveNotifyKinds>(), Form("kinds[0]=hot_lead"),    "U A A A A U U U U U"),
         row(M::POST, rpc::<TelegramUnlink>(), Empty,                         "U A A A A U U U U U"),
+        row(M::POST, rpc::<StaffFaceStatus>(), Empty,                        "U A A A A U U U U U"),
+        row(M::POST, rpc::<RemoveStaffFace>(), Form("staff_id=1"),           "U F F F A U U U U U"),
         row(M::POST, rpc::<ChangeOwnPassword>(), Form("current_password=x&new_password=short&repeat_password=short"), "U A A A A U U U U U"),
         // Server functions: managers.
         row(M::POST, rpc::<LoadStats>(), Form("from=&to=&branch=&lang=uz"),  "U F F A A U U U U U"),
@@ -279,6 +285,7 @@ fn table(w: &World) -> Vec<Row> {
         row(M::POST, rpc::<SaveScoreBands>(), Form("hot=70&warm=40"),        "U F F F A U U U U U"),
         row(M::POST, rpc::<PinModelFamily>(), Form("family=auto"),           "U F F F A U U U U U"),
         row(M::POST, rpc::<LoadSettings>(), Empty,                           "U F F F A U U U U U"),
+        row(M::POST, rpc::<StaffPresence>(), Empty,                          "U F F F A U U U U U"),
         row(M::POST, rpc::<LoadDevices>(), Empty,                            "U F F F A U U U U U"),
         row(M::POST, rpc::<SaveSnapshotRetention>(), Form("days=30"),        "U F F F A U U U U U"),
         row(M::POST, rpc::<CreateDevice>(), Form("name=&branch_id=1&kind=kiosk"), "U F F F A U U U U U"),

@@ -439,24 +439,9 @@ async fn upload(
     name: &str,
     bytes: &[u8],
 ) -> crate::common::Reply {
-    let boundary = "----avtosalon-test-boundary";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n")
-            .as_bytes(),
-    );
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let mut request = Request::post(format!("/api/clients/{client_id}/documents")).header(
-        header::CONTENT_TYPE,
-        format!("multipart/form-data; boundary={boundary}"),
-    );
+    let (content_type, body) = multipart_body(&[("kind", kind)], Some((name, bytes)));
+    let mut request = Request::post(format!("/api/clients/{client_id}/documents"))
+        .header(header::CONTENT_TYPE, content_type);
     if let Some(cookie) = cookie {
         request = request.header(header::COOKIE, cookie);
     }

@@ -20,6 +20,7 @@ mod sales;
 mod scoring;
 mod search;
 mod sign_in_limits;
+mod staff_faces;
 mod startup;
 mod telegram;
 mod tokens;

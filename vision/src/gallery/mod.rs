@@ -16,9 +16,11 @@ pub use sync::GallerySync;
 
 #[derive(Debug, Clone)]
 pub struct Person {
-    /// Folder name (`identify`) or the client id as text (`run`).
+    /// Folder name (`identify`), the client id as text or `staff-<id>` (`run`).
     pub name: String,
     pub client_id: Option<i64>,
+    /// A staff member (`run`): recognised so as never to be counted as a visitor.
+    pub staff_id: Option<i64>,
     pub embeddings: Vec<Embedding>,
     /// Faces staff marked "not this person": a face closer to one of these than to the
     /// person's own photos is not them.
@@ -116,6 +118,7 @@ impl Gallery {
             people.push(Person {
                 name,
                 client_id: None,
+                staff_id: None,
                 embeddings,
                 negatives: Vec::new(),
             });
@@ -173,6 +176,7 @@ mod tests {
         Person {
             name: name.into(),
             client_id: None,
+            staff_id: None,
             embeddings: embeddings.iter().map(|e| l2_normalise(e)).collect(),
             negatives: Vec::new(),
         }

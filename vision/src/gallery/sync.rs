@@ -1,4 +1,5 @@
-//! The server's gallery, embedded and cached on disk per (client, version).
+//! The server's gallery (clients and staff), embedded and cached on disk per (person,
+//! version).
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -11,19 +12,66 @@ use crate::embed::Embedding;
 use crate::pipeline::FaceEngine;
 use crate::{Error, Result};
 
-/// What is cached on disk per (client, version).
+/// Who an enrolled face belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Who {
+    Client(i64),
+    Staff(i64),
+}
+
+impl Who {
+    /// The cache file's stem: `client-12`, `staff-3`.
+    fn stem(self) -> String {
+        match self {
+            Who::Client(id) => format!("client-{id}"),
+            Who::Staff(id) => format!("staff-{id}"),
+        }
+    }
+
+    fn parse_stem(stem: &str) -> Option<Who> {
+        if let Some(id) = stem.strip_prefix("client-") {
+            return id.parse().ok().map(Who::Client);
+        }
+        stem.strip_prefix("staff-")?.parse().ok().map(Who::Staff)
+    }
+
+    fn person(self, embeddings: Vec<Embedding>, negatives: Vec<Embedding>) -> Person {
+        let (name, client_id, staff_id) = match self {
+            Who::Client(id) => (id.to_string(), Some(id), None),
+            Who::Staff(id) => (format!("staff-{id}"), None, Some(id)),
+        };
+        Person {
+            name,
+            client_id,
+            staff_id,
+            embeddings,
+            negatives,
+        }
+    }
+}
+
+/// What is cached on disk per (person, version).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct CachedClient {
-    client_id: i64,
+struct Cached {
+    who: Who,
     version: i64,
     embeddings: Vec<Embedding>,
     negatives: Vec<Embedding>,
 }
 
-/// Keeps the server's gallery embedded, re-embedding only clients whose version changed.
+/// One gallery entry to embed: whose, which version, the photo and rejected faces.
+struct Listed<'a> {
+    who: Who,
+    version: i64,
+    photo: &'a str,
+    rejected: &'a [String],
+}
+
+/// Keeps the server's gallery embedded, re-embedding only people whose version changed.
 pub struct GallerySync {
     cache_dir: PathBuf,
-    known: HashMap<i64, CachedClient>,
+    known: HashMap<Who, Cached>,
 }
 
 impl GallerySync {
@@ -35,13 +83,15 @@ impl GallerySync {
         })
     }
 
-    fn file(&self, id: i64, version: i64) -> PathBuf {
-        self.cache_dir.join(format!("client-{id}-v{version}.json"))
+    fn file(&self, who: Who, version: i64) -> PathBuf {
+        self.cache_dir
+            .join(format!("{}-v{version}.json", who.stem()))
     }
 
     /// Pulls each camera's gallery (cameras may be at branches with biometrics off) and
-    /// returns one gallery per token, in the order given. Cached embeddings of clients that no
-    /// camera lists any more (erased, opted out) are deleted from memory and disk.
+    /// returns one gallery per token, in the order given. Cached embeddings of people that no
+    /// camera lists any more (erased, opted out, staff removed) are deleted from memory and
+    /// disk.
     pub fn refresh(
         &mut self,
         api: &api::Client,
@@ -52,70 +102,81 @@ impl GallerySync {
         for token in tokens {
             lists.push(api.gallery(token)?);
         }
-        let mut listed: HashSet<(i64, i64)> = HashSet::new();
+        let mut listed: HashSet<(Who, i64)> = HashSet::new();
         let mut galleries = Vec::with_capacity(tokens.len());
         for (token, list) in tokens.iter().zip(&lists) {
             let mut people = Vec::new();
             if list.biometrics_enabled {
-                for c in &list.clients {
-                    listed.insert((c.client_id, c.version));
-                    // A photo gone between the list and the download (client just erased) or
-                    // refused: skip that client this round, keep the rest of the gallery.
-                    let cached = match self.client(api, token, c, engine) {
+                let clients = list.clients.iter().map(|c| Listed {
+                    who: Who::Client(c.client_id),
+                    version: c.version,
+                    photo: &c.photo,
+                    rejected: &c.rejected,
+                });
+                let staff = list.staff.iter().map(|s| Listed {
+                    who: Who::Staff(s.staff_id),
+                    version: s.version,
+                    photo: &s.photo,
+                    rejected: &[],
+                });
+                for entry in clients.chain(staff) {
+                    listed.insert((entry.who, entry.version));
+                    // A photo gone between the list and the download (person just erased) or
+                    // refused: skip them this round, keep the rest of the gallery.
+                    let cached = match self.embedded(api, token, &entry, engine) {
                         Ok(cached) => cached,
                         Err(e) if !e.is_transient() => {
-                            tracing::warn!("client {} not enrolled this round: {e}", c.client_id);
+                            tracing::warn!("{} not enrolled this round: {e}", entry.who.stem());
                             continue;
                         }
                         Err(e) => return Err(e),
                     };
                     if !cached.embeddings.is_empty() {
-                        people.push(Person {
-                            name: c.client_id.to_string(),
-                            client_id: Some(c.client_id),
-                            embeddings: cached.embeddings.clone(),
-                            negatives: cached.negatives.clone(),
-                        });
+                        people.push(
+                            entry
+                                .who
+                                .person(cached.embeddings.clone(), cached.negatives.clone()),
+                        );
                     }
                 }
             }
             galleries.push(Gallery { people });
         }
         self.known
-            .retain(|id, c| listed.contains(&(*id, c.version)));
+            .retain(|who, c| listed.contains(&(*who, c.version)));
         self.prune_disk(&listed);
         Ok(galleries)
     }
 
-    fn client(
+    fn embedded(
         &mut self,
         api: &api::Client,
         token: &str,
-        c: &api::GalleryClient,
+        entry: &Listed,
         engine: &mut FaceEngine,
-    ) -> Result<&CachedClient> {
+    ) -> Result<&Cached> {
         let fresh = self
             .known
-            .get(&c.client_id)
-            .is_some_and(|k| k.version == c.version);
+            .get(&entry.who)
+            .is_some_and(|k| k.version == entry.version);
         if !fresh {
-            let entry = match self.read_cache(c.client_id, c.version) {
-                Some(e) => e,
+            let cached = match self.read_cache(entry.who, entry.version) {
+                Some(c) => c,
                 None => {
-                    let e = embed_client(api, token, c, engine)?;
-                    self.write_cache(&e)?;
-                    e
+                    let c = embed(api, token, entry, engine)?;
+                    self.write_cache(&c)?;
+                    c
                 }
             };
-            self.known.insert(c.client_id, entry);
+            self.known.insert(entry.who, cached);
         }
-        Ok(&self.known[&c.client_id])
+        Ok(&self.known[&entry.who])
     }
 
-    fn read_cache(&self, id: i64, version: i64) -> Option<CachedClient> {
-        let text = std::fs::read_to_string(self.file(id, version)).ok()?;
-        let c: CachedClient = serde_json::from_str(&text).ok()?;
-        let sane = c.client_id == id
+    fn read_cache(&self, who: Who, version: i64) -> Option<Cached> {
+        let text = std::fs::read_to_string(self.file(who, version)).ok()?;
+        let c: Cached = serde_json::from_str(&text).ok()?;
+        let sane = c.who == who
             && c.version == version
             && c.embeddings
                 .iter()
@@ -124,8 +185,8 @@ impl GallerySync {
         sane.then_some(c)
     }
 
-    fn write_cache(&self, c: &CachedClient) -> Result<()> {
-        let path = self.file(c.client_id, c.version);
+    fn write_cache(&self, c: &Cached) -> Result<()> {
+        let path = self.file(c.who, c.version);
         let tmp = path.with_extension("tmp");
         let text =
             serde_json::to_string(c).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
@@ -133,17 +194,18 @@ impl GallerySync {
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
     }
 
-    fn prune_disk(&self, listed: &HashSet<(i64, i64)>) {
+    /// Deletes every cache file that is not a listed (person, version): erased clients'
+    /// and removed staff's embeddings, older versions, and files of an older format.
+    fn prune_disk(&self, listed: &HashSet<(Who, i64)>) {
         let Ok(dir) = std::fs::read_dir(&self.cache_dir) else {
             return;
         };
         for entry in dir.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let keep = name
-                .strip_prefix("client-")
-                .and_then(|r| r.strip_suffix(".json"))
-                .and_then(|r| r.split_once("-v"))
-                .and_then(|(id, v)| Some((id.parse().ok()?, v.parse().ok()?)))
+                .strip_suffix(".json")
+                .and_then(|r| r.rsplit_once("-v"))
+                .and_then(|(stem, v)| Some((Who::parse_stem(stem)?, v.parse().ok()?)))
                 .is_some_and(|k| listed.contains(&k));
             if !keep && let Err(e) = std::fs::remove_file(entry.path()) {
                 tracing::warn!("cannot remove stale cache file {name}: {e}");
@@ -151,8 +213,9 @@ impl GallerySync {
         }
     }
 
-    /// The clients listed at the last successful refresh, from the disk cache: used when the
-    /// server cannot be reached at start-up, so returning clients are still named.
+    /// The people listed at the last successful refresh, from the disk cache: used when the
+    /// server cannot be reached at start-up, so returning clients are still named and staff
+    /// still not counted.
     pub fn load_cached(&mut self) -> Gallery {
         let mut people = Vec::new();
         if let Ok(dir) = std::fs::read_dir(&self.cache_dir) {
@@ -160,66 +223,74 @@ impl GallerySync {
                 let Ok(text) = std::fs::read_to_string(entry.path()) else {
                     continue;
                 };
-                let Ok(c) = serde_json::from_str::<CachedClient>(&text) else {
+                let Ok(c) = serde_json::from_str::<Cached>(&text) else {
                     continue;
                 };
-                if self.read_cache(c.client_id, c.version).is_none() {
+                if self.read_cache(c.who, c.version).is_none() {
                     continue;
                 }
                 if !c.embeddings.is_empty() {
-                    people.push(Person {
-                        name: c.client_id.to_string(),
-                        client_id: Some(c.client_id),
-                        embeddings: c.embeddings.clone(),
-                        negatives: c.negatives.clone(),
-                    });
+                    people.push(c.who.person(c.embeddings.clone(), c.negatives.clone()));
                 }
-                self.known.insert(c.client_id, c);
+                self.known.insert(c.who, c);
             }
         }
-        people.sort_by_key(|p| p.client_id);
+        people.sort_by_key(|p| (p.staff_id.is_some(), p.client_id, p.staff_id));
         Gallery { people }
     }
 
     /// Clients currently embedded (for tests and logs).
     pub fn cached_ids(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = self.known.keys().copied().collect();
+        self.ids(|who| match who {
+            Who::Client(id) => Some(id),
+            Who::Staff(_) => None,
+        })
+    }
+
+    /// Staff currently embedded (for tests and logs).
+    pub fn cached_staff(&self) -> Vec<i64> {
+        self.ids(|who| match who {
+            Who::Staff(id) => Some(id),
+            Who::Client(_) => None,
+        })
+    }
+
+    fn ids(&self, pick: impl Fn(Who) -> Option<i64>) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.known.keys().filter_map(|w| pick(*w)).collect();
         ids.sort();
         ids
     }
 }
 
-fn embed_client(
+fn embed(
     api: &api::Client,
     token: &str,
-    c: &api::GalleryClient,
+    entry: &Listed,
     engine: &mut FaceEngine,
-) -> Result<CachedClient> {
-    let mut embed = |path: &str| -> Result<Option<Embedding>> {
+) -> Result<Cached> {
+    let who = entry.who.stem();
+    let mut embed_one = |path: &str| -> Result<Option<Embedding>> {
         let bytes = api.image(token, path)?;
         let mat = match decode_image(&bytes, path) {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!("client {}: {e}", c.client_id);
+                tracing::warn!("{who}: {e}");
                 return Ok(None);
             }
         };
         Ok(engine.embed_largest(&mat)?.map(|(_, e)| e))
     };
-    let embeddings: Vec<Embedding> = embed(&c.photo)?.into_iter().collect();
+    let embeddings: Vec<Embedding> = embed_one(entry.photo)?.into_iter().collect();
     if embeddings.is_empty() {
-        tracing::warn!(
-            "client {}: no face found in the photo, not enrolled",
-            c.client_id
-        );
+        tracing::warn!("{who}: no face found in the photo, not enrolled");
     }
     let mut negatives = Vec::new();
-    for r in &c.rejected {
-        negatives.extend(embed(r)?);
+    for r in entry.rejected {
+        negatives.extend(embed_one(r)?);
     }
-    Ok(CachedClient {
-        client_id: c.client_id,
-        version: c.version,
+    Ok(Cached {
+        who: entry.who,
+        version: entry.version,
         embeddings,
         negatives,
     })

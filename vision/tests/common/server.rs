@@ -15,6 +15,8 @@ pub struct State {
     /// client id → (version, photo JPEG)
     pub clients: Vec<(i64, i64, Vec<u8>)>,
     pub biometrics_enabled: bool,
+    /// staff id → (version, photo JPEG)
+    pub staff: Vec<(i64, i64, Vec<u8>)>,
     /// (client id, rejected image id, JPEG): faces staff marked "not this person".
     pub rejected: Vec<(i64, i64, Vec<u8>)>,
     /// Events stored, in the order first received.
@@ -136,12 +138,39 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
                 json!({"client_id": id, "version": version, "photo": format!("/api/vision/clients/{id}/photo"), "rejected": rejected})
             })
             .collect();
+        let staff: Vec<Value> = st
+            .staff
+            .iter()
+            .map(|(id, version, _)| json!({"staff_id": id, "version": version, "photo": format!("/api/vision/staff/{id}/photo")}))
+            .collect();
         let enabled = st.biometrics_enabled;
         json_reply(
             &mut conn,
             "200 OK",
-            json!({"biometrics_enabled": enabled, "clients": if enabled { clients } else { vec![] }}),
+            json!({
+                "biometrics_enabled": enabled,
+                "clients": if enabled { clients } else { vec![] },
+                "staff": if enabled { staff } else { vec![] },
+            }),
         );
+    } else if method == "GET" && path.starts_with("/api/vision/staff/") && path.ends_with("/photo")
+    {
+        let id: i64 = path
+            .trim_start_matches("/api/vision/staff/")
+            .trim_end_matches("/photo")
+            .parse()
+            .unwrap_or(-1);
+        match st.staff.iter().find(|c| c.0 == id) {
+            Some((_, _, photo)) => {
+                let photo = photo.clone();
+                reply(&mut conn, "200 OK", "image/jpeg", &photo)
+            }
+            None => json_reply(
+                &mut conn,
+                "404 Not Found",
+                json!({"error": "not_found", "message": "no photo"}),
+            ),
+        }
     } else if method == "GET"
         && path.starts_with("/api/vision/clients/")
         && path.ends_with("/photo")

@@ -1,6 +1,7 @@
 //! Entrance and exit events from the cameras: checked, stored once (a repeat
 //! gets the first answer), and turned into visits opened and closed.
 
+use super::staff;
 use super::*;
 use crate::error::{AppError, InvalidCode};
 use crate::infra::Db;
@@ -24,6 +25,9 @@ pub struct EventInput {
     pub occurred_at: i64,
     #[serde(default)]
     pub client_id: Option<i64>,
+    /// A staff member the camera recognised: no visit, only their presence.
+    #[serde(default)]
+    pub staff_id: Option<i64>,
     #[serde(default)]
     pub similarity: Option<f64>,
     #[serde(default)]
@@ -66,7 +70,10 @@ pub fn validate(input: &EventInput, now_ms: i64) -> Result<Option<Vec<u8>>, AppE
     {
         return Err(AppError::invalid("similarity", InvalidCode::OutOfRange));
     }
-    if input.similarity.is_some() && input.client_id.is_none() {
+    if input.client_id.is_some() && input.staff_id.is_some() {
+        return Err(AppError::invalid("staff_id", InvalidCode::UnknownValue));
+    }
+    if input.similarity.is_some() && input.client_id.is_none() && input.staff_id.is_none() {
         // A similarity to nobody cannot be shown anywhere: a confused sender.
         return Err(AppError::invalid("similarity", InvalidCode::UnknownValue));
     }
@@ -137,6 +144,10 @@ pub async fn record_event(
         return Ok(done);
     }
     let biometrics = biometrics_enabled(db, device.branch_id).await?;
+    if let Some(member) = input.staff_id.filter(|_| biometrics) {
+        // A staff member's face is never kept: the snapshot is dropped unread.
+        return record_staff(db, device, input, member).await;
+    }
     // With biometrics off nobody is identified and no face is kept.
     let client_id = input.client_id.filter(|_| biometrics);
     let snapshot = snapshot.filter(|_| biometrics);
@@ -162,6 +173,45 @@ pub async fn record_event(
         crate::scoring::ssr::rescore_after_change(db, client).await;
     }
     Ok(outcome)
+}
+
+/// A recognised staff member passed: the event is kept for the record and
+/// their presence log moves; no visit opens or closes and nobody is told.
+async fn record_staff(
+    db: &Db,
+    device: &Device,
+    input: &EventInput,
+    member: i64,
+) -> Result<EventOutcome, AppError> {
+    let at = input.occurred_at.div_euclid(1000);
+    let t = now();
+    let mut tx = db.begin_write().await?;
+    if let Some(done) = earlier_answer(&mut tx, device, &input.key).await? {
+        return Ok(done);
+    }
+    if !staff::is_enrolled(&mut tx, member).await? {
+        return Err(AppError::invalid("staff_id", InvalidCode::UnknownValue));
+    }
+    let event_id: i64 = sqlx::query_scalar(
+        "INSERT INTO camera_events (device_id, event_key, kind, staff_id, similarity, occurred_at, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(device.id)
+    .bind(&input.key)
+    .bind(&input.kind)
+    .bind(member)
+    .bind(input.similarity)
+    .bind(at)
+    .bind(t)
+    .fetch_one(&mut *tx)
+    .await?;
+    staff::record_passage(&mut tx, device, member, input.kind == "enter", at).await?;
+    tx.commit().await?;
+    Ok(EventOutcome {
+        event_id,
+        visit_id: None,
+        duplicate: false,
+    })
 }
 
 async fn record_in_tx(

@@ -1,5 +1,5 @@
 //! Pairing a camera, and the gallery it recognises: clients of its branch who
-//! opted in, their photos, and the faces staff rejected.
+//! opted in, their photos, the faces staff rejected, and the staff themselves.
 
 use crate::error::AppError;
 use crate::infra::Db;
@@ -41,10 +41,20 @@ pub struct GalleryEntry {
     pub rejected: Vec<String>,
 }
 
+/// A staff member the cameras must know so as never to count them as a visitor.
+#[derive(Debug, Clone, Serialize)]
+pub struct GalleryStaff {
+    pub staff_id: i64,
+    /// Changes with every new enrolment: re-embed then.
+    pub version: i64,
+    pub photo: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Gallery {
     pub biometrics_enabled: bool,
     pub clients: Vec<GalleryEntry>,
+    pub staff: Vec<GalleryStaff>,
 }
 
 pub(super) async fn biometrics_enabled(db: &Db, branch_id: i64) -> Result<bool, AppError> {
@@ -64,6 +74,7 @@ pub async fn gallery(db: &Db, device: &Device) -> Result<Gallery, AppError> {
         return Ok(Gallery {
             biometrics_enabled: false,
             clients: Vec::new(),
+            staff: Vec::new(),
         });
     }
     let rows: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
@@ -89,9 +100,19 @@ pub async fn gallery(db: &Db, device: &Device) -> Result<Gallery, AppError> {
                 .collect(),
         })
         .collect();
+    let staff = super::staff::gallery_staff(db)
+        .await?
+        .into_iter()
+        .map(|(staff_id, version)| GalleryStaff {
+            staff_id,
+            version,
+            photo: format!("/api/vision/staff/{staff_id}/photo"),
+        })
+        .collect();
     Ok(Gallery {
         biometrics_enabled: true,
         clients,
+        staff,
     })
 }
 

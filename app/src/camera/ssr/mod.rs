@@ -6,6 +6,7 @@ mod correction;
 mod events;
 mod gallery;
 mod retention;
+pub mod staff;
 pub use correction::*;
 pub use events::*;
 pub use gallery::*;
@@ -31,6 +32,7 @@ mod tests {
             kind: "enter".into(),
             occurred_at: 1_000_000_000,
             client_id: Some(3),
+            staff_id: None,
             similarity: Some(0.7),
             track: None,
             snapshot: None,
@@ -93,6 +95,25 @@ mod tests {
                 ..input()
             }),
             "similarity"
+        );
+        // One person is a client or a staff member, never both.
+        assert_eq!(
+            field(EventInput {
+                staff_id: Some(4),
+                ..input()
+            }),
+            "staff_id"
+        );
+        assert!(
+            validate(
+                &EventInput {
+                    client_id: None,
+                    staff_id: Some(4),
+                    ..input()
+                },
+                now
+            )
+            .is_ok()
         );
         assert_eq!(
             field(EventInput {

@@ -79,6 +79,8 @@ pub(super) fn StaffRow(member: StaffMember, branches: Vec<Branch>) -> impl IntoV
                             <button type="submit" class="button primary">{t!(i18n, common.save)}</button>
                         </div>
                     </ActionForm>
+                    <h3>{t!(i18n, faces.title_other)}</h3>
+                    <crate::camera::StaffFaceCard staff_id=Some(member_id) back="/settings" />
                     <ActionForm action=actions.reset_password attr:class="form-grid">
                         <input type="hidden" name="id" value=reset_id />
                         <label class="field">

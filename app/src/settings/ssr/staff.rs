@@ -244,7 +244,14 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: StaffInput) -> Result<(
     Ok(())
 }
 
-pub async fn set_active(db: &Db, actor: i64, id: i64, active: bool) -> Result<(), AppError> {
+/// Activates or deactivates an account. A deactivated member's face is
+/// forgotten with it: returns that photo, to delete once committed.
+pub async fn set_active(
+    db: &Db,
+    actor: i64,
+    id: i64,
+    active: bool,
+) -> Result<Option<String>, AppError> {
     let mut tx = db.begin_write().await?;
     let role: Option<String> = sqlx::query_scalar("SELECT role FROM staff WHERE id = ?")
         .bind(id)
@@ -262,13 +269,15 @@ pub async fn set_active(db: &Db, actor: i64, id: i64, active: bool) -> Result<()
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    let mut face = None;
     if !active {
         super::api_tokens::revoke_all_of(&mut tx, id, now()).await?;
+        face = crate::camera::ssr::staff::forget_in(&mut tx, id).await?;
     }
     let action = if active { "activate" } else { "deactivate" };
     audit::record(&mut tx, Some(actor), action, "staff", Some(id), None).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(face)
 }
 
 pub async fn reset_password(
