@@ -164,7 +164,7 @@ fn FaceForms(
             method="post"
             enctype="multipart/form-data"
             action=format!("/api/staff/{staff_id}/face")
-            class="form-grid"
+            class="form-stack"
             data-test="enrol-face"
         >
             <input type="hidden" name="back" value=back />
