@@ -11,6 +11,8 @@ use crate::infra::throttle::{LoginThrottle, RateLimit};
 /// A visitor types their number once or twice; a kiosk asking more often
 /// than this is being used to look people up.
 const KIOSK_PHONE_CHECKS_PER_MINUTE: u32 = 20;
+/// A kiosk sends a few frames a second while someone stands in front of it.
+const KIOSK_FACE_CHECKS_PER_10S: u32 = 30;
 /// A device is paired once; an address trying more codes than this is guessing.
 const PAIRING_ATTEMPTS_PER_MINUTE: u32 = 10;
 use axum::extract::FromRef;
@@ -28,6 +30,10 @@ pub struct AppState {
     /// Phone lookups and check-ins per kiosk: each tells whether a number
     /// belongs to a client (and their first name).
     pub kiosk_phone_checks: Arc<RateLimit>,
+    /// Face frames per kiosk.
+    pub kiosk_face_checks: Arc<RateLimit>,
+    /// Kiosk frames on their way to the camera program and its answers.
+    pub face_relay: Arc<crate::kiosk::ssr::faces::FaceRelay>,
     /// Pairing attempts per client address: codes are short enough to guess.
     pub pairing_attempts: Arc<RateLimit<Option<std::net::IpAddr>>>,
     /// How the Telegram bot stands; the bot task keeps it current.
@@ -76,6 +82,11 @@ impl AppState {
                 KIOSK_PHONE_CHECKS_PER_MINUTE,
                 std::time::Duration::from_secs(60),
             )),
+            kiosk_face_checks: Arc::new(RateLimit::new(
+                KIOSK_FACE_CHECKS_PER_10S,
+                std::time::Duration::from_secs(10),
+            )),
+            face_relay: Arc::default(),
             changes: tokio::sync::broadcast::channel(256).0,
         }
     }

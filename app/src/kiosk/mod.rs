@@ -36,6 +36,21 @@ pub struct KnownClient {
     pub first_name: String,
     /// False when the client agreed to an older consent text (or none).
     pub consent_current: bool,
+    /// Recognised by face: the one-time token that checks them in (no phone typed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recognition: Option<String>,
+}
+
+/// What the kiosk's camera frame told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FaceAnswer {
+    /// No face recognition here (switched off at the branch, or no camera
+    /// program running): the kiosk stops sending frames and says nothing of faces.
+    Unavailable,
+    /// Nobody the kiosk may name.
+    NotKnown,
+    /// "Welcome back, … — is this you?"
+    Known(KnownClient),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,6 +134,17 @@ pub async fn kiosk_lookup(phone: String) -> Result<Option<KnownClient>, AppError
     crate::kiosk::ssr::lookup(&state.db, &phone).await
 }
 
+/// Who is in front of the tablet: a frame (`data:image/jpeg;base64,…`) of
+/// its camera, answered by the branch's camera program. Never stored.
+#[server(prefix = "/rpc", endpoint = "kiosk_face", input = Json)]
+pub async fn kiosk_face(frame: String) -> Result<FaceAnswer, AppError> {
+    let (device, state) = crate::auth::ssr::require_kiosk().await?;
+    state
+        .kiosk_face_checks
+        .hit(device.id, std::time::Instant::now())?;
+    crate::kiosk::ssr::recognise(&state, &device, &frame).await
+}
+
 #[server(prefix = "/rpc", endpoint = "kiosk_check_in", input = Json)]
 pub async fn kiosk_check_in(
     submission: String,
@@ -126,11 +152,24 @@ pub async fn kiosk_check_in(
     services: Vec<String>,
     consent_version: Option<i64>,
     language: String,
+    /// From a face answer: checks in the recognised client instead of `phone`.
+    #[server(default)]
+    recognition: Option<String>,
 ) -> Result<KioskDone, AppError> {
     let (device, state) = crate::auth::ssr::require_kiosk().await?;
-    state
-        .kiosk_phone_checks
-        .hit(device.id, std::time::Instant::now())?;
+    let who = match recognition {
+        Some(token) => {
+            crate::kiosk::ssr::KnownBy::Client(state.face_relay.take(device.id, &token).ok_or(
+                AppError::invalid("recognition", crate::error::InvalidCode::UnknownValue),
+            )?)
+        }
+        None => {
+            state
+                .kiosk_phone_checks
+                .hit(device.id, std::time::Instant::now())?;
+            crate::kiosk::ssr::KnownBy::Phone(&phone)
+        }
+    };
     // Whoever types a phone here may be someone else: a returning client's
     // consent text version is recorded, their biometric choice is not
     // touched (staff switch it on the card, with the person in front of them).
@@ -139,15 +178,9 @@ pub async fn kiosk_check_in(
         language: &language,
         biometric: None,
     });
-    let done = crate::kiosk::ssr::check_in_known(
-        &state.db,
-        &device,
-        &submission,
-        &phone,
-        &services,
-        consent,
-    )
-    .await?;
+    let done =
+        crate::kiosk::ssr::check_in_known(&state.db, &device, &submission, who, &services, consent)
+            .await?;
     crate::scoring::ssr::rescore_after_change(&state.db, done.client_id).await;
     state.announce(device.branch_id);
     Ok(done)

@@ -41,6 +41,18 @@ pub fn routes() -> Routes {
             get(staff_photo),
         )
         .route(Method::POST, "/vision/events", Access::Camera, post(event))
+        .route(
+            Method::GET,
+            "/vision/kiosk_frames",
+            Access::Camera,
+            get(kiosk_frames),
+        )
+        .route(
+            Method::POST,
+            "/vision/kiosk_answers",
+            Access::Camera,
+            post(kiosk_answer),
+        )
 }
 
 /// A JSON body, refused with a clear 400 when it does not decode.
@@ -125,4 +137,50 @@ async fn event(
         state.announce(device.branch_id);
     }
     Ok(Json(outcome))
+}
+
+/// How long a camera program's poll for kiosk frames waits when none come
+/// (its HTTP client gives up after 15 s).
+const KIOSK_POLL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `GET /api/vision/kiosk_frames`: the frames the kiosks of this camera's
+/// branch are waiting on (a long poll: empty after 10 s without any).
+async fn kiosk_frames(
+    State(state): State<AppState>,
+    Camera(device): Camera,
+) -> Result<Json<Vec<app::kiosk::ssr::faces::RelayedFrame>>, AppError> {
+    if !camera::biometrics_enabled(&state.db, device.branch_id).await? {
+        return Ok(Json(Vec::new()));
+    }
+    Ok(Json(
+        state
+            .face_relay
+            .next_frames(device.branch_id, KIOSK_POLL_WAIT)
+            .await,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KioskAnswer {
+    id: u64,
+    client_id: Option<i64>,
+    #[serde(default)]
+    similarity: Option<f64>,
+}
+
+/// `POST /api/vision/kiosk_answers`: who a kiosk frame shows (or nobody).
+async fn kiosk_answer(
+    State(state): State<AppState>,
+    Camera(device): Camera,
+    body: Bytes,
+) -> Result<axum::http::StatusCode, AppError> {
+    let answer: KioskAnswer = parse(&body)?;
+    if answer.similarity.is_some_and(|s| !(0.0..=1.0).contains(&s)) {
+        return Err(AppError::invalid("similarity", InvalidCode::OutOfRange));
+    }
+    state
+        .face_relay
+        .answer(device.branch_id, answer.id, answer.client_id)?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -245,6 +245,8 @@ fn table(w: &World) -> Vec<Row> {
         row(M::GET, format!("/api/vision/clients/{c}/photo"), Empty,         "U U U U U U A U U U"),
         row(M::GET, "/api/vision/rejected/1", Empty,                         "U U U U U U A U U U"),
         row(M::GET, "/api/vision/staff/1/photo", Empty,                      "U U U U U U A U U U"),
+        row(M::GET, "/api/vision/kiosk_frames", Empty,                       "U U U U U U A U U U"),
+        row(M::POST, "/api/vision/kiosk_answers", Json("{}"),                "U U U U U U A U U U"),
         row(M::POST, "/api/vision/events", Json("{}"),                       "U U U U U U A U U U"),
         // Staff faces: one's own, or anyone's for an admin (admin is staff 1).
         row(M::POST, "/api/staff/1/face", Empty,                             "U F F F A U U A U U"),
@@ -305,6 +307,7 @@ fn table(w: &World) -> Vec<Row> {
         row(M::POST, "/rpc/pair_kiosk", Json(r#"{"code":"NOPE"}"#),          "A A A A A A A A A A"),
         row(M::POST, "/rpc/kiosk_info", Json("{}"),                          "U U U U U A U U U U"),
         row(M::POST, "/rpc/kiosk_lookup", Json(r#"{"phone":"x"}"#),          "U U U U U A U U U U"),
+        row(M::POST, "/rpc/kiosk_face", Json(r#"{"frame":"x"}"#),            "U U U U U A U U U U"),
         row(M::POST, "/rpc/kiosk_check_in", Json(r#"{"submission":"s1","phone":"+998901112233","services":[],"consent_version":null,"biometric":false,"language":"uz"}"#), "U U U U U A U U U U"),
         row(M::POST, "/rpc/kiosk_register", Json(r#"{"form":{"submission":"s2","full_name":"","phone":"","birth_year":"","gender":"","source":"","car":"","services":[],"consent":false,"consent_version":1,"language":"uz","biometric":false,"photo":null}}"#), "U U U U U A U U U U"),
         // Signing in and out (last: they end sessions).

@@ -18,7 +18,7 @@ fn photo() -> String {
 }
 
 /// Creates a kiosk at branch 1 and pairs it; returns its cookie.
-async fn paired_kiosk(app: &TestApp) -> (i64, String) {
+pub async fn paired_kiosk(app: &TestApp) -> (i64, String) {
     let (id, code) =
         app::settings::ssr::devices::create(&app.state.db, 1, 1, "kiosk", None, "Entrance tablet")
             .await
@@ -52,7 +52,7 @@ async fn paired_kiosk(app: &TestApp) -> (i64, String) {
     (id, cookie.split(';').next().unwrap().to_string())
 }
 
-async fn info(app: &TestApp, kiosk: &str) -> Value {
+pub async fn info(app: &TestApp, kiosk: &str) -> Value {
     let reply = app.post_json("/rpc/kiosk_info", "{}", Some(kiosk)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     reply.json()

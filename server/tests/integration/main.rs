@@ -15,6 +15,7 @@ mod exports;
 mod fuzz;
 mod https;
 mod kiosk;
+mod kiosk_faces;
 mod reports;
 mod sales;
 mod scoring;

@@ -57,7 +57,7 @@ pub struct Gallery {
     pub staff: Vec<GalleryStaff>,
 }
 
-pub(super) async fn biometrics_enabled(db: &Db, branch_id: i64) -> Result<bool, AppError> {
+pub async fn biometrics_enabled(db: &Db, branch_id: i64) -> Result<bool, AppError> {
     Ok(
         sqlx::query_scalar("SELECT biometrics_enabled FROM branches WHERE id = ?")
             .bind(branch_id)

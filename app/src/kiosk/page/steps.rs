@@ -203,6 +203,8 @@ pub(super) fn KnownStep(known: KnownClient) -> impl IntoView {
     let kiosk = expect_context::<Kiosk>();
     let needs_consent = !known.consent_current;
     let name = known.first_name.clone();
+    let recognition = known.recognition.clone();
+    let by_face = recognition.is_some();
     let check_in = move |_| {
         if needs_consent && !kiosk.visitor.consent.get_untracked() {
             kiosk.error.set(Some(AppError::invalid(
@@ -220,11 +222,18 @@ pub(super) fn KnownStep(known: KnownClient) -> impl IntoView {
             kiosk.visitor.services.get_untracked(),
             consent_version,
             i18n.get_locale_untracked().as_str().to_string(),
+            recognition.clone(),
         );
         kiosk.run(call, move |done| kiosk.step.set(Step::Done(done)));
     };
     view! {
-        <h1 class="kiosk-title" data-test="welcome-back">{t!(i18n, kiosk.welcome_back, name = move || name.clone())}</h1>
+        <h1 class="kiosk-title" data-test="welcome-back">
+            {if by_face {
+                t!(i18n, kiosk.is_this_you, name = move || name.clone()).into_any()
+            } else {
+                t!(i18n, kiosk.welcome_back, name = move || name.clone()).into_any()
+            }}
+        </h1>
         <ServiceChoice />
         {needs_consent.then(|| view! {
             <p class="kiosk-lead">{t!(i18n, kiosk.consent_new_version)}</p>
@@ -243,10 +252,10 @@ pub(super) fn KnownStep(known: KnownClient) -> impl IntoView {
                     kiosk.step.set(Step::Phone);
                 }
             >
-                {t!(i18n, kiosk.not_me)}
+                {if by_face { t!(i18n, kiosk.no_not_me).into_any() } else { t!(i18n, kiosk.not_me).into_any() }}
             </button>
             <button type="button" class="kiosk-button primary" on:click=check_in disabled=move || kiosk.busy.get() data-test="kiosk-check-in">
-                {t!(i18n, kiosk.check_in)}
+                {if by_face { t!(i18n, kiosk.yes_check_in).into_any() } else { t!(i18n, kiosk.check_in).into_any() }}
             </button>
         </div>
     }

@@ -16,6 +16,8 @@ use crate::settings::ssr::devices::Device;
 use crate::vocab::{NotifyKind, ServiceKind, VisitStart};
 use sqlx::SqliteConnection;
 
+pub mod faces;
+
 /// An unknown visitor seen by the entrance camera this recently is taken to
 /// be the person registering at the kiosk.
 pub const CAMERA_VISIT_WINDOW_SECS: i64 = 5 * 60;
@@ -93,14 +95,69 @@ pub async fn lookup(db: &Db, phone: &str) -> Result<Option<KnownClient>, AppErro
     let mut conn = db.pool().acquire().await?;
     let current = current_consent_version(&mut conn).await?;
     Ok(Some(KnownClient {
-        first_name: name
-            .unwrap_or_default()
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_string(),
+        first_name: first_name(name),
         consent_current: consent_version.is_some_and(|v| v >= current),
+        recognition: None,
     }))
+}
+
+/// Kiosk frames larger than this are refused (a 1280×720 JPEG is ~150 KB).
+const FRAME_MAX_BYTES: usize = 1024 * 1024;
+
+/// Asks the branch's camera program who is in `frame` (a data URL). Only a
+/// client who opted in to face recognition, at a branch where it is on, is
+/// ever named; the frame is re-encoded here (nothing but a plain JPEG
+/// reaches the camera program) and never stored.
+pub async fn recognise(
+    state: &crate::infra::AppState,
+    device: &Device,
+    frame: &str,
+) -> Result<crate::kiosk::FaceAnswer, AppError> {
+    use crate::kiosk::FaceAnswer;
+    if frame.len() > FRAME_MAX_BYTES * 4 / 3 + 64 {
+        return Err(AppError::invalid("frame", InvalidCode::TooLong));
+    }
+    let bytes = files::photo_from_data_url(frame)
+        .map_err(|_| AppError::invalid("frame", InvalidCode::BadFormat))?;
+    let branch_on = crate::camera::ssr::biometrics_enabled(&state.db, device.branch_id).await?;
+    if !branch_on || !state.face_relay.available(device.branch_id) {
+        return Ok(FaceAnswer::Unavailable);
+    }
+    let jpeg = files::reencode_photo(&bytes)
+        .map_err(|_| AppError::invalid("frame", InvalidCode::BadFormat))?;
+    let Some(client_id) = state.face_relay.ask(device.branch_id, jpeg).await else {
+        return Ok(FaceAnswer::NotKnown);
+    };
+    let found: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT full_name, consent_version FROM clients WHERE id = ? AND erased_at IS NULL \
+         AND biometric_opt_in = TRUE",
+    )
+    .bind(client_id)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let Some((name, consent_version)) = found else {
+        tracing::warn!(
+            client_id,
+            "the camera program named a client who may not be named"
+        );
+        return Ok(FaceAnswer::NotKnown);
+    };
+    let mut conn = state.db.pool().acquire().await?;
+    let current = current_consent_version(&mut conn).await?;
+    Ok(FaceAnswer::Known(KnownClient {
+        first_name: first_name(name),
+        consent_current: consent_version.is_some_and(|v| v >= current),
+        recognition: Some(state.face_relay.remember(device.id, client_id)),
+    }))
+}
+
+fn first_name(full_name: Option<String>) -> String {
+    full_name
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Service kinds as the visitor ticked them: known kinds only, each once.
@@ -226,27 +283,51 @@ async fn record_consent(
 }
 
 /// Checks a returning client in by phone.
+/// How a returning client made themselves known at the kiosk.
+#[derive(Debug, Clone, Copy)]
+pub enum KnownBy<'a> {
+    Phone(&'a str),
+    /// Recognised by face (and confirmed "yes, that is me").
+    Client(i64),
+}
+
 pub async fn check_in_known(
     db: &Db,
     device: &Device,
     submission: &str,
-    phone: &str,
+    who: KnownBy<'_>,
     services: &[String],
     consent: Option<ConsentGiven<'_>>,
 ) -> Result<KioskDone, AppError> {
     let submission = check_submission(submission)?;
-    let phone = clients::normalize_phone(phone)?;
+    let phone = match who {
+        KnownBy::Phone(phone) => Some(clients::normalize_phone(phone)?),
+        KnownBy::Client(_) => None,
+    };
     let services = check_services(services)?;
     let mut tx = db.begin_write().await?;
     if let Some(done) = replayed(&mut tx, device, &submission).await? {
         return Ok(done);
     }
-    let found: Option<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, consent_version FROM clients WHERE phone = ? AND erased_at IS NULL",
-    )
-    .bind(&phone)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let found: Option<(i64, Option<i64>)> = match (who, &phone) {
+        (KnownBy::Client(id), _) => {
+            sqlx::query_as(
+                "SELECT id, consent_version FROM clients WHERE id = ? AND erased_at IS NULL \
+                 AND biometric_opt_in = TRUE",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        (_, phone) => {
+            sqlx::query_as(
+                "SELECT id, consent_version FROM clients WHERE phone = ? AND erased_at IS NULL",
+            )
+            .bind(phone)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+    };
     let (client_id, consent_version) = found.ok_or(AppError::NotFound)?;
     let t = now();
     let current = current_consent_version(&mut tx).await?;
