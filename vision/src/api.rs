@@ -75,6 +75,22 @@ pub struct EventAck {
     pub duplicate: bool,
 }
 
+/// A kiosk frame the server relays: who is in front of the tablet?
+#[derive(Debug, Clone, Deserialize)]
+pub struct KioskFrame {
+    pub id: u64,
+    /// Base64 JPEG.
+    pub jpeg: String,
+}
+
+/// The body of `POST /api/vision/kiosk_answers`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KioskAnswer {
+    pub id: u64,
+    pub client_id: Option<i64>,
+    pub similarity: Option<f32>,
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     error: String,
@@ -172,6 +188,36 @@ impl Client {
             .send_json(event)
             .map_err(unreachable)?;
         json_or_error(resp)
+    }
+}
+
+impl Client {
+    /// The kiosk frames waiting for this camera's branch (the server holds the request up
+    /// to 10 s while there are none).
+    pub fn kiosk_frames(&self, token: &str) -> Result<Vec<KioskFrame>> {
+        let resp = self
+            .agent
+            .get(&self.url("/api/vision/kiosk_frames"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .map_err(unreachable)?;
+        json_or_error(resp)
+    }
+
+    pub fn kiosk_answer(&self, token: &str, answer: &KioskAnswer) -> Result<()> {
+        let mut resp = self
+            .agent
+            .post(&self.url("/api/vision/kiosk_answers"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .send_json(answer)
+            .map_err(unreachable)?;
+        match resp.status().as_u16() {
+            200 | 204 => Ok(()),
+            status => Err(error_of(
+                status,
+                resp.body_mut().read_to_string().unwrap_or_default(),
+            )),
+        }
     }
 }
 

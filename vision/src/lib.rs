@@ -11,6 +11,7 @@ pub mod detect;
 pub mod embed;
 pub mod error;
 pub mod gallery;
+pub mod kiosk;
 pub mod pipeline;
 pub mod queue;
 pub mod run;

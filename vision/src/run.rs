@@ -78,6 +78,30 @@ pub fn run(config: Config) -> Result<()> {
         cameras.push(camera::spawn(cam.clone(), ctx.clone(), gallery.clone())?);
     }
 
+    // Kiosk frames: each camera's thread answers for its branch's tablets.
+    let params = crate::gallery::MatchParams {
+        threshold: config.recognition.threshold,
+        margin: config.recognition.margin,
+    };
+    for (cam, gallery) in config.cameras.iter().zip(&handles) {
+        let engine = FaceEngine::new(
+            &ctx.models,
+            config.recognition.detect_score,
+            PHOTO_MAX_SIDE,
+            ctx.embedder.clone(),
+        )?;
+        let (api, token, gallery, stop) = (
+            api.clone(),
+            cam.token.clone(),
+            gallery.clone(),
+            stop.clone(),
+        );
+        std::thread::Builder::new()
+            .name(format!("kiosk-{}", cam.id))
+            .spawn(move || crate::kiosk::serve(api, token, gallery, engine, params, stop))
+            .map_err(|e| Error::io("thread", e))?;
+    }
+
     let sender = {
         let (outbox, stop, api) = (outbox.clone(), stop.clone(), api.clone());
         std::thread::Builder::new()

@@ -17,6 +17,10 @@ pub struct State {
     pub biometrics_enabled: bool,
     /// staff id → (version, photo JPEG)
     pub staff: Vec<(i64, i64, Vec<u8>)>,
+    /// Kiosk frames waiting for the camera program: (id, JPEG).
+    pub kiosk_frames: Vec<(u64, Vec<u8>)>,
+    /// The camera program's answers, as received.
+    pub kiosk_answers: Vec<Value>,
     /// (client id, rejected image id, JPEG): faces staff marked "not this person".
     pub rejected: Vec<(i64, i64, Vec<u8>)>,
     /// Events stored, in the order first received.
@@ -207,6 +211,18 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
                 json!({"error": "not_found", "message": "no image"}),
             ),
         }
+    } else if method == "GET" && path == "/api/vision/kiosk_frames" {
+        use base64::Engine as _;
+        let frames: Vec<Value> = st
+            .kiosk_frames
+            .drain(..)
+            .map(|(id, jpeg)| json!({"id": id, "jpeg": base64::engine::general_purpose::STANDARD.encode(jpeg)}))
+            .collect();
+        json_reply(&mut conn, "200 OK", json!(frames));
+    } else if method == "POST" && path == "/api/vision/kiosk_answers" {
+        let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        st.kiosk_answers.push(answer);
+        reply(&mut conn, "204 No Content", "application/json", b"");
     } else if method == "POST" && path == "/api/vision/events" {
         let Ok(ev) = serde_json::from_slice::<Value>(&body) else {
             return json_reply(
