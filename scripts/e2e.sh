@@ -70,6 +70,13 @@ CHECK
 cargo build -p vision
 timeout 900 python3 vision/tests/real_server_passage.py "http://127.0.0.1:$E2E_PORT" e2e-admin-pass "$tmp/data/avtosalon.db" \
 	"$CARGO_TARGET_DIR/debug/vision" "$VISION_MEDIA" || { echo "--- server log"; tail -50 "$tmp/server.log"; exit 1; }
+# The kiosk tablet's fake camera for the face test: frames of the man's second webcam
+# session (he registered from the first one above), as an MJPEG file Chromium can play.
+for second in 2 4 6 8 10 12 14 16 18 20; do
+	"$CARGO_TARGET_DIR/debug/vision" frame "$VISION_MEDIA/cap13_edit2.mp4" --at "$second" --out "$tmp/face-$second.jpg" > /dev/null
+done
+cat $(for second in 2 4 6 8 10 12 14 16 18 20; do echo "$tmp/face-$second.jpg"; done) > "$tmp/returning.mjpeg"
+export E2E_FACE_VIDEO=$tmp/returning.mjpeg E2E_VISION_BIN=$CARGO_TARGET_DIR/debug/vision
 cd end2end
 E2E_BASE_URL=http://127.0.0.1:$E2E_PORT E2E_ADMIN_PASSWORD=e2e-admin-pass E2E_TELEGRAM_URL=http://127.0.0.1:$tg_port \
 	timeout 1800 npx playwright test || { echo "--- server log"; tail -50 "$tmp/server.log"; exit 1; }

@@ -37,33 +37,80 @@ mod browser {
         }
     }
 
-    /// The current video frame as a JPEG data URL.
-    pub fn capture(video: &HtmlVideoElement) -> Option<String> {
+    /// The current video frame drawn on a new canvas at most `max_width` wide.
+    fn draw(
+        video: &HtmlVideoElement,
+        max_width: u32,
+    ) -> Option<(HtmlCanvasElement, CanvasRenderingContext2d)> {
         let (width, height) = (video.video_width(), video.video_height());
         if width == 0 || height == 0 {
             return None;
         }
+        let scale = f64::from(max_width.min(width)) / f64::from(width);
+        let (w, h) = (
+            (f64::from(width) * scale).round(),
+            (f64::from(height) * scale).round(),
+        );
         let canvas: HtmlCanvasElement = web_sys::window()?
             .document()?
             .create_element("canvas")
             .ok()?
             .dyn_into()
             .ok()?;
-        canvas.set_width(width);
-        canvas.set_height(height);
+        canvas.set_width(w as u32);
+        canvas.set_height(h as u32);
         let context: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
         context
-            .draw_image_with_html_video_element_and_dw_and_dh(
-                video,
-                0.0,
-                0.0,
-                f64::from(width),
-                f64::from(height),
-            )
+            .draw_image_with_html_video_element_and_dw_and_dh(video, 0.0, 0.0, w, h)
             .ok()?;
+        Some((canvas, context))
+    }
+
+    /// The current video frame as a JPEG data URL, at most `max_width` wide.
+    pub fn capture(video: &HtmlVideoElement, max_width: u32) -> Option<String> {
+        let (canvas, _) = draw(video, max_width)?;
         canvas
             .to_data_url_with_type_and_encoder_options("image/jpeg", &0.85.into())
             .ok()
+    }
+
+    /// How much the picture changed since `previous` (mean difference of a 32-pixel-wide
+    /// grey thumbnail, 0–255); `previous` becomes the current thumbnail.
+    pub fn motion(video: &HtmlVideoElement, previous: &mut Vec<u8>) -> f64 {
+        let Some((canvas, context)) = draw(video, 32) else {
+            return 0.0;
+        };
+        let (w, h) = (canvas.width(), canvas.height());
+        let Ok(image) = context.get_image_data(0.0, 0.0, f64::from(w), f64::from(h)) else {
+            return 0.0;
+        };
+        let grey: Vec<u8> = image
+            .data()
+            .chunks_exact(4)
+            .map(|p| ((u16::from(p[0]) + u16::from(p[1]) + u16::from(p[2])) / 3) as u8)
+            .collect();
+        let change = if previous.len() == grey.len() && !grey.is_empty() {
+            let total: u64 = grey
+                .iter()
+                .zip(previous.iter())
+                .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                .sum();
+            total as f64 / grey.len() as f64
+        } else {
+            0.0
+        };
+        *previous = grey;
+        change
+    }
+
+    /// Waits `ms` milliseconds.
+    pub async fn sleep(ms: i32) {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+            }
+        });
+        let _ = JsFuture::from(promise).await;
     }
 
     /// Fullscreen on the first touch; a browser that refuses keeps the page as it is.

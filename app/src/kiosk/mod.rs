@@ -29,6 +29,10 @@ pub struct KioskSetup {
     pub car_models: Vec<(i64, String)>,
     /// A fresh id for this visitor's submission (a double tap reuses it).
     pub submission: String,
+    /// Faces are answered here (face recognition on at the branch, its
+    /// camera program running): the welcome screen watches for returning clients.
+    #[serde(default)]
+    pub faces: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,7 +119,10 @@ pub async fn kiosk_info() -> Result<KioskSetup, AppError> {
     let branch = crate::settings::ssr::branches::name(&state.db, device.branch_id).await?;
     let (consent_version, consent_texts) = crate::privacy::ssr::consent_texts(&state.db).await?;
     let (car_models, _) = crate::clients::ssr::choices(&state.db).await?;
+    let faces = crate::camera::ssr::biometrics_enabled(&state.db, device.branch_id).await?
+        && state.face_relay.available(device.branch_id);
     Ok(KioskSetup {
+        faces,
         branch,
         consent_version,
         consent_texts,

@@ -104,7 +104,12 @@ struct Kiosk {
     last_touch: RwSignal<f64>,
     /// The pairing link was refused (used, expired or mistyped).
     link_refused: RwSignal<bool>,
+    /// No greeting by face before this time (ms since the epoch).
+    faces_after: RwSignal<f64>,
 }
+
+/// After the done screen, faces are not answered for this long.
+const FACES_PAUSE_AFTER_DONE_MS: f64 = 15_000.0;
 
 impl Kiosk {
     /// Back to the welcome screen with a new submission id.
@@ -172,6 +177,7 @@ pub fn KioskPage() -> impl IntoView {
         visitor: Visitor::new(),
         last_touch: RwSignal::new(0.0),
         link_refused: RwSignal::new(false),
+        faces_after: RwSignal::new(0.0),
     };
     provide_context(kiosk);
 

@@ -201,7 +201,7 @@ pub(super) fn PhotoStep() -> impl IntoView {
     let capture = move |_| {
         #[cfg(feature = "hydrate")]
         if let Some(element) = video.get_untracked() {
-            v.photo.set(camera::capture(&element));
+            v.photo.set(camera::capture(&element, 1280));
         }
     };
     let submit = move |with_photo: bool| {

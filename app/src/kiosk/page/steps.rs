@@ -16,6 +16,16 @@ pub(super) fn NotPaired() -> impl IntoView {
     }
 }
 
+/// A change of the preview this large (mean grey difference, 0–255) means
+/// someone is moving in front of the tablet.
+#[cfg(feature = "hydrate")]
+const MOTION: f64 = 4.0;
+/// Frames are sent while something moved this recently, two a second at most.
+#[cfg(feature = "hydrate")]
+const SEND_AFTER_MOTION_MS: f64 = 3_000.0;
+#[cfg(feature = "hydrate")]
+const FRAME_EVERY_MS: i32 = 500;
+
 #[component]
 pub(super) fn Welcome() -> impl IntoView {
     let i18n = use_i18n();
@@ -25,12 +35,98 @@ pub(super) fn Welcome() -> impl IntoView {
         kiosk.error.set(None);
         kiosk.step.set(Step::Phone);
     };
+    let video = NodeRef::<leptos::html::Video>::new();
+    // The preview shows once the camera runs and faces are answered here.
+    let faces = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    {
+        let stream = StoredValue::new_local(None::<web_sys::MediaStream>);
+        let alive = StoredValue::new(true);
+        let started = StoredValue::new(false);
+        Effect::new(move |_| {
+            let here = kiosk.info.with(|i| i.as_ref().is_some_and(|i| i.faces));
+            if let Some(element) = video.get().filter(|_| here && !started.get_value()) {
+                started.set_value(true);
+                leptos::task::spawn_local(async move {
+                    let Some(started) = camera::start(&element).await else {
+                        return;
+                    };
+                    if !alive.get_value() {
+                        camera::stop(&started);
+                        return;
+                    }
+                    stream.set_value(Some(started));
+                    faces.set(true);
+                    recognise_while_someone_is_here(element, kiosk, alive, faces).await;
+                    if let Some(s) = stream.get_value() {
+                        camera::stop(&s);
+                    }
+                });
+            }
+        });
+        on_cleanup(move || {
+            alive.set_value(false);
+            if let Some(s) = stream.get_value() {
+                camera::stop(&s);
+            }
+        });
+    }
     view! {
         <h1 class="kiosk-title">{t!(i18n, kiosk.welcome_title)}</h1>
         <p class="kiosk-lead">{t!(i18n, kiosk.welcome_text)}</p>
+        <div class="kiosk-face" class:off=move || !faces.get() data-test="kiosk-face">
+            <video node_ref=video autoplay=true playsinline=true muted=true data-test="kiosk-face-preview"></video>
+            <p class="muted small">{t!(i18n, kiosk.camera_hint)}</p>
+        </div>
         <button type="button" class="kiosk-button primary huge" on:click=start data-test="kiosk-start">
             {t!(i18n, kiosk.start)}
         </button>
+    }
+}
+
+/// While the welcome screen shows and something moves in front of the
+/// tablet, sends a frame at most every half second and greets a recognised
+/// client. Stops for good when the branch answers faces nowhere.
+#[cfg(feature = "hydrate")]
+async fn recognise_while_someone_is_here(
+    video: web_sys::HtmlVideoElement,
+    kiosk: Kiosk,
+    alive: StoredValue<bool>,
+    faces: RwSignal<bool>,
+) {
+    use crate::kiosk::{FaceAnswer, kiosk_face};
+    let mut previous = Vec::new();
+    let mut moved_at = f64::MIN;
+    loop {
+        camera::sleep(FRAME_EVERY_MS).await;
+        if !alive.get_value() || kiosk.step.get_untracked() != Step::Welcome {
+            return;
+        }
+        let now = camera::now_ms();
+        if camera::motion(&video, &mut previous) > MOTION {
+            moved_at = now;
+        }
+        if now - moved_at > SEND_AFTER_MOTION_MS || now < kiosk.faces_after.get_untracked() {
+            continue;
+        }
+        let Some(frame) = camera::capture(&video, 640) else {
+            continue;
+        };
+        match kiosk_face(frame).await {
+            Ok(FaceAnswer::Unavailable) => {
+                faces.set(false);
+                return;
+            }
+            Ok(FaceAnswer::NotKnown) => {}
+            Ok(FaceAnswer::Known(known)) => {
+                if alive.get_value() && kiosk.step.get_untracked() == Step::Welcome {
+                    kiosk.step.set(Step::Known(known));
+                }
+                return;
+            }
+            // Busy or unreachable: the phone path still works; try again later.
+            Err(_) => camera::sleep(2_000).await,
+        }
     }
 }
 
@@ -266,6 +362,13 @@ pub(super) fn DoneStep(done: KioskDone) -> impl IntoView {
     let i18n = use_i18n();
     let kiosk = expect_context::<Kiosk>();
     let number = done.visit_id;
+    // The person just served is still in front of the tablet: no greeting
+    // by face for a while after this screen.
+    on_cleanup(move || {
+        kiosk
+            .faces_after
+            .set(camera::now_ms() + FACES_PAUSE_AFTER_DONE_MS)
+    });
     view! {
         <h1 class="kiosk-title" data-test="kiosk-done">{t!(i18n, kiosk.done_title)}</h1>
         <p class="kiosk-lead">{t!(i18n, kiosk.done_text)}</p>
