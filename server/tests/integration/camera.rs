@@ -506,7 +506,10 @@ async fn biometrics_off_at_a_branch_identifies_nobody() {
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let gallery = camera_get(&app, &token, "/api/vision/gallery").await.json();
-    assert_eq!(gallery, json!({"biometrics_enabled": false, "clients": []}));
+    assert_eq!(
+        gallery,
+        json!({"biometrics_enabled": false, "clients": [], "staff": []})
+    );
     let event = camera_event(
         &app,
         &token,
