@@ -50,9 +50,9 @@ st() { # LABEL, then schemathesis options (not echoed: they hold the session and
 # uses) and /api/events (a stream that never ends); the integration tests
 # cover both.
 st "staff operations" -H "Cookie: avtosalon_session=$session" --exclude-path /api/logout --exclude-path /api/events \
-	--exclude-path-regex '^/api/vision/(gallery|clients|rejected|events)'
+	--exclude-path-regex '^/api/vision/(gallery|clients|rejected|staff|events|kiosk_)'
 # The camera's operations, with its device token.
-st "camera gallery and photos" -H "Authorization: Bearer $camera" --include-path-regex '^/api/vision/(gallery|clients|rejected)'
+st "camera gallery, photos and kiosk frames" -H "Authorization: Bearer $camera" --include-path-regex '^/api/vision/(gallery|clients|rejected|staff|kiosk_)'
 # Events: whether a valid event is accepted depends on the server's clock
 # (60 s ahead to 7 days old), the camera's role and the snapshot being a real
 # image, which no schema can state; every other check applies.

@@ -193,7 +193,7 @@ impl Client {
 
 impl Client {
     /// The kiosk frames waiting for this camera's branch (the server holds the request up
-    /// to 10 s while there are none).
+    /// to 8 s while there are none).
     pub fn kiosk_frames(&self, token: &str) -> Result<Vec<KioskFrame>> {
         let resp = self
             .agent

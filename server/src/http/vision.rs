@@ -141,10 +141,10 @@ async fn event(
 
 /// How long a camera program's poll for kiosk frames waits when none come
 /// (its HTTP client gives up after 15 s).
-const KIOSK_POLL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const KIOSK_POLL_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// `GET /api/vision/kiosk_frames`: the frames the kiosks of this camera's
-/// branch are waiting on (a long poll: empty after 10 s without any).
+/// branch are waiting on (a long poll: empty after 8 s without any).
 async fn kiosk_frames(
     State(state): State<AppState>,
     Camera(device): Camera,
