@@ -85,6 +85,8 @@ gallery=$BENCH_DIR/vision-gallery
 mkdir -p "$gallery/obama" "$gallery/biden"
 cp "$VISION_MEDIA/obama.jpg" "$gallery/obama/" && cp "$VISION_MEDIA/biden.jpg" "$gallery/biden/"
 "$CARGO_TARGET_DIR/release/vision" bench --gallery "$gallery" "$VISION_MEDIA/franck.mp4"
+echo "-- kiosk faces: frame -> answer through the server and the camera program (release)"
+python3 server/benches/kiosk_faces.py "http://127.0.0.1:$BENCH_PORT" bench-admin-pass "$CARGO_TARGET_DIR/release/vision" "$VISION_MEDIA"
 echo "-- vision: face appearing -> event received by a server (release, real-time vision run)"
 cargo test --release -p vision --test run_command -- --nocapture 2>&1 | grep -E "face appearing|peak memory"
 echo "-- Telegram: camera event -> sendMessage on a fake Bot API (debug test build)"

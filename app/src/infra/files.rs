@@ -81,12 +81,17 @@ fn decode_image(bytes: &[u8]) -> Result<image::DynamicImage, AppError> {
 /// Checks a photo by its content, scales it down and re-encodes it as JPEG
 /// (which also drops any metadata or payload hidden in the original).
 pub fn reencode_photo(bytes: &[u8]) -> Result<Vec<u8>, AppError> {
+    reencode_within(bytes, PHOTO_STORED_SIDE)
+}
+
+/// Like [`reencode_photo`], scaled down to at most `max_side` pixels a side.
+pub fn reencode_within(bytes: &[u8], max_side: u32) -> Result<Vec<u8>, AppError> {
     if bytes.len() > PHOTO_MAX_BYTES {
         return Err(AppError::invalid("photo", InvalidCode::TooLong));
     }
     let image = decode_image(bytes)?;
-    let image = if image.width() > PHOTO_STORED_SIDE || image.height() > PHOTO_STORED_SIDE {
-        image.thumbnail(PHOTO_STORED_SIDE, PHOTO_STORED_SIDE)
+    let image = if image.width() > max_side || image.height() > max_side {
+        image.thumbnail(max_side, max_side)
     } else {
         image
     };
