@@ -62,6 +62,9 @@ pub struct Event {
     /// A recognised staff member: the server opens no visit for them.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub staff_id: Option<i64>,
+    /// An unknown face seen before today: the same key is the same visitor.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stranger: Option<String>,
     pub similarity: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub track: Option<String>,
@@ -89,6 +92,10 @@ pub struct KioskAnswer {
     pub id: u64,
     pub client_id: Option<i64>,
     pub similarity: Option<f32>,
+    /// Not a client but a stranger the doors saw: the visit they opened is theirs when
+    /// they register.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stranger: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -27,6 +27,8 @@ pub struct CameraContext {
     pub embedder: SharedEmbedder,
     pub outbox: Arc<Outbox>,
     pub stop: Arc<AtomicBool>,
+    /// Unknown faces seen today, shared by every camera and the kiosk answers.
+    pub strangers: crate::strangers::Strangers,
 }
 
 pub fn spawn(
@@ -61,7 +63,8 @@ fn run_camera(cam: &CameraConfig, ctx: &CameraContext, gallery: GalleryHandle) {
             return;
         }
     };
-    let mut processor = Processor::new(engine, &ctx.recognition, gallery);
+    let mut processor =
+        Processor::new(engine, &ctx.recognition, gallery).with_strangers(ctx.strangers.clone());
     let result = match &source {
         Source::File(path) => {
             play_file(path, cam, ctx, &mut processor, crate::now_ms(), true).map(|_| ())

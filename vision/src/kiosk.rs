@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::api::{self, KioskAnswer};
 use crate::gallery::{MatchParams, decode_image};
 use crate::pipeline::{FaceEngine, GalleryHandle};
+use crate::strangers::Strangers;
 use crate::{Error, Result};
 
 /// Answers one round of kiosk frames (waiting for them up to the server's poll time).
@@ -18,6 +19,7 @@ pub fn answer_round(
     api: &api::Client,
     token: &str,
     gallery: &GalleryHandle,
+    strangers: &Strangers,
     engine: &mut FaceEngine,
     params: MatchParams,
 ) -> Result<Vec<KioskAnswer>> {
@@ -26,11 +28,12 @@ pub fn answer_round(
     let mut answers = Vec::with_capacity(frames.len());
     for frame in frames {
         let answer = match base64::engine::general_purpose::STANDARD.decode(frame.jpeg.trim()) {
-            Ok(bytes) => who(&bytes, gallery, engine, params, frame.id)?,
+            Ok(bytes) => who(&bytes, gallery, strangers, engine, params, frame.id)?,
             Err(_) => KioskAnswer {
                 id: frame.id,
                 client_id: None,
                 similarity: None,
+                stranger: None,
             },
         };
         api.kiosk_answer(token, &answer)?;
@@ -42,6 +45,7 @@ pub fn answer_round(
 fn who(
     jpeg: &[u8],
     gallery: &GalleryHandle,
+    strangers: &Strangers,
     engine: &mut FaceEngine,
     params: MatchParams,
     id: u64,
@@ -50,6 +54,7 @@ fn who(
         id,
         client_id: None,
         similarity: None,
+        stranger: None,
     };
     let Ok(image) = decode_image(jpeg, "kiosk frame") else {
         return Ok(nobody);
@@ -60,10 +65,16 @@ fn who(
     let gallery = gallery.read().unwrap_or_else(|p| p.into_inner()).clone();
     let m = gallery.best_match(&embedding, params);
     let client_id = m.person.and_then(|i| gallery.people[i].client_id);
+    // Nobody the gallery knows: perhaps the stranger whose face opened a visit at the door.
+    let stranger = match (m.person, client_id) {
+        (None, _) => strangers.recognise(&embedding, params).map(|(key, _)| key),
+        _ => None,
+    };
     Ok(KioskAnswer {
         id,
         client_id,
         similarity: client_id.map(|_| m.similarity),
+        stranger,
     })
 }
 
@@ -73,13 +84,14 @@ pub fn serve(
     api: api::Client,
     token: String,
     gallery: GalleryHandle,
+    strangers: Strangers,
     mut engine: FaceEngine,
     params: MatchParams,
     stop: Arc<AtomicBool>,
 ) {
     let mut pause = Duration::from_secs(1);
     while !stop.load(Ordering::SeqCst) {
-        match answer_round(&api, &token, &gallery, &mut engine, params) {
+        match answer_round(&api, &token, &gallery, &strangers, &mut engine, params) {
             Ok(answers) => {
                 pause = Duration::from_secs(1);
                 for a in answers {

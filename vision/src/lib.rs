@@ -15,6 +15,7 @@ pub mod kiosk;
 pub mod pipeline;
 pub mod queue;
 pub mod run;
+pub mod strangers;
 pub mod track;
 
 pub use error::{Error, Result};

@@ -12,8 +12,10 @@ use crate::config::{Recognition, Role};
 use crate::detect::{Detector, Face};
 use crate::embed::{Embedder, Embedding};
 use crate::gallery::{Gallery, Match, MatchParams};
+use crate::strangers::{self, Strangers};
 use crate::track::{Decision, Tracker, TrackerParams, Vote};
 use crate::{Error, Result};
+use std::collections::HashMap;
 
 pub const YUNET_FILE: &str = "face_detection_yunet_2023mar.onnx";
 pub const FACENET_FILE: &str = "graph_final.pb";
@@ -119,9 +121,17 @@ pub struct Processor {
     tracker: Tracker,
     params: MatchParams,
     gallery: GalleryHandle,
+    /// Unknown faces seen today (shared with the other cameras).
+    strangers: Strangers,
+    /// Per track not decided yet: when its last unknown sample came and the samples, to
+    /// remember a new stranger by.
+    unknown_samples: HashMap<u64, (i64, Vec<Embedding>)>,
     /// Embeddings computed (for the benchmark).
     pub embeddings: u64,
 }
+
+/// Unknown samples of a track that made no decision are dropped after this long.
+const UNKNOWN_SAMPLES_MS: i64 = 60_000;
 
 impl Processor {
     pub fn new(engine: FaceEngine, rec: &Recognition, gallery: GalleryHandle) -> Processor {
@@ -141,8 +151,16 @@ impl Processor {
                 margin: rec.margin,
             },
             gallery,
+            strangers: Strangers::default(),
+            unknown_samples: HashMap::new(),
             embeddings: 0,
         }
+    }
+
+    /// Shares the memory of strangers with the other cameras of the program.
+    pub fn with_strangers(mut self, strangers: Strangers) -> Processor {
+        self.strangers = strangers;
+        self
     }
 
     /// Processes one BGR frame seen at `t_ms`; returns the decisions it completed.
@@ -162,19 +180,55 @@ impl Processor {
                 };
                 self.embeddings += 1;
                 let m = gallery.best_match(&e, self.params);
-                let vote = Vote {
-                    person: m.person.map(|i| gallery.people[i].name.clone()),
-                    similarity: m.similarity,
+                let vote = match m.person {
+                    Some(i) => Vote {
+                        person: Some(gallery.people[i].name.clone()),
+                        similarity: m.similarity,
+                    },
+                    None => match self.strangers.recognise(&e, self.params) {
+                        Some((key, similarity)) => Vote {
+                            person: Some(format!("{}{key}", strangers::PREFIX)),
+                            similarity,
+                        },
+                        None => {
+                            let (at, samples) = self.unknown_samples.entry(r.track_id).or_default();
+                            *at = t_ms;
+                            samples.push(e);
+                            Vote {
+                                person: None,
+                                similarity: m.similarity,
+                            }
+                        }
+                    },
                 };
                 self.tracker.vote(r.track_id, vote, snapshot(frame, face));
             }
         }
-        Ok(self.tracker.take_decisions())
+        self.unknown_samples
+            .retain(|_, (at, _)| t_ms.saturating_sub(*at) < UNKNOWN_SAMPLES_MS);
+        let decisions = self.tracker.take_decisions();
+        Ok(self.name_strangers(decisions))
     }
 
     /// Ends all tracks (end of a video).
     pub fn finish(&mut self) -> Vec<Decision> {
-        self.tracker.finish()
+        let decisions = self.tracker.finish();
+        self.name_strangers(decisions)
+    }
+
+    /// An unknown passage is a new stranger: remembered by its samples under a new key, so
+    /// the next passage of the same face carries the same key.
+    fn name_strangers(&mut self, mut decisions: Vec<Decision>) -> Vec<Decision> {
+        for d in &mut decisions {
+            let samples = self.unknown_samples.remove(&d.track_id);
+            if d.person.is_none()
+                && let Some((_, samples)) = samples
+                && let Some(key) = self.strangers.remember(samples)
+            {
+                d.person = Some(format!("{}{key}", strangers::PREFIX));
+            }
+        }
+        decisions
     }
 }
 
@@ -201,6 +255,9 @@ fn snapshot(frame: &Mat, face: &Face) -> Option<Vec<u8>> {
 pub fn event_for(decision: &Decision, role: Role, camera_id: &str) -> Event {
     use base64::Engine as _;
     let name = decision.person.as_deref();
+    let stranger = name
+        .and_then(|p| p.strip_prefix(strangers::PREFIX))
+        .map(str::to_string);
     let staff_id = name
         .and_then(|p| p.strip_prefix("staff-"))
         .and_then(|id| id.parse::<i64>().ok());
@@ -212,6 +269,7 @@ pub fn event_for(decision: &Decision, role: Role, camera_id: &str) -> Event {
         occurred_at: decision.first_seen_ms,
         client_id,
         staff_id,
+        stranger,
         similarity: decision
             .similarity
             .filter(|_| named)

@@ -297,6 +297,7 @@ mod tests {
             occurred_at: at,
             client_id: Some(3),
             staff_id: None,
+            stranger: None,
             similarity: Some(0.7),
             track: None,
             snapshot: None,

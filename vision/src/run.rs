@@ -72,6 +72,7 @@ pub fn run(config: Config) -> Result<()> {
         embedder,
         outbox: outbox.clone(),
         stop: stop.clone(),
+        strangers: crate::strangers::Strangers::default(),
     };
     let mut cameras = Vec::new();
     for (cam, gallery) in config.cameras.iter().zip(&handles) {
@@ -90,15 +91,18 @@ pub fn run(config: Config) -> Result<()> {
             PHOTO_MAX_SIDE,
             ctx.embedder.clone(),
         )?;
-        let (api, token, gallery, stop) = (
+        let (api, token, gallery, strangers, stop) = (
             api.clone(),
             cam.token.clone(),
             gallery.clone(),
+            ctx.strangers.clone(),
             stop.clone(),
         );
         std::thread::Builder::new()
             .name(format!("kiosk-{}", cam.id))
-            .spawn(move || crate::kiosk::serve(api, token, gallery, engine, params, stop))
+            .spawn(move || {
+                crate::kiosk::serve(api, token, gallery, strangers, engine, params, stop)
+            })
             .map_err(|e| Error::io("thread", e))?;
     }
 

@@ -61,7 +61,15 @@ fn the_kiosk_names_the_returning_client_and_nobody_else() {
 
     let mut answered = Vec::new();
     while answered.len() < count {
-        let round = answer_round(&api, TOKEN, &gallery, &mut engine, params).unwrap();
+        let round = answer_round(
+            &api,
+            TOKEN,
+            &gallery,
+            &Default::default(),
+            &mut engine,
+            params,
+        )
+        .unwrap();
         assert!(!round.is_empty(), "every frame is answered");
         answered.extend(round);
     }

@@ -66,6 +66,7 @@ fn entrance_then_exit_opens_and_closes_one_visit() {
         embedder: pipeline::load_embedder(&models).unwrap(),
         outbox: outbox.clone(),
         stop: Arc::new(AtomicBool::new(false)),
+        strangers: Default::default(),
     };
     let gallery = Arc::new(RwLock::new(Arc::new(gallery)));
     let processor = |ctx: &CameraContext| {
@@ -187,6 +188,7 @@ fn event(n: usize) -> Event {
         occurred_at: T0 + n as i64 * 1000,
         client_id: Some(12),
         staff_id: None,
+        stranger: None,
         similarity: Some(0.8),
         track: Some(format!("cam-door-{n}")),
         snapshot: None,
@@ -385,6 +387,7 @@ fn an_enrolled_staff_member_is_named_as_staff_and_sends_no_face() {
         embedder: pipeline::load_embedder(&models).unwrap(),
         outbox: outbox.clone(),
         stop: Arc::new(AtomicBool::new(false)),
+        strangers: Default::default(),
     };
     let gallery = Arc::new(RwLock::new(Arc::new(gallery)));
     let engine = FaceEngine::new(
@@ -436,4 +439,62 @@ fn an_enrolled_staff_member_is_named_as_staff_and_sends_no_face() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["client-13-v5.json"]);
+}
+
+/// Nobody enrolled: the man of cap13 passes the entrance twice twenty minutes apart (out to
+/// his car and back) and franck once between. His two events carry one stranger key, franck's
+/// another: one visitor each, whatever the order.
+#[test]
+fn a_stranger_passing_twice_is_one_stranger_and_two_strangers_are_two() {
+    let server = FakeServer::start(State {
+        biometrics_enabled: true,
+        ..State::default()
+    });
+    let api = api::Client::new(&server.url).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(&data.path().join("queue")).unwrap();
+    let models = vision::models_dir();
+    let rec = Recognition::default();
+    let ctx = CameraContext {
+        models: models.clone(),
+        recognition: rec,
+        embedder: pipeline::load_embedder(&models).unwrap(),
+        outbox: outbox.clone(),
+        stop: Arc::new(AtomicBool::new(false)),
+        strangers: Default::default(),
+    };
+    let gallery = Arc::new(RwLock::new(Arc::new(vision::gallery::Gallery::default())));
+    let engine = FaceEngine::new(
+        &ctx.models,
+        rec.detect_score,
+        rec.detect_max_side,
+        ctx.embedder.clone(),
+    )
+    .unwrap();
+    let mut door =
+        Processor::new(engine, &rec, gallery.clone()).with_strangers(ctx.strangers.clone());
+    let mut entrance = camera("door-in", Role::Entrance, "cap13_edit2.mp4");
+    entrance.fps = 5.0;
+    for (video, at) in [
+        ("cap13_edit2.mp4", T0),
+        ("franck.mp4", T0 + 5 * 60_000),
+        ("cap13_edit2.mp4", T0 + 20 * 60_000),
+    ] {
+        play_file(&media(video), &entrance, &ctx, &mut door, at, false).unwrap();
+    }
+    let stop = AtomicBool::new(false);
+    outbox.run_sender(&api, &tokens(&["door-in"]), &stop, true);
+    let st = server.state();
+    let keys: Vec<&str> = st
+        .events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["client_id"], Value::Null, "{e}");
+            e["stranger"].as_str().expect("a stranger key")
+        })
+        .collect();
+    assert_eq!(keys.len(), 3, "one event per passage: {keys:?}");
+    assert_eq!(keys[0], keys[2], "the same man twice");
+    assert_ne!(keys[0], keys[1], "franck is someone else");
+    assert_eq!(ctx.strangers.len(), 2);
 }

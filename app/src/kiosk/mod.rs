@@ -196,7 +196,10 @@ pub async fn kiosk_check_in(
 #[server(prefix = "/rpc", endpoint = "kiosk_register", input = Json)]
 pub async fn kiosk_register(form: KioskRegistration) -> Result<KioskDone, AppError> {
     let (device, state) = crate::auth::ssr::require_kiosk().await?;
-    let done = crate::kiosk::ssr::register(&state.db, &state.data_dir, &device, &form).await?;
+    let seen = state.face_relay.stranger_at(device.id);
+    let done =
+        crate::kiosk::ssr::register(&state.db, &state.data_dir, &device, &form, seen.as_deref())
+            .await?;
     crate::scoring::ssr::rescore_after_change(&state.db, done.client_id).await;
     state.announce(device.branch_id);
     Ok(done)

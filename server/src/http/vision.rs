@@ -167,6 +167,8 @@ struct KioskAnswer {
     client_id: Option<i64>,
     #[serde(default)]
     similarity: Option<f64>,
+    #[serde(default)]
+    stranger: Option<String>,
 }
 
 /// `POST /api/vision/kiosk_answers`: who a kiosk frame shows (or nobody).
@@ -179,8 +181,20 @@ async fn kiosk_answer(
     if answer.similarity.is_some_and(|s| !(0.0..=1.0).contains(&s)) {
         return Err(AppError::invalid("similarity", InvalidCode::OutOfRange));
     }
+    if answer
+        .stranger
+        .as_deref()
+        .is_some_and(|k| !camera::valid_stranger_key(k))
+    {
+        return Err(AppError::invalid("stranger", InvalidCode::BadFormat));
+    }
+    // A named client is who it is; a stranger's key then means nothing.
+    let relayed = app::kiosk::ssr::faces::Answer {
+        stranger: answer.stranger.filter(|_| answer.client_id.is_none()),
+        client_id: answer.client_id,
+    };
     state
         .face_relay
-        .answer(device.branch_id, answer.id, answer.client_id)?;
+        .answer(device.branch_id, answer.id, relayed)?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -58,7 +58,7 @@ pub async fn info(app: &TestApp, kiosk: &str) -> Value {
     reply.json()
 }
 
-fn registration(submission: &str, phone: &str) -> Value {
+pub fn registration(submission: &str, phone: &str) -> Value {
     json!({
         "submission": submission,
         "full_name": "Dilnoza Rahimova",
@@ -76,7 +76,7 @@ fn registration(submission: &str, phone: &str) -> Value {
     })
 }
 
-async fn register(app: &TestApp, kiosk: &str, form: &Value) -> crate::common::Reply {
+pub async fn register(app: &TestApp, kiosk: &str, form: &Value) -> crate::common::Reply {
     app.post_json(
         "/rpc/kiosk_register",
         &json!({ "form": form }).to_string(),

@@ -23,6 +23,7 @@ mod search;
 mod sign_in_limits;
 mod staff_faces;
 mod startup;
+mod strangers;
 mod telegram;
 mod tokens;
 mod upgrade;

@@ -28,6 +28,10 @@ pub struct EventInput {
     /// A staff member the camera recognised: no visit, only their presence.
     #[serde(default)]
     pub staff_id: Option<i64>,
+    /// An unknown face the camera program has seen before today: the same
+    /// key is the same visitor (`s-` and 16 hex digits).
+    #[serde(default)]
+    pub stranger: Option<String>,
     #[serde(default)]
     pub similarity: Option<f64>,
     #[serde(default)]
@@ -51,6 +55,15 @@ fn valid_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The shape of the camera program's stranger keys.
+pub fn valid_stranger_key(key: &str) -> bool {
+    key.len() == 18
+        && key.starts_with("s-")
+        && key[2..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// The checks that need no database: shape, times, similarity, snapshot.
 /// Returns the snapshot as re-encoded JPEG bytes.
 pub fn validate(input: &EventInput, now_ms: i64) -> Result<Option<Vec<u8>>, AppError> {
@@ -72,6 +85,14 @@ pub fn validate(input: &EventInput, now_ms: i64) -> Result<Option<Vec<u8>>, AppE
     }
     if input.client_id.is_some() && input.staff_id.is_some() {
         return Err(AppError::invalid("staff_id", InvalidCode::UnknownValue));
+    }
+    if let Some(key) = &input.stranger {
+        if !valid_stranger_key(key) {
+            return Err(AppError::invalid("stranger", InvalidCode::BadFormat));
+        }
+        if input.client_id.is_some() || input.staff_id.is_some() {
+            return Err(AppError::invalid("stranger", InvalidCode::UnknownValue));
+        }
     }
     if input.similarity.is_some() && input.client_id.is_none() && input.staff_id.is_none() {
         // A similarity to nobody cannot be shown anywhere: a confused sender.
@@ -160,7 +181,9 @@ pub async fn record_event(
         )?),
         None => None,
     };
-    let result = record_in_tx(db, device, input, client_id, stored.as_deref()).await;
+    // A stranger's key is a face too: it counts only while recognition is on.
+    let stranger = input.stranger.as_deref().filter(|_| biometrics);
+    let result = record_in_tx(db, device, input, (client_id, stranger), stored.as_deref()).await;
     if !matches!(result, Ok(ref o) if !o.duplicate)
         && let Some(path) = &stored
     {
@@ -214,13 +237,15 @@ async fn record_staff(
     })
 }
 
+/// `who`: the recognised client, or the stranger's key.
 async fn record_in_tx(
     db: &Db,
     device: &Device,
     input: &EventInput,
-    client_id: Option<i64>,
+    who: (Option<i64>, Option<&str>),
     snapshot: Option<&str>,
 ) -> Result<EventOutcome, AppError> {
+    let (client_id, stranger) = who;
     let at = input.occurred_at.div_euclid(1000);
     let t = now();
     let mut tx = db.begin_write().await?;
@@ -239,9 +264,14 @@ async fn record_in_tx(
             return Err(AppError::invalid("client_id", InvalidCode::UnknownValue));
         }
     }
+    let mut new_unknown = false;
     let visit_id = match (input.kind.as_str(), client_id) {
         ("enter", Some(client)) => Some(enter_client(&mut tx, device, client, input, at, t).await?),
-        ("enter", None) => Some(enter_unknown(&mut tx, device, at, t).await?),
+        ("enter", None) => {
+            let (visit, new) = enter_unknown(&mut tx, device, stranger, at, t).await?;
+            new_unknown = new;
+            Some(visit)
+        }
         (_, Some(client)) => {
             // Only a visit at this camera's branch: an exit elsewhere is not
             // this visit's end.
@@ -256,13 +286,24 @@ async fn record_in_tx(
             close_open(&mut tx, open, at).await?
         }
         (_, None) => {
-            let open: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM visits WHERE branch_id = ? AND client_id IS NULL AND started_by = 'camera' \
-                 AND left_at IS NULL ORDER BY entered_at LIMIT 1",
-            )
-            .bind(device.branch_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+            // The stranger's own visit when the doors know their face; else
+            // the longest-open unknown visit.
+            let theirs = match stranger {
+                Some(key) => stranger_visit(&mut tx, device, key).await?,
+                None => None,
+            };
+            let open: Option<i64> = match theirs {
+                Some(visit) => Some(visit),
+                None => {
+                    sqlx::query_scalar(
+                        "SELECT id FROM visits WHERE branch_id = ? AND client_id IS NULL AND started_by = 'camera' \
+                         AND left_at IS NULL ORDER BY entered_at LIMIT 1",
+                    )
+                    .bind(device.branch_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+            };
             close_open(&mut tx, open, at).await?
         }
     };
@@ -281,10 +322,7 @@ async fn record_in_tx(
     .bind(t)
     .fetch_one(&mut *tx)
     .await?;
-    if input.kind == "enter"
-        && client_id.is_none()
-        && let Some(visit) = visit_id
-    {
+    if new_unknown && let Some(visit) = visit_id {
         let notice = Notice {
             kind: NotifyKind::UnknownVisitor,
             branch_id: Some(device.branch_id),
@@ -333,19 +371,53 @@ async fn enter_client(
     Ok(visit)
 }
 
+/// An unknown face walks in: the visit their face already opened (still
+/// open: back from the car) stays theirs; otherwise a new unknown visit
+/// opens, marked with their key. Returns the visit and whether it is new.
 async fn enter_unknown(
     conn: &mut SqliteConnection,
     device: &Device,
+    stranger: Option<&str>,
     at: i64,
     t: i64,
-) -> Result<i64, AppError> {
+) -> Result<(i64, bool), AppError> {
+    if let Some(key) = stranger
+        && let Some(visit) = stranger_visit(&mut *conn, device, key).await?
+    {
+        return Ok((visit, false));
+    }
     let opening = visits::Opening {
         client_id: None,
         branch_id: device.branch_id,
         started_by: VisitStart::Camera,
         entered_at: at,
     };
-    Ok(visits::open(conn, &opening, t).await?.id())
+    let visit = visits::open(&mut *conn, &opening, t).await?.id();
+    if let Some(key) = stranger {
+        sqlx::query("UPDATE visits SET stranger_key = ? WHERE id = ?")
+            .bind(key)
+            .bind(visit)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok((visit, true))
+}
+
+/// The open visit a stranger's face opened at this camera's branch (taken
+/// over by a registration or not).
+pub async fn stranger_visit(
+    conn: &mut SqliteConnection,
+    device: &Device,
+    key: &str,
+) -> Result<Option<i64>, AppError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM visits WHERE branch_id = ? AND stranger_key = ? AND left_at IS NULL \
+         ORDER BY entered_at DESC LIMIT 1",
+    )
+    .bind(device.branch_id)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?)
 }
 
 async fn close_open(

@@ -33,6 +33,7 @@ mod tests {
             occurred_at: 1_000_000_000,
             client_id: Some(3),
             staff_id: None,
+            stranger: None,
             similarity: Some(0.7),
             track: None,
             snapshot: None,
@@ -114,6 +115,23 @@ mod tests {
                 now
             )
             .is_ok()
+        );
+        // A stranger's key has the camera program's shape, and is nobody known.
+        assert_eq!(
+            field(EventInput {
+                client_id: None,
+                similarity: None,
+                stranger: Some("s-0123".into()),
+                ..input()
+            }),
+            "stranger"
+        );
+        assert_eq!(
+            field(EventInput {
+                stranger: Some("s-0123456789abcdef".into()),
+                ..input()
+            }),
+            "stranger"
         );
         assert_eq!(
             field(EventInput {

@@ -24,6 +24,17 @@ const FRAME_STALE: Duration = Duration::from_secs(2);
 const RECOGNISED_FOR: Duration = Duration::from_secs(180);
 /// Frames waiting at once, over all branches (a few kiosks, a few per second).
 const MAX_QUEUED: usize = 64;
+/// A stranger seen at a kiosk this recently is the one who registers there.
+const STRANGER_AT_KIOSK: Duration = Duration::from_secs(300);
+
+/// What the camera program says a frame shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answer {
+    /// A client who opted in.
+    pub client_id: Option<i64>,
+    /// Nobody the kiosk may name, but a face the doors saw come in today.
+    pub stranger: Option<String>,
+}
 
 struct Frame {
     id: u64,
@@ -34,7 +45,7 @@ struct Frame {
 
 struct Waiter {
     branch_id: i64,
-    answer: oneshot::Sender<Option<i64>>,
+    answer: oneshot::Sender<Answer>,
 }
 
 struct Recognised {
@@ -50,6 +61,8 @@ struct Relay {
     /// When a camera program of each branch last asked for frames.
     pollers: HashMap<i64, Instant>,
     recognised: HashMap<String, Recognised>,
+    /// The stranger last in front of each kiosk, and when.
+    strangers: HashMap<i64, (String, Instant)>,
     next_id: u64,
 }
 
@@ -82,13 +95,13 @@ impl FaceRelay {
     }
 
     /// Sends a frame to the branch's camera program and waits for who it is
-    /// (`None`: nobody it may name, or no answer in time).
-    pub async fn ask(&self, branch_id: i64, jpeg: Vec<u8>) -> Option<i64> {
+    /// (nobody when it does not answer in time).
+    pub async fn ask(&self, branch_id: i64, jpeg: Vec<u8>) -> Answer {
         let (sender, receiver) = oneshot::channel();
         let id = {
             let mut relay = self.lock();
             if relay.queued.len() >= MAX_QUEUED {
-                return None;
+                return Answer::default();
             }
             relay.next_id += 1;
             let id = relay.next_id;
@@ -112,7 +125,7 @@ impl FaceRelay {
         let mut relay = self.lock();
         relay.queued.retain(|f| f.id != id);
         relay.waiting.remove(&id);
-        answer.ok().and_then(Result::ok).flatten()
+        answer.ok().and_then(Result::ok).unwrap_or_default()
     }
 
     /// The frames waiting for `branch_id`, waiting up to `wait` for one to
@@ -155,13 +168,13 @@ impl FaceRelay {
     /// A camera program's answer for frame `id`; only the branch the frame
     /// came from may answer it. A late answer (the kiosk stopped waiting) is
     /// dropped quietly.
-    pub fn answer(&self, branch_id: i64, id: u64, client_id: Option<i64>) -> Result<(), AppError> {
+    pub fn answer(&self, branch_id: i64, id: u64, answer: Answer) -> Result<(), AppError> {
         let mut relay = self.lock();
         match relay.waiting.get(&id) {
             Some(w) if w.branch_id != branch_id => Err(AppError::Forbidden),
             Some(_) => {
                 if let Some(w) = relay.waiting.remove(&id) {
-                    let _ = w.answer.send(client_id);
+                    let _ = w.answer.send(answer);
                 }
                 Ok(())
             }
@@ -183,6 +196,24 @@ impl FaceRelay {
             },
         );
         token
+    }
+
+    /// A stranger the doors saw is in front of kiosk `device_id`.
+    pub fn saw_stranger(&self, device_id: i64, key: String) {
+        let mut relay = self.lock();
+        relay
+            .strangers
+            .retain(|_, (_, at)| at.elapsed() < STRANGER_AT_KIOSK);
+        relay.strangers.insert(device_id, (key, Instant::now()));
+    }
+
+    /// The stranger last in front of kiosk `device_id`, if recently.
+    pub fn stranger_at(&self, device_id: i64) -> Option<String> {
+        self.lock()
+            .strangers
+            .get(&device_id)
+            .filter(|(_, at)| at.elapsed() < STRANGER_AT_KIOSK)
+            .map(|(key, _)| key.clone())
     }
 
     /// The client a token names, once, at the kiosk it was given to.
@@ -216,20 +247,24 @@ mod tests {
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].jpeg, "AQID");
         assert!(relay.available(1));
+        let client = |id| Answer {
+            client_id: Some(id),
+            stranger: None,
+        };
         assert_eq!(
-            relay.answer(2, frames[0].id, Some(9)),
+            relay.answer(2, frames[0].id, client(9)),
             Err(AppError::Forbidden)
         );
-        relay.answer(1, frames[0].id, Some(7)).unwrap();
-        assert_eq!(asking.await.unwrap(), Some(7));
+        relay.answer(1, frames[0].id, client(7)).unwrap();
+        assert_eq!(asking.await.unwrap(), client(7));
         // Late or unknown answers are dropped quietly.
-        relay.answer(1, frames[0].id, Some(7)).unwrap();
+        relay.answer(1, frames[0].id, client(7)).unwrap();
     }
 
     #[tokio::test]
     async fn unanswered_frames_time_out_and_tokens_work_once_at_their_kiosk() {
         let relay = FaceRelay::default();
-        assert_eq!(relay.ask(1, vec![1]).await, None);
+        assert_eq!(relay.ask(1, vec![1]).await, Answer::default());
         assert!(relay.lock().queued.is_empty() && relay.lock().waiting.is_empty());
         let token = relay.remember(5, 42);
         assert_eq!(relay.take(6, &token), None, "another kiosk");

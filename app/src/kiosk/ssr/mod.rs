@@ -128,7 +128,11 @@ pub async fn recognise(
     }
     let jpeg = files::reencode_within(&bytes, FRAME_SIDE)
         .map_err(|_| AppError::invalid("frame", InvalidCode::BadFormat))?;
-    let Some(client_id) = state.face_relay.ask(device.branch_id, jpeg).await else {
+    let answer = state.face_relay.ask(device.branch_id, jpeg).await;
+    let Some(client_id) = answer.client_id else {
+        if let Some(key) = answer.stranger {
+            state.face_relay.saw_stranger(device.id, key);
+        }
         return Ok(FaceAnswer::NotKnown);
     };
     let found: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
@@ -176,20 +180,46 @@ fn check_services(services: &[String]) -> Result<Vec<ServiceKind>, AppError> {
     Ok(kinds)
 }
 
+/// Who is checking in at the kiosk.
+#[derive(Debug, Clone, Copy)]
+enum Arrival<'a> {
+    /// A returning client.
+    Known,
+    /// A new client; `stranger` is their face's key if the camera program
+    /// recognised them as a stranger the doors saw.
+    New { stranger: Option<&'a str> },
+}
+
 /// Opens (or takes over) the visit for `client_id` and records the services.
 async fn open_visit(
     conn: &mut SqliteConnection,
     device: &Device,
     client_id: i64,
-    new_client: bool,
+    arrival: Arrival<'_>,
     services: &[ServiceKind],
     t: i64,
 ) -> Result<i64, AppError> {
     // The client's own open visit (the camera recognised them, or staff
-    // checked them in) is kept; for a new client, the one unknown visitor
-    // the entrance camera saw here in the last minutes, when there is exactly one.
+    // checked them in) is kept. A new client takes over the unknown visit
+    // their face opened at the door when the camera program knows it;
+    // otherwise the one unknown visitor the entrance camera saw here in the
+    // last minutes, when there is exactly one.
     let mut unknown: Vec<i64> = Vec::new();
-    if new_client {
+    if let Arrival::New {
+        stranger: Some(key),
+    } = arrival
+    {
+        let theirs: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM visits WHERE client_id IS NULL AND branch_id = ? AND left_at IS NULL \
+             AND stranger_key = ? ORDER BY entered_at DESC LIMIT 1",
+        )
+        .bind(device.branch_id)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        unknown.extend(theirs);
+    }
+    if unknown.is_empty() && matches!(arrival, Arrival::New { .. }) {
         unknown = sqlx::query_scalar(
             "SELECT id FROM visits WHERE client_id IS NULL AND branch_id = ? AND left_at IS NULL \
              AND started_by = 'camera' AND entered_at >= ? LIMIT 2",
@@ -341,7 +371,7 @@ pub async fn check_in_known(
         }
         None => {}
     }
-    let visit_id = open_visit(&mut tx, device, client_id, false, &services, t).await?;
+    let visit_id = open_visit(&mut tx, device, client_id, Arrival::Known, &services, t).await?;
     let done = KioskDone {
         client_id,
         visit_id,
@@ -363,11 +393,15 @@ pub async fn check_in_known(
 }
 
 /// Registers a new client with consent (and a photo when one was taken).
+/// `seen_stranger`: the stranger's key the camera program gave for the
+/// face in front of this kiosk a moment ago; the visit that face opened at
+/// the door becomes the new client's.
 pub async fn register(
     db: &Db,
     data_dir: &Path,
     device: &Device,
     form: &KioskRegistration,
+    seen_stranger: Option<&str>,
 ) -> Result<KioskDone, AppError> {
     let submission = check_submission(&form.submission)?;
     let t = now();
@@ -411,6 +445,7 @@ pub async fn register(
         &input,
         &services,
         stored.as_deref(),
+        seen_stranger,
         t,
     )
     .await;
@@ -432,6 +467,7 @@ async fn register_in_db(
     input: &clients::ClientInput,
     services: &[ServiceKind],
     photo_path: Option<&str>,
+    seen_stranger: Option<&str>,
     t: i64,
 ) -> Result<(KioskDone, bool), AppError> {
     let mut tx = db.begin_write().await?;
@@ -457,7 +493,10 @@ async fn register_in_db(
             .execute(&mut *tx)
             .await?;
     }
-    let visit_id = open_visit(&mut tx, device, client_id, true, services, t).await?;
+    let arrival = Arrival::New {
+        stranger: seen_stranger,
+    };
+    let visit_id = open_visit(&mut tx, device, client_id, arrival, services, t).await?;
     let done = KioskDone {
         client_id,
         visit_id,

@@ -26,3 +26,9 @@ CREATE TABLE staff_presence (
 
 -- A camera event of a recognised staff member names them instead of a client.
 ALTER TABLE camera_events ADD COLUMN staff_id INTEGER REFERENCES staff (id);
+
+-- One stranger, one visitor: the camera program's key for an unknown face it
+-- has seen before today; their next passage finds this visit, and the kiosk
+-- registration of that face takes it over.
+ALTER TABLE visits ADD COLUMN stranger_key TEXT;
+CREATE INDEX visits_stranger ON visits (branch_id, stranger_key) WHERE stranger_key IS NOT NULL;
