@@ -66,9 +66,21 @@ async fn a_stranger_is_one_visitor_and_registers_into_their_own_visit() {
         "reception hears of each stranger once"
     );
     // B leaves: B's visit closes, not A's (the longest open).
-    passage(&app, &exit, "exit", Some(B), 5).await;
+    passage(&app, &exit, "exit", Some(B), 9).await;
     assert!(visit_of(&app, B).await.1.is_some());
     assert_eq!(visit_of(&app, A).await.1, None);
+    // B fetches something from the car and is back four minutes later: the same visit again.
+    let back = passage(&app, &entrance, "enter", Some(B), 5).await;
+    assert_eq!(back["visit_id"], b["visit_id"]);
+    assert_eq!(visit_of(&app, B).await.1, None);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM visits").await, 3);
+    assert_eq!(
+        scalar(&app, "SELECT SUM(visits) FROM stats_hourly").await,
+        3,
+        "the statistics count three visitors"
+    );
+    passage(&app, &exit, "exit", Some(B), 4).await;
+    assert!(visit_of(&app, B).await.1.is_some());
 
     // C stands in front of the kiosk: the camera program knows the face as C.
     app.state.face_relay.next_frames(1, Duration::ZERO).await;

@@ -371,9 +371,14 @@ async fn enter_client(
     Ok(visit)
 }
 
-/// An unknown face walks in: the visit their face already opened (still
-/// open: back from the car) stays theirs; otherwise a new unknown visit
-/// opens, marked with their key. Returns the visit and whether it is new.
+/// A stranger seen leaving and coming back within this long (out to the car
+/// and back) continues the same visit.
+const BACK_FROM_THE_CAR_SECS: i64 = 30 * 60;
+
+/// An unknown face walks in: the visit their face already opened stays
+/// theirs (still open, or closed by the exit camera minutes ago: it opens
+/// again); otherwise a new unknown visit opens, marked with their key.
+/// Returns the visit and whether it is new.
 async fn enter_unknown(
     conn: &mut SqliteConnection,
     device: &Device,
@@ -381,10 +386,27 @@ async fn enter_unknown(
     at: i64,
     t: i64,
 ) -> Result<(i64, bool), AppError> {
-    if let Some(key) = stranger
-        && let Some(visit) = stranger_visit(&mut *conn, device, key).await?
-    {
-        return Ok((visit, false));
+    if let Some(key) = stranger {
+        if let Some(visit) = stranger_visit(&mut *conn, device, key).await? {
+            return Ok((visit, false));
+        }
+        let stepped_out: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM visits WHERE branch_id = ? AND stranger_key = ? AND client_id IS NULL \
+             AND ended_by = 'exit_camera' AND left_at BETWEEN ? AND ? ORDER BY left_at DESC LIMIT 1",
+        )
+        .bind(device.branch_id)
+        .bind(key)
+        .bind(at - BACK_FROM_THE_CAR_SECS)
+        .bind(at)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(visit) = stepped_out {
+            sqlx::query("UPDATE visits SET left_at = NULL, ended_by = NULL WHERE id = ?")
+                .bind(visit)
+                .execute(&mut *conn)
+                .await?;
+            return Ok((visit, false));
+        }
     }
     let opening = visits::Opening {
         client_id: None,
