@@ -5,7 +5,8 @@ one webcam session (cap12) and face recognition allowed; the branch's camera pro
 (cap13) and of strangers (the face-api group photos) are sent as a tablet sends them
 (POST /rpc/kiosk_face, a data URL). Prints the time from sending a frame to the answer
 (what the tablet waits for before "is this you?"), who was named, and the camera
-program's peak memory.
+program's peak memory. The client is erased at the end: a second run registers the same face
+again, and two clients with one face are never named (the margin rule).
 
 Usage: kiosk_faces.py BASE_URL ADMIN_PASSWORD VISION_BIN MEDIA_DIR"""
 import base64, json, os, random, statistics, subprocess, sys, tempfile, time, urllib.request
@@ -89,3 +90,5 @@ try:
 finally:
     program.terminate()
     program.wait(timeout=30)
+    # Erased, so the next run's client (the same face) is not a look-alike that blocks the match.
+    post("/rpc/erase_client", f"id={done['client_id']}&confirm=on", admin, form=True)
