@@ -48,6 +48,9 @@ pub struct GalleryClient {
     pub client_id: i64,
     pub version: i64,
     pub photo: String,
+    /// Faces of this client captured at the doors, kept by the server as more templates.
+    #[serde(default)]
+    pub templates: Vec<String>,
     #[serde(default)]
     pub rejected: Vec<String>,
 }

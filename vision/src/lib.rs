@@ -3,6 +3,7 @@
 //!
 //! It never touches the database: everything goes through the server's `/api/vision` contract.
 
+pub mod accuracy;
 pub mod api;
 pub mod bench;
 pub mod camera;

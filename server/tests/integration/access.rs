@@ -243,6 +243,7 @@ fn table(w: &World) -> Vec<Row> {
         row(M::POST, "/api/vision/pair", Json(r#"{"code":"NOPE"}"#),         "A A A A A A A A A A"),
         row(M::GET, "/api/vision/gallery", Empty,                            "U U U U U U A U U U"),
         row(M::GET, format!("/api/vision/clients/{c}/photo"), Empty,         "U U U U U U A U U U"),
+        row(M::GET, "/api/vision/templates/1", Empty,                        "U U U U U U A U U U"),
         row(M::GET, "/api/vision/rejected/1", Empty,                         "U U U U U U A U U U"),
         row(M::GET, "/api/vision/staff/1/photo", Empty,                      "U U U U U U A U U U"),
         row(M::GET, "/api/vision/kiosk_frames", Empty,                       "U U U U U U A U U U"),

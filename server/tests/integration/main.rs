@@ -12,6 +12,7 @@ mod camera;
 mod compression;
 mod crash;
 mod exports;
+mod face_templates;
 mod fuzz;
 mod https;
 mod kiosk;

@@ -60,11 +60,12 @@ struct Cached {
     negatives: Vec<Embedding>,
 }
 
-/// One gallery entry to embed: whose, which version, the photo and rejected faces.
+/// One gallery entry to embed: whose, which version, the photo, captures and rejected faces.
 struct Listed<'a> {
     who: Who,
     version: i64,
     photo: &'a str,
+    templates: &'a [String],
     rejected: &'a [String],
 }
 
@@ -111,12 +112,14 @@ impl GallerySync {
                     who: Who::Client(c.client_id),
                     version: c.version,
                     photo: &c.photo,
+                    templates: &c.templates,
                     rejected: &c.rejected,
                 });
                 let staff = list.staff.iter().map(|s| Listed {
                     who: Who::Staff(s.staff_id),
                     version: s.version,
                     photo: &s.photo,
+                    templates: &[],
                     rejected: &[],
                 });
                 for entry in clients.chain(staff) {
@@ -280,7 +283,10 @@ fn embed(
         };
         Ok(engine.embed_largest(&mat)?.map(|(_, e)| e))
     };
-    let embeddings: Vec<Embedding> = embed_one(entry.photo)?.into_iter().collect();
+    let mut embeddings: Vec<Embedding> = embed_one(entry.photo)?.into_iter().collect();
+    for t in entry.templates {
+        embeddings.extend(embed_one(t)?);
+    }
     if embeddings.is_empty() {
         tracing::warn!("{who}: no face found in the photo, not enrolled");
     }

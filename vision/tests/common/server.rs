@@ -23,6 +23,8 @@ pub struct State {
     pub kiosk_answers: Vec<Value>,
     /// (client id, rejected image id, JPEG): faces staff marked "not this person".
     pub rejected: Vec<(i64, i64, Vec<u8>)>,
+    /// (client id, template id, JPEG): faces of the client captured at the doors.
+    pub templates: Vec<(i64, i64, Vec<u8>)>,
     /// Events stored, in the order first received.
     pub events: Vec<Value>,
     /// When each stored event arrived (Unix ms).
@@ -139,7 +141,9 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
             .map(|(id, version, _)| {
                 let rejected: Vec<String> =
                     st.rejected.iter().filter(|r| r.0 == *id).map(|r| format!("/api/vision/rejected/{}", r.1)).collect();
-                json!({"client_id": id, "version": version, "photo": format!("/api/vision/clients/{id}/photo"), "rejected": rejected})
+                let templates: Vec<String> =
+                    st.templates.iter().filter(|r| r.0 == *id).map(|r| format!("/api/vision/templates/{}", r.1)).collect();
+                json!({"client_id": id, "version": version, "photo": format!("/api/vision/clients/{id}/photo"), "templates": templates, "rejected": rejected})
             })
             .collect();
         let staff: Vec<Value> = st
@@ -195,12 +199,18 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
                 json!({"error": "not_found", "message": "no photo"}),
             ),
         }
-    } else if method == "GET" && path.starts_with("/api/vision/rejected/") {
-        let id: i64 = path
-            .trim_start_matches("/api/vision/rejected/")
-            .parse()
-            .unwrap_or(-1);
-        match st.rejected.iter().find(|r| r.1 == id) {
+    } else if method == "GET"
+        && (path.starts_with("/api/vision/rejected/") || path.starts_with("/api/vision/templates/"))
+    {
+        let (list, id) = match path.strip_prefix("/api/vision/templates/") {
+            Some(id) => (&st.templates, id),
+            None => (
+                &st.rejected,
+                path.trim_start_matches("/api/vision/rejected/"),
+            ),
+        };
+        let id: i64 = id.parse().unwrap_or(-1);
+        match list.iter().find(|r| r.1 == id) {
             Some((_, _, jpeg)) => {
                 let jpeg = jpeg.clone();
                 reply(&mut conn, "200 OK", "image/jpeg", &jpeg)

@@ -48,6 +48,9 @@ pub async fn reject_match(db: &Db, actor: i64, event_id: i64) -> Result<i64, App
         .bind(event_id)
         .execute(&mut *tx)
         .await?;
+    if let Some(face) = &snapshot {
+        super::gallery::drop_capture(&mut tx, client, face).await?;
+    }
     sqlx::query(
         "INSERT INTO face_templates (client_id, image_path, rejected, created_at) VALUES (?, ?, TRUE, ?)",
     )

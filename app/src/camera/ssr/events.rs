@@ -322,6 +322,12 @@ async fn record_in_tx(
     .bind(t)
     .fetch_one(&mut *tx)
     .await?;
+    if input.kind == "enter"
+        && let (Some(client), Some(face), Some(similarity)) =
+            (client_id, snapshot, input.similarity)
+    {
+        super::gallery::keep_capture(&mut tx, client, face, similarity, t).await?;
+    }
     if new_unknown && let Some(visit) = visit_id {
         let notice = Notice {
             kind: NotifyKind::UnknownVisitor,

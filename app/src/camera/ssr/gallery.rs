@@ -35,10 +35,95 @@ pub async fn pair(db: &Db, code: &str) -> Result<Paired, AppError> {
 #[derive(Debug, Clone, Serialize)]
 pub struct GalleryEntry {
     pub client_id: i64,
-    /// Changes when the photo or the rejected faces change: re-embed then.
+    /// Changes when the photo, the captures or the rejected faces change: re-embed then.
     pub version: i64,
     pub photo: String,
+    /// Faces of this client captured at the doors (clear matches staff did not reject):
+    /// more templates than the one kiosk photo, so another door, light or angle still
+    /// knows them.
+    pub templates: Vec<String>,
     pub rejected: Vec<String>,
+}
+
+/// Captures kept per client beside their photo: enough to know them in another light or at
+/// another door, few enough that a wrong match staff missed cannot take them over.
+pub const MAX_CAPTURES: i64 = 4;
+/// Only a clear match becomes a template (the cameras name a client from 0.56 with a lead).
+pub const CAPTURE_MIN_SIMILARITY: f64 = 0.65;
+/// One capture a day at most: a client standing at the door all afternoon is one look.
+const CAPTURE_EVERY_SECONDS: i64 = 20 * 3600;
+
+/// Keeps the face of a clear camera match as one more template of the client, dropping the
+/// oldest capture beyond `MAX_CAPTURES`. Its file stays a snapshot of the event too, so
+/// retention frees it once no template holds it; erasure removes both.
+pub async fn keep_capture(
+    conn: &mut sqlx::SqliteConnection,
+    client_id: i64,
+    image_path: &str,
+    similarity: f64,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    if similarity < CAPTURE_MIN_SIMILARITY {
+        return Ok(());
+    }
+    let recent: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM face_templates WHERE client_id = ? AND rejected = FALSE \
+         AND image_path IS NOT NULL AND created_at > ? LIMIT 1",
+    )
+    .bind(client_id)
+    .bind(at - CAPTURE_EVERY_SECONDS)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if recent.is_some() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO face_templates (client_id, image_path, rejected, created_at) VALUES (?, ?, FALSE, ?)",
+    )
+    .bind(client_id)
+    .bind(image_path)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM face_templates WHERE client_id = ? AND rejected = FALSE AND id NOT IN \
+         (SELECT id FROM face_templates WHERE client_id = ? AND rejected = FALSE ORDER BY id DESC LIMIT ?)",
+    )
+    .bind(client_id)
+    .bind(client_id)
+    .bind(MAX_CAPTURES)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// "Not this person" for a face that had become a template: it stops being one.
+pub async fn drop_capture(
+    conn: &mut sqlx::SqliteConnection,
+    client_id: i64,
+    image_path: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM face_templates WHERE client_id = ? AND image_path = ? AND rejected = FALSE",
+    )
+    .bind(client_id)
+    .bind(image_path)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A client switched face recognition off: the captures of their face stop being templates
+/// (the snapshots themselves follow the snapshot retention).
+pub async fn drop_captures(
+    conn: &mut sqlx::SqliteConnection,
+    client_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM face_templates WHERE client_id = ? AND rejected = FALSE")
+        .bind(client_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// A staff member the cameras must know so as never to count them as a visitor.
@@ -77,27 +162,35 @@ pub async fn gallery(db: &Db, device: &Device) -> Result<Gallery, AppError> {
             staff: Vec::new(),
         });
     }
-    let rows: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
-        "SELECT c.id, MAX(c.updated_at, COALESCE(MAX(f.created_at), 0)), GROUP_CONCAT(f.id) \
+    // The version: the latest change in seconds, and the newest template's id so two
+    // changes within one second still differ.
+    let rows: Vec<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT c.id, \
+           MAX(c.updated_at, COALESCE(MAX(f.created_at), 0)) * 1000 + COALESCE(MAX(f.id), 0) % 1000, \
+           GROUP_CONCAT(CASE WHEN f.rejected = FALSE THEN f.id END), \
+           GROUP_CONCAT(CASE WHEN f.rejected = TRUE THEN f.id END) \
          FROM clients c LEFT JOIN face_templates f \
-           ON f.client_id = c.id AND f.rejected = TRUE AND f.image_path IS NOT NULL \
+           ON f.client_id = c.id AND f.image_path IS NOT NULL \
          WHERE c.biometric_opt_in = TRUE AND c.erased_at IS NULL AND c.photo_path IS NOT NULL \
          GROUP BY c.id ORDER BY c.id",
     )
     .fetch_all(db.pool())
     .await?;
+    let urls = |ids: Option<String>, kind: &str| -> Vec<String> {
+        ids.unwrap_or_default()
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(|id| format!("/api/vision/{kind}/{id}"))
+            .collect()
+    };
     let clients = rows
         .into_iter()
-        .map(|(client_id, version, rejected)| GalleryEntry {
+        .map(|(client_id, version, templates, rejected)| GalleryEntry {
             client_id,
             version,
             photo: format!("/api/vision/clients/{client_id}/photo"),
-            rejected: rejected
-                .unwrap_or_default()
-                .split(',')
-                .filter(|id| !id.is_empty())
-                .map(|id| format!("/api/vision/rejected/{id}"))
-                .collect(),
+            templates: urls(templates, "templates"),
+            rejected: urls(rejected, "rejected"),
         })
         .collect();
     let staff = super::staff::gallery_staff(db)
@@ -131,17 +224,24 @@ pub async fn gallery_photo(db: &Db, device: &Device, client_id: i64) -> Result<S
     .ok_or(AppError::NotFound)
 }
 
-/// A face staff rejected for a client (a negative example for the matcher).
-pub async fn rejected_face(db: &Db, device: &Device, id: i64) -> Result<String, AppError> {
+/// A stored face of a client in the gallery: a capture (`rejected` false, one more template)
+/// or a face staff rejected (a negative example for the matcher).
+pub async fn template_face(
+    db: &Db,
+    device: &Device,
+    id: i64,
+    rejected: bool,
+) -> Result<String, AppError> {
     if !biometrics_enabled(db, device.branch_id).await? {
         return Err(AppError::NotFound);
     }
     sqlx::query_scalar(
         "SELECT f.image_path FROM face_templates f JOIN clients c ON c.id = f.client_id \
-         WHERE f.id = ? AND f.rejected = TRUE AND f.image_path IS NOT NULL \
+         WHERE f.id = ? AND f.rejected = ? AND f.image_path IS NOT NULL \
          AND c.biometric_opt_in = TRUE AND c.erased_at IS NULL",
     )
     .bind(id)
+    .bind(rejected)
     .fetch_optional(db.pool())
     .await?
     .ok_or(AppError::NotFound)

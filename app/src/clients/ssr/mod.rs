@@ -117,6 +117,9 @@ pub async fn set_biometric_opt_in(db: &Db, actor: i64, id: i64, on: bool) -> Res
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    if !on {
+        crate::camera::ssr::drop_captures(&mut tx, id).await?;
+    }
     let action = if on {
         "biometrics_on"
     } else {
