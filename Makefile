@@ -36,7 +36,7 @@ export E2E_PORT
 # The e2e and bench scripts run `apt` and `vision-assets` through the same make.
 export MAKE
 
-.PHONY: run test dev deps deps-vision deps-release deps-test apt lint lint-vision unit e2e api-schema build-debug build-release demo-data fmt bench install site-test
+.PHONY: run test dev deps deps-vision deps-release deps-test apt lint lint-vision unit e2e api-schema build-debug build-release demo-data fmt bench install site-test test-postgres-schema
 
 # The vision program's models, media and tests (vision-assets, test-vision).
 include vision/vision.mk
@@ -145,7 +145,17 @@ site-test: deps-test build-debug vision-assets
 	cargo build -p vision
 	scripts/site-test.sh
 
-test: deps deps-vision lint lint-vision unit test-vision e2e api-schema site-test
+## The PostgreSQL schema (migrations/postgres) against the SQLite one: the statistics roll-up
+## triggers give the same tables on both, in three session time zones (a throw-away cluster
+## started by pg_virtualenv; scripts/postgres/compare_rollups.sh).
+test-postgres-schema:
+	if ! command -v pg_virtualenv >/dev/null || ! ls /usr/share/postgresql/*/extension/pg_trgm.control >/dev/null 2>&1 \
+		|| ! command -v sqlite3 >/dev/null; then
+		$(MAKE) --no-print-directory apt PACKAGES="postgresql postgresql-contrib sqlite3"
+	fi
+	scripts/postgres/compare_rollups.sh
+
+test: deps deps-vision lint lint-vision unit test-vision test-postgres-schema e2e api-schema site-test
 
 ## A showroom machine: release build of the server and the vision program, installed with a
 ## systemd unit (scripts/install.sh; PREFIX, CONFIG_DIR, DATA_DIR, BIND, TLS_BIND can be set).

@@ -187,7 +187,7 @@ mod tests {
     /// The stored strings are exactly the ones the migrations' CHECK constraints allow.
     #[test]
     fn stored_strings_match_the_schema() {
-        let schema = include_str!("../../migrations/20261124000001_domain.sql");
+        let schema = include_str!("../../migrations/sqlite/20261124000001_domain.sql");
         let check = |column: &str, words: &[&str]| {
             let list = words
                 .iter()

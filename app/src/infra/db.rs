@@ -89,7 +89,7 @@ impl Db {
             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
                 .map_err(|e| OpenError::Open(redact(url), e.to_string()))?;
         }
-        sqlx::migrate!("../migrations")
+        sqlx::migrate!("../migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|e| OpenError::Migrate(e.to_string()))?;

@@ -40,7 +40,7 @@ async fn the_new_binary_starts_on_the_last_release_database_and_keeps_everything
     std::fs::write(&database, bytes).unwrap();
     let (clients, visits, sales, old_migrations) = counts(&database).await;
     assert_eq!((clients, visits, sales), (400, 4282, 35), "the fixture");
-    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations"))
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite"))
         .unwrap()
         .filter(|e| e.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
         .count() as i64;

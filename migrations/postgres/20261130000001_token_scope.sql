@@ -1,0 +1,3 @@
+-- PostgreSQL translation of migrations/sqlite/20261130000001_token_scope.sql.
+-- An API token may be read-only: it can ask but not change anything.
+ALTER TABLE api_tokens ADD COLUMN read_only BOOLEAN NOT NULL DEFAULT FALSE;
