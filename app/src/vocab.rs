@@ -61,6 +61,21 @@ macro_rules! vocabulary {
                     .ok_or_else(|| format!(concat!("unknown ", stringify!($name), " {:?}"), value))
             }
         }
+
+        // Stored as its text in SQL put together at run time.
+        #[cfg(feature = "ssr")]
+        impl From<$name> for crate::infra::sql::Arg {
+            fn from(value: $name) -> Self {
+                crate::infra::sql::Arg::from(value.as_str())
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl From<&$name> for crate::infra::sql::Arg {
+            fn from(value: &$name) -> Self {
+                crate::infra::sql::Arg::from(value.as_str())
+            }
+        }
     };
 }
 

@@ -115,7 +115,7 @@ pub async fn restore(config: &Config, backup: &std::path::Path) -> Result<(), Se
         let erased = app::privacy::ssr::erased_since(&current, taken_at)
             .await
             .map_err(|e| ServerError::Backup(e.to_string()))?;
-        current.pool().close().await;
+        current.close().await;
         erased
     } else {
         Vec::new()
@@ -140,7 +140,7 @@ pub async fn restore(config: &Config, backup: &std::path::Path) -> Result<(), Se
     let again = backups::reapply_erasures(&db, &config.data_dir, &erased)
         .await
         .map_err(|e| ServerError::Backup(e.to_string()))?;
-    db.pool().close().await;
+    db.close().await;
     println!(
         "restored {} ({restored_files} files); {again} client(s) erased since were erased again",
         backup.display()

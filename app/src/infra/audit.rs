@@ -1,16 +1,15 @@
 //! The audit log: who viewed, changed, exported or erased what, and when.
 
-use sqlx::SqliteConnection;
-
 pub async fn record(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     staff_id: Option<i64>,
     action: &str,
     entity: &str,
     entity_id: Option<i64>,
     detail: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    crate::db_run!(conn, |c| {
+        sqlx::query(
         "INSERT INTO audit_log (at, staff_id, action, entity, entity_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(crate::infra::now())
@@ -19,15 +18,15 @@ pub async fn record(
     .bind(entity)
     .bind(entity_id)
     .bind(detail)
-    .execute(conn)
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 /// Audits a revocation whose UPDATE changed `updated` rows: none means there
 /// was no such thing left to revoke (already revoked, or never existed).
 pub async fn revoked(
-    conn: &mut SqliteConnection,
+    conn: crate::infra::db::Conn<'_>,
     updated: u64,
     actor: i64,
     entity: &str,

@@ -5,8 +5,70 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+/// One of the two databases the product runs on. Every statement is written once and run
+/// through `db_run!`, which compiles it for both (sqlx's `Any` driver cannot carry this
+/// code: booleans from SQLite, NUMERIC sums).
+#[derive(Debug, Clone)]
+pub enum Backend<S, P> {
+    Sqlite(S),
+    Postgres(P),
+}
+
+/// A connection of either database, borrowed for a few statements.
+pub type Conn<'a> = Backend<&'a mut SqliteConnection, &'a mut PgConnection>;
+
+impl<'a> Conn<'a> {
+    /// The same connection again, for the next statement (`db_run!` takes it by value).
+    pub fn backend(&mut self) -> Conn<'_> {
+        match self {
+            Backend::Sqlite(c) => Backend::Sqlite(&mut **c),
+            Backend::Postgres(c) => Backend::Postgres(&mut **c),
+        }
+    }
+}
+
+/// Runs one statement on whichever database `$on` (a `Db`, a `WriteTx`, a `PoolConn` or a
+/// `Conn`) holds: `$body` is compiled once per backend with `$c` its executor, so both arms
+/// type-check against both drivers.
+#[macro_export]
+macro_rules! db_run {
+    ($on:expr, |$c:ident| $body:expr) => {
+        match $on.backend() {
+            $crate::infra::db::Backend::Sqlite($c) => $body,
+            $crate::infra::db::Backend::Postgres($c) => $body,
+        }
+    };
+    // `$d` names the backend's `sqlx::Database` type in `$body` (for `Sql`).
+    ($on:expr, |$c:ident, $d:ident| $body:expr) => {
+        match $on.backend() {
+            $crate::infra::db::Backend::Sqlite($c) => {
+                type $d = ::sqlx::Sqlite;
+                $body
+            }
+            $crate::infra::db::Backend::Postgres($c) => {
+                type $d = ::sqlx::Postgres;
+                $body
+            }
+        }
+    };
+}
+
+/// A pooled connection held across several statements (reads that must see one snapshot).
+pub struct PoolConn(Backend<PoolConnection<Sqlite>, PoolConnection<Postgres>>);
+
+impl PoolConn {
+    pub fn backend(&mut self) -> Conn<'_> {
+        match &mut self.0 {
+            Backend::Sqlite(c) => Backend::Sqlite(&mut **c),
+            Backend::Postgres(c) => Backend::Postgres(&mut **c),
+        }
+    }
+}
 
 use crate::error::{AppError, ConflictCode};
 
@@ -25,7 +87,7 @@ pub enum OpenError {
 
 #[derive(Clone, Debug)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: Backend<SqlitePool, PgPool>,
     /// Bumped by every write transaction, so cached answers know they are stale.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Woken after every committed write, so the bot delivers at once.
@@ -38,6 +100,9 @@ pub struct Db {
 
 type Caches =
     std::collections::HashMap<std::any::TypeId, std::sync::Arc<dyn std::any::Any + Send + Sync>>;
+
+/// The advisory lock every PostgreSQL write transaction takes ("avtosalon" in ASCII).
+const WRITE_LOCK: i64 = 0x6176_746f_7361_6c6f;
 
 /// How long a request waits for a free connection before it fails.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -94,23 +159,55 @@ impl Db {
             .await
             .map_err(|e| OpenError::Migrate(e.to_string()))?;
         Ok(Db {
-            pool,
+            pool: Backend::Sqlite(pool),
             generation: Default::default(),
             written: Default::default(),
             caches: Default::default(),
         })
     }
 
+    /// The SQLite pool, for code not yet written through `db_run!` (tests, the session
+    /// store). `Db::open` refuses PostgreSQL until no such code is left.
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        match &self.pool {
+            Backend::Sqlite(pool) => pool,
+            Backend::Postgres(_) => unreachable!("Db::open refuses PostgreSQL URLs"),
+        }
+    }
+
+    /// The pool of this database's backend, for `db_run!`.
+    pub fn backend(&self) -> Backend<&SqlitePool, &PgPool> {
+        match &self.pool {
+            Backend::Sqlite(pool) => Backend::Sqlite(pool),
+            Backend::Postgres(pool) => Backend::Postgres(pool),
+        }
+    }
+
+    /// A connection for several reads in a row.
+    pub async fn acquire(&self) -> Result<PoolConn, sqlx::Error> {
+        Ok(PoolConn(match &self.pool {
+            Backend::Sqlite(pool) => Backend::Sqlite(pool.acquire().await?),
+            Backend::Postgres(pool) => Backend::Postgres(pool.acquire().await?),
+        }))
+    }
+
+    /// Closes every connection (before the file is replaced, or at exit).
+    pub async fn close(&self) {
+        match &self.pool {
+            Backend::Sqlite(pool) => pool.close().await,
+            Backend::Postgres(pool) => pool.close().await,
+        }
     }
 
     /// Copies the write-ahead log into the database file and empties it, so
     /// no old version of a page (e.g. of an erased client) stays behind.
     /// Best effort: a busy database is checkpointed later by SQLite itself.
     pub async fn checkpoint(&self) {
+        let Backend::Sqlite(pool) = &self.pool else {
+            return;
+        };
         if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
+            .execute(pool)
             .await
         {
             tracing::warn!(%error, "checkpoint after erasure failed");
@@ -119,15 +216,29 @@ impl Db {
 
     /// Whether the database answers a trivial query (the health check).
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query_scalar::<_, i64>("SELECT 1")
-            .fetch_one(&self.pool)
-            .await
-            .map(|_| ())
+        db_run!(self, |c| sqlx::query_scalar::<_, i64>(
+            "SELECT CAST(1 AS BIGINT)"
+        )
+        .fetch_one(c)
+        .await
+        .map(|_| ()))
     }
 
-    /// A write transaction that holds SQLite's write lock from its first statement.
+    /// A write transaction that holds the database's one write lock from its first
+    /// statement: SQLite's (`BEGIN IMMEDIATE`), or on PostgreSQL a transaction-wide advisory
+    /// lock, so writers run one at a time there too and no check-then-write can interleave.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = match &self.pool {
+            Backend::Sqlite(pool) => Backend::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Backend::Postgres(tx)
+            }
+        };
         Ok(WriteTx {
             tx,
             generation: self.generation.clone(),
@@ -170,31 +281,29 @@ impl Db {
 /// A write transaction; committing it bumps the database's write generation,
 /// after the data is visible, so no cache can keep an answer from before it.
 pub struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: Backend<Transaction<'static, Sqlite>, Transaction<'static, Postgres>>,
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     written: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl WriteTx {
+    /// The transaction's connection, for `db_run!`.
+    pub fn backend(&mut self) -> Conn<'_> {
+        match &mut self.tx {
+            Backend::Sqlite(tx) => Backend::Sqlite(&mut **tx),
+            Backend::Postgres(tx) => Backend::Postgres(&mut **tx),
+        }
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await?;
+        match self.tx {
+            Backend::Sqlite(tx) => tx.commit().await?,
+            Backend::Postgres(tx) => tx.commit().await?,
+        }
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
         self.written.notify_one();
         Ok(())
-    }
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = sqlx::SqliteConnection;
-    fn deref(&self) -> &Self::Target {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
     }
 }
 
@@ -262,10 +371,13 @@ mod tests {
         .unwrap();
         assert_eq!(tables, 3);
         let mut tx = db.begin_write().await.unwrap();
-        sqlx::query("INSERT INTO settings (key, value) VALUES ('k', 'v')")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        db_run!(tx, |c| sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ('k', 'v')"
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
         tx.commit().await.unwrap();
     }
 

@@ -7,6 +7,7 @@ pub mod db;
 pub mod files;
 pub mod password;
 pub mod site;
+pub mod sql;
 pub mod state;
 pub mod throttle;
 pub mod time;

@@ -40,11 +40,12 @@ pub async fn change_password(
         .begin(&user.login, address)
         .await
         .map_err(|retry_after_secs| AppError::TooManyAttempts { retry_after_secs })?;
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT password_hash FROM staff WHERE id = ? AND active = TRUE")
-            .bind(user.id)
-            .fetch_optional(state.db.pool())
-            .await?;
+    let stored: Option<String> = crate::db_run!(state.db, |c| sqlx::query_scalar(
+        "SELECT password_hash FROM staff WHERE id = ? AND active = TRUE"
+    )
+    .bind(user.id)
+    .fetch_optional(c)
+    .await)?;
     if !state
         .password_checks
         .verify(change.current.to_string(), stored)
@@ -57,14 +58,17 @@ pub async fn change_password(
     state.login_throttle.succeeded(attempt);
     let hash = password::hash(change.new.to_string()).await?;
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("UPDATE staff SET password_hash = ?, updated_at = ? WHERE id = ?")
-        .bind(hash)
-        .bind(now())
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
+    crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE staff SET password_hash = ?, updated_at = ? WHERE id = ?"
+    )
+    .bind(hash)
+    .bind(now())
+    .bind(user.id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(user.id),
         "change_own_password",
         "staff",

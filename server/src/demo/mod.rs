@@ -8,10 +8,10 @@ mod names;
 mod simulate;
 
 use app::infra::Db;
+use app::infra::sql::Sql;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::ServerError;
 pub use simulate::{Client, Sale, ServiceRequest, Visit, World};
@@ -26,10 +26,11 @@ pub struct Summary {
 
 /// True when there are neither clients nor visits.
 pub async fn database_is_empty(db: &Db) -> Result<bool, ServerError> {
-    let count: i64 =
-        sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM clients) + (SELECT COUNT(*) FROM visits)")
-            .fetch_one(db.pool())
-            .await?;
+    let count: i64 = app::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM clients) + (SELECT COUNT(*) FROM visits)"
+    )
+    .fetch_one(c)
+    .await)?;
     Ok(count == 0)
 }
 
@@ -55,18 +56,20 @@ pub async fn generate_at(
         return Err(ServerError::Demo("at most 2,000,000 demo clients".into()));
     }
     let mut tx = db.begin_write().await?;
-    let branches = ensure_reference_data(&mut tx, now).await?;
-    let car_models: Vec<(i64, i64, f64)> =
-        sqlx::query_as::<_, (i64, i64)>("SELECT id, base_price FROM car_models ORDER BY id")
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .zip(catalogue::CAR_MODELS.iter().map(|m| m.4))
-            .map(|((id, price), popularity)| (id, price, popularity))
-            .collect();
-    let staff: Vec<(i64, Option<i64>)> = sqlx::query_as("SELECT id, branch_id FROM staff")
-        .fetch_all(&mut *tx)
-        .await?;
+    let branches = ensure_reference_data(tx.backend(), now).await?;
+    let car_models: Vec<(i64, i64, f64)> = app::db_run!(tx, |c| sqlx::query_as::<_, (i64, i64)>(
+        "SELECT id, base_price FROM car_models ORDER BY id"
+    )
+    .fetch_all(c)
+    .await)?
+    .into_iter()
+    .zip(catalogue::CAR_MODELS.iter().map(|m| m.4))
+    .map(|((id, price), popularity)| (id, price, popularity))
+    .collect();
+    let staff: Vec<(i64, Option<i64>)> =
+        app::db_run!(tx, |c| sqlx::query_as("SELECT id, branch_id FROM staff")
+            .fetch_all(c)
+            .await)?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let world = simulate::simulate(
@@ -92,20 +95,29 @@ pub async fn generate_at(
     };
     // Row-by-row roll-up triggers would double the load time: pause them and
     // rebuild the roll-ups in one pass instead.
-    sqlx::query("INSERT INTO settings (key, value) VALUES ('rollups_paused', '1')")
-        .execute(&mut *tx)
-        .await?;
-    insert_world(&mut tx, &world, &bar).await?;
+    app::db_run!(tx, |c| sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ('rollups_paused', '1')"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    insert_world(tx.backend(), &world, &bar).await?;
     bar.set_message("statistics");
-    app::stats::ssr::rebuild_rollups(&mut tx).await?;
-    app::scoring::ssr::features::mark_all_changed(&mut tx).await?;
-    sqlx::query("DELETE FROM settings WHERE key = 'rollups_paused'")
-        .execute(&mut *tx)
-        .await?;
+    app::stats::ssr::rebuild_rollups(tx.backend()).await?;
+    app::scoring::ssr::features::mark_all_changed(tx.backend()).await?;
+    app::db_run!(tx, |c| sqlx::query(
+        "DELETE FROM settings WHERE key = 'rollups_paused'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     bar.finish_with_message("done");
     // Fresh statistics so the planner picks the right indexes at once.
-    sqlx::query("ANALYZE").execute(db.pool()).await?;
+    app::db_run!(db, |c| sqlx::query("ANALYZE")
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(Summary {
         clients: world.clients.len(),
         visits: world.visits.len(),
@@ -118,15 +130,18 @@ pub async fn generate_at(
 /// Returns the branches as (id, UTC offset in minutes, opening minute,
 /// closing minute, share of clients).
 async fn ensure_reference_data(
-    conn: &mut SqliteConnection,
+    mut conn: app::infra::db::Conn<'_>,
     now: i64,
 ) -> Result<Vec<simulate::BranchInfo>, ServerError> {
-    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM branches")
-        .fetch_one(&mut *conn)
-        .await?;
+    let existing: i64 = app::db_run!(conn, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM branches"
+    )
+    .fetch_one(c)
+    .await)?;
     if existing == 0 {
         for (name, city, zone, opens, closes, _) in catalogue::BRANCHES {
-            sqlx::query(
+            app::db_run!(conn, |c| {
+                sqlx::query(
                 "INSERT INTO branches (name, city, time_zone, utc_offset_minutes, opens_at, closes_at, created_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
@@ -137,47 +152,55 @@ async fn ensure_reference_data(
             .bind(opens)
             .bind(closes)
             .bind(now - 400 * 86_400)
-            .execute(&mut *conn)
-            .await?;
+            .execute(c).await.map(|r| r.rows_affected())
+            })?;
         }
     }
-    let models: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM car_models")
-        .fetch_one(&mut *conn)
-        .await?;
+    let models: i64 = app::db_run!(conn, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM car_models"
+    )
+    .fetch_one(c)
+    .await)?;
     if models == 0 {
         for (brand, name, segment, price, _) in catalogue::CAR_MODELS {
-            sqlx::query(
+            app::db_run!(conn, |c| sqlx::query(
                 "INSERT INTO car_models (brand, name, segment, base_price) VALUES (?, ?, ?, ?)",
             )
             .bind(brand)
             .bind(name)
             .bind(segment)
             .bind(price)
-            .execute(&mut *conn)
-            .await?;
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         }
     }
-    let consent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM consent_texts")
-        .fetch_one(&mut *conn)
-        .await?;
+    let consent: i64 = app::db_run!(conn, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM consent_texts"
+    )
+    .fetch_one(c)
+    .await)?;
     if consent == 0 {
         for (language, body) in catalogue::CONSENT_TEXTS {
-            sqlx::query("INSERT INTO consent_texts (version, language, body, created_at) VALUES (1, ?, ?, ?)")
+            app::db_run!(conn, |c| {
+                sqlx::query("INSERT INTO consent_texts (version, language, body, created_at) VALUES (1, ?, ?, ?)")
                 .bind(language)
                 .bind(body)
                 .bind(now - 400 * 86_400)
-                .execute(&mut *conn)
-                .await?;
+                .execute(c).await.map(|r| r.rows_affected())
+            })?;
         }
     }
-    let rows: Vec<(i64, String, String, String, String)> =
-        sqlx::query_as("SELECT id, name, time_zone, opens_at, closes_at FROM branches ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await?;
-    let demo_staff: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM staff WHERE login LIKE 'demo.%'")
-            .fetch_one(&mut *conn)
-            .await?;
+    let rows: Vec<(i64, String, String, String, String)> = app::db_run!(conn, |c| sqlx::query_as(
+        "SELECT id, name, time_zone, opens_at, closes_at FROM branches ORDER BY id"
+    )
+    .fetch_all(c)
+    .await)?;
+    let demo_staff: i64 = app::db_run!(conn, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM staff WHERE login LIKE 'demo.%'"
+    )
+    .fetch_one(c)
+    .await)?;
     if demo_staff == 0 {
         // Demo colleagues to attribute services to. They cannot sign in until
         // an admin sets a password for them.
@@ -187,7 +210,8 @@ async fn ensure_reference_data(
                 ("reception", "Madina", "Karimova"),
             ] {
                 let login = format!("demo.{role}{}", index + 1);
-                sqlx::query(
+                app::db_run!(conn, |c| {
+                    sqlx::query(
                     "INSERT INTO staff (login, full_name, password_hash, role, branch_id, created_at, updated_at) \
                      VALUES (?, ?, ?, ?, ?, ?, ?)",
                 )
@@ -198,8 +222,8 @@ async fn ensure_reference_data(
                 .bind(id)
                 .bind(now - 400 * 86_400)
                 .bind(now - 400 * 86_400)
-                .execute(&mut *conn)
-                .await?;
+                .execute(c).await.map(|r| r.rows_affected())
+                })?;
             }
         }
     }
@@ -227,13 +251,13 @@ async fn ensure_reference_data(
 const BATCH: usize = 1_000;
 
 async fn insert_world(
-    conn: &mut SqliteConnection,
+    mut conn: app::infra::db::Conn<'_>,
     world: &World,
     bar: &ProgressBar,
 ) -> Result<(), ServerError> {
     bar.set_message("clients");
     for chunk in world.clients.chunks(BATCH) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut q: Sql = Sql::new(
             "INSERT INTO clients (id, branch_id, full_name, phone, birth_year, gender, source, car_model_id, \
              consent_at, consent_version, consent_language, biometric_opt_in, search_text, first_visit_at, \
              last_visit_at, visit_count, created_at, updated_at) ",
@@ -258,12 +282,16 @@ async fn insert_world(
                 .push_bind(c.first_visit_at)
                 .push_bind(c.last_visit_at);
         });
-        q.build().execute(&mut *conn).await?;
+        app::db_run!(conn, |c, D| q
+            .query::<D>()
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         bar.inc(chunk.len() as u64);
     }
     bar.set_message("visits");
     for chunk in world.visits.chunks(BATCH) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut q: Sql = Sql::new(
             "INSERT INTO visits (id, visit_token, client_id, branch_id, entered_at, left_at, started_by, \
              ended_by, is_first_visit, created_at) ",
         );
@@ -279,12 +307,16 @@ async fn insert_world(
                 .push_bind(v.is_first_visit)
                 .push_bind(v.entered_at);
         });
-        q.build().execute(&mut *conn).await?;
+        app::db_run!(conn, |c, D| q
+            .query::<D>()
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         bar.inc(chunk.len() as u64);
     }
     bar.set_message("services");
     for chunk in world.services.chunks(BATCH) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut q: Sql = Sql::new(
             "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, staff_id, requested_at, outcome) ",
         );
         q.push_values(chunk, |mut b, s| {
@@ -296,12 +328,16 @@ async fn insert_world(
                 .push_bind(s.requested_at)
                 .push_bind(s.outcome);
         });
-        q.build().execute(&mut *conn).await?;
+        app::db_run!(conn, |c, D| q
+            .query::<D>()
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         bar.inc(chunk.len() as u64);
     }
     bar.set_message("sales");
     for chunk in world.sales.chunks(BATCH) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut q: Sql = Sql::new(
             "INSERT INTO sales (client_id, visit_id, branch_id, car_model_id, price, sold_at, staff_id, created_at) ",
         );
         q.push_values(chunk, |mut b, s| {
@@ -314,7 +350,11 @@ async fn insert_world(
                 .push_bind(s.staff_id)
                 .push_bind(s.sold_at);
         });
-        q.build().execute(&mut *conn).await?;
+        app::db_run!(conn, |c, D| q
+            .query::<D>()
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         bar.inc(chunk.len() as u64);
     }
     Ok(())

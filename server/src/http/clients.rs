@@ -238,9 +238,9 @@ async fn audit(
     detail: &str,
     rows: usize,
 ) -> Result<(), AppError> {
-    let mut conn = state.db.pool().acquire().await?;
+    let mut conn = state.db.acquire().await?;
     app::infra::audit::record(
-        &mut conn,
+        conn.backend(),
         Some(staff),
         "export",
         entity,

@@ -98,10 +98,12 @@ impl AuthnBackend for StaffBackend {
 
     async fn authenticate(&self, creds: Credentials) -> Result<Option<StaffUser>, AppError> {
         let login = creds.login.trim().to_lowercase();
-        let user: Option<StaffUser> = sqlx::query_as(&format!("{SELECT_ACTIVE} AND login = ?"))
-            .bind(&login)
-            .fetch_optional(self.db.pool())
-            .await?;
+        let user: Option<StaffUser> = crate::db_run!(self.db, |c| sqlx::query_as(&format!(
+            "{SELECT_ACTIVE} AND login = ?"
+        ))
+        .bind(&login)
+        .fetch_optional(c)
+        .await)?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         if self.checks.verify(creds.password, stored).await? {
             Ok(user)
@@ -119,10 +121,12 @@ impl AuthnBackend for StaffBackend {
         {
             return Ok(user.clone());
         }
-        let user: Option<StaffUser> = sqlx::query_as(&format!("{SELECT_ACTIVE} AND id = ?"))
-            .bind(id)
-            .fetch_optional(self.db.pool())
-            .await?;
+        let user: Option<StaffUser> = crate::db_run!(self.db, |c| sqlx::query_as(&format!(
+            "{SELECT_ACTIVE} AND id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(c)
+        .await)?;
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
         if users.len() > 1_000 {
             users.clear();

@@ -13,12 +13,13 @@ pub async fn reject_match_of(
     client_id: i64,
     event_id: i64,
 ) -> Result<i64, AppError> {
-    let owner: Option<i64> =
-        sqlx::query_scalar("SELECT client_id FROM camera_events WHERE id = ? AND rejected = FALSE")
-            .bind(event_id)
-            .fetch_optional(db.pool())
-            .await?
-            .flatten();
+    let owner: Option<i64> = crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT client_id FROM camera_events WHERE id = ? AND rejected = FALSE"
+    )
+    .bind(event_id)
+    .fetch_optional(c)
+    .await)?
+    .flatten();
     if owner != Some(client_id) {
         return Err(AppError::NotFound);
     }
@@ -33,55 +34,64 @@ pub async fn reject_match(db: &Db, actor: i64, event_id: i64) -> Result<i64, App
     let mut tx = db.begin_write().await?;
     // (client, visit, snapshot, already rejected)
     type EventRow = (Option<i64>, Option<i64>, Option<String>, bool);
-    let found: Option<EventRow> = sqlx::query_as(
+    let found: Option<EventRow> = crate::db_run!(tx, |c| sqlx::query_as(
         "SELECT client_id, visit_id, snapshot_path, rejected FROM camera_events WHERE id = ?",
     )
     .bind(event_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     let (client, visit, snapshot, rejected) = found.ok_or(AppError::NotFound)?;
     let client = match client {
         Some(c) if !rejected => c,
         _ => return Err(AppError::NotFound),
     };
-    sqlx::query("UPDATE camera_events SET client_id = NULL, similarity = NULL, rejected = TRUE WHERE id = ?")
-        .bind(event_id)
-        .execute(&mut *tx)
-        .await?;
+    crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE camera_events SET client_id = NULL, similarity = NULL, rejected = TRUE WHERE id = ?"
+    )
+    .bind(event_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if let Some(face) = &snapshot {
-        super::gallery::drop_capture(&mut tx, client, face).await?;
+        super::gallery::drop_capture(tx.backend(), client, face).await?;
     }
-    sqlx::query(
+    crate::db_run!(tx, |c| {
+        sqlx::query(
         "INSERT INTO face_templates (client_id, image_path, rejected, created_at) VALUES (?, ?, TRUE, ?)",
     )
     .bind(client)
     .bind(&snapshot)
     .bind(t)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     // The visit this event opened was someone else's: it becomes anonymous
     // and the client's counts are rebuilt from their remaining visits.
     if let Some(visit) = visit {
-        let camera_opened: Option<i64> = sqlx::query_scalar(
+        let camera_opened: Option<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
             "SELECT id FROM visits WHERE id = ? AND client_id = ? AND started_by = 'camera'",
         )
         .bind(visit)
         .bind(client)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .fetch_optional(c)
+        .await)?;
         if camera_opened.is_some() {
-            sqlx::query("UPDATE visits SET client_id = NULL, is_first_visit = FALSE WHERE id = ?")
-                .bind(visit)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
+            crate::db_run!(tx, |c| sqlx::query(
+                "UPDATE visits SET client_id = NULL, is_first_visit = FALSE WHERE id = ?"
+            )
+            .bind(visit)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+            crate::db_run!(tx, |c| sqlx::query(
                 "UPDATE camera_events SET client_id = NULL WHERE visit_id = ? AND client_id = ?",
             )
             .bind(visit)
             .bind(client)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+            crate::db_run!(tx, |c| {
+                sqlx::query(
                 "UPDATE clients SET visit_count = (SELECT COUNT(*) FROM visits WHERE client_id = ?1), \
                  first_visit_at = (SELECT MIN(entered_at) FROM visits WHERE client_id = ?1), \
                  last_visit_at = (SELECT MAX(entered_at) FROM visits WHERE client_id = ?1), \
@@ -89,19 +99,20 @@ pub async fn reject_match(db: &Db, actor: i64, event_id: i64) -> Result<i64, App
             )
             .bind(client)
             .bind(t)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
+            .execute(c).await.map(|r| r.rows_affected())
+            })?;
+            crate::db_run!(tx, |c| sqlx::query(
                 "UPDATE visits SET is_first_visit = TRUE WHERE id = \
                  (SELECT id FROM visits WHERE client_id = ? ORDER BY entered_at LIMIT 1)",
             )
             .bind(client)
-            .execute(&mut *tx)
-            .await?;
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         }
     }
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "reject_match",
         "camera_event",

@@ -12,7 +12,6 @@ use crate::settings::ssr::devices::Device;
 use crate::visits::ssr as visits;
 use crate::vocab::{NotifyKind, VisitEnd, VisitStart};
 use serde::{Deserialize, Serialize};
-use sqlx::SqliteConnection;
 use std::path::Path;
 
 /// An event as the camera program sends it.
@@ -119,15 +118,16 @@ pub fn validate(input: &EventInput, now_ms: i64) -> Result<Option<Vec<u8>>, AppE
 }
 
 async fn earlier_answer(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     device: &Device,
     key: &str,
 ) -> Result<Option<EventOutcome>, AppError> {
-    let found: Option<(i64, i64, Option<i64>)> =
-        sqlx::query_as("SELECT id, device_id, visit_id FROM camera_events WHERE event_key = ?")
-            .bind(key)
-            .fetch_optional(conn)
-            .await?;
+    let found: Option<(i64, i64, Option<i64>)> = crate::db_run!(conn, |c| sqlx::query_as(
+        "SELECT id, device_id, visit_id FROM camera_events WHERE event_key = ?"
+    )
+    .bind(key)
+    .fetch_optional(c)
+    .await)?;
     match found {
         None => Ok(None),
         // Another camera's key: not a replay of ours.
@@ -160,8 +160,7 @@ pub async fn record_event(
     if input.kind != expected {
         return Err(AppError::invalid("kind", InvalidCode::OutOfRange));
     }
-    if let Some(done) = earlier_answer(&mut *db.pool().acquire().await?, device, &input.key).await?
-    {
+    if let Some(done) = earlier_answer(db.acquire().await?.backend(), device, &input.key).await? {
         return Ok(done);
     }
     let biometrics = biometrics_enabled(db, device.branch_id).await?;
@@ -209,13 +208,14 @@ async fn record_staff(
     let at = input.occurred_at.div_euclid(1000);
     let t = now();
     let mut tx = db.begin_write().await?;
-    if let Some(done) = earlier_answer(&mut tx, device, &input.key).await? {
+    if let Some(done) = earlier_answer(tx.backend(), device, &input.key).await? {
         return Ok(done);
     }
-    if !staff::is_enrolled(&mut tx, member).await? {
+    if !staff::is_enrolled(tx.backend(), member).await? {
         return Err(AppError::invalid("staff_id", InvalidCode::UnknownValue));
     }
-    let event_id: i64 = sqlx::query_scalar(
+    let event_id: i64 = crate::db_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO camera_events (device_id, event_key, kind, staff_id, similarity, occurred_at, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -226,9 +226,9 @@ async fn record_staff(
     .bind(input.similarity)
     .bind(at)
     .bind(t)
-    .fetch_one(&mut *tx)
-    .await?;
-    staff::record_passage(&mut tx, device, member, input.kind == "enter", at).await?;
+    .fetch_one(c).await
+    })?;
+    staff::record_passage(tx.backend(), device, member, input.kind == "enter", at).await?;
     tx.commit().await?;
     Ok(EventOutcome {
         event_id,
@@ -250,64 +250,68 @@ async fn record_in_tx(
     let t = now();
     let mut tx = db.begin_write().await?;
     // A replay racing the first delivery waits for the write lock and finds it here.
-    if let Some(done) = earlier_answer(&mut tx, device, &input.key).await? {
+    if let Some(done) = earlier_answer(tx.backend(), device, &input.key).await? {
         return Ok(done);
     }
     if let Some(client) = client_id {
-        let known: Option<i64> = sqlx::query_scalar(
+        let known: Option<i64> = crate::db_run!(tx, |c| {
+            sqlx::query_scalar(
             "SELECT id FROM clients WHERE id = ? AND erased_at IS NULL AND biometric_opt_in = TRUE",
         )
         .bind(client)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .fetch_optional(c).await
+        })?;
         if known.is_none() {
             return Err(AppError::invalid("client_id", InvalidCode::UnknownValue));
         }
     }
     let mut new_unknown = false;
     let visit_id = match (input.kind.as_str(), client_id) {
-        ("enter", Some(client)) => Some(enter_client(&mut tx, device, client, input, at, t).await?),
+        ("enter", Some(client)) => {
+            Some(enter_client(tx.backend(), device, client, input, at, t).await?)
+        }
         ("enter", None) => {
-            let (visit, new) = enter_unknown(&mut tx, device, stranger, at, t).await?;
+            let (visit, new) = enter_unknown(tx.backend(), device, stranger, at, t).await?;
             new_unknown = new;
             Some(visit)
         }
         (_, Some(client)) => {
             // Only a visit at this camera's branch: an exit elsewhere is not
             // this visit's end.
-            let open: Option<i64> = sqlx::query_scalar(
+            let open: Option<i64> = crate::db_run!(tx, |c| {
+                sqlx::query_scalar(
                 "SELECT id FROM visits WHERE client_id = ? AND branch_id = ? AND left_at IS NULL \
                  ORDER BY entered_at DESC LIMIT 1",
             )
             .bind(client)
             .bind(device.branch_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            close_open(&mut tx, open, at).await?
+            .fetch_optional(c).await
+            })?;
+            close_open(tx.backend(), open, at).await?
         }
         (_, None) => {
             // The stranger's own visit when the doors know their face; else
             // the longest-open unknown visit.
             let theirs = match stranger {
-                Some(key) => stranger_visit(&mut tx, device, key).await?,
+                Some(key) => stranger_visit(tx.backend(), device, key).await?,
                 None => None,
             };
             let open: Option<i64> = match theirs {
                 Some(visit) => Some(visit),
-                None => {
+                None => crate::db_run!(tx, |c| {
                     sqlx::query_scalar(
                         "SELECT id FROM visits WHERE branch_id = ? AND client_id IS NULL AND started_by = 'camera' \
                          AND left_at IS NULL ORDER BY entered_at LIMIT 1",
                     )
                     .bind(device.branch_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                }
+                    .fetch_optional(c).await
+                })?,
             };
-            close_open(&mut tx, open, at).await?
+            close_open(tx.backend(), open, at).await?
         }
     };
-    let event_id: i64 = sqlx::query_scalar(
+    let event_id: i64 = crate::db_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO camera_events (device_id, event_key, kind, client_id, visit_id, similarity, occurred_at, snapshot_path, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -320,13 +324,13 @@ async fn record_in_tx(
     .bind(at)
     .bind(snapshot)
     .bind(t)
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c).await
+    })?;
     if input.kind == "enter"
         && let (Some(client), Some(face), Some(similarity)) =
             (client_id, snapshot, input.similarity)
     {
-        super::gallery::keep_capture(&mut tx, client, face, similarity, t).await?;
+        super::gallery::keep_capture(tx.backend(), client, face, similarity, t).await?;
     }
     if new_unknown && let Some(visit) = visit_id {
         let notice = Notice {
@@ -336,7 +340,7 @@ async fn record_in_tx(
             visit_id: Some(visit),
             payload: serde_json::json!({ "event_id": event_id, "snapshot": snapshot }),
         };
-        enqueue(&mut tx, notice, t).await?;
+        enqueue(tx.backend(), notice, t).await?;
     }
     tx.commit().await?;
     Ok(EventOutcome {
@@ -349,7 +353,7 @@ async fn record_in_tx(
 /// A recognised client walks in: their open visit stays (seen again), or a
 /// new one opens and reception hears who is back.
 async fn enter_client(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     device: &Device,
     client: i64,
     input: &EventInput,
@@ -362,7 +366,7 @@ async fn enter_client(
         started_by: VisitStart::Camera,
         entered_at: at,
     };
-    let visit = match visits::open(&mut *conn, &opening, t).await? {
+    let visit = match visits::open(conn.backend(), &opening, t).await? {
         visits::Opened::AlreadyOpen(visit) => return Ok(visit),
         visits::Opened::New(visit) => visit,
     };
@@ -386,17 +390,18 @@ const BACK_FROM_THE_CAR_SECS: i64 = 30 * 60;
 /// again); otherwise a new unknown visit opens, marked with their key.
 /// Returns the visit and whether it is new.
 async fn enter_unknown(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     device: &Device,
     stranger: Option<&str>,
     at: i64,
     t: i64,
 ) -> Result<(i64, bool), AppError> {
     if let Some(key) = stranger {
-        if let Some(visit) = stranger_visit(&mut *conn, device, key).await? {
+        if let Some(visit) = stranger_visit(conn.backend(), device, key).await? {
             return Ok((visit, false));
         }
-        let stepped_out: Option<i64> = sqlx::query_scalar(
+        let stepped_out: Option<i64> = crate::db_run!(conn, |c| {
+            sqlx::query_scalar(
             "SELECT id FROM visits WHERE branch_id = ? AND stranger_key = ? AND client_id IS NULL \
              AND ended_by = 'exit_camera' AND left_at BETWEEN ? AND ? ORDER BY left_at DESC LIMIT 1",
         )
@@ -404,13 +409,16 @@ async fn enter_unknown(
         .bind(key)
         .bind(at - BACK_FROM_THE_CAR_SECS)
         .bind(at)
-        .fetch_optional(&mut *conn)
-        .await?;
+        .fetch_optional(c).await
+        })?;
         if let Some(visit) = stepped_out {
-            sqlx::query("UPDATE visits SET left_at = NULL, ended_by = NULL WHERE id = ?")
-                .bind(visit)
-                .execute(&mut *conn)
-                .await?;
+            crate::db_run!(conn, |c| sqlx::query(
+                "UPDATE visits SET left_at = NULL, ended_by = NULL WHERE id = ?"
+            )
+            .bind(visit)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
             return Ok((visit, false));
         }
     }
@@ -420,13 +428,16 @@ async fn enter_unknown(
         started_by: VisitStart::Camera,
         entered_at: at,
     };
-    let visit = visits::open(&mut *conn, &opening, t).await?.id();
+    let visit = visits::open(conn.backend(), &opening, t).await?.id();
     if let Some(key) = stranger {
-        sqlx::query("UPDATE visits SET stranger_key = ? WHERE id = ?")
-            .bind(key)
-            .bind(visit)
-            .execute(&mut *conn)
-            .await?;
+        crate::db_run!(conn, |c| sqlx::query(
+            "UPDATE visits SET stranger_key = ? WHERE id = ?"
+        )
+        .bind(key)
+        .bind(visit)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     Ok((visit, true))
 }
@@ -434,22 +445,22 @@ async fn enter_unknown(
 /// The open visit a stranger's face opened at this camera's branch (taken
 /// over by a registration or not).
 pub async fn stranger_visit(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     device: &Device,
     key: &str,
 ) -> Result<Option<i64>, AppError> {
-    Ok(sqlx::query_scalar(
+    Ok(crate::db_run!(conn, |c| sqlx::query_scalar(
         "SELECT id FROM visits WHERE branch_id = ? AND stranger_key = ? AND left_at IS NULL \
          ORDER BY entered_at DESC LIMIT 1",
     )
     .bind(device.branch_id)
     .bind(key)
-    .fetch_optional(conn)
-    .await?)
+    .fetch_optional(c)
+    .await)?)
 }
 
 async fn close_open(
-    conn: &mut SqliteConnection,
+    conn: crate::infra::db::Conn<'_>,
     open: Option<i64>,
     at: i64,
 ) -> Result<Option<i64>, AppError> {

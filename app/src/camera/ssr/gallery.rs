@@ -18,11 +18,12 @@ pub struct Paired {
 /// Exchanges a camera's one-time pairing code for its token.
 pub async fn pair(db: &Db, code: &str) -> Result<Paired, AppError> {
     let (device, token) = crate::settings::ssr::devices::pair(db, code, "camera").await?;
-    let (role, name): (Option<String>, String) =
-        sqlx::query_as("SELECT camera_role, name FROM devices WHERE id = ?")
-            .bind(device.id)
-            .fetch_one(db.pool())
-            .await?;
+    let (role, name): (Option<String>, String) = crate::db_run!(db, |c| sqlx::query_as(
+        "SELECT camera_role, name FROM devices WHERE id = ?"
+    )
+    .bind(device.id)
+    .fetch_one(c)
+    .await)?;
     Ok(Paired {
         token,
         device_id: device.id,
@@ -57,7 +58,7 @@ const CAPTURE_EVERY_SECONDS: i64 = 20 * 3600;
 /// oldest capture beyond `MAX_CAPTURES`. Its file stays a snapshot of the event too, so
 /// retention frees it once no template holds it; erasure removes both.
 pub async fn keep_capture(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     client_id: i64,
     image_path: &str,
     similarity: f64,
@@ -66,63 +67,69 @@ pub async fn keep_capture(
     if similarity < CAPTURE_MIN_SIMILARITY {
         return Ok(());
     }
-    let recent: Option<i64> = sqlx::query_scalar(
+    let recent: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
         "SELECT id FROM face_templates WHERE client_id = ? AND rejected = FALSE \
          AND image_path IS NOT NULL AND created_at > ? LIMIT 1",
     )
     .bind(client_id)
     .bind(at - CAPTURE_EVERY_SECONDS)
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     if recent.is_some() {
         return Ok(());
     }
-    sqlx::query(
+    crate::db_run!(conn, |c| {
+        sqlx::query(
         "INSERT INTO face_templates (client_id, image_path, rejected, created_at) VALUES (?, ?, FALSE, ?)",
     )
     .bind(client_id)
     .bind(image_path)
     .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
+    crate::db_run!(conn, |c| {
+        sqlx::query(
         "DELETE FROM face_templates WHERE client_id = ? AND rejected = FALSE AND id NOT IN \
          (SELECT id FROM face_templates WHERE client_id = ? AND rejected = FALSE ORDER BY id DESC LIMIT ?)",
     )
     .bind(client_id)
     .bind(client_id)
     .bind(MAX_CAPTURES)
-    .execute(&mut *conn)
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 /// "Not this person" for a face that had become a template: it stops being one.
 pub async fn drop_capture(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     client_id: i64,
     image_path: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    crate::db_run!(conn, |c| sqlx::query(
         "DELETE FROM face_templates WHERE client_id = ? AND image_path = ? AND rejected = FALSE",
     )
     .bind(client_id)
     .bind(image_path)
-    .execute(&mut *conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// A client switched face recognition off: the captures of their face stop being templates
 /// (the snapshots themselves follow the snapshot retention).
 pub async fn drop_captures(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     client_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM face_templates WHERE client_id = ? AND rejected = FALSE")
-        .bind(client_id)
-        .execute(&mut *conn)
-        .await?;
+    crate::db_run!(conn, |c| sqlx::query(
+        "DELETE FROM face_templates WHERE client_id = ? AND rejected = FALSE"
+    )
+    .bind(client_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -143,13 +150,13 @@ pub struct Gallery {
 }
 
 pub async fn biometrics_enabled(db: &Db, branch_id: i64) -> Result<bool, AppError> {
-    Ok(
-        sqlx::query_scalar("SELECT biometrics_enabled FROM branches WHERE id = ?")
-            .bind(branch_id)
-            .fetch_optional(db.pool())
-            .await?
-            .unwrap_or(false),
+    Ok(crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT biometrics_enabled FROM branches WHERE id = ?"
     )
+    .bind(branch_id)
+    .fetch_optional(c)
+    .await)?
+    .unwrap_or(false))
 }
 
 /// Clients who opted in, are not erased and have a photo; nobody else is
@@ -164,7 +171,8 @@ pub async fn gallery(db: &Db, device: &Device) -> Result<Gallery, AppError> {
     }
     // The version: the latest change in seconds, and the newest template's id so two
     // changes within one second still differ.
-    let rows: Vec<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<(i64, i64, Option<String>, Option<String>)> = crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT c.id, \
            MAX(c.updated_at, COALESCE(MAX(f.created_at), 0)) * 1000 + COALESCE(MAX(f.id), 0) % 1000, \
            GROUP_CONCAT(CASE WHEN f.rejected = FALSE THEN f.id END), \
@@ -174,8 +182,8 @@ pub async fn gallery(db: &Db, device: &Device) -> Result<Gallery, AppError> {
          WHERE c.biometric_opt_in = TRUE AND c.erased_at IS NULL AND c.photo_path IS NOT NULL \
          GROUP BY c.id ORDER BY c.id",
     )
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c).await
+    })?;
     let urls = |ids: Option<String>, kind: &str| -> Vec<String> {
         ids.unwrap_or_default()
             .split(',')
@@ -214,13 +222,13 @@ pub async fn gallery_photo(db: &Db, device: &Device, client_id: i64) -> Result<S
     if !biometrics_enabled(db, device.branch_id).await? {
         return Err(AppError::NotFound);
     }
-    sqlx::query_scalar(
+    crate::db_run!(db, |c| sqlx::query_scalar(
         "SELECT photo_path FROM clients WHERE id = ? AND biometric_opt_in = TRUE \
          AND erased_at IS NULL AND photo_path IS NOT NULL",
     )
     .bind(client_id)
-    .fetch_optional(db.pool())
-    .await?
+    .fetch_optional(c)
+    .await)?
     .ok_or(AppError::NotFound)
 }
 
@@ -235,14 +243,14 @@ pub async fn template_face(
     if !biometrics_enabled(db, device.branch_id).await? {
         return Err(AppError::NotFound);
     }
-    sqlx::query_scalar(
+    crate::db_run!(db, |c| sqlx::query_scalar(
         "SELECT f.image_path FROM face_templates f JOIN clients c ON c.id = f.client_id \
          WHERE f.id = ? AND f.rejected = ? AND f.image_path IS NOT NULL \
          AND c.biometric_opt_in = TRUE AND c.erased_at IS NULL",
     )
     .bind(id)
     .bind(rejected)
-    .fetch_optional(db.pool())
-    .await?
+    .fetch_optional(c)
+    .await)?
     .ok_or(AppError::NotFound)
 }

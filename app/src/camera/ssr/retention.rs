@@ -10,10 +10,11 @@ use std::path::Path;
 
 /// Settings: days to keep unknown visitors' snapshots.
 pub async fn retention_days(db: &Db) -> Result<i64, AppError> {
-    let value: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'snapshot_retention_days'")
-            .fetch_optional(db.pool())
-            .await?;
+    let value: Option<String> = crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT value FROM settings WHERE key = 'snapshot_retention_days'"
+    )
+    .fetch_optional(c)
+    .await)?;
     Ok(value
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_RETENTION_DAYS))
@@ -28,15 +29,16 @@ pub async fn set_retention_days(db: &Db, actor: i64, days: &str) -> Result<(), A
         return Err(AppError::invalid("days", InvalidCode::OutOfRange));
     }
     let mut tx = db.begin_write().await?;
-    sqlx::query(
+    crate::db_run!(tx, |c| sqlx::query(
         "INSERT INTO settings (key, value) VALUES ('snapshot_retention_days', ?) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(days.to_string())
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "update",
         "snapshot_retention",
@@ -53,24 +55,28 @@ pub async fn set_retention_days(db: &Db, actor: i64, days: &str) -> Result<(), A
 /// client's "not them" example; returns how many went.
 pub async fn purge_snapshots(db: &Db, data_dir: &Path) -> Result<usize, AppError> {
     let cutoff = now() - retention_days(db).await? * 86_400;
-    let old: Vec<(i64, String)> = sqlx::query_as(
+    let old: Vec<(i64, String)> = crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT id, snapshot_path FROM camera_events WHERE client_id IS NULL \
          AND snapshot_path IS NOT NULL AND occurred_at < ? \
          AND snapshot_path NOT IN (SELECT image_path FROM face_templates WHERE image_path IS NOT NULL) \
          LIMIT 1000",
     )
     .bind(cutoff)
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c).await
+    })?;
     if old.is_empty() {
         return Ok(0);
     }
     let mut tx = db.begin_write().await?;
     for (id, _) in &old {
-        sqlx::query("UPDATE camera_events SET snapshot_path = NULL WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        crate::db_run!(tx, |c| sqlx::query(
+            "UPDATE camera_events SET snapshot_path = NULL WHERE id = ?"
+        )
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     tx.commit().await?;
     // Files go after the rows no longer point at them.

@@ -4,8 +4,6 @@
 
 use std::path::Path;
 
-use sqlx::SqliteConnection;
-
 use crate::auth::ssr::Staff;
 use crate::camera::{PresenceRow, StaffFace};
 use crate::error::{AppError, InvalidCode};
@@ -21,11 +19,16 @@ pub fn may_act_for(user: &Staff, staff_id: i64) -> Result<(), AppError> {
     }
 }
 
-async fn active_member(conn: &mut SqliteConnection, staff_id: i64) -> Result<(), AppError> {
-    let active: Option<bool> = sqlx::query_scalar("SELECT active FROM staff WHERE id = ?")
-        .bind(staff_id)
-        .fetch_optional(conn)
-        .await?;
+async fn active_member(
+    mut conn: crate::infra::db::Conn<'_>,
+    staff_id: i64,
+) -> Result<(), AppError> {
+    let active: Option<bool> = crate::db_run!(conn, |c| sqlx::query_scalar(
+        "SELECT active FROM staff WHERE id = ?"
+    )
+    .bind(staff_id)
+    .fetch_optional(c)
+    .await)?;
     match active {
         Some(true) => Ok(()),
         _ => Err(AppError::NotFound),
@@ -35,15 +38,15 @@ async fn active_member(conn: &mut SqliteConnection, staff_id: i64) -> Result<(),
 /// The member's enrolment, if any.
 pub async fn status(db: &Db, user: &Staff, staff_id: i64) -> Result<Option<StaffFace>, AppError> {
     may_act_for(user, staff_id)?;
-    Ok(sqlx::query_as(
+    Ok(crate::db_run!(db, |c| sqlx::query_as(
         "SELECT f.staff_id, s.full_name, f.created_at AS enrolled_at, f.consent_at, \
          e.full_name AS enrolled_by \
          FROM staff_faces f JOIN staff s ON s.id = f.staff_id JOIN staff e ON e.id = f.enrolled_by \
          WHERE f.staff_id = ?",
     )
     .bind(staff_id)
-    .fetch_optional(db.pool())
-    .await?)
+    .fetch_optional(c)
+    .await)?)
 }
 
 /// Stores `photo` as the member's face (replacing an earlier one) with their
@@ -97,9 +100,9 @@ async fn replace(
 ) -> Result<Option<String>, AppError> {
     let t = now();
     let mut tx = db.begin_write().await?;
-    active_member(&mut tx, staff_id).await?;
-    let previous = delete_row(&mut tx, staff_id).await?;
-    sqlx::query(
+    active_member(tx.backend(), staff_id).await?;
+    let previous = delete_row(tx.backend(), staff_id).await?;
+    crate::db_run!(tx, |c| sqlx::query(
         "INSERT INTO staff_faces (staff_id, photo_path, consent_at, enrolled_by, created_at) \
          VALUES (?, ?, ?, ?, ?)",
     )
@@ -108,10 +111,11 @@ async fn replace(
     .bind(t)
     .bind(actor)
     .bind(t)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "enrol_face",
         "staff",
@@ -124,15 +128,15 @@ async fn replace(
 }
 
 async fn delete_row(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     staff_id: i64,
 ) -> Result<Option<String>, AppError> {
-    Ok(
-        sqlx::query_scalar("DELETE FROM staff_faces WHERE staff_id = ? RETURNING photo_path")
-            .bind(staff_id)
-            .fetch_optional(conn)
-            .await?,
+    Ok(crate::db_run!(conn, |c| sqlx::query_scalar(
+        "DELETE FROM staff_faces WHERE staff_id = ? RETURNING photo_path"
     )
+    .bind(staff_id)
+    .fetch_optional(c)
+    .await)?)
 }
 
 /// Removes the member's face: the row and the photo file. The cameras drop
@@ -140,12 +144,12 @@ async fn delete_row(
 pub async fn remove(db: &Db, data_dir: &Path, user: &Staff, staff_id: i64) -> Result<(), AppError> {
     may_act_for(user, staff_id)?;
     let mut tx = db.begin_write().await?;
-    let removed = delete_row(&mut tx, staff_id).await?;
+    let removed = delete_row(tx.backend(), staff_id).await?;
     let Some(photo) = removed else {
         return Err(AppError::NotFound);
     };
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(user.user.id),
         "remove_face",
         "staff",
@@ -161,7 +165,7 @@ pub async fn remove(db: &Db, data_dir: &Path, user: &Staff, staff_id: i64) -> Re
 /// For a member being deactivated: their face goes with the account (inside
 /// the caller's transaction); returns the photo to delete after commit.
 pub async fn forget_in(
-    conn: &mut SqliteConnection,
+    conn: crate::infra::db::Conn<'_>,
     staff_id: i64,
 ) -> Result<Option<String>, AppError> {
     delete_row(conn, staff_id).await
@@ -170,12 +174,12 @@ pub async fn forget_in(
 /// Active staff with a face, for a camera's gallery (staff work at every
 /// branch of the network, so every camera knows all of them).
 pub(super) async fn gallery_staff(db: &Db) -> Result<Vec<(i64, i64)>, AppError> {
-    Ok(sqlx::query_as(
+    Ok(crate::db_run!(db, |c| sqlx::query_as(
         "SELECT f.staff_id, f.id FROM staff_faces f JOIN staff s ON s.id = f.staff_id \
          WHERE s.active = TRUE ORDER BY f.staff_id",
     )
-    .fetch_all(db.pool())
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// The stored face of an active member, for a camera at a branch with face
@@ -184,50 +188,52 @@ pub async fn gallery_photo(db: &Db, device: &Device, staff_id: i64) -> Result<St
     if !super::biometrics_enabled(db, device.branch_id).await? {
         return Err(AppError::NotFound);
     }
-    sqlx::query_scalar(
+    crate::db_run!(db, |c| sqlx::query_scalar(
         "SELECT f.photo_path FROM staff_faces f JOIN staff s ON s.id = f.staff_id \
          WHERE f.staff_id = ? AND s.active = TRUE",
     )
     .bind(staff_id)
-    .fetch_optional(db.pool())
-    .await?
+    .fetch_optional(c)
+    .await)?
     .ok_or(AppError::NotFound)
 }
 
 /// Whether the camera event's member is known: active and enrolled.
 pub(super) async fn is_enrolled(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     staff_id: i64,
 ) -> Result<bool, AppError> {
-    let found: Option<i64> = sqlx::query_scalar(
+    let found: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
         "SELECT f.staff_id FROM staff_faces f JOIN staff s ON s.id = f.staff_id \
          WHERE f.staff_id = ? AND s.active = TRUE",
     )
     .bind(staff_id)
-    .fetch_optional(conn)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(found.is_some())
 }
 
 /// A member passed a camera: the day's first entrance and last exit move.
 pub(super) async fn record_passage(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     device: &Device,
     staff_id: i64,
     entering: bool,
     at: i64,
 ) -> Result<(), AppError> {
-    let offset: i32 = sqlx::query_scalar("SELECT utc_offset_minutes FROM branches WHERE id = ?")
-        .bind(device.branch_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let offset: i32 = crate::db_run!(conn, |c| sqlx::query_scalar(
+        "SELECT utc_offset_minutes FROM branches WHERE id = ?"
+    )
+    .bind(device.branch_id)
+    .fetch_one(c)
+    .await)?;
     let day = crate::infra::time::local_day(at, offset);
     let (first_in, last_out) = if entering {
         (Some(at), None)
     } else {
         (None, Some(at))
     };
-    sqlx::query(
+    crate::db_run!(conn, |c| sqlx::query(
         "INSERT INTO staff_presence (staff_id, branch_id, day, first_in, last_out, passages) \
          VALUES (?, ?, ?, ?, ?, 1) \
          ON CONFLICT (branch_id, day, staff_id) DO UPDATE SET \
@@ -246,21 +252,23 @@ pub(super) async fn record_passage(
     .bind(day)
     .bind(first_in)
     .bind(last_out)
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Who was seen at the branches on each of the last `days` local days, newest first.
 pub async fn presence(db: &Db, days: i64) -> Result<Vec<PresenceRow>, AppError> {
     let today = crate::infra::time::local_day(now(), 0);
-    Ok(sqlx::query_as(
+    Ok(crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT p.day, b.name AS branch, s.full_name AS name, p.first_in, p.last_out, p.passages, \
          b.utc_offset_minutes AS offset_minutes \
          FROM staff_presence p JOIN staff s ON s.id = p.staff_id JOIN branches b ON b.id = p.branch_id \
          WHERE p.day >= ? ORDER BY p.day DESC, b.name, s.full_name LIMIT 500",
     )
     .bind(today - days)
-    .fetch_all(db.pool())
-    .await?)
+    .fetch_all(c).await
+    })?)
 }

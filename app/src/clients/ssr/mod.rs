@@ -15,14 +15,16 @@ pub use query::*;
 pub use search::*;
 
 async fn check_references(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     input: &ClientInput,
 ) -> Result<(), AppError> {
     if let Some(car) = input.car_model_id {
-        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM car_models WHERE id = ?")
-            .bind(car)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let found: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
+            "SELECT id FROM car_models WHERE id = ?"
+        )
+        .bind(car)
+        .fetch_optional(c)
+        .await)?;
         if found.is_none() {
             return Err(AppError::invalid("car", InvalidCode::UnknownValue));
         }
@@ -37,22 +39,30 @@ pub async fn create(
     input: &ClientInput,
 ) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
-    let id = insert_client(&mut tx, branch_id, input, crate::infra::now()).await?;
-    crate::infra::audit::record(&mut tx, Some(actor), "create", "client", Some(id), None).await?;
+    let id = insert_client(tx.backend(), branch_id, input, crate::infra::now()).await?;
+    crate::infra::audit::record(
+        tx.backend(),
+        Some(actor),
+        "create",
+        "client",
+        Some(id),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
 /// Inserts a validated client inside the caller's write transaction.
 pub async fn insert_client(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     branch_id: i64,
     input: &ClientInput,
     t: i64,
 ) -> Result<i64, AppError> {
-    check_references(&mut *conn, input).await?;
-    crate::visits::ssr::ensure_branch(&mut *conn, branch_id).await?;
-    sqlx::query_scalar(
+    check_references(conn.backend(), input).await?;
+    crate::visits::ssr::ensure_branch(conn.backend(), branch_id).await?;
+    crate::db_run!(conn, |c| sqlx::query_scalar(
         "INSERT INTO clients (branch_id, full_name, phone, birth_year, gender, source, car_model_id, search_text, \
          created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -66,15 +76,14 @@ pub async fn insert_client(
     .bind(search_text(&input.full_name, &input.phone))
     .bind(t)
     .bind(t)
-    .fetch_one(conn)
-    .await
+    .fetch_one(c).await)
     .on_unique("clients.phone", ConflictCode::PhoneTaken)
 }
 
 pub async fn update(db: &Db, actor: i64, id: i64, input: &ClientInput) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    check_references(&mut tx, input).await?;
-    let updated = sqlx::query(
+    check_references(tx.backend(), input).await?;
+    let updated = crate::db_run!(tx, |c| sqlx::query(
         "UPDATE clients SET full_name = ?, phone = ?, birth_year = ?, gender = ?, source = ?, car_model_id = ?, \
          search_text = ?, updated_at = ? WHERE id = ? AND erased_at IS NULL",
     )
@@ -87,14 +96,20 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: &ClientInput) -> Result
     .bind(search_text(&input.full_name, &input.phone))
     .bind(crate::infra::now())
     .bind(id)
-    .execute(&mut *tx)
-    .await
-    .on_unique("clients.phone", ConflictCode::PhoneTaken)?
-    .rows_affected();
+    .execute(c).await.map(|r| r.rows_affected()))
+    .on_unique("clients.phone", ConflictCode::PhoneTaken)?;
     if updated == 0 {
         return Err(AppError::NotFound);
     }
-    crate::infra::audit::record(&mut tx, Some(actor), "update", "client", Some(id), None).await?;
+    crate::infra::audit::record(
+        tx.backend(),
+        Some(actor),
+        "update",
+        "client",
+        Some(id),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -102,41 +117,48 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: &ClientInput) -> Result
 /// Staff switch a client's face recognition on (a photo must be on file) or off.
 pub async fn set_biometric_opt_in(db: &Db, actor: i64, id: i64, on: bool) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    let photo: Option<Option<String>> =
-        sqlx::query_scalar("SELECT photo_path FROM clients WHERE id = ? AND erased_at IS NULL")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let photo: Option<Option<String>> = crate::db_run!(tx, |c| sqlx::query_scalar(
+        "SELECT photo_path FROM clients WHERE id = ? AND erased_at IS NULL"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     let photo = photo.ok_or(AppError::NotFound)?;
     if on && photo.is_none() {
         return Err(AppError::invalid("photo", InvalidCode::Required));
     }
-    sqlx::query("UPDATE clients SET biometric_opt_in = ?, updated_at = ? WHERE id = ?")
-        .bind(on)
-        .bind(crate::infra::now())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE clients SET biometric_opt_in = ?, updated_at = ? WHERE id = ?"
+    )
+    .bind(on)
+    .bind(crate::infra::now())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if !on {
-        crate::camera::ssr::drop_captures(&mut tx, id).await?;
+        crate::camera::ssr::drop_captures(tx.backend(), id).await?;
     }
     let action = if on {
         "biometrics_on"
     } else {
         "biometrics_off"
     };
-    crate::infra::audit::record(&mut tx, Some(actor), action, "client", Some(id), None).await?;
+    crate::infra::audit::record(tx.backend(), Some(actor), action, "client", Some(id), None)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// The branch a client belongs to, for role checks.
 pub async fn branch_of(db: &Db, id: i64) -> Result<i64, AppError> {
-    sqlx::query_scalar("SELECT branch_id FROM clients WHERE id = ? AND erased_at IS NULL")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(AppError::NotFound)
+    crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT branch_id FROM clients WHERE id = ? AND erased_at IS NULL"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
+    .ok_or(AppError::NotFound)
 }
 
 /// The one rule for a client, wherever they are asked for: network staff
@@ -155,35 +177,41 @@ pub async fn check_access(
     if own == home {
         return Ok(());
     }
-    let visiting: Option<i64> = sqlx::query_scalar(
+    let visiting: Option<i64> = crate::db_run!(db, |c| {
+        sqlx::query_scalar(
         "SELECT 1 FROM visits WHERE client_id = ? AND branch_id = ? AND left_at IS NULL LIMIT 1",
     )
     .bind(client_id)
     .bind(own)
-    .fetch_optional(db.pool())
-    .await?;
+    .fetch_optional(c).await
+    })?;
     visiting.map(|_| ()).ok_or(AppError::Forbidden)
 }
 
 /// A client's branch (for role checks) and stored photo, if any.
 pub async fn branch_and_photo(db: &Db, id: i64) -> Result<(i64, Option<String>), AppError> {
-    sqlx::query_as("SELECT branch_id, photo_path FROM clients WHERE id = ? AND erased_at IS NULL")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(AppError::NotFound)
+    crate::db_run!(db, |c| sqlx::query_as(
+        "SELECT branch_id, photo_path FROM clients WHERE id = ? AND erased_at IS NULL"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
+    .ok_or(AppError::NotFound)
 }
 
 /// Car models and branches, for the forms.
 pub async fn choices(db: &Db) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
-    let cars = sqlx::query_as(
+    let cars = crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT id, brand || ' ' || name FROM car_models WHERE active = TRUE ORDER BY brand, name",
     )
-    .fetch_all(db.pool())
-    .await?;
-    let branches = sqlx::query_as("SELECT id, name FROM branches ORDER BY id")
-        .fetch_all(db.pool())
-        .await?;
+    .fetch_all(c).await
+    })?;
+    let branches = crate::db_run!(db, |c| sqlx::query_as(
+        "SELECT id, name FROM branches ORDER BY id"
+    )
+    .fetch_all(c)
+    .await)?;
     Ok((cars, branches))
 }
 
@@ -196,7 +224,7 @@ pub async fn load_card(
     use crate::clients::card::{
         CardData, ClientDetails, DocumentEntry, SaleEntry, ServiceEntry, VisitEntry,
     };
-    let client: ClientDetails = sqlx::query_as(
+    let client: ClientDetails = crate::db_run!(db, |c| sqlx::query_as(
         "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.birth_year, c.gender, c.source, \
                 c.car_model_id, m.brand || ' ' || m.name AS car, c.consent_at, c.consent_version, c.consent_language, \
                 c.biometric_opt_in, c.created_at, c.visit_count, c.photo_path IS NOT NULL AS has_photo \
@@ -204,32 +232,34 @@ pub async fn load_card(
          WHERE c.id = ? AND c.erased_at IS NULL",
     )
     .bind(id)
-    .fetch_optional(db.pool())
-    .await?
+    .fetch_optional(c).await)?
     .ok_or(AppError::NotFound)?;
     type VisitRow = (i64, String, i64, Option<i64>, VisitStart, Option<VisitEnd>);
-    let visit_rows: Vec<VisitRow> = sqlx::query_as(
+    let visit_rows: Vec<VisitRow> = crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT v.id, b.name, v.entered_at, v.left_at, v.started_by, v.ended_by FROM visits v \
          JOIN branches b ON b.id = v.branch_id WHERE v.client_id = ? ORDER BY v.entered_at DESC LIMIT 200",
     )
     .bind(id)
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c).await
+    })?;
     type ServiceRow = (i64, ServiceKind, i64, Option<String>, Option<String>);
-    let service_rows: Vec<ServiceRow> = sqlx::query_as(
+    let service_rows: Vec<ServiceRow> = crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT s.visit_id, s.kind, s.requested_at, st.full_name, s.note FROM service_requests s \
          LEFT JOIN staff st ON st.id = s.staff_id WHERE s.client_id = ? ORDER BY s.requested_at",
     )
     .bind(id)
-    .fetch_all(db.pool())
-    .await?;
-    let camera_matches: Vec<(i64, i64, Option<f64>)> = sqlx::query_as(
+    .fetch_all(c).await
+    })?;
+    let camera_matches: Vec<(i64, i64, Option<f64>)> = crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT visit_id, id, similarity FROM camera_events \
          WHERE client_id = ? AND kind = 'enter' AND rejected = FALSE AND visit_id IS NOT NULL ORDER BY id",
     )
     .bind(id)
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c).await
+    })?;
     let visits = visit_rows
         .into_iter()
         .map(
@@ -257,28 +287,39 @@ pub async fn load_card(
             },
         )
         .collect();
-    let sales: Vec<SaleEntry> = sqlx::query_as(
+    let sales: Vec<SaleEntry> = crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT s.id, s.car_model_id, m.brand || ' ' || m.name AS car, s.price, s.sold_at, b.name AS branch, s.contract_document_id FROM sales s \
          JOIN branches b ON b.id = s.branch_id LEFT JOIN car_models m ON m.id = s.car_model_id \
          WHERE s.client_id = ? ORDER BY s.sold_at DESC",
     )
     .bind(id)
-    .fetch_all(db.pool())
-    .await?;
-    let documents: Vec<DocumentEntry> = sqlx::query_as(
+    .fetch_all(c).await
+    })?;
+    let documents: Vec<DocumentEntry> = crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT id, kind, file_name, size_bytes, uploaded_at FROM documents WHERE client_id = ? ORDER BY uploaded_at DESC",
     )
     .bind(id)
-    .fetch_all(db.pool())
-    .await?;
-    let offset_minutes: i32 =
-        sqlx::query_scalar("SELECT utc_offset_minutes FROM branches WHERE id = ?")
-            .bind(client.branch_id)
-            .fetch_one(db.pool())
-            .await?;
+    .fetch_all(c).await
+    })?;
+    let offset_minutes: i32 = crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT utc_offset_minutes FROM branches WHERE id = ?"
+    )
+    .bind(client.branch_id)
+    .fetch_one(c)
+    .await)?;
     let (car_models, branches) = choices(db).await?;
-    let mut conn = db.pool().acquire().await?;
-    crate::infra::audit::record(&mut conn, Some(actor), "view", "client", Some(id), None).await?;
+    let mut conn = db.acquire().await?;
+    crate::infra::audit::record(
+        conn.backend(),
+        Some(actor),
+        "view",
+        "client",
+        Some(id),
+        None,
+    )
+    .await?;
     Ok(CardData {
         client,
         visits,
@@ -299,37 +340,45 @@ pub async fn load_card(
 /// at `FOLD_VERSION` is left alone. Returns how many clients changed.
 pub async fn refold_search_texts(db: &Db) -> Result<u64, AppError> {
     const KEY: &str = "search_fold_version";
-    let done: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-        .bind(KEY)
-        .fetch_optional(db.pool())
-        .await?;
+    let done: Option<String> = crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT value FROM settings WHERE key = ?"
+    )
+    .bind(KEY)
+    .fetch_optional(c)
+    .await)?;
     if done.and_then(|v| v.parse::<i64>().ok()) >= Some(FOLD_VERSION) {
         return Ok(0);
     }
     let mut tx = db.begin_write().await?;
-    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+    let rows: Vec<(i64, String, String, String)> = crate::db_run!(tx, |c| sqlx::query_as(
         "SELECT id, full_name, COALESCE(phone, ''), search_text FROM clients \
          WHERE erased_at IS NULL AND full_name IS NOT NULL",
     )
-    .fetch_all(&mut *tx)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     let mut changed = 0;
     for (id, name, phone, stored) in rows {
         let text = search_text(&name, &phone);
         if text != stored {
-            sqlx::query("UPDATE clients SET search_text = ? WHERE id = ?")
-                .bind(text)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            crate::db_run!(tx, |c| sqlx::query(
+                "UPDATE clients SET search_text = ? WHERE id = ?"
+            )
+            .bind(text)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
             changed += 1;
         }
     }
-    sqlx::query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
-        .bind(KEY)
-        .bind(FOLD_VERSION.to_string())
-        .execute(&mut *tx)
-        .await?;
+    crate::db_run!(tx, |c| sqlx::query(
+        "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)"
+    )
+    .bind(KEY)
+    .bind(FOLD_VERSION.to_string())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(changed)
 }

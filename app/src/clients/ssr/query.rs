@@ -5,8 +5,8 @@ use super::*;
 use crate::clients::{ClientPage, ClientQuery, ClientRow};
 use crate::error::AppError;
 use crate::infra::Db;
+use crate::infra::sql::Sql;
 use crate::infra::time;
-use sqlx::{QueryBuilder, Sqlite};
 
 /// Searches the clients a caller of `scope` sees: reception only its own branch.
 pub async fn search_as(
@@ -20,10 +20,12 @@ pub async fn search_as(
         search.branch = None;
         search.served_at = Some(own);
     } else if let Some(branch) = search.branch {
-        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
-            .bind(branch)
-            .fetch_optional(db.pool())
-            .await?;
+        let known: Option<i64> = crate::db_run!(db, |c| sqlx::query_scalar(
+            "SELECT id FROM branches WHERE id = ?"
+        )
+        .bind(branch)
+        .fetch_optional(c)
+        .await)?;
         // A branch that does not exist is not a bad question but a missing thing.
         known.ok_or(AppError::NotFound)?;
     }
@@ -68,7 +70,7 @@ fn fts_phrase(s: &Search) -> Option<String> {
 }
 
 /// FROM clause: driven by the search index when there is a long enough needle.
-fn push_from(q: &mut QueryBuilder<'_, Sqlite>, s: &Search) {
+fn push_from(q: &mut Sql, s: &Search) {
     if fts_phrase(s).is_some() {
         // CROSS JOIN keeps the index matches as the outer loop.
         q.push(" FROM clients_fts f CROSS JOIN clients c ON c.id = f.rowid");
@@ -77,11 +79,7 @@ fn push_from(q: &mut QueryBuilder<'_, Sqlite>, s: &Search) {
     }
 }
 
-fn push_filters<'a>(
-    q: &mut QueryBuilder<'a, Sqlite>,
-    s: &'a Search,
-    (first_from, first_to): (Option<i64>, Option<i64>),
-) {
+fn push_filters(q: &mut Sql, s: &Search, (first_from, first_to): (Option<i64>, Option<i64>)) {
     q.push(" WHERE c.erased_at IS NULL");
     if let Some(phrase) = fts_phrase(s) {
         q.push(" AND f.clients_fts MATCH ").push_bind(phrase);
@@ -158,10 +156,10 @@ async fn count(db: &Db, s: &Search, bounds: (Option<i64>, Option<i64>)) -> Resul
     {
         return Ok(total);
     }
-    let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*)");
+    let mut count: Sql = Sql::new("SELECT COUNT(*)");
     push_from(&mut count, s);
     push_filters(&mut count, s, bounds);
-    let total: i64 = count.build_query_scalar().fetch_one(db.pool()).await?;
+    let total: i64 = crate::db_run!(db, |c, D| count.query_scalar::<D, _>().fetch_one(c).await)?;
     let mut totals = totals.0.lock().unwrap_or_else(|p| p.into_inner());
     if totals.len() > 2_000 {
         totals.clear();
@@ -187,8 +185,8 @@ fn filter_key(s: &Search) -> String {
 }
 
 /// The client rows matching `s`, in its order; callers add LIMIT/OFFSET.
-fn rows_query(s: &Search, bounds: (Option<i64>, Option<i64>)) -> QueryBuilder<'_, Sqlite> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+fn rows_query(s: &Search, bounds: (Option<i64>, Option<i64>)) -> Sql {
+    let mut q: Sql = Sql::new(
         "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.gender, c.birth_year, c.source, \
                 m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at, \
                 b.utc_offset_minutes AS offset_minutes",
@@ -229,7 +227,7 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
     let mut q = rows_query(s, bounds);
     q.push(" LIMIT ").push_bind(s.page_size);
     q.push(" OFFSET ").push_bind((s.page - 1) * s.page_size);
-    let items = q.build_query_as::<ClientRow>().fetch_all(db.pool()).await?;
+    let items = crate::db_run!(db, |c, D| q.query_as::<D, ClientRow>().fetch_all(c).await)?;
     let page = ClientPage {
         items,
         total,
@@ -276,5 +274,8 @@ pub fn gender_word(l: crate::i18n::Locale, gender: &str) -> Option<&'static str>
 pub async fn export_rows(db: &Db, s: &Search) -> Result<Vec<ClientRow>, AppError> {
     let mut q = rows_query(s, first_visit_bounds(db, s).await?);
     q.push(" LIMIT 1000000");
-    Ok(q.build_query_as::<ClientRow>().fetch_all(db.pool()).await?)
+    Ok(crate::db_run!(db, |c, D| q
+        .query_as::<D, ClientRow>()
+        .fetch_all(c)
+        .await)?)
 }

@@ -24,7 +24,8 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
     let today = local_midnight(now, offset_minutes);
     // New, returning and unknown as Statistics counts them: a visit without
     // a client is unknown, never returning.
-    let (visits_today, new_today, returning_today): (i64, i64, i64) = sqlx::query_as(
+    let (visits_today, new_today, returning_today): (i64, i64, i64) = crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN is_first_visit THEN 1 ELSE 0 END), 0), \
                 COALESCE(SUM(CASE WHEN client_id IS NOT NULL AND NOT is_first_visit THEN 1 ELSE 0 END), 0) \
          FROM visits WHERE entered_at >= ? AND entered_at <= ? AND (? IS NULL OR branch_id = ?)",
@@ -33,19 +34,20 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
     .bind(now)
     .bind(branch_id)
     .bind(branch_id)
-    .fetch_one(db.pool())
-    .await?;
+    .fetch_one(c).await
+    })?;
     // Same weekday last week, up to the same time of day.
-    let visits_last_week: i64 = sqlx::query_scalar(
+    let visits_last_week: i64 = crate::db_run!(db, |c| {
+        sqlx::query_scalar(
         "SELECT COUNT(*) FROM visits WHERE entered_at >= ? AND entered_at <= ? AND (? IS NULL OR branch_id = ?)",
     )
     .bind(today - 7 * DAY)
     .bind(now - 7 * DAY)
     .bind(branch_id)
     .bind(branch_id)
-    .fetch_one(db.pool())
-    .await?;
-    let test_drives_today: i64 = sqlx::query_scalar(
+    .fetch_one(c).await
+    })?;
+    let test_drives_today: i64 = crate::db_run!(db, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM service_requests WHERE kind = 'test_drive' AND requested_at >= ? \
          AND requested_at <= ? AND (? IS NULL OR branch_id = ?)",
     )
@@ -53,17 +55,18 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
     .bind(now)
     .bind(branch_id)
     .bind(branch_id)
-    .fetch_one(db.pool())
-    .await?;
-    let sales_today: i64 = sqlx::query_scalar(
+    .fetch_one(c)
+    .await)?;
+    let sales_today: i64 = crate::db_run!(db, |c| {
+        sqlx::query_scalar(
         "SELECT COUNT(*) FROM sales WHERE sold_at >= ? AND sold_at <= ? AND (? IS NULL OR branch_id = ?)",
     )
     .bind(today)
     .bind(now)
     .bind(branch_id)
     .bind(branch_id)
-    .fetch_one(db.pool())
-    .await?;
+    .fetch_one(c).await
+    })?;
 
     type InsideRow = (
         i64,
@@ -78,7 +81,8 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
         Option<f64>,
     );
     let (hot, _) = crate::scoring::ssr::bands(db).await?;
-    let rows: Vec<InsideRow> = sqlx::query_as(
+    let rows: Vec<InsideRow> = crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT v.id, v.client_id, c.full_name, b.name, v.entered_at, v.is_first_visit, \
                 COALESCE(c.visit_count, 0), \
                 (SELECT GROUP_CONCAT(s.kind, ',') FROM service_requests s WHERE s.visit_id = v.id), \
@@ -90,8 +94,8 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
     )
     .bind(branch_id)
     .bind(branch_id)
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c).await
+    })?;
     let inside = rows
         .into_iter()
         .map(
@@ -157,18 +161,18 @@ mod tests {
             .await
             .unwrap();
         let now = 1_795_514_400; // 15:00 in Tashkent
-        sqlx::query(
+        crate::db_run!(db, |c| sqlx::query(
             "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'A', 'Toshkent', 0)",
         )
-        .execute(db.pool())
+        .execute(c)
         .await
+        .map(|r| r.rows_affected()))
         .unwrap();
-        sqlx::query(
+        crate::db_run!(db, |c| sqlx::query(
             "INSERT INTO clients (id, branch_id, full_name, phone, visit_count, created_at, updated_at) \
              VALUES (1, 1, 'Aziz Karimov', '+998901234567', 3, 0, 0)",
         )
-        .execute(db.pool())
-        .await
+        .execute(c).await.map(|r| r.rows_affected()))
         .unwrap();
         for (id, client, entered, left, first) in [
             (1, Some(1), now - 3600, None, false),
@@ -176,7 +180,7 @@ mod tests {
             (3, Some(1), now - 7 * DAY - 3600, Some(now - 7 * DAY), true),
             (4, Some(1), now - 2 * DAY, Some(now - 2 * DAY + 60), false),
         ] {
-            sqlx::query(
+            crate::db_run!(db, |c| sqlx::query(
                 "INSERT INTO visits (id, visit_token, client_id, branch_id, entered_at, left_at, started_by, is_first_visit, created_at) \
                  VALUES (?, ?, ?, 1, ?, ?, 'manual', ?, 0)",
             )
@@ -186,30 +190,26 @@ mod tests {
             .bind(entered)
             .bind(left)
             .bind(first)
-            .execute(db.pool())
-            .await
+            .execute(c).await.map(|r| r.rows_affected()))
             .unwrap();
         }
-        sqlx::query(
+        crate::db_run!(db, |c| sqlx::query(
             "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at) VALUES (1, 1, 1, 'test_drive', ?)",
         )
         .bind(now - 1800)
-        .execute(db.pool())
-        .await
+        .execute(c).await.map(|r| r.rows_affected()))
         .unwrap();
         // Aziz scores above the hot threshold (0.5 by default).
-        sqlx::query(
+        crate::db_run!(db, |c| sqlx::query(
             "INSERT INTO models (id, trained_at, algorithm, body, metrics, train_count, test_count, positive_count) \
              VALUES (1, 0, 'logistic', '{}', '{}', 0, 0, 0)",
         )
-        .execute(db.pool())
-        .await
+        .execute(c).await.map(|r| r.rows_affected()))
         .unwrap();
-        sqlx::query(
+        crate::db_run!(db, |c| sqlx::query(
             "INSERT INTO client_scores (client_id, model_id, probability, reasons, scored_at) VALUES (1, 1, 0.8, '[]', 0)",
         )
-        .execute(db.pool())
-        .await
+        .execute(c).await.map(|r| r.rows_affected()))
         .unwrap();
         let o = overview(&db, None, now).await.unwrap();
         assert_eq!(o.visits_today, 2);

@@ -14,7 +14,6 @@ use crate::infra::now;
 use crate::kiosk::{KioskDone, KioskRegistration, KnownClient};
 use crate::settings::ssr::devices::Device;
 use crate::vocab::{NotifyKind, ServiceKind, VisitStart};
-use sqlx::SqliteConnection;
 
 pub mod faces;
 
@@ -22,12 +21,16 @@ pub mod faces;
 /// be the person registering at the kiosk.
 pub const CAMERA_VISIT_WINDOW_SECS: i64 = 5 * 60;
 
-pub async fn current_consent_version(conn: &mut SqliteConnection) -> Result<i64, AppError> {
+pub async fn current_consent_version(
+    mut conn: crate::infra::db::Conn<'_>,
+) -> Result<i64, AppError> {
     Ok(
-        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM consent_texts")
-            .fetch_one(conn)
-            .await?
-            .unwrap_or(0),
+        crate::db_run!(conn, |c| sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MAX(version) FROM consent_texts"
+        )
+        .fetch_one(c)
+        .await)?
+        .unwrap_or(0),
     )
 }
 
@@ -40,18 +43,19 @@ fn check_submission(id: &str) -> Result<String, AppError> {
 
 /// The first answer to an earlier copy of this submission, if any.
 async fn replayed(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     device: &Device,
     submission: &str,
 ) -> Result<Option<KioskDone>, AppError> {
-    let found: Option<(Option<i64>, Option<i64>, bool)> = sqlx::query_as(
-        "SELECT k.client_id, k.visit_id, k.new_client FROM kiosk_submissions k \
+    let found: Option<(Option<i64>, Option<i64>, bool)> =
+        crate::db_run!(conn, |c| sqlx::query_as(
+            "SELECT k.client_id, k.visit_id, k.new_client FROM kiosk_submissions k \
          WHERE k.device_id = ? AND k.submission_id = ?",
-    )
-    .bind(device.id)
-    .bind(submission)
-    .fetch_optional(&mut *conn)
-    .await?;
+        )
+        .bind(device.id)
+        .bind(submission)
+        .fetch_optional(c)
+        .await)?;
     Ok(found.map(|(client_id, visit_id, new_client)| KioskDone {
         client_id: client_id.unwrap_or(0),
         visit_id: visit_id.unwrap_or(0),
@@ -60,12 +64,13 @@ async fn replayed(
 }
 
 async fn remember(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     device: &Device,
     submission: &str,
     done: &KioskDone,
 ) -> Result<(), AppError> {
-    sqlx::query(
+    crate::db_run!(conn, |c| {
+        sqlx::query(
         "INSERT INTO kiosk_submissions (device_id, submission_id, client_id, visit_id, new_client, created_at) \
          VALUES (?, ?, ?, ?, ?, ?)",
     )
@@ -75,25 +80,25 @@ async fn remember(
     .bind(done.visit_id)
     .bind(done.new_client)
     .bind(now())
-    .execute(conn)
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 /// The first name to greet a returning client with, if the phone is known.
 pub async fn lookup(db: &Db, phone: &str) -> Result<Option<KnownClient>, AppError> {
     let phone = clients::normalize_phone(phone)?;
-    let found: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
+    let found: Option<(Option<String>, Option<i64>)> = crate::db_run!(db, |c| sqlx::query_as(
         "SELECT full_name, consent_version FROM clients WHERE phone = ? AND erased_at IS NULL",
     )
     .bind(&phone)
-    .fetch_optional(db.pool())
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     let Some((name, consent_version)) = found else {
         return Ok(None);
     };
-    let mut conn = db.pool().acquire().await?;
-    let current = current_consent_version(&mut conn).await?;
+    let mut conn = db.acquire().await?;
+    let current = current_consent_version(conn.backend()).await?;
     Ok(Some(KnownClient {
         first_name: first_name(name),
         consent_current: consent_version.is_some_and(|v| v >= current),
@@ -135,13 +140,14 @@ pub async fn recognise(
         }
         return Ok(FaceAnswer::NotKnown);
     };
-    let found: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
-        "SELECT full_name, consent_version FROM clients WHERE id = ? AND erased_at IS NULL \
+    let found: Option<(Option<String>, Option<i64>)> =
+        crate::db_run!(state.db, |c| sqlx::query_as(
+            "SELECT full_name, consent_version FROM clients WHERE id = ? AND erased_at IS NULL \
          AND biometric_opt_in = TRUE",
-    )
-    .bind(client_id)
-    .fetch_optional(state.db.pool())
-    .await?;
+        )
+        .bind(client_id)
+        .fetch_optional(c)
+        .await)?;
     let Some((name, consent_version)) = found else {
         tracing::warn!(
             client_id,
@@ -149,8 +155,8 @@ pub async fn recognise(
         );
         return Ok(FaceAnswer::NotKnown);
     };
-    let mut conn = state.db.pool().acquire().await?;
-    let current = current_consent_version(&mut conn).await?;
+    let mut conn = state.db.acquire().await?;
+    let current = current_consent_version(conn.backend()).await?;
     Ok(FaceAnswer::Known(KnownClient {
         first_name: first_name(name),
         consent_current: consent_version.is_some_and(|v| v >= current),
@@ -192,7 +198,7 @@ enum Arrival<'a> {
 
 /// Opens (or takes over) the visit for `client_id` and records the services.
 async fn open_visit(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     device: &Device,
     client_id: i64,
     arrival: Arrival<'_>,
@@ -209,28 +215,30 @@ async fn open_visit(
         stranger: Some(key),
     } = arrival
     {
-        let theirs: Option<i64> = sqlx::query_scalar(
+        let theirs: Option<i64> = crate::db_run!(conn, |c| {
+            sqlx::query_scalar(
             "SELECT id FROM visits WHERE client_id IS NULL AND branch_id = ? AND left_at IS NULL \
              AND stranger_key = ? ORDER BY entered_at DESC LIMIT 1",
         )
         .bind(device.branch_id)
         .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
+        .fetch_optional(c).await
+        })?;
         unknown.extend(theirs);
     }
     if unknown.is_empty() && matches!(arrival, Arrival::New { .. }) {
-        unknown = sqlx::query_scalar(
+        unknown = crate::db_run!(conn, |c| {
+            sqlx::query_scalar(
             "SELECT id FROM visits WHERE client_id IS NULL AND branch_id = ? AND left_at IS NULL \
              AND started_by = 'camera' AND entered_at >= ? LIMIT 2",
         )
         .bind(device.branch_id)
         .bind(t - CAMERA_VISIT_WINDOW_SECS)
-        .fetch_all(&mut *conn)
-        .await?;
+        .fetch_all(c).await
+        })?;
     }
     let visit_id = if let [camera_visit] = unknown.as_slice() {
-        crate::visits::ssr::take_over(&mut *conn, *camera_visit, client_id).await?;
+        crate::visits::ssr::take_over(conn.backend(), *camera_visit, client_id).await?;
         *camera_visit
     } else {
         let opening = crate::visits::ssr::Opening {
@@ -239,12 +247,13 @@ async fn open_visit(
             started_by: VisitStart::Kiosk,
             entered_at: t,
         };
-        crate::visits::ssr::open(&mut *conn, &opening, t)
+        crate::visits::ssr::open(conn.backend(), &opening, t)
             .await?
             .id()
     };
     for kind in services {
-        sqlx::query(
+        crate::db_run!(conn, |c| {
+            sqlx::query(
             "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at, note) \
              VALUES (?, ?, (SELECT branch_id FROM visits WHERE id = ?), ?, ?, 'kiosk')",
         )
@@ -253,15 +262,15 @@ async fn open_visit(
         .bind(visit_id)
         .bind(kind)
         .bind(t)
-        .execute(&mut *conn)
-        .await?;
+        .execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     Ok(visit_id)
 }
 
 /// Queues a message for reception (the bot delivers the outbox).
 async fn notify(
-    conn: &mut SqliteConnection,
+    conn: crate::infra::db::Conn<'_>,
     kind: NotifyKind,
     device: &Device,
     done: &KioskDone,
@@ -287,12 +296,12 @@ pub struct ConsentGiven<'a> {
 }
 
 async fn record_consent(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     client_id: i64,
     consent: &ConsentGiven<'_>,
     t: i64,
 ) -> Result<(), AppError> {
-    let current = current_consent_version(&mut *conn).await?;
+    let current = current_consent_version(conn.backend()).await?;
     if consent.version != current {
         // The text changed while the visitor read it: show the new one.
         return Err(AppError::invalid("consent", InvalidCode::OutOfRange));
@@ -300,7 +309,7 @@ async fn record_consent(
     if !matches!(consent.language, "uz" | "ru" | "en") {
         return Err(AppError::invalid("language", InvalidCode::UnknownValue));
     }
-    sqlx::query(
+    crate::db_run!(conn, |c| sqlx::query(
         "UPDATE clients SET consent_at = ?, consent_version = ?, consent_language = ?, \
          biometric_opt_in = COALESCE(?, biometric_opt_in), updated_at = ? WHERE id = ?",
     )
@@ -310,8 +319,9 @@ async fn record_consent(
     .bind(consent.biometric)
     .bind(t)
     .bind(client_id)
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -339,47 +349,51 @@ pub async fn check_in_known(
     };
     let services = check_services(services)?;
     let mut tx = db.begin_write().await?;
-    if let Some(done) = replayed(&mut tx, device, &submission).await? {
+    if let Some(done) = replayed(tx.backend(), device, &submission).await? {
         return Ok(done);
     }
     let found: Option<(i64, Option<i64>)> = match (who, &phone) {
-        (KnownBy::Client(id), _) => {
-            sqlx::query_as(
-                "SELECT id, consent_version FROM clients WHERE id = ? AND erased_at IS NULL \
+        (KnownBy::Client(id), _) => crate::db_run!(tx, |c| sqlx::query_as(
+            "SELECT id, consent_version FROM clients WHERE id = ? AND erased_at IS NULL \
                  AND biometric_opt_in = TRUE",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-        }
-        (_, phone) => {
-            sqlx::query_as(
-                "SELECT id, consent_version FROM clients WHERE phone = ? AND erased_at IS NULL",
-            )
-            .bind(phone)
-            .fetch_optional(&mut *tx)
-            .await?
-        }
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await)?,
+        (_, phone) => crate::db_run!(tx, |c| sqlx::query_as(
+            "SELECT id, consent_version FROM clients WHERE phone = ? AND erased_at IS NULL",
+        )
+        .bind(phone)
+        .fetch_optional(c)
+        .await)?,
     };
     let (client_id, consent_version) = found.ok_or(AppError::NotFound)?;
     let t = now();
-    let current = current_consent_version(&mut tx).await?;
+    let current = current_consent_version(tx.backend()).await?;
     match &consent {
-        Some(given) => record_consent(&mut tx, client_id, given, t).await?,
+        Some(given) => record_consent(tx.backend(), client_id, given, t).await?,
         None if consent_version.is_none_or(|v| v < current) => {
             return Err(AppError::invalid("consent", InvalidCode::Required));
         }
         None => {}
     }
-    let visit_id = open_visit(&mut tx, device, client_id, Arrival::Known, &services, t).await?;
+    let visit_id = open_visit(
+        tx.backend(),
+        device,
+        client_id,
+        Arrival::Known,
+        &services,
+        t,
+    )
+    .await?;
     let done = KioskDone {
         client_id,
         visit_id,
         new_client: false,
     };
-    remember(&mut tx, device, &submission, &done).await?;
+    remember(tx.backend(), device, &submission, &done).await?;
     audit::record(
-        &mut tx,
+        tx.backend(),
         None,
         "kiosk_check_in",
         "visit",
@@ -387,7 +401,7 @@ pub async fn check_in_known(
         None,
     )
     .await?;
-    notify(&mut tx, NotifyKind::ReturningClient, device, &done, t).await?;
+    notify(tx.backend(), NotifyKind::ReturningClient, device, &done, t).await?;
     tx.commit().await?;
     Ok(done)
 }
@@ -471,12 +485,12 @@ async fn register_in_db(
     t: i64,
 ) -> Result<(KioskDone, bool), AppError> {
     let mut tx = db.begin_write().await?;
-    if let Some(done) = replayed(&mut tx, device, submission).await? {
+    if let Some(done) = replayed(tx.backend(), device, submission).await? {
         return Ok((done, true));
     }
-    let client_id = clients::insert_client(&mut tx, device.branch_id, input, t).await?;
+    let client_id = clients::insert_client(tx.backend(), device.branch_id, input, t).await?;
     record_consent(
-        &mut tx,
+        tx.backend(),
         client_id,
         &ConsentGiven {
             version: form.consent_version,
@@ -487,24 +501,27 @@ async fn register_in_db(
     )
     .await?;
     if let Some(path) = photo_path {
-        sqlx::query("UPDATE clients SET photo_path = ? WHERE id = ?")
-            .bind(path)
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
+        crate::db_run!(tx, |c| sqlx::query(
+            "UPDATE clients SET photo_path = ? WHERE id = ?"
+        )
+        .bind(path)
+        .bind(client_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     let arrival = Arrival::New {
         stranger: seen_stranger,
     };
-    let visit_id = open_visit(&mut tx, device, client_id, arrival, services, t).await?;
+    let visit_id = open_visit(tx.backend(), device, client_id, arrival, services, t).await?;
     let done = KioskDone {
         client_id,
         visit_id,
         new_client: true,
     };
-    remember(&mut tx, device, submission, &done).await?;
+    remember(tx.backend(), device, submission, &done).await?;
     audit::record(
-        &mut tx,
+        tx.backend(),
         None,
         "kiosk_register",
         "client",
@@ -512,7 +529,7 @@ async fn register_in_db(
         None,
     )
     .await?;
-    notify(&mut tx, NotifyKind::NewClient, device, &done, t).await?;
+    notify(tx.backend(), NotifyKind::NewClient, device, &done, t).await?;
     tx.commit().await?;
     Ok((done, false))
 }

@@ -26,10 +26,11 @@ pub struct DaySummary {
 /// Closes the day at every branch whose closing time has passed today;
 /// returns the summaries it queued.
 pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppError> {
-    let branches: Vec<(i64, i32, String)> =
-        sqlx::query_as("SELECT id, utc_offset_minutes, closes_at FROM branches ORDER BY id")
-            .fetch_all(db.pool())
-            .await?;
+    let branches: Vec<(i64, i32, String)> = crate::db_run!(db, |c| sqlx::query_as(
+        "SELECT id, utc_offset_minutes, closes_at FROM branches ORDER BY id"
+    )
+    .fetch_all(c)
+    .await)?;
     let mut done = Vec::new();
     for (branch, offset, closes_at) in branches {
         let Some(closes) = parse_hhmm(&closes_at) else {
@@ -43,62 +44,63 @@ pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppErr
         let day_start = time::day_start(day, offset);
         let closing = time::closing_time(day, closes, offset);
         let mut tx = db.begin_write().await?;
-        let already: Option<i64> = sqlx::query_scalar(
+        let already: Option<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
             "SELECT id FROM notification_outbox WHERE kind = 'daily_summary' AND branch_id = ? \
              AND json_extract(payload, '$.date') = ?",
         )
         .bind(branch)
         .bind(&date)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .fetch_optional(c)
+        .await)?;
         if already.is_some() {
             continue;
         }
-        let open: Vec<i64> = sqlx::query_scalar(
+        let open: Vec<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
             "SELECT id FROM visits WHERE branch_id = ? AND left_at IS NULL AND entered_at < ?",
         )
         .bind(branch)
         .bind(closing)
-        .fetch_all(&mut *tx)
-        .await?;
+        .fetch_all(c)
+        .await)?;
         for visit in &open {
-            visits::close_in(&mut tx, None, *visit, VisitEnd::AutoClose, closing).await?;
+            visits::close_in(tx.backend(), None, *visit, VisitEnd::AutoClose, closing).await?;
         }
-        let (visits, new): (i64, i64) = sqlx::query_as(
+        let (visits, new): (i64, i64) = crate::db_run!(tx, |c| sqlx::query_as(
             "SELECT COUNT(*), COALESCE(SUM(is_first_visit), 0) FROM visits \
              WHERE branch_id = ? AND entered_at >= ? AND entered_at < ?",
         )
         .bind(branch)
         .bind(day_start)
         .bind(day_start + 86_400)
-        .fetch_one(&mut *tx)
-        .await?;
-        let known: i64 = sqlx::query_scalar(
+        .fetch_one(c)
+        .await)?;
+        let known: i64 = crate::db_run!(tx, |c| {
+            sqlx::query_scalar(
             "SELECT COUNT(*) FROM visits WHERE branch_id = ? AND entered_at >= ? AND entered_at < ? \
              AND client_id IS NOT NULL AND is_first_visit = FALSE",
         )
         .bind(branch)
         .bind(day_start)
         .bind(day_start + 86_400)
-        .fetch_one(&mut *tx)
-        .await?;
-        let test_drives: i64 = sqlx::query_scalar(
+        .fetch_one(c).await
+        })?;
+        let test_drives: i64 = crate::db_run!(tx, |c| sqlx::query_scalar(
             "SELECT COUNT(*) FROM service_requests WHERE branch_id = ? AND kind = 'test_drive' \
              AND requested_at >= ? AND requested_at < ?",
         )
         .bind(branch)
         .bind(day_start)
         .bind(day_start + 86_400)
-        .fetch_one(&mut *tx)
-        .await?;
-        let sales: i64 = sqlx::query_scalar(
+        .fetch_one(c)
+        .await)?;
+        let sales: i64 = crate::db_run!(tx, |c| sqlx::query_scalar(
             "SELECT COUNT(*) FROM sales WHERE branch_id = ? AND sold_at >= ? AND sold_at < ?",
         )
         .bind(branch)
         .bind(day_start)
         .bind(day_start + 86_400)
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_one(c)
+        .await)?;
         let summary = DaySummary {
             date,
             visits,
@@ -115,7 +117,7 @@ pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppErr
             visit_id: None,
             payload: serde_json::to_value(&summary).unwrap_or_default(),
         };
-        enqueue(&mut tx, notice, now).await?;
+        enqueue(tx.backend(), notice, now).await?;
         tx.commit().await?;
         done.push((branch, summary));
     }
@@ -130,13 +132,12 @@ mod tests {
         let db = Db::open(&format!("sqlite://{}/t.db", dir.display()))
             .await
             .unwrap();
-        sqlx::query(
+        crate::db_run!(db, |c| sqlx::query(
             "INSERT INTO branches (id, name, city, time_zone, utc_offset_minutes, closes_at, created_at) VALUES \
              (1, 'Toshkent', 'Toshkent', 'Asia/Tashkent', 300, '20:00', 0), \
              (2, 'Bishkek', 'Bishkek', 'Asia/Bishkek', 360, '20:00', 0)",
         )
-        .execute(db.pool())
-        .await
+        .execute(c).await.map(|r| r.rows_affected()))
         .unwrap();
         db
     }
@@ -150,15 +151,14 @@ mod tests {
         let day = time::parse_date("2026-11-25").unwrap();
         let entered = day * 86_400 + 10 * 3600;
         for branch in [1, 2] {
-            sqlx::query(
+            crate::db_run!(db, |c| sqlx::query(
                 "INSERT INTO visits (visit_token, branch_id, entered_at, started_by, is_first_visit, created_at) \
                  VALUES (?, ?, ?, 'manual', FALSE, 0)",
             )
             .bind(format!("token-{branch}"))
             .bind(branch)
             .bind(entered)
-            .execute(db.pool())
-            .await
+            .execute(c).await.map(|r| r.rows_affected()))
             .unwrap();
         }
         let now = day * 86_400 + 14 * 3600 + 1800;
@@ -168,11 +168,12 @@ mod tests {
         assert_eq!(*branch, 2);
         assert_eq!(summary.date, "2026-11-25");
         assert_eq!((summary.visits, summary.auto_closed), (1, 1));
-        let left: Vec<(i64, Option<i64>, Option<String>)> =
-            sqlx::query_as("SELECT branch_id, left_at, ended_by FROM visits ORDER BY branch_id")
-                .fetch_all(db.pool())
-                .await
-                .unwrap();
+        let left: Vec<(i64, Option<i64>, Option<String>)> = crate::db_run!(db, |c| sqlx::query_as(
+            "SELECT branch_id, left_at, ended_by FROM visits ORDER BY branch_id"
+        )
+        .fetch_all(c)
+        .await)
+        .unwrap();
         // Closed at 20:00 Bishkek = 14:00 UTC; Tashkent's visit is still open.
         assert_eq!(left[0], (1, None, None));
         assert_eq!(

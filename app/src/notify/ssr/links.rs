@@ -8,11 +8,12 @@ use crate::vocab::NotifyKind;
 
 /// Whether `staff_id` has linked a chat, and the kinds they want.
 pub async fn status(db: &Db, staff_id: i64) -> Result<TelegramLink, AppError> {
-    let (chat, kinds): (Option<i64>, String) =
-        sqlx::query_as("SELECT telegram_chat_id, notify_kinds FROM staff WHERE id = ?")
-            .bind(staff_id)
-            .fetch_one(db.pool())
-            .await?;
+    let (chat, kinds): (Option<i64>, String) = crate::db_run!(db, |c| sqlx::query_as(
+        "SELECT telegram_chat_id, notify_kinds FROM staff WHERE id = ?"
+    )
+    .bind(staff_id)
+    .fetch_one(c)
+    .await)?;
     Ok(TelegramLink {
         linked: chat.is_some(),
         kinds: kinds.split(',').filter_map(NotifyKind::parse).collect(),
@@ -23,14 +24,15 @@ pub async fn status(db: &Db, staff_id: i64) -> Result<TelegramLink, AppError> {
 pub async fn new_code(db: &Db, staff_id: i64) -> Result<String, AppError> {
     let code = crate::settings::ssr::devices::new_code();
     let mut tx = db.begin_write().await?;
-    sqlx::query(
+    crate::db_run!(tx, |c| sqlx::query(
         "UPDATE staff SET telegram_link_code = ?, telegram_link_expires_at = ? WHERE id = ?",
     )
     .bind(tokens::sha256_hex(code.as_bytes()))
     .bind(now() + 15 * 60)
     .bind(staff_id)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(code)
 }
@@ -48,11 +50,14 @@ pub async fn save_kinds(db: &Db, staff_id: i64, kinds: &[String]) -> Result<(), 
         .map(NotifyKind::as_str)
         .collect();
     let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE staff SET notify_kinds = ? WHERE id = ?")
-        .bind(chosen.join(","))
-        .bind(staff_id)
-        .execute(&mut *tx)
-        .await?;
+    crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE staff SET notify_kinds = ? WHERE id = ?"
+    )
+    .bind(chosen.join(","))
+    .bind(staff_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(())
 }

@@ -3,8 +3,6 @@
 //! lost nor sent for something that did not happen; the bot removes nothing,
 //! it marks rows sent (and each recipient's delivery, so none gets it twice).
 
-use sqlx::SqliteConnection;
-
 use crate::error::AppError;
 use crate::infra::Db;
 use crate::notify::ssr::texts::Facts;
@@ -20,8 +18,13 @@ pub struct Notice {
     pub payload: serde_json::Value,
 }
 
-pub async fn enqueue(conn: &mut SqliteConnection, notice: Notice, t: i64) -> Result<(), AppError> {
-    sqlx::query(
+pub async fn enqueue(
+    mut conn: crate::infra::db::Conn<'_>,
+    notice: Notice,
+    t: i64,
+) -> Result<(), AppError> {
+    crate::db_run!(conn, |c| {
+        sqlx::query(
         "INSERT INTO notification_outbox (kind, branch_id, client_id, visit_id, payload, created_at, next_attempt_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
@@ -32,8 +35,8 @@ pub async fn enqueue(conn: &mut SqliteConnection, notice: Notice, t: i64) -> Res
     .bind(notice.payload.to_string())
     .bind(t)
     .bind(t)
-    .execute(conn)
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -67,30 +70,31 @@ pub struct Recipient {
 
 /// The oldest unsent notifications, in the order they were queued.
 pub async fn unsent(db: &Db) -> Result<Vec<Pending>, sqlx::Error> {
-    sqlx::query_as(
+    crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT id, kind, branch_id, client_id, visit_id, payload, attempts, next_attempt_at, created_at \
          FROM notification_outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100",
     )
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(c).await
+    })
 }
 
 /// What the text of `row` says about its client and branch, as they are now.
 pub async fn facts(db: &Db, row: &Pending) -> Result<Facts, sqlx::Error> {
-    let mut facts: Facts = sqlx::query_as(
+    let mut facts: Facts = crate::db_run!(db, |c| sqlx::query_as(
         "SELECT c.full_name AS name, c.phone, c.visit_count, c.photo_path,          (SELECT MAX(v.entered_at) FROM visits v WHERE v.client_id = c.id AND v.id IS NOT ?2) AS previous_visit,          (SELECT s.probability FROM client_scores s WHERE s.client_id = c.id) AS probability,          (SELECT m.brand || ' ' || m.name FROM car_models m WHERE m.id = c.car_model_id) AS car,          NULL AS branch, NULL AS utc_offset_minutes          FROM clients c WHERE c.id = ?1 AND c.erased_at IS NULL",
     )
     .bind(row.client_id)
     .bind(row.visit_id)
-    .fetch_optional(db.pool())
-    .await?
+    .fetch_optional(c).await)?
     .unwrap_or_default();
     if let Some(branch) = row.branch_id {
-        let found: Option<(String, i64)> =
-            sqlx::query_as("SELECT name, utc_offset_minutes FROM branches WHERE id = ?")
-                .bind(branch)
-                .fetch_optional(db.pool())
-                .await?;
+        let found: Option<(String, i64)> = crate::db_run!(db, |c| sqlx::query_as(
+            "SELECT name, utc_offset_minutes FROM branches WHERE id = ?"
+        )
+        .bind(branch)
+        .fetch_optional(c)
+        .await)?;
         if let Some((name, offset)) = found {
             facts.branch = Some(name);
             facts.utc_offset_minutes = Some(offset);
@@ -101,7 +105,8 @@ pub async fn facts(db: &Db, row: &Pending) -> Result<Facts, sqlx::Error> {
 
 /// Linked staff who want `row` and have not had it yet.
 pub async fn recipients(db: &Db, row: &Pending) -> Result<Vec<Recipient>, sqlx::Error> {
-    sqlx::query_as(
+    crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT s.id AS staff_id, s.telegram_chat_id AS chat_id, s.language FROM staff s \
          WHERE s.active = TRUE AND s.telegram_chat_id IS NOT NULL \
          AND (s.branch_id IS NULL OR ?1 IS NULL OR s.branch_id = ?1) \
@@ -112,8 +117,8 @@ pub async fn recipients(db: &Db, row: &Pending) -> Result<Vec<Recipient>, sqlx::
     .bind(row.branch_id)
     .bind(&row.kind)
     .bind(row.id)
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(c).await
+    })
 }
 
 /// Notes that one recipient got the notification, so it never goes twice.
@@ -123,14 +128,15 @@ pub async fn mark_delivered(
     staff_id: i64,
     t: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    crate::db_run!(db, |c| {
+        sqlx::query(
         "INSERT OR IGNORE INTO notification_deliveries (outbox_id, staff_id, sent_at) VALUES (?, ?, ?)",
     )
     .bind(outbox_id)
     .bind(staff_id)
     .bind(t)
-    .execute(db.pool())
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -142,37 +148,41 @@ pub async fn postpone(
     next_attempt_at: i64,
     error: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    crate::db_run!(db, |c| {
+        sqlx::query(
         "UPDATE notification_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
     )
     .bind(attempts)
     .bind(next_attempt_at)
     .bind(error.chars().take(500).collect::<String>())
     .bind(outbox_id)
-    .execute(db.pool())
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 /// Telegram answers again: everything waiting out a backoff is due now,
 /// so a short outage does not hold notifications back for minutes.
 pub async fn due_now(db: &Db, t: i64) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(crate::db_run!(db, |c| {
+        sqlx::query(
         "UPDATE notification_outbox SET next_attempt_at = ? WHERE sent_at IS NULL AND next_attempt_at > ?",
     )
     .bind(t)
     .bind(t)
-    .execute(db.pool())
-    .await?
-    .rows_affected())
+    .execute(c).await.map(|r| r.rows_affected())
+    })?)
 }
 
 /// Every recipient has the notification: it leaves the queue.
 pub async fn mark_sent(db: &Db, outbox_id: i64, t: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE notification_outbox SET sent_at = ? WHERE id = ?")
-        .bind(t)
-        .bind(outbox_id)
-        .execute(db.pool())
-        .await?;
+    crate::db_run!(db, |c| sqlx::query(
+        "UPDATE notification_outbox SET sent_at = ? WHERE id = ?"
+    )
+    .bind(t)
+    .bind(outbox_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }

@@ -11,13 +11,13 @@ pub async fn linked_staff(
     db: &Db,
     chat_id: i64,
 ) -> Result<Option<crate::auth::ssr::StaffUser>, sqlx::Error> {
-    sqlx::query_as(
+    crate::db_run!(db, |c| sqlx::query_as(
         "SELECT id, login, full_name, role, branch_id, language, password_hash FROM staff \
          WHERE telegram_chat_id = ? AND active = TRUE",
     )
     .bind(chat_id)
-    .fetch_optional(db.pool())
-    .await
+    .fetch_optional(c)
+    .await)
 }
 
 /// Links a chat to the staff member whose one-time code it sent: (full name,
@@ -32,28 +32,33 @@ pub async fn link_chat(
         return Ok(None);
     }
     let mut tx = db.begin_write().await?;
-    let found: Option<(i64, String, String)> = sqlx::query_as(
+    let found: Option<(i64, String, String)> = crate::db_run!(tx, |c| {
+        sqlx::query_as(
         "SELECT id, full_name, language FROM staff WHERE telegram_link_code = ? AND telegram_link_expires_at > ? AND active = TRUE",
     )
     .bind(sha256_hex(code.as_bytes()))
     .bind(now())
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(c).await
+    })?;
     let Some((id, name, language)) = found else {
         return Ok(None);
     };
     // A chat belongs to one staff member: unlink it from anyone else first.
-    sqlx::query("UPDATE staff SET telegram_chat_id = NULL WHERE telegram_chat_id = ?")
-        .bind(chat_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
+    crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE staff SET telegram_chat_id = NULL WHERE telegram_chat_id = ?"
+    )
+    .bind(chat_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    crate::db_run!(tx, |c| {
+        sqlx::query(
         "UPDATE staff SET telegram_chat_id = ?, telegram_link_code = NULL, telegram_link_expires_at = NULL WHERE id = ?",
     )
     .bind(chat_id)
     .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     tx.commit().await?;
     Ok(Some((name, language)))
 }
@@ -61,11 +66,14 @@ pub async fn link_chat(
 /// Unlinks a chat that will never take messages, so it stops being tried;
 /// the staff member can link again.
 pub async fn unlink_refusing_chat(db: &Db, staff_id: i64, chat_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE staff SET telegram_chat_id = NULL WHERE id = ? AND telegram_chat_id = ?")
-        .bind(staff_id)
-        .bind(chat_id)
-        .execute(db.pool())
-        .await?;
+    crate::db_run!(db, |c| sqlx::query(
+        "UPDATE staff SET telegram_chat_id = NULL WHERE id = ? AND telegram_chat_id = ?"
+    )
+    .bind(staff_id)
+    .bind(chat_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     db.note_write();
     Ok(())
 }

@@ -309,11 +309,12 @@ pub mod reports {
         }
         let mut lines = Vec::new();
         for c in page.items {
-            let score: Option<f64> =
-                sqlx::query_scalar("SELECT probability FROM client_scores WHERE client_id = ?")
-                    .bind(c.id)
-                    .fetch_optional(db.pool())
-                    .await?;
+            let score: Option<f64> = crate::db_run!(db, |e| sqlx::query_scalar(
+                "SELECT probability FROM client_scores WHERE client_id = ?"
+            )
+            .bind(c.id)
+            .fetch_optional(e)
+            .await)?;
             lines.push(fill(
                 td_string!(l, bot.client_line),
                 &[

@@ -4,9 +4,9 @@ use crate::clients::ssr::int;
 use crate::error::{AppError, InvalidCode};
 use crate::i18n::Locale;
 use crate::infra::Db;
+use crate::infra::sql::Sql;
 use crate::potential::{Lead, LeadPage, LeadQuery};
 use crate::scoring::ssr::{self as scoring, Reason};
-use sqlx::{QueryBuilder, Sqlite};
 
 pub struct LeadFilter {
     pub branch: Option<i64>,
@@ -36,7 +36,7 @@ pub fn validate(q: &LeadQuery, now: i64) -> Result<LeadFilter, AppError> {
 /// The filters on the client's own columns, as one `EXISTS` the ranked scan
 /// checks row by row (a join would make SQLite build a filter over every
 /// client before the first row).
-fn push_client_filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a LeadFilter) {
+fn push_client_filters(q: &mut Sql, f: &LeadFilter) {
     q.push(" EXISTS (SELECT 1 FROM clients c WHERE c.id = s.client_id AND c.erased_at IS NULL");
     if let Some(b) = f.branch {
         q.push(" AND c.branch_id = ").push_bind(b);
@@ -59,15 +59,15 @@ fn filters_clients(f: &LeadFilter) -> bool {
 /// it and scoring skips them), so without client filters this counts two
 /// small sets instead of looking at every client.
 async fn lead_count(db: &Db, f: &LeadFilter) -> Result<i64, AppError> {
-    let mut scored: QueryBuilder<Sqlite> =
-        QueryBuilder::new("SELECT COUNT(*) FROM client_scores s");
+    let mut scored: Sql = Sql::new("SELECT COUNT(*) FROM client_scores s");
     if filters_clients(f) {
         scored.push(" WHERE");
         push_client_filters(&mut scored, f);
     }
-    let mut total: i64 = scored.build_query_scalar().fetch_one(db.pool()).await?;
+    let mut total: i64 =
+        crate::db_run!(db, |c, D| scored.query_scalar::<D, _>().fetch_one(c).await)?;
     if f.not_bought {
-        let mut buyers: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut buyers: Sql = Sql::new(
             "SELECT COUNT(*) FROM client_scores s \
              WHERE s.client_id IN (SELECT client_id FROM sales)",
         );
@@ -75,10 +75,10 @@ async fn lead_count(db: &Db, f: &LeadFilter) -> Result<i64, AppError> {
             buyers.push(" AND");
             push_client_filters(&mut buyers, f);
         }
-        total -= buyers
-            .build_query_scalar::<i64>()
-            .fetch_one(db.pool())
-            .await?;
+        total -= crate::db_run!(db, |c, D| buyers
+            .query_scalar::<D, i64>()
+            .fetch_one(c)
+            .await)?;
     }
     Ok(total)
 }
@@ -89,7 +89,7 @@ pub async fn leads(db: &Db, f: &LeadFilter, locale: Locale) -> Result<LeadPage, 
     let total = lead_count(db, f).await?;
     // The page is picked from the score index first (best first, stopping
     // after its rows), then joined to the client's details.
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+    let mut q: Sql = Sql::new(
         "SELECT c.id, c.full_name, c.phone, b.name, m.brand || ' ' || m.name, p.probability, p.reasons, \
                 c.last_visit_at, c.visit_count, EXISTS (SELECT 1 FROM sales x WHERE x.client_id = c.id) \
          FROM (SELECT s.client_id, s.probability, s.reasons FROM client_scores s WHERE",
@@ -119,7 +119,7 @@ pub async fn leads(db: &Db, f: &LeadFilter, locale: Locale) -> Result<LeadPage, 
         i64,
         bool,
     );
-    let rows: Vec<Row> = q.build_query_as().fetch_all(db.pool()).await?;
+    let rows: Vec<Row> = crate::db_run!(db, |c, D| q.query_as::<D, _>().fetch_all(c).await)?;
     let stored: Vec<Option<Vec<Reason>>> = rows
         .iter()
         .map(|row| serde_json::from_str(&row.6).unwrap_or_default())
@@ -183,11 +183,12 @@ pub async fn client_score(
     client_id: i64,
     locale: Locale,
 ) -> Result<Option<(f64, String, Vec<String>)>, AppError> {
-    let row: Option<(f64, String)> =
-        sqlx::query_as("SELECT probability, reasons FROM client_scores WHERE client_id = ?")
-            .bind(client_id)
-            .fetch_optional(db.pool())
-            .await?;
+    let row: Option<(f64, String)> = crate::db_run!(db, |c| sqlx::query_as(
+        "SELECT probability, reasons FROM client_scores WHERE client_id = ?"
+    )
+    .bind(client_id)
+    .fetch_optional(c)
+    .await)?;
     let (hot, warm) = scoring::bands(db).await?;
     let Some((p, reasons)) = row else {
         return Ok(None);

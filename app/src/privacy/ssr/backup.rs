@@ -72,10 +72,11 @@ pub async fn take(db: &Db, data_dir: &Path, into: &Path) -> Result<Backup, AppEr
     let target = database
         .to_str()
         .ok_or_else(|| AppError::internal("the backup path is not UTF-8"))?;
-    sqlx::query("VACUUM INTO ?")
+    crate::db_run!(db, |c| sqlx::query("VACUUM INTO ?")
         .bind(target)
-        .execute(db.pool())
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o600))
@@ -88,7 +89,7 @@ pub async fn take(db: &Db, data_dir: &Path, into: &Path) -> Result<Backup, AppEr
         AppError::Internal
     })?;
     let referenced = super::referenced_files(&copy).await;
-    copy.pool().close().await;
+    copy.close().await;
     let mut copied = 0;
     for stored in referenced? {
         let (Some(from), Some(to)) = (

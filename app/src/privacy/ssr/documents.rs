@@ -46,12 +46,11 @@ pub async fn upload(
     let result = async {
         let mut tx = db.begin_write().await?;
         let exists: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM clients WHERE id = ? AND erased_at IS NULL")
+            crate::db_run!(tx, |c| sqlx::query_scalar("SELECT id FROM clients WHERE id = ? AND erased_at IS NULL")
                 .bind(client_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+                .fetch_optional(c).await)?;
         exists.ok_or(AppError::NotFound)?;
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = crate::db_run!(tx, |c| sqlx::query_scalar(
             "INSERT INTO documents (client_id, kind, file_name, stored_path, content_type, size_bytes, sha256, \
              uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
@@ -64,9 +63,8 @@ pub async fn upload(
         .bind(&checksum)
         .bind(actor)
         .bind(now())
-        .fetch_one(&mut *tx)
-        .await?;
-        audit::record(&mut tx, Some(actor), "upload", "document", Some(id), Some(kind.as_str())).await?;
+        .fetch_one(c).await)?;
+        audit::record(tx.backend(), Some(actor), "upload", "document", Some(id), Some(kind.as_str())).await?;
         tx.commit().await?;
         Ok::<i64, AppError>(id)
     }
@@ -78,20 +76,27 @@ pub async fn upload(
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<StoredDocument, AppError> {
-    sqlx::query_as(
+    crate::db_run!(db, |c| sqlx::query_as(
         "SELECT d.id, d.client_id, c.branch_id, d.kind, d.file_name, d.stored_path, d.content_type \
          FROM documents d JOIN clients c ON c.id = d.client_id WHERE d.id = ? AND c.erased_at IS NULL",
     )
     .bind(id)
-    .fetch_optional(db.pool())
-    .await?
+    .fetch_optional(c).await)?
     .ok_or(AppError::NotFound)
 }
 
 /// Notes who looked at or downloaded a document.
 pub async fn note_access(db: &Db, actor: i64, id: i64, action: &str) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    audit::record(&mut tx, Some(actor), action, "document", Some(id), None).await?;
+    audit::record(
+        tx.backend(),
+        Some(actor),
+        action,
+        "document",
+        Some(id),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -99,15 +104,27 @@ pub async fn note_access(db: &Db, actor: i64, id: i64, action: &str) -> Result<(
 pub async fn delete(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Result<(), AppError> {
     let document = get(db, id).await?;
     let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE sales SET contract_document_id = NULL WHERE contract_document_id = ?")
+    crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE sales SET contract_document_id = NULL WHERE contract_document_id = ?"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    crate::db_run!(tx, |c| sqlx::query("DELETE FROM documents WHERE id = ?")
         .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM documents WHERE id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(&mut tx, Some(actor), "delete", "document", Some(id), None).await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    audit::record(
+        tx.backend(),
+        Some(actor),
+        "delete",
+        "document",
+        Some(id),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     files::remove(data_dir, &document.stored_path);
     Ok(())

@@ -15,12 +15,12 @@ pub const CONSENT_MAX: usize = 5_000;
 
 /// The newest consent version with its text in each language.
 pub async fn consent_texts(db: &Db) -> Result<(i64, Vec<(String, String)>), AppError> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+    let rows: Vec<(i64, String, String)> = crate::db_run!(db, |c| sqlx::query_as(
         "SELECT version, language, body FROM consent_texts \
          WHERE version = (SELECT MAX(version) FROM consent_texts) ORDER BY language",
     )
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c)
+    .await)?;
     let version = rows.first().map(|r| r.0).unwrap_or(0);
     Ok((
         version,
@@ -55,25 +55,27 @@ pub async fn save_consent(
     ];
     let t = now();
     let mut tx = db.begin_write().await?;
-    let version: i64 =
-        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM consent_texts")
-            .fetch_one(&mut *tx)
-            .await?
-            .unwrap_or(0)
-            + 1;
+    let version: i64 = crate::db_run!(tx, |c| sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT MAX(version) FROM consent_texts"
+    )
+    .fetch_one(c)
+    .await)?
+    .unwrap_or(0)
+        + 1;
     for (language, body) in &texts {
-        sqlx::query(
+        crate::db_run!(tx, |c| sqlx::query(
             "INSERT INTO consent_texts (version, language, body, created_at) VALUES (?, ?, ?, ?)",
         )
         .bind(version)
         .bind(language)
         .bind(body)
         .bind(t)
-        .execute(&mut *tx)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "create",
         "consent_text",
@@ -91,102 +93,116 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     let t = now();
     let mut tx = db.begin_write().await?;
     type Found = (Option<String>, Option<i64>, Option<String>, Option<String>);
-    let found: Option<Found> =
-        sqlx::query_as("SELECT photo_path, erased_at, full_name, phone FROM clients WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let found: Option<Found> = crate::db_run!(tx, |c| sqlx::query_as(
+        "SELECT photo_path, erased_at, full_name, phone FROM clients WHERE id = ?"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     let (photo, erased, name, phone) = found.ok_or(AppError::NotFound)?;
     if erased.is_some() {
         return Err(AppError::NotFound);
     }
     let mut paths: Vec<String> = photo.into_iter().collect();
+    paths.extend(crate::db_run!(tx, |c| sqlx::query_scalar::<_, String>(
+        "SELECT stored_path FROM documents WHERE client_id = ?"
+    )
+    .bind(id)
+    .fetch_all(c)
+    .await)?);
     paths.extend(
-        sqlx::query_scalar::<_, String>("SELECT stored_path FROM documents WHERE client_id = ?")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?,
-    );
-    paths.extend(
-        sqlx::query_scalar::<_, Option<String>>(
+        crate::db_run!(tx, |c| sqlx::query_scalar::<_, Option<String>>(
             "SELECT image_path FROM face_templates WHERE client_id = ?",
         )
         .bind(id)
-        .fetch_all(&mut *tx)
-        .await?
+        .fetch_all(c)
+        .await)?
         .into_iter()
         .flatten(),
     );
     // Camera snapshots of them, matches kept and matches staff rejected.
-    paths.extend(
-        sqlx::query_scalar::<_, String>(
-            "SELECT snapshot_path FROM camera_events WHERE client_id = ? AND snapshot_path IS NOT NULL",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?,
-    );
+    paths.extend(crate::db_run!(tx, |c| sqlx::query_scalar::<_, String>(
+        "SELECT snapshot_path FROM camera_events WHERE client_id = ? AND snapshot_path IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_all(c)
+    .await)?);
     // A face kept as "not them" is an event's snapshot too: the event
     // loses it with the template.
-    sqlx::query(
+    crate::db_run!(tx, |c| sqlx::query(
         "UPDATE camera_events SET snapshot_path = NULL WHERE snapshot_path IN \
          (SELECT image_path FROM face_templates WHERE client_id = ?)",
     )
     .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    crate::db_run!(tx, |c| sqlx::query(
         "UPDATE camera_events SET snapshot_path = NULL, similarity = NULL WHERE client_id = ?",
     )
     .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     // Telegram texts about them, sent or waiting; summaries about several
     // clients lose their name and phone.
-    sqlx::query("DELETE FROM notification_outbox WHERE client_id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    crate::db_run!(tx, |c| sqlx::query(
+        "DELETE FROM notification_outbox WHERE client_id = ?"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     for text in [name, phone].into_iter().flatten().filter(|t| t.len() >= 3) {
-        sqlx::query(
+        crate::db_run!(tx, |c| {
+            sqlx::query(
             "UPDATE notification_outbox SET payload = replace(payload, ?, '—') WHERE instr(payload, ?) > 0",
         )
         .bind(&text)
         .bind(&text)
-        .execute(&mut *tx)
-        .await?;
+        .execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     // Staff notes on their services may name them.
-    sqlx::query("UPDATE service_requests SET note = NULL WHERE client_id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
+    crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE service_requests SET note = NULL WHERE client_id = ?"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    crate::db_run!(tx, |c| sqlx::query(
         "UPDATE sales SET contract_document_id = NULL WHERE contract_document_id IN \
          (SELECT id FROM documents WHERE client_id = ?)",
     )
     .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     for statement in [
         "DELETE FROM documents WHERE client_id = ?",
         "DELETE FROM face_templates WHERE client_id = ?",
     ] {
-        sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+        crate::db_run!(tx, |c| sqlx::query(statement)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
     }
-    crate::scoring::ssr::forget(&mut tx, id).await?;
+    crate::scoring::ssr::forget(tx.backend(), id).await?;
     // Birth year and gender stay: the age × gender statistics are anonymous
     // counts and must not change when someone is erased.
-    sqlx::query(
+    crate::db_run!(tx, |c| sqlx::query(
         "UPDATE clients SET full_name = NULL, phone = NULL, photo_path = NULL, search_text = '', \
          biometric_opt_in = FALSE, erased_at = ?, updated_at = ? WHERE id = ?",
     )
     .bind(t)
     .bind(t)
     .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    audit::record(&mut tx, Some(actor), "erase", "client", Some(id), None).await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    audit::record(tx.backend(), Some(actor), "erase", "client", Some(id), None).await?;
     tx.commit().await?;
     for path in paths {
         files::remove(data_dir, &path);
@@ -199,14 +215,14 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
 
 /// Every personal file a row refers to, as stored (`photos/….jpg`).
 pub async fn referenced_files(db: &Db) -> Result<std::collections::HashSet<String>, AppError> {
-    Ok(sqlx::query_scalar::<_, String>(
+    Ok(crate::db_run!(db, |c| sqlx::query_scalar::<_, String>(
         "SELECT photo_path FROM clients WHERE photo_path IS NOT NULL \
          UNION SELECT stored_path FROM documents \
          UNION SELECT snapshot_path FROM camera_events WHERE snapshot_path IS NOT NULL \
          UNION SELECT image_path FROM face_templates WHERE image_path IS NOT NULL",
     )
-    .fetch_all(db.pool())
-    .await?
+    .fetch_all(c)
+    .await)?
     .into_iter()
     .collect())
 }
@@ -214,13 +230,13 @@ pub async fn referenced_files(db: &Db) -> Result<std::collections::HashSet<Strin
 /// Clients erased at or after `since`, with who erased them (the audit log):
 /// a restored backup erases them again.
 pub async fn erased_since(db: &Db, since: i64) -> Result<Vec<(i64, i64)>, AppError> {
-    Ok(sqlx::query_as(
+    Ok(crate::db_run!(db, |c| sqlx::query_as(
         "SELECT entity_id, staff_id FROM audit_log WHERE action = 'erase' AND entity = 'client' \
          AND at >= ? AND entity_id IS NOT NULL AND staff_id IS NOT NULL ORDER BY at",
     )
     .bind(since)
-    .fetch_all(db.pool())
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// The folders of the data directory that hold personal files.

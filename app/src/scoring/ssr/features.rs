@@ -3,6 +3,7 @@
 //! to their first sale, otherwise everything up to now (their last contact).
 //! Training and scoring share it.
 
+use crate::infra::sql::Sql;
 use std::collections::HashMap;
 
 use crate::error::AppError;
@@ -175,7 +176,8 @@ async fn compute(
         i64,
         i64,
     );
-    let rows: Vec<Row> = sqlx::query_as(&format!(
+    let rows: Vec<Row> = crate::db_run!(db, |c| {
+        sqlx::query_as(&format!(
         "{cut} SELECT cut.id, cut.t, cut.bought, cut.first_visit_at, COUNT(v.id), \
                 COALESCE(SUM(CASE WHEN v.entered_at >= cut.t - 2592000 THEN 1 ELSE 0 END), 0), \
                 MIN(v.entered_at), MAX(v.entered_at), \
@@ -187,24 +189,25 @@ async fn compute(
     ))
     .bind(now)
     .bind(only)
-    .fetch_all(db.pool())
-    .await?;
-    let services: Vec<(i64, String, i64)> = sqlx::query_as(&format!(
+    .fetch_all(c).await
+    })?;
+    let services: Vec<(i64, String, i64)> = crate::db_run!(db, |c| {
+        sqlx::query_as(&format!(
         "{cut} SELECT s.client_id, s.kind, COUNT(*) FROM cut \
          JOIN service_requests s ON s.client_id = cut.id AND s.requested_at < cut.t GROUP BY s.client_id, s.kind"
     ))
     .bind(now)
     .bind(only)
-    .fetch_all(db.pool())
-    .await?;
-    let attributes: Vec<AttributeRow> = sqlx::query_as(&format!(
+    .fetch_all(c).await
+    })?;
+    let attributes: Vec<AttributeRow> = crate::db_run!(db, |c| sqlx::query_as(&format!(
         "SELECT c.id, c.birth_year, c.gender, c.source, m.segment FROM clients c \
          LEFT JOIN car_models m ON m.id = c.car_model_id WHERE c.erased_at IS NULL AND {}",
         client_filter.replace("?2", "?1")
     ))
     .bind(only)
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c)
+    .await)?;
 
     let mut service_counts: HashMap<i64, [i64; 5]> = HashMap::new();
     for (client, kind, count) in services {
@@ -357,25 +360,27 @@ struct Loaded {
     rows: std::collections::BTreeMap<i64, KeptRow>,
 }
 
-async fn generation(conn: &mut sqlx::SqliteConnection) -> Result<i64, sqlx::Error> {
-    let value: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'features_generation'")
-            .fetch_optional(&mut *conn)
-            .await?;
+async fn generation(mut conn: crate::infra::db::Conn<'_>) -> Result<i64, sqlx::Error> {
+    let value: Option<String> = crate::db_run!(conn, |c| sqlx::query_scalar(
+        "SELECT value FROM settings WHERE key = 'features_generation'"
+    )
+    .fetch_optional(c)
+    .await)?;
     Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
 type StoredRow = (i64, bool, i64, i64, Vec<u8>, i64, Vec<u8>);
 
 async fn load_all(db: &Db) -> Result<Loaded, AppError> {
-    let mut conn = db.pool().acquire().await?;
-    let generation = generation(&mut conn).await?;
-    let rows: Vec<StoredRow> = sqlx::query_as(
+    let mut conn = db.acquire().await?;
+    let generation = generation(conn.backend()).await?;
+    let rows: Vec<StoredRow> = crate::db_run!(conn, |c| {
+        sqlx::query_as(
         "SELECT client_id, bought, first_visit_at, training_cutoff, training, scoring_cutoff, scoring \
          FROM client_features WHERE training IS NOT NULL AND scoring IS NOT NULL",
     )
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c).await
+    })?;
     Ok(Loaded {
         generation,
         rows: rows
@@ -408,16 +413,17 @@ pub async fn refresh(db: &Db, now: i64) -> Result<usize, AppError> {
 }
 
 async fn refresh_locked(db: &Db, now: i64, mirror: &mut Option<Loaded>) -> Result<usize, AppError> {
-    let current = generation(&mut *db.pool().acquire().await?).await?;
+    let current = generation(db.acquire().await?.backend()).await?;
     if mirror.as_ref().is_none_or(|m| m.generation != current) {
         *mirror = Some(load_all(db).await?);
     }
     // The change counts as of now: a write after this point leaves its row
     // counting changes, so it is recomputed next time.
-    let changed: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT client_id, changes FROM client_features WHERE changes > 0")
-            .fetch_all(db.pool())
-            .await?;
+    let changed: Vec<(i64, i64)> = crate::db_run!(db, |c| sqlx::query_as(
+        "SELECT client_id, changes FROM client_features WHERE changes > 0"
+    )
+    .fetch_all(c)
+    .await)?;
     if changed.is_empty() {
         return Ok(0);
     }
@@ -441,7 +447,7 @@ async fn refresh_locked(db: &Db, now: i64, mirror: &mut Option<Loaded>) -> Resul
         // Minus the changes this computation saw: what was written meanwhile
         // still counts. An update, not an upsert: a client erased meanwhile
         // (their row deleted) gets no row back.
-        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+        let mut q: Sql = Sql::new(
             "UPDATE client_features SET changes = MAX(client_features.changes - v.column2, 0), \
              first_visit_at = v.column3, bought = v.column4, training_cutoff = v.column5, \
              training = v.column6, scoring_cutoff = v.column7, scoring = v.column8 FROM (",
@@ -459,14 +465,18 @@ async fn refresh_locked(db: &Db, now: i64, mirror: &mut Option<Loaded>) -> Resul
                 .push_bind(scored.map(|e| encode(&e.values)));
         });
         q.push(") AS v WHERE client_features.client_id = v.column1");
-        q.build().execute(&mut *tx).await?;
+        crate::db_run!(tx, |c, D| q
+            .query::<D>()
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
     }
-    let generation: String = sqlx::query_scalar(
+    let generation: String = crate::db_run!(tx, |c| sqlx::query_scalar(
         "INSERT INTO settings (key, value) VALUES ('features_generation', '1') \
          ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value",
     )
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     tx.commit().await?;
     let loaded = mirror
         .as_mut()
@@ -526,12 +536,12 @@ pub async fn kept(db: &Db, now: i64, outcome_cutoff: bool) -> Result<Vec<Example
 /// Clients whose kept features changed since they were last read (at most
 /// `limit`).
 pub async fn changed_since_read(db: &Db, limit: i64) -> Result<Vec<i64>, AppError> {
-    Ok(
-        sqlx::query_scalar("SELECT client_id FROM client_features WHERE changes > 0 LIMIT ?")
-            .bind(limit)
-            .fetch_all(db.pool())
-            .await?,
+    Ok(crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT client_id FROM client_features WHERE changes > 0 LIMIT ?"
     )
+    .bind(limit)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// Today's feature values of the given clients: their kept row, or (when
@@ -541,15 +551,15 @@ pub async fn scoring_values(
     now: i64,
     clients: &[i64],
 ) -> Result<Vec<(i64, Vec<f64>)>, AppError> {
-    let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
-        "SELECT client_id, changes, scoring FROM client_features WHERE client_id IN (",
-    );
+    let mut q: Sql =
+        Sql::new("SELECT client_id, changes, scoring FROM client_features WHERE client_id IN (");
     let mut ids = q.separated(", ");
     for client in clients {
         ids.push_bind(*client);
     }
     q.push(")");
-    let rows: Vec<(i64, i64, Option<Vec<u8>>)> = q.build_query_as().fetch_all(db.pool()).await?;
+    let rows: Vec<(i64, i64, Option<Vec<u8>>)> =
+        crate::db_run!(db, |c, D| q.query_as::<D, _>().fetch_all(c).await)?;
     let mut out = Vec::with_capacity(rows.len());
     for (client, changes, scoring) in rows {
         match scoring {
@@ -566,15 +576,19 @@ pub async fn scoring_values(
 
 /// After a bulk load that paused the triggers: every client gets a row, and
 /// every row is recomputed at the next refresh.
-pub async fn mark_all_changed(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn mark_all_changed(mut conn: crate::infra::db::Conn<'_>) -> Result<(), sqlx::Error> {
+    crate::db_run!(conn, |c| {
+        sqlx::query(
         "INSERT OR IGNORE INTO client_features (client_id) SELECT id FROM clients WHERE erased_at IS NULL",
     )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE client_features SET changes = changes + 1")
-        .execute(&mut *conn)
-        .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
+    crate::db_run!(conn, |c| sqlx::query(
+        "UPDATE client_features SET changes = changes + 1"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

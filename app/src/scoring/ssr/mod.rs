@@ -8,8 +8,8 @@ pub mod trees;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::infra::sql::Sql;
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Sqlite};
 
 use crate::error::{AppError, ConflictCode};
 use crate::i18n::*;
@@ -202,14 +202,18 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
     let activate = switches_family || candidates[chosen].1.beats_incumbent();
     let mut tx = db.begin_write().await?;
     if activate {
-        sqlx::query("UPDATE models SET active = FALSE WHERE active = TRUE")
-            .execute(&mut *tx)
-            .await?;
+        crate::db_run!(tx, |c| sqlx::query(
+            "UPDATE models SET active = FALSE WHERE active = TRUE"
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     // Both families are stored, so the model page can show them side by side.
     let mut chosen_id = 0;
     for (i, (model, metrics)) in candidates.iter().enumerate() {
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = crate::db_run!(tx, |c| {
+            sqlx::query_scalar(
             "INSERT INTO models (trained_at, algorithm, body, metrics, train_count, test_count, positive_count, active, trained_by) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
@@ -222,8 +226,8 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
         .bind((metrics.train_buyers + metrics.test_buyers) as i64)
         .bind(activate && i == chosen)
         .bind(actor)
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_one(c).await
+        })?;
         if i == chosen {
             chosen_id = id;
         }
@@ -233,7 +237,7 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
     } else {
         "train_kept_active"
     };
-    audit::record(&mut tx, actor, action, "model", Some(chosen_id), None).await?;
+    audit::record(tx.backend(), actor, action, "model", Some(chosen_id), None).await?;
     tx.commit().await?;
     let stored_ms = began.elapsed().as_millis() as u64;
     let (model, metrics) = candidates
@@ -273,10 +277,11 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
 
 /// The family an admin pinned (settings key `model_family`), if any.
 pub async fn pinned_family(db: &Db) -> Result<Option<Family>, AppError> {
-    let value: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'model_family'")
-            .fetch_optional(db.pool())
-            .await?;
+    let value: Option<String> = crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT value FROM settings WHERE key = 'model_family'"
+    )
+    .fetch_optional(c)
+    .await)?;
     Ok(value.as_deref().and_then(Family::parse))
 }
 
@@ -292,32 +297,45 @@ pub async fn pin_family(db: &Db, actor: i64, value: &str) -> Result<(), AppError
     let mut tx = db.begin_write().await?;
     match family {
         Some(f) => {
-            sqlx::query(
+            crate::db_run!(tx, |c| sqlx::query(
                 "INSERT INTO settings (key, value) VALUES ('model_family', ?) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             )
             .bind(f.as_str())
-            .execute(&mut *tx)
-            .await?;
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         }
         None => {
-            sqlx::query("DELETE FROM settings WHERE key = 'model_family'")
-                .execute(&mut *tx)
-                .await?;
+            crate::db_run!(tx, |c| sqlx::query(
+                "DELETE FROM settings WHERE key = 'model_family'"
+            )
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         }
     }
-    audit::record(&mut tx, Some(actor), "update", "model_family", None, None).await?;
+    audit::record(
+        tx.backend(),
+        Some(actor),
+        "update",
+        "model_family",
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     // Pinned means used now: the newest model of that family becomes active.
     let active = active_model(db).await?.map(|(_, m)| m.family());
     if let Some(family) = family
         && active.is_some_and(|a| a != family)
     {
-        let newest: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(id) FROM models WHERE algorithm = ?")
-                .bind(family.algorithm())
-                .fetch_one(db.pool())
-                .await?;
+        let newest: Option<i64> = crate::db_run!(db, |c| sqlx::query_scalar(
+            "SELECT MAX(id) FROM models WHERE algorithm = ?"
+        )
+        .bind(family.algorithm())
+        .fetch_one(c)
+        .await)?;
         if let Some(id) = newest {
             activate(db, actor, id).await?;
         }
@@ -326,11 +344,12 @@ pub async fn pin_family(db: &Db, actor: i64, value: &str) -> Result<(), AppError
 }
 
 pub async fn list_models(db: &Db) -> Result<Vec<StoredModel>, AppError> {
-    let rows: Vec<(i64, i64, bool, String, String)> = sqlx::query_as(
+    let rows: Vec<(i64, i64, bool, String, String)> = crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT id, trained_at, active, algorithm, metrics FROM models ORDER BY id DESC LIMIT 20",
     )
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c).await
+    })?;
     let mut out = Vec::with_capacity(rows.len());
     for (id, trained_at, active, algorithm, metrics) in rows {
         let Ok(mut metrics) = serde_json::from_str::<Metrics>(&metrics) else {
@@ -338,10 +357,12 @@ pub async fn list_models(db: &Db) -> Result<Vec<StoredModel>, AppError> {
         };
         // Models stored before the metrics named what they lean on.
         if metrics.explained.is_empty() {
-            let body: String = sqlx::query_scalar("SELECT body FROM models WHERE id = ?")
-                .bind(id)
-                .fetch_one(db.pool())
-                .await?;
+            let body: String = crate::db_run!(db, |c| sqlx::query_scalar(
+                "SELECT body FROM models WHERE id = ?"
+            )
+            .bind(id)
+            .fetch_one(c)
+            .await)?;
             if let Ok(model) = Model::decode(&algorithm, &body) {
                 metrics.explained = model.explained();
             }
@@ -362,10 +383,11 @@ pub async fn list_models(db: &Db) -> Result<Vec<StoredModel>, AppError> {
 struct ActiveModel(std::sync::Mutex<Option<(i64, Arc<Model>)>>);
 
 pub async fn active_model(db: &Db) -> Result<Option<(i64, Arc<Model>)>, AppError> {
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, algorithm FROM models WHERE active = TRUE LIMIT 1")
-            .fetch_optional(db.pool())
-            .await?;
+    let row: Option<(i64, String)> = crate::db_run!(db, |c| sqlx::query_as(
+        "SELECT id, algorithm FROM models WHERE active = TRUE LIMIT 1"
+    )
+    .fetch_optional(c)
+    .await)?;
     let Some((id, algorithm)) = row else {
         return Ok(None);
     };
@@ -375,10 +397,12 @@ pub async fn active_model(db: &Db) -> Result<Option<(i64, Arc<Model>)>, AppError
     {
         return Ok(Some((id, model.clone())));
     }
-    let body: String = sqlx::query_scalar("SELECT body FROM models WHERE id = ?")
-        .bind(id)
-        .fetch_one(db.pool())
-        .await?;
+    let body: String = crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT body FROM models WHERE id = ?"
+    )
+    .bind(id)
+    .fetch_one(c)
+    .await)?;
     let Ok(model) = Model::decode(&algorithm, &body) else {
         return Ok(None);
     };
@@ -389,19 +413,29 @@ pub async fn active_model(db: &Db) -> Result<Option<(i64, Arc<Model>)>, AppError
 
 /// Makes an earlier model active again and rescores with it.
 pub async fn activate(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT algorithm, body FROM models WHERE id = ?")
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?;
+    let row: Option<(String, String)> = crate::db_run!(db, |c| sqlx::query_as(
+        "SELECT algorithm, body FROM models WHERE id = ?"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     let (algorithm, body) = row.ok_or(AppError::NotFound)?;
     let model = Model::decode(&algorithm, &body).map_err(AppError::internal)?;
     let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE models SET active = (id = ?)")
+    crate::db_run!(tx, |c| sqlx::query("UPDATE models SET active = (id = ?)")
         .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(&mut tx, Some(actor), "activate", "model", Some(id), None).await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    audit::record(
+        tx.backend(),
+        Some(actor),
+        "activate",
+        "model",
+        Some(id),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     rescore_all(db, id, &model).await
 }
@@ -455,13 +489,13 @@ pub async fn explain(db: &Db, clients: &[i64]) -> Result<HashMap<i64, Vec<Reason
 
 async fn store_scores(db: &Db, model_id: i64, scores: &[Scored]) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    store_scores_in(&mut tx, model_id, scores, now()).await?;
+    store_scores_in(tx.backend(), model_id, scores, now()).await?;
     tx.commit().await?;
     Ok(())
 }
 
 async fn store_scores_in(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     model_id: i64,
     scores: &[Scored],
     t: i64,
@@ -470,7 +504,7 @@ async fn store_scores_in(
         // Scores are computed outside this transaction: a client erased
         // meanwhile gets no score back (erasure leaves none, and the
         // potential-buyers count relies on it).
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut q: Sql = Sql::new(
             "INSERT INTO client_scores (client_id, model_id, probability, reasons, scored_at) \
              SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM (",
         );
@@ -489,7 +523,11 @@ async fn store_scores_in(
              probability = excluded.probability, reasons = excluded.reasons, scored_at = excluded.scored_at \
              WHERE client_scores.probability <> excluded.probability OR client_scores.reasons <> excluded.reasons",
         );
-        q.build().execute(&mut *conn).await?;
+        crate::db_run!(conn, |c, D| q
+            .query::<D>()
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
     }
     Ok(())
 }
@@ -497,19 +535,26 @@ async fn store_scores_in(
 /// Erasure: the client's score and model features go. The features row
 /// stays, emptied and counted changed, so every process's copy of the
 /// features drops them at its next refresh.
-pub async fn forget(conn: &mut sqlx::SqliteConnection, client_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM client_scores WHERE client_id = ?")
-        .bind(client_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
+pub async fn forget(
+    mut conn: crate::infra::db::Conn<'_>,
+    client_id: i64,
+) -> Result<(), sqlx::Error> {
+    crate::db_run!(conn, |c| sqlx::query(
+        "DELETE FROM client_scores WHERE client_id = ?"
+    )
+    .bind(client_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    crate::db_run!(conn, |c| sqlx::query(
         "UPDATE client_features SET changes = changes + 1, first_visit_at = NULL, bought = NULL, \
          training_cutoff = NULL, training = NULL, scoring_cutoff = NULL, scoring = NULL \
          WHERE client_id = ?",
     )
     .bind(client_id)
-    .execute(&mut *conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -523,12 +568,12 @@ pub async fn rescore_all(db: &Db, model_id: i64, model: &Model) -> Result<(), Ap
 /// logistic fit starts.
 async fn last_logistic(db: &Db) -> Result<Option<model::LinearModel>, AppError> {
     let algorithm = Family::Logistic.algorithm();
-    let body: Option<String> = sqlx::query_scalar(
+    let body: Option<String> = crate::db_run!(db, |c| sqlx::query_scalar(
         "SELECT body FROM models WHERE algorithm = ? ORDER BY trained_at DESC, id DESC LIMIT 1",
     )
     .bind(algorithm)
-    .fetch_optional(db.pool())
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(match body.map(|b| Model::decode(algorithm, &b)) {
         Some(Ok(Model::Logistic(m))) => Some(m),
         _ => None,
@@ -571,15 +616,15 @@ const EXPLAINED_AT_ONCE: i64 = 250;
 /// the background: the retrain's answer does not wait for them). A client
 /// rescored meanwhile keeps the reasons of that rescore.
 async fn explain_top(db: &Db, model_id: i64, model: Model) -> Result<(), AppError> {
-    let clients: Vec<i64> = sqlx::query_scalar(
+    let clients: Vec<i64> = crate::db_run!(db, |c| sqlx::query_scalar(
         "SELECT s.client_id FROM client_scores s WHERE s.model_id = ? AND s.reasons = 'null' \
          AND NOT EXISTS (SELECT 1 FROM sales x WHERE x.client_id = s.client_id) \
          ORDER BY s.probability DESC, s.client_id LIMIT ?",
     )
     .bind(model_id)
     .bind(EXPLAINED_AT_ONCE)
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c)
+    .await)?;
     let values = features::scoring_values(db, now(), &clients).await?;
     let explained = tokio::task::spawn_blocking(move || {
         values
@@ -591,14 +636,15 @@ async fn explain_top(db: &Db, model_id: i64, model: Model) -> Result<(), AppErro
     .map_err(AppError::internal)?;
     let mut tx = db.begin_write().await?;
     for (client, reasons) in explained {
-        sqlx::query(
+        crate::db_run!(tx, |c| {
+            sqlx::query(
             "UPDATE client_scores SET reasons = ? WHERE client_id = ? AND model_id = ? AND reasons = 'null'",
         )
         .bind(serde_json::to_string(&reasons).map_err(AppError::internal)?)
         .bind(client)
         .bind(model_id)
-        .execute(&mut *tx)
-        .await?;
+        .execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     tx.commit().await?;
     Ok(())
@@ -616,19 +662,22 @@ pub async fn rescore_client(db: &Db, client_id: i64) -> Result<(), AppError> {
     let (hot, _) = bands(db).await?;
     let t = now();
     let mut tx = db.begin_write().await?;
-    let before: Option<f64> =
-        sqlx::query_scalar("SELECT probability FROM client_scores WHERE client_id = ?")
-            .bind(client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    store_scores_in(&mut tx, model_id, &scores, t).await?;
+    let before: Option<f64> = crate::db_run!(tx, |c| sqlx::query_scalar(
+        "SELECT probability FROM client_scores WHERE client_id = ?"
+    )
+    .bind(client_id)
+    .fetch_optional(c)
+    .await)?;
+    store_scores_in(tx.backend(), model_id, &scores, t).await?;
     if let Some((_, after, reasons)) = scores.first()
         && crossed_hot(before, *after, hot)
     {
-        let branch: Option<i64> = sqlx::query_scalar("SELECT branch_id FROM clients WHERE id = ?")
-            .bind(client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let branch: Option<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
+            "SELECT branch_id FROM clients WHERE id = ?"
+        )
+        .bind(client_id)
+        .fetch_optional(c)
+        .await)?;
         let notice = crate::notify::ssr::outbox::Notice {
             kind: crate::vocab::NotifyKind::HotLead,
             branch_id: branch,
@@ -636,7 +685,7 @@ pub async fn rescore_client(db: &Db, client_id: i64) -> Result<(), AppError> {
             visit_id: None,
             payload: serde_json::json!({ "probability": after, "reasons": reasons }),
         };
-        crate::notify::ssr::outbox::enqueue(&mut tx, notice, t).await?;
+        crate::notify::ssr::outbox::enqueue(tx.backend(), notice, t).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -660,10 +709,12 @@ pub fn crossed_hot(before: Option<f64>, after: f64, hot: f64) -> bool {
 /// Hot and warm thresholds (probabilities), from settings.
 pub async fn bands(db: &Db) -> Result<(f64, f64), AppError> {
     let get = |key: &'static str, default: f64| async move {
-        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .fetch_optional(db.pool())
-            .await?;
+        let v: Option<String> = crate::db_run!(db, |c| sqlx::query_scalar(
+            "SELECT value FROM settings WHERE key = ?"
+        )
+        .bind(key)
+        .fetch_optional(c)
+        .await)?;
         Ok::<f64, AppError>(v.and_then(|v| v.parse().ok()).unwrap_or(default))
     };
     Ok((get("score_hot", 0.5).await?, get("score_warm", 0.2).await?))
@@ -678,13 +729,22 @@ pub async fn set_bands(db: &Db, actor: i64, hot: f64, warm: f64) -> Result<(), A
     }
     let mut tx = db.begin_write().await?;
     for (key, value) in [("score_hot", hot), ("score_warm", warm)] {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        crate::db_run!(tx, |c| {
+            sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
             .bind(value.to_string())
-            .execute(&mut *tx)
-            .await?;
+            .execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
-    audit::record(&mut tx, Some(actor), "update", "score_bands", None, None).await?;
+    audit::record(
+        tx.backend(),
+        Some(actor),
+        "update",
+        "score_bands",
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -731,20 +791,22 @@ impl From<TrainError> for AppError {
 /// (worse than the active one) counts, or the job would refit the same data
 /// every ten minutes.
 pub async fn last_trained_at(db: &Db) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT MAX(trained_at) FROM models")
-        .fetch_one(db.pool())
-        .await
+    crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT MAX(trained_at) FROM models"
+    )
+    .fetch_one(c)
+    .await)
 }
 
 /// Sales since the last training, for automatic retraining.
 pub async fn sales_since_training(db: &Db) -> Result<Option<i64>, AppError> {
     match last_trained_at(db).await? {
-        Some(t) => Ok(Some(
-            sqlx::query_scalar("SELECT COUNT(*) FROM sales WHERE created_at > ?")
-                .bind(t)
-                .fetch_one(db.pool())
-                .await?,
-        )),
+        Some(t) => Ok(Some(crate::db_run!(db, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sales WHERE created_at > ?"
+        )
+        .bind(t)
+        .fetch_one(c)
+        .await)?)),
         None => Ok(None),
     }
 }

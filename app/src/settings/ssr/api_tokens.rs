@@ -21,7 +21,8 @@ pub struct ApiTokenRow {
 }
 
 pub async fn list_tokens(db: &Db) -> Result<Vec<ApiTokenRow>, AppError> {
-    Ok(sqlx::query_as(
+    Ok(crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT t.id, t.name, s.login AS owner, t.created_at, t.last_used_at, t.revoked_at, \
                 COALESCE(b.utc_offset_minutes, \
                          (SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1), ?) AS offset_minutes, \
@@ -30,25 +31,25 @@ pub async fn list_tokens(db: &Db) -> Result<Vec<ApiTokenRow>, AppError> {
          ORDER BY t.revoked_at IS NOT NULL, t.id DESC",
     )
     .bind(crate::infra::time::DEFAULT_OFFSET_MINUTES)
-    .fetch_all(db.pool())
-    .await?)
+    .fetch_all(c).await
+    })?)
 }
 
 /// Revokes every token acting as `owner`: a token must not outlive its
 /// owner's deactivation or a password reset (which may mean a leak).
 pub async fn revoke_all_of(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     owner: i64,
     t: i64,
 ) -> Result<u64, AppError> {
-    Ok(sqlx::query(
+    Ok(crate::db_run!(conn, |c| sqlx::query(
         "UPDATE api_tokens SET revoked_at = ? WHERE staff_id = ? AND revoked_at IS NULL",
     )
     .bind(t)
     .bind(owner)
-    .execute(conn)
-    .await?
-    .rows_affected())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?)
 }
 
 /// Creates a token acting as `owner`; returns the secret, shown once.
@@ -61,7 +62,8 @@ pub async fn create_token(
     let name = required_text("name", name, limits::NAME_MAX)?;
     let secret = format!("aa_{}", crate::infra::tokens::new_secret());
     let mut tx = db.begin_write().await?;
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = crate::db_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO api_tokens (name, token_hash, staff_id, created_at, read_only) VALUES (?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(&name)
@@ -69,10 +71,10 @@ pub async fn create_token(
     .bind(owner)
     .bind(now())
     .bind(read_only)
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c).await
+    })?;
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(owner),
         "create",
         "api_token",
@@ -86,14 +88,15 @@ pub async fn create_token(
 
 pub async fn revoke_token(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    let updated =
-        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(now())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    audit::revoked(&mut tx, updated, actor, "api_token", id).await?;
+    let updated = crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"
+    )
+    .bind(now())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    audit::revoked(tx.backend(), updated, actor, "api_token", id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -137,23 +140,25 @@ pub async fn user_for_token(db: &Db, secret: &str) -> Result<Option<TokenOwner>,
     let (found, use_noted_at) = match cached {
         Some(hit) => hit,
         None => {
-            let row: Option<(i64, Option<i64>, bool)> = sqlx::query_as(
+            let row: Option<(i64, Option<i64>, bool)> = crate::db_run!(db, |c| {
+                sqlx::query_as(
                 "SELECT t.id, t.last_used_at, t.read_only FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
                  WHERE t.token_hash = ? AND t.revoked_at IS NULL AND s.active = TRUE",
             )
             .bind(&key)
-            .fetch_optional(db.pool())
-            .await?;
+            .fetch_optional(c).await
+            })?;
             match row {
                 None => (None, None),
                 Some((token_id, last_used, read_only)) => {
-                    let user: Option<crate::auth::ssr::StaffUser> = sqlx::query_as(
+                    let user: Option<crate::auth::ssr::StaffUser> = crate::db_run!(db, |c| {
+                        sqlx::query_as(
                         "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, s.language, s.password_hash \
                          FROM staff s JOIN api_tokens t ON t.staff_id = s.id WHERE t.id = ?",
                     )
                     .bind(token_id)
-                    .fetch_optional(db.pool())
-                    .await?;
+                    .fetch_optional(c).await
+                    })?;
                     let owner = user.map(|user| TokenOwner { user, read_only });
                     (owner.map(|o| (token_id, o)), last_used)
                 }
@@ -165,11 +170,14 @@ pub async fn user_for_token(db: &Db, secret: &str) -> Result<Option<TokenOwner>,
     if let Some((token_id, _)) = &found
         && use_noted_at.is_none_or(|l| t - l > 60)
     {
-        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
-            .bind(t)
-            .bind(token_id)
-            .execute(db.pool())
-            .await?;
+        crate::db_run!(db, |c| sqlx::query(
+            "UPDATE api_tokens SET last_used_at = ? WHERE id = ?"
+        )
+        .bind(t)
+        .bind(token_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         use_noted_at = Some(t);
     }
     let mut tokens = cache.0.lock().unwrap_or_else(|p| p.into_inner());

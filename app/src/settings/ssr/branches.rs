@@ -9,11 +9,12 @@ use crate::infra::time as time_zones;
 use crate::settings::{Branch, BranchForm};
 
 pub async fn list(db: &Db) -> Result<Vec<Branch>, AppError> {
-    Ok(sqlx::query_as(
+    Ok(crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT id, name, city, time_zone, opens_at, closes_at, biometrics_enabled FROM branches ORDER BY id",
     )
-    .fetch_all(db.pool())
-    .await?)
+    .fetch_all(c).await
+    })?)
 }
 
 /// Minutes east of UTC at `branch`; for the whole network (`None`), at the
@@ -21,34 +22,38 @@ pub async fn list(db: &Db) -> Result<Vec<Branch>, AppError> {
 /// branch is refused.
 pub async fn offset_minutes(db: &Db, branch: Option<i64>) -> Result<i32, AppError> {
     match branch {
-        Some(id) => sqlx::query_scalar("SELECT utc_offset_minutes FROM branches WHERE id = ?")
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?
-            .ok_or(AppError::NotFound),
-        None => Ok(sqlx::query_scalar(
+        Some(id) => crate::db_run!(db, |c| sqlx::query_scalar(
+            "SELECT utc_offset_minutes FROM branches WHERE id = ?"
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await)?
+        .ok_or(AppError::NotFound),
+        None => Ok(crate::db_run!(db, |c| sqlx::query_scalar(
             "SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1",
         )
-        .fetch_optional(db.pool())
-        .await?
+        .fetch_optional(c)
+        .await)?
         .unwrap_or(time_zones::DEFAULT_OFFSET_MINUTES)),
     }
 }
 
 pub async fn set_biometrics(db: &Db, actor: i64, id: i64, enabled: bool) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    let updated = sqlx::query("UPDATE branches SET biometrics_enabled = ? WHERE id = ?")
-        .bind(enabled)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let updated = crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE branches SET biometrics_enabled = ? WHERE id = ?"
+    )
+    .bind(enabled)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if updated == 0 {
         return Err(AppError::NotFound);
     }
     let detail = if enabled { "on" } else { "off" };
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "biometrics",
         "branch",
@@ -101,7 +106,7 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
     let mut tx = db.begin_write().await?;
     let id = match form.id {
         Some(id) => {
-            let updated = sqlx::query(
+            let updated = crate::db_run!(tx, |c| sqlx::query(
                 "UPDATE branches SET name = ?, city = ?, time_zone = ?, utc_offset_minutes = ?, opens_at = ?, closes_at = ? WHERE id = ?",
             )
             .bind(&form.name)
@@ -111,17 +116,15 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
             .bind(&form.opens_at)
             .bind(&form.closes_at)
             .bind(id)
-            .execute(&mut *tx)
-            .await
-            .on_unique("branches.name", ConflictCode::BranchNameTaken)?
-            .rows_affected();
+            .execute(c).await.map(|r| r.rows_affected()))
+            .on_unique("branches.name", ConflictCode::BranchNameTaken)?;
             if updated == 0 {
                 return Err(AppError::NotFound);
             }
             id
         }
         None => {
-            sqlx::query_scalar(
+            crate::db_run!(tx, |c| sqlx::query_scalar(
                 "INSERT INTO branches (name, city, time_zone, utc_offset_minutes, opens_at, closes_at, created_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             )
@@ -132,8 +135,7 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
             .bind(&form.opens_at)
             .bind(&form.closes_at)
             .bind(now())
-            .fetch_one(&mut *tx)
-            .await
+            .fetch_one(c).await)
             .on_unique("branches.name", ConflictCode::BranchNameTaken)?
         }
     };
@@ -143,7 +145,7 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
         "create"
     };
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         action,
         "branch",
@@ -157,11 +159,13 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
 
 /// A branch's name (for the kiosk's header).
 pub async fn name(db: &Db, id: i64) -> Result<String, AppError> {
-    sqlx::query_scalar("SELECT name FROM branches WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(AppError::NotFound)
+    crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT name FROM branches WHERE id = ?"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?
+    .ok_or(AppError::NotFound)
 }
 
 #[cfg(test)]

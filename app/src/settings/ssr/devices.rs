@@ -68,8 +68,9 @@ pub async fn create(
     let code = new_pairing_code();
     let t = now();
     let mut tx = db.begin_write().await?;
-    crate::visits::ssr::ensure_branch(&mut tx, branch_id).await?;
-    let id: i64 = sqlx::query_scalar(
+    crate::visits::ssr::ensure_branch(tx.backend(), branch_id).await?;
+    let id: i64 = crate::db_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO devices (branch_id, kind, camera_role, name, pairing_code_hash, pairing_expires_at, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -80,10 +81,10 @@ pub async fn create(
     .bind(tokens::sha256_hex(code.as_bytes()))
     .bind(t + PAIRING_VALID_SECS)
     .bind(t)
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c).await
+    })?;
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "create",
         "device",
@@ -102,38 +103,41 @@ pub async fn pair(db: &Db, code: &str, kind: &str) -> Result<(Device, String), A
     let t = now();
     // A wrong code is answered from a read: guessing never takes the write lock.
     let hash = tokens::sha256_hex(code.as_bytes());
-    let exists: Option<i64> = sqlx::query_scalar(
+    let exists: Option<i64> = crate::db_run!(db, |c| {
+        sqlx::query_scalar(
         "SELECT id FROM devices WHERE pairing_code_hash = ? AND kind = ? AND revoked_at IS NULL",
     )
     .bind(&hash)
     .bind(kind)
-    .fetch_optional(db.pool())
-    .await?;
+    .fetch_optional(c).await
+    })?;
     if exists.is_none() {
         return Err(AppError::invalid("code", InvalidCode::UnknownValue));
     }
     let mut tx = db.begin_write().await?;
-    let found: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
+    let found: Option<(i64, i64, String, Option<String>)> = crate::db_run!(tx, |c| {
+        sqlx::query_as(
         "SELECT id, branch_id, kind, camera_role FROM devices WHERE pairing_code_hash = ? AND kind = ? \
          AND revoked_at IS NULL AND pairing_expires_at > ?",
     )
     .bind(tokens::sha256_hex(code.as_bytes()))
     .bind(kind)
     .bind(t)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(c).await
+    })?;
     let (id, branch_id, kind, camera_role) =
         found.ok_or(AppError::invalid("code", InvalidCode::UnknownValue))?;
-    sqlx::query(
+    crate::db_run!(tx, |c| sqlx::query(
         "UPDATE devices SET token_hash = ?, pairing_code_hash = NULL, pairing_expires_at = NULL, \
          last_seen_at = ? WHERE id = ?",
     )
     .bind(tokens::sha256_hex(token.as_bytes()))
     .bind(t)
     .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    audit::record(&mut tx, None, "pair", "device", Some(id), None).await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    audit::record(tx.backend(), None, "pair", "device", Some(id), None).await?;
     tx.commit().await?;
     Ok((
         Device {
@@ -154,25 +158,28 @@ pub async fn for_token(db: &Db, token: &str, kind: &str) -> Result<Option<Device
     }
     // (id, branch, kind, camera role, last seen)
     type Row = (i64, i64, String, Option<String>, Option<i64>);
-    let found: Option<Row> = sqlx::query_as(
+    let found: Option<Row> = crate::db_run!(db, |c| sqlx::query_as(
         "SELECT id, branch_id, kind, camera_role, last_seen_at FROM devices \
          WHERE token_hash = ? AND kind = ? AND revoked_at IS NULL",
     )
     .bind(tokens::sha256_hex(token.as_bytes()))
     .bind(kind)
-    .fetch_optional(db.pool())
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     let Some((id, branch_id, kind, camera_role, last_seen)) = found else {
         return Ok(None);
     };
     let t = now();
     // "Last seen" to the minute is enough, and saves a write per request.
     if last_seen.is_none_or(|l| t - l > 60) {
-        sqlx::query("UPDATE devices SET last_seen_at = ? WHERE id = ?")
-            .bind(t)
-            .bind(id)
-            .execute(db.pool())
-            .await?;
+        crate::db_run!(db, |c| sqlx::query(
+            "UPDATE devices SET last_seen_at = ? WHERE id = ?"
+        )
+        .bind(t)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     Ok(Some(Device {
         id,
@@ -184,28 +191,29 @@ pub async fn for_token(db: &Db, token: &str, kind: &str) -> Result<Option<Device
 
 pub async fn revoke(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    let updated = sqlx::query(
+    let updated = crate::db_run!(tx, |c| sqlx::query(
         "UPDATE devices SET revoked_at = ?, token_hash = NULL, pairing_code_hash = NULL \
          WHERE id = ? AND revoked_at IS NULL",
     )
     .bind(now())
     .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    audit::revoked(&mut tx, updated, actor, "device", id).await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    audit::revoked(tx.backend(), updated, actor, "device", id).await?;
     tx.commit().await?;
     Ok(())
 }
 
 pub async fn list(db: &Db) -> Result<Vec<DeviceRow>, AppError> {
-    Ok(sqlx::query_as(
+    Ok(crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT d.id, d.name, d.kind, d.camera_role, b.name AS branch, b.utc_offset_minutes AS offset_minutes, \
          d.token_hash IS NOT NULL AS paired, d.pairing_expires_at, d.last_seen_at, d.revoked_at \
          FROM devices d JOIN branches b ON b.id = d.branch_id ORDER BY d.revoked_at IS NOT NULL, d.id DESC",
     )
-    .fetch_all(db.pool())
-    .await?)
+    .fetch_all(c).await
+    })?)
 }
 
 #[cfg(test)]

@@ -19,9 +19,11 @@ pub enum AdminBootstrap {
 
 /// Creates the `admin` account on a database that has none.
 pub async fn ensure_admin(db: &Db, configured: Option<String>) -> Result<AdminBootstrap, AppError> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM staff WHERE login = 'admin'")
-        .fetch_optional(db.pool())
-        .await?;
+    let exists: Option<i64> = crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM staff WHERE login = 'admin'"
+    )
+    .fetch_optional(c)
+    .await)?;
     if exists.is_some() {
         return Ok(AdminBootstrap::Exists);
     }
@@ -34,15 +36,16 @@ pub async fn ensure_admin(db: &Db, configured: Option<String>) -> Result<AdminBo
     };
     let hash = password::hash(password.clone()).await?;
     let t = now();
-    sqlx::query(
+    crate::db_run!(db, |c| {
+        sqlx::query(
         "INSERT INTO staff (login, full_name, password_hash, role, language, created_at, updated_at) \
          VALUES ('admin', 'Administrator', ?, 'admin', 'uz', ?, ?)",
     )
     .bind(hash)
     .bind(t)
     .bind(t)
-    .execute(db.pool())
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     db.note_write();
     Ok(AdminBootstrap::Created {
         password,
@@ -75,30 +78,38 @@ pub struct StaffRow {
 }
 
 pub async fn list(db: &Db) -> Result<Vec<StaffRow>, AppError> {
-    Ok(sqlx::query_as(
+    Ok(crate::db_run!(db, |c| sqlx::query_as(
         "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, b.name AS branch_name, s.active, \
          s.telegram_chat_id IS NOT NULL AS telegram_linked \
          FROM staff s LEFT JOIN branches b ON b.id = s.branch_id ORDER BY s.active DESC, s.login",
     )
-    .fetch_all(db.pool())
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// Unlinks a staff member's Telegram chat: the bot stops answering it and
 /// sending to it at once.
 pub async fn unlink_telegram(db: &Db, actor: Option<i64>, id: i64) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    let updated = sqlx::query(
+    let updated = crate::db_run!(tx, |c| {
+        sqlx::query(
         "UPDATE staff SET telegram_chat_id = NULL, telegram_link_code = NULL, telegram_link_expires_at = NULL WHERE id = ?",
     )
     .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     if updated == 0 {
         return Err(AppError::NotFound);
     }
-    audit::record(&mut tx, actor, "unlink_telegram", "staff", Some(id), None).await?;
+    audit::record(
+        tx.backend(),
+        actor,
+        "unlink_telegram",
+        "staff",
+        Some(id),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -143,14 +154,16 @@ pub fn parse_input(
 }
 
 async fn check_branch(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     branch_id: Option<i64>,
 ) -> Result<(), AppError> {
     if let Some(id) = branch_id {
-        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+        let found: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
+            "SELECT id FROM branches WHERE id = ?"
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await)?;
         if found.is_none() {
             return Err(AppError::invalid("branch", InvalidCode::UnknownValue));
         }
@@ -167,9 +180,9 @@ pub async fn create(
     validate_password(&password)?;
     let hash = password::hash(password).await?;
     let mut tx = db.begin_write().await?;
-    check_branch(&mut tx, input.branch_id).await?;
+    check_branch(tx.backend(), input.branch_id).await?;
     let t = now();
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = crate::db_run!(tx, |c| sqlx::query_scalar(
         "INSERT INTO staff (login, full_name, password_hash, role, branch_id, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -180,11 +193,10 @@ pub async fn create(
     .bind(input.branch_id)
     .bind(t)
     .bind(t)
-    .fetch_one(&mut *tx)
-    .await
+    .fetch_one(c).await)
     .on_unique("staff.login", ConflictCode::LoginTaken)?;
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "create",
         "staff",
@@ -198,36 +210,37 @@ pub async fn create(
 
 /// Active admins other than `except`.
 async fn other_active_admins(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     except: i64,
 ) -> Result<i64, AppError> {
-    Ok(sqlx::query_scalar(
+    Ok(crate::db_run!(conn, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM staff WHERE role = 'admin' AND active = TRUE AND id <> ?",
     )
     .bind(except)
-    .fetch_one(conn)
-    .await?)
+    .fetch_one(c)
+    .await)?)
 }
 
 pub async fn update(db: &Db, actor: i64, id: i64, input: StaffInput) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    check_branch(&mut tx, input.branch_id).await?;
-    let current: Option<(String, bool)> =
-        sqlx::query_as("SELECT role, active FROM staff WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    check_branch(tx.backend(), input.branch_id).await?;
+    let current: Option<(String, bool)> = crate::db_run!(tx, |c| sqlx::query_as(
+        "SELECT role, active FROM staff WHERE id = ?"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     let (role, active) = current.ok_or(AppError::NotFound)?;
     if role == "admin"
         && active
         && input.role != Role::Admin
-        && other_active_admins(&mut tx, id).await? == 0
+        && other_active_admins(tx.backend(), id).await? == 0
     {
         return Err(AppError::Conflict {
             code: ConflictCode::LastAdmin,
         });
     }
-    sqlx::query(
+    crate::db_run!(tx, |c| sqlx::query(
         "UPDATE staff SET login = ?, full_name = ?, role = ?, branch_id = ?, updated_at = ? WHERE id = ?",
     )
     .bind(&input.login)
@@ -236,10 +249,9 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: StaffInput) -> Result<(
     .bind(input.branch_id)
     .bind(now())
     .bind(id)
-    .execute(&mut *tx)
-    .await
+    .execute(c).await.map(|r| r.rows_affected()))
     .on_unique("staff.login", ConflictCode::LoginTaken)?;
-    audit::record(&mut tx, Some(actor), "update", "staff", Some(id), None).await?;
+    audit::record(tx.backend(), Some(actor), "update", "staff", Some(id), None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -253,29 +265,34 @@ pub async fn set_active(
     active: bool,
 ) -> Result<Option<String>, AppError> {
     let mut tx = db.begin_write().await?;
-    let role: Option<String> = sqlx::query_scalar("SELECT role FROM staff WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let role: Option<String> = crate::db_run!(tx, |c| sqlx::query_scalar(
+        "SELECT role FROM staff WHERE id = ?"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     let role = role.ok_or(AppError::NotFound)?;
-    if !active && role == "admin" && other_active_admins(&mut tx, id).await? == 0 {
+    if !active && role == "admin" && other_active_admins(tx.backend(), id).await? == 0 {
         return Err(AppError::Conflict {
             code: ConflictCode::LastAdmin,
         });
     }
-    sqlx::query("UPDATE staff SET active = ?, updated_at = ? WHERE id = ?")
-        .bind(active)
-        .bind(now())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE staff SET active = ?, updated_at = ? WHERE id = ?"
+    )
+    .bind(active)
+    .bind(now())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     let mut face = None;
     if !active {
-        super::api_tokens::revoke_all_of(&mut tx, id, now()).await?;
-        face = crate::camera::ssr::staff::forget_in(&mut tx, id).await?;
+        super::api_tokens::revoke_all_of(tx.backend(), id, now()).await?;
+        face = crate::camera::ssr::staff::forget_in(tx.backend(), id).await?;
     }
     let action = if active { "activate" } else { "deactivate" };
-    audit::record(&mut tx, Some(actor), action, "staff", Some(id), None).await?;
+    audit::record(tx.backend(), Some(actor), action, "staff", Some(id), None).await?;
     tx.commit().await?;
     Ok(face)
 }
@@ -289,19 +306,21 @@ pub async fn reset_password(
     validate_password(&new_password)?;
     let hash = password::hash(new_password).await?;
     let mut tx = db.begin_write().await?;
-    let updated = sqlx::query("UPDATE staff SET password_hash = ?, updated_at = ? WHERE id = ?")
-        .bind(hash)
-        .bind(now())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let updated = crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE staff SET password_hash = ?, updated_at = ? WHERE id = ?"
+    )
+    .bind(hash)
+    .bind(now())
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if updated == 0 {
         return Err(AppError::NotFound);
     }
-    super::api_tokens::revoke_all_of(&mut tx, id, now()).await?;
+    super::api_tokens::revoke_all_of(tx.backend(), id, now()).await?;
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "reset_password",
         "staff",
@@ -355,10 +374,12 @@ mod tests {
     async fn the_last_admin_cannot_be_demoted_or_deactivated() {
         let (_dir, db) = db().await;
         ensure_admin(&db, Some("s3cret-pass".into())).await.unwrap();
-        let admin_id: i64 = sqlx::query_scalar("SELECT id FROM staff WHERE login = 'admin'")
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
+        let admin_id: i64 = crate::db_run!(db, |c| sqlx::query_scalar(
+            "SELECT id FROM staff WHERE login = 'admin'"
+        )
+        .fetch_one(c)
+        .await)
+        .unwrap();
         let demote = parse_input("admin", "Administrator", "manager", None).unwrap();
         assert_eq!(
             update(&db, admin_id, admin_id, demote).await,

@@ -42,7 +42,8 @@ pub fn visit_export_headers(l: crate::i18n::Locale) -> [&'static str; 11] {
 /// Every visit in the filter's range, oldest first, for the visits export.
 pub async fn visit_rows(db: &Db, filter: &Filter) -> Result<Vec<VisitExportRow>, AppError> {
     let (from, to) = filter.utc_range();
-    Ok(sqlx::query_as(
+    Ok(crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT v.visit_token, c.full_name AS client_name, c.phone, b.name AS branch, b.utc_offset_minutes, \
                 v.entered_at, v.left_at, \
                 v.started_by, v.ended_by, \
@@ -53,6 +54,6 @@ pub async fn visit_rows(db: &Db, filter: &Filter) -> Result<Vec<VisitExportRow>,
     .bind(from)
     .bind(to)
     .bind(filter.branch)
-    .fetch_all(db.pool())
-    .await?)
+    .fetch_all(c).await
+    })?)
 }

@@ -132,26 +132,29 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     let (from, to, branch) = (filter.from_day, filter.to_day, filter.branch);
 
     // Three small aggregations instead of returning every (day, hour) row.
-    let day_rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+    let day_rows: Vec<(i64, i64, i64, i64)> = crate::db_run!(db, |c| sqlx::query_as(
         "SELECT day, SUM(visits), SUM(new_visits), SUM(returning_visits) FROM stats_hourly \
          WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY day",
     )
     .bind(from)
     .bind(to)
     .bind(branch)
-    .fetch_all(db.pool())
-    .await?;
-    let hour_rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+    .fetch_all(c)
+    .await)?;
+    let hour_rows: Vec<(i64, i64, i64)> = crate::db_run!(db, |c| sqlx::query_as(
         "SELECT (day + 3) % 7 AS weekday, hour, SUM(visits) FROM stats_hourly \
          WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY weekday, hour",
     )
     .bind(from)
     .bind(to)
     .bind(branch)
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c)
+    .await)?;
     let sums: Vec<i64> = {
-        let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = crate::db_run!(
+            db,
+            |c| {
+                sqlx::query_as(
             "SELECT COALESCE(SUM(visits), 0), COALESCE(SUM(new_visits), 0), COALESCE(SUM(returning_visits), 0), \
                     COALESCE(SUM(unknown_visits), 0), COALESCE(SUM(dwell0), 0), COALESCE(SUM(dwell1), 0), \
                     COALESCE(SUM(dwell2), 0), COALESCE(SUM(dwell3), 0), COALESCE(SUM(dwell4), 0), \
@@ -161,8 +164,9 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         .bind(from)
         .bind(to)
         .bind(branch)
-        .fetch_one(db.pool())
-        .await?;
+        .fetch_one(c).await
+            }
+        )?;
         vec![
             row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10,
         ]
@@ -204,15 +208,15 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         .map(|((_, label), n)| (label.to_string(), *n))
         .collect();
 
-    let service_rows: Vec<(String, i64)> = sqlx::query_as(
+    let service_rows: Vec<(String, i64)> = crate::db_run!(db, |c| sqlx::query_as(
         "SELECT kind, SUM(requests) FROM stats_services_daily \
          WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY kind",
     )
     .bind(from)
     .bind(to)
     .bind(branch)
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c)
+    .await)?;
     let service_count = |k: ServiceKind| {
         service_rows
             .iter()
@@ -227,26 +231,27 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     totals.test_drives = service_count(ServiceKind::TestDrive);
 
     let (start, end) = filter.utc_range();
-    let sales: i64 = sqlx::query_scalar(
+    let sales: i64 = crate::db_run!(db, |c| {
+        sqlx::query_scalar(
         "SELECT COUNT(*) FROM sales WHERE sold_at >= ?1 AND sold_at < ?2 AND (?3 IS NULL OR branch_id = ?3)",
     )
     .bind(start)
     .bind(end)
     .bind(branch)
-    .fetch_one(db.pool())
-    .await?;
+    .fetch_one(c).await
+    })?;
     totals.sales = sales;
     totals.known_visits = totals.new_visits + totals.returning_visits;
 
-    let age_rows: Vec<(i64, String, i64)> = sqlx::query_as(
+    let age_rows: Vec<(i64, String, i64)> = crate::db_run!(db, |c| sqlx::query_as(
         "SELECT band, gender, SUM(visits) FROM stats_demographics_daily \
          WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY band, gender",
     )
     .bind(from)
     .bind(to)
     .bind(branch)
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(c)
+    .await)?;
     let mut age_gender: Vec<AgeBand> = AGE_BANDS
         .iter()
         .map(|(_, _, label)| AgeBand {
@@ -339,39 +344,35 @@ mod tests {
         let db = Db::open(&format!("sqlite://{}/t.db", dir.path().display()))
             .await
             .unwrap();
-        sqlx::query(
+        crate::db_run!(db, |c| sqlx::query(
             "INSERT INTO branches (id, name, city, time_zone, utc_offset_minutes, created_at) VALUES \
              (1, 'Toshkent', 'Toshkent', 'Asia/Tashkent', 300, 0), (2, 'Bishkek', 'Bishkek', 'Asia/Bishkek', 360, 0)",
         )
-        .execute(db.pool())
-        .await
+        .execute(c).await.map(|r| r.rows_affected()))
         .unwrap();
-        sqlx::query(
+        crate::db_run!(db, |c| sqlx::query(
             "INSERT INTO clients (id, branch_id, full_name, phone, visit_count, created_at, updated_at) \
              VALUES (1, 2, 'Aziz Karimov', '+998901234567', 1, 0, 0)",
         )
-        .execute(db.pool())
-        .await
+        .execute(c).await.map(|r| r.rows_affected()))
         .unwrap();
         let t = time::parse_date("2026-11-24").unwrap() * DAY + 18 * 3600 + 1800;
         for branch in [1, 2] {
-            sqlx::query(
+            crate::db_run!(db, |c| sqlx::query(
                 "INSERT INTO visits (visit_token, branch_id, entered_at, started_by, is_first_visit, created_at) \
                  VALUES (?, ?, ?, 'manual', FALSE, 0)",
             )
             .bind(format!("token-{branch}"))
             .bind(branch)
             .bind(t)
-            .execute(db.pool())
-            .await
+            .execute(c).await.map(|r| r.rows_affected()))
             .unwrap();
         }
-        sqlx::query(
+        crate::db_run!(db, |c| sqlx::query(
             "INSERT INTO sales (client_id, branch_id, price, sold_at, created_at) VALUES (1, 2, 1000, ?, 0)",
         )
         .bind(t)
-        .execute(db.pool())
-        .await
+        .execute(c).await.map(|r| r.rows_affected()))
         .unwrap();
         let now = t + 3600;
         let totals = |from: &'static str, branch: &'static str| {

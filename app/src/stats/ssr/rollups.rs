@@ -12,22 +12,24 @@ const BAND_SQL: &str = "CASE WHEN c.birth_year IS NULL THEN -1 \
 
 /// Recomputes every roll-up (and the search index) from the visits, services
 /// and clients in one pass, after a bulk load that paused the triggers.
-pub async fn rebuild_rollups(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+pub async fn rebuild_rollups(mut conn: crate::infra::db::Conn<'_>) -> Result<(), sqlx::Error> {
     for table in [
         "stats_hourly",
         "stats_services_daily",
         "stats_demographics_daily",
     ] {
-        sqlx::query(&format!("DELETE FROM {table}"))
-            .execute(&mut *conn)
-            .await?;
+        crate::db_run!(conn, |c| sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
     }
     let dwell = |lo: i64, hi: i64| {
         format!(
             "SUM(CASE WHEN v.left_at - v.entered_at >= {lo} AND v.left_at - v.entered_at < {hi} THEN 1 ELSE 0 END)"
         )
     };
-    sqlx::query(&format!(
+    crate::db_run!(conn, |c| {
+        sqlx::query(&format!(
         "INSERT INTO stats_hourly (branch_id, day, hour, visits, new_visits, returning_visits, unknown_visits, \
              dwell0, dwell1, dwell2, dwell3, dwell4, dwell5, dwell6) \
          SELECT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400 AS day, \
@@ -44,26 +46,31 @@ pub async fn rebuild_rollups(conn: &mut sqlx::SqliteConnection) -> Result<(), sq
         dwell(5400, 7200),
         dwell(7200, i64::MAX / 2),
     ))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
+    crate::db_run!(conn, |c| {
+        sqlx::query(
         "INSERT INTO stats_services_daily (branch_id, day, kind, requests) \
          SELECT s.branch_id, (s.requested_at + b.utc_offset_minutes * 60) / 86400 AS day, s.kind, COUNT(*) \
          FROM service_requests s JOIN branches b ON b.id = s.branch_id GROUP BY s.branch_id, day, s.kind",
     )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO clients_fts (clients_fts) VALUES ('rebuild')")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(&format!(
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
+    crate::db_run!(conn, |c| sqlx::query(
+        "INSERT INTO clients_fts (clients_fts) VALUES ('rebuild')"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    crate::db_run!(conn, |c| {
+        sqlx::query(&format!(
         "INSERT INTO stats_demographics_daily (branch_id, day, band, gender, visits) \
          SELECT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400 AS day, {BAND_SQL} AS band, \
                 COALESCE(c.gender, 'unknown') AS g, COUNT(*) \
          FROM visits v JOIN branches b ON b.id = v.branch_id JOIN clients c ON c.id = v.client_id \
          GROUP BY v.branch_id, day, band, g"
     ))
-    .execute(&mut *conn)
-    .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }

@@ -8,7 +8,6 @@ use crate::infra::Db;
 use crate::infra::audit;
 use crate::infra::now;
 use crate::vocab::{NotifyKind, ServiceKind, VisitEnd, VisitStart};
-use sqlx::SqliteConnection;
 
 pub const NOTE_MAX: usize = 500;
 
@@ -21,15 +20,16 @@ pub async fn check_in(
     started_by: VisitStart,
 ) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
-    let erased: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT erased_at FROM clients WHERE id = ?")
-            .bind(client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let erased: Option<Option<i64>> = crate::db_run!(tx, |c| sqlx::query_scalar(
+        "SELECT erased_at FROM clients WHERE id = ?"
+    )
+    .bind(client_id)
+    .fetch_optional(c)
+    .await)?;
     if erased.ok_or(AppError::NotFound)?.is_some() {
         return Err(AppError::NotFound);
     }
-    ensure_branch(&mut tx, branch_id).await?;
+    ensure_branch(tx.backend(), branch_id).await?;
     let t = now();
     let opening = Opening {
         client_id: Some(client_id),
@@ -37,12 +37,20 @@ pub async fn check_in(
         started_by,
         entered_at: t,
     };
-    let Opened::New(id) = open(&mut tx, &opening, t).await? else {
+    let Opened::New(id) = open(tx.backend(), &opening, t).await? else {
         return Err(AppError::Conflict {
             code: ConflictCode::VisitOpen,
         });
     };
-    audit::record(&mut tx, Some(actor), "check_in", "visit", Some(id), None).await?;
+    audit::record(
+        tx.backend(),
+        Some(actor),
+        "check_in",
+        "visit",
+        Some(id),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -77,24 +85,26 @@ impl Opened {
 /// inside the caller's write transaction. A client's first visit is marked
 /// and their counts (visits, first and last visit) follow.
 pub async fn open(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     opening: &Opening,
     t: i64,
 ) -> Result<Opened, AppError> {
     let mut first_visit = false;
     if let Some(client_id) = opening.client_id {
-        let open: Option<i64> = sqlx::query_scalar(
+        let open: Option<i64> = crate::db_run!(conn, |c| {
+            sqlx::query_scalar(
             "SELECT id FROM visits WHERE client_id = ? AND left_at IS NULL ORDER BY entered_at DESC LIMIT 1",
         )
         .bind(client_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+        .fetch_optional(c).await
+        })?;
         if let Some(id) = open {
             return Ok(Opened::AlreadyOpen(id));
         }
-        first_visit = visit_count(&mut *conn, client_id).await? == 0;
+        first_visit = visit_count(conn.backend(), client_id).await? == 0;
     }
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = crate::db_run!(conn, |c| {
+        sqlx::query_scalar(
         "INSERT INTO visits (visit_token, client_id, branch_id, entered_at, started_by, is_first_visit, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -105,8 +115,8 @@ pub async fn open(
     .bind(opening.started_by)
     .bind(first_visit)
     .bind(t)
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_one(c).await
+    })?;
     if let Some(client_id) = opening.client_id {
         count_visit(conn, client_id, opening.entered_at).await?;
     }
@@ -116,34 +126,42 @@ pub async fn open(
 /// An unknown visitor's open visit becomes `client_id`'s (they registered
 /// at the kiosk): counted as theirs as if it had opened for them.
 pub async fn take_over(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     visit_id: i64,
     client_id: i64,
 ) -> Result<(), AppError> {
-    let first_visit = visit_count(&mut *conn, client_id).await? == 0;
-    let entered_at: i64 = sqlx::query_scalar(
+    let first_visit = visit_count(conn.backend(), client_id).await? == 0;
+    let entered_at: i64 = crate::db_run!(conn, |c| sqlx::query_scalar(
         "UPDATE visits SET client_id = ?, is_first_visit = ? WHERE id = ? AND client_id IS NULL RETURNING entered_at",
     )
     .bind(client_id)
     .bind(first_visit)
     .bind(visit_id)
-    .fetch_optional(&mut *conn)
-    .await?
+    .fetch_optional(c).await)?
     .ok_or(AppError::NotFound)?;
     count_visit(conn, client_id, entered_at).await
 }
 
-async fn visit_count(conn: &mut SqliteConnection, client_id: i64) -> Result<i64, AppError> {
-    sqlx::query_scalar("SELECT visit_count FROM clients WHERE id = ?")
-        .bind(client_id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(AppError::NotFound)
+async fn visit_count(
+    mut conn: crate::infra::db::Conn<'_>,
+    client_id: i64,
+) -> Result<i64, AppError> {
+    crate::db_run!(conn, |c| sqlx::query_scalar(
+        "SELECT visit_count FROM clients WHERE id = ?"
+    )
+    .bind(client_id)
+    .fetch_optional(c)
+    .await)?
+    .ok_or(AppError::NotFound)
 }
 
 /// Counts a new visit on the client's record (visit count, first and last visit).
-async fn count_visit(conn: &mut SqliteConnection, client_id: i64, t: i64) -> Result<(), AppError> {
-    sqlx::query(
+async fn count_visit(
+    mut conn: crate::infra::db::Conn<'_>,
+    client_id: i64,
+    t: i64,
+) -> Result<(), AppError> {
+    crate::db_run!(conn, |c| sqlx::query(
         "UPDATE clients SET visit_count = visit_count + 1, last_visit_at = ?, \
          first_visit_at = COALESCE(first_visit_at, ?), updated_at = ? WHERE id = ?",
     )
@@ -151,20 +169,23 @@ async fn count_visit(conn: &mut SqliteConnection, client_id: i64, t: i64) -> Res
     .bind(t)
     .bind(t)
     .bind(client_id)
-    .execute(conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// The branch must exist; a form or API body naming another is refused.
 pub(crate) async fn ensure_branch(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     branch_id: i64,
 ) -> Result<(), AppError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM branches WHERE id = ?")
-        .bind(branch_id)
-        .fetch_optional(conn)
-        .await?;
+    let found: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
+        "SELECT id FROM branches WHERE id = ?"
+    )
+    .bind(branch_id)
+    .fetch_optional(c)
+    .await)?;
     found
         .map(|_| ())
         .ok_or_else(|| AppError::invalid("branch", InvalidCode::UnknownValue))
@@ -172,14 +193,15 @@ pub(crate) async fn ensure_branch(
 
 /// The branch and client of an open visit, or why it cannot take changes.
 async fn open_visit(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     visit_id: i64,
 ) -> Result<(i64, Option<i64>), AppError> {
-    let visit: Option<(i64, Option<i64>, Option<i64>)> =
-        sqlx::query_as("SELECT branch_id, client_id, left_at FROM visits WHERE id = ?")
-            .bind(visit_id)
-            .fetch_optional(conn)
-            .await?;
+    let visit: Option<(i64, Option<i64>, Option<i64>)> = crate::db_run!(conn, |c| sqlx::query_as(
+        "SELECT branch_id, client_id, left_at FROM visits WHERE id = ?"
+    )
+    .bind(visit_id)
+    .fetch_optional(c)
+    .await)?;
     let (branch, client, left) = visit.ok_or(AppError::NotFound)?;
     if left.is_some() {
         return Err(AppError::Conflict {
@@ -191,11 +213,13 @@ async fn open_visit(
 
 /// The branch a visit belongs to (for role checks).
 pub async fn branch_of(db: &Db, visit_id: i64) -> Result<i64, AppError> {
-    sqlx::query_scalar("SELECT branch_id FROM visits WHERE id = ?")
-        .bind(visit_id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(AppError::NotFound)
+    crate::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT branch_id FROM visits WHERE id = ?"
+    )
+    .bind(visit_id)
+    .fetch_optional(c)
+    .await)?
+    .ok_or(AppError::NotFound)
 }
 
 pub async fn add_service(
@@ -212,8 +236,9 @@ pub async fn add_service(
         return Err(AppError::invalid("note", InvalidCode::TooLong));
     }
     let mut tx = db.begin_write().await?;
-    let (branch_id, client_id) = open_visit(&mut tx, visit_id).await?;
-    let id: i64 = sqlx::query_scalar(
+    let (branch_id, client_id) = open_visit(tx.backend(), visit_id).await?;
+    let id: i64 = crate::db_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, staff_id, requested_at, note) \
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -224,10 +249,10 @@ pub async fn add_service(
     .bind(actor)
     .bind(now())
     .bind((!note.is_empty()).then_some(note))
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c).await
+    })?;
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "add_service",
         "visit",
@@ -247,7 +272,7 @@ pub async fn close(
     ended_by: VisitEnd,
 ) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
-    let branch_id = close_in(&mut tx, Some(actor), visit_id, ended_by, now()).await?;
+    let branch_id = close_in(tx.backend(), Some(actor), visit_id, ended_by, now()).await?;
     tx.commit().await?;
     Ok(branch_id)
 }
@@ -256,27 +281,32 @@ pub async fn close(
 /// seen out (not the automatic close at closing time), tells reception how
 /// long they stayed.
 pub(crate) async fn close_in(
-    conn: &mut SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     actor: Option<i64>,
     visit_id: i64,
     ended_by: VisitEnd,
     at: i64,
 ) -> Result<i64, AppError> {
-    let (branch_id, client_id) = open_visit(&mut *conn, visit_id).await?;
-    let entered_at: i64 = sqlx::query_scalar("SELECT entered_at FROM visits WHERE id = ?")
-        .bind(visit_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let (branch_id, client_id) = open_visit(conn.backend(), visit_id).await?;
+    let entered_at: i64 = crate::db_run!(conn, |c| sqlx::query_scalar(
+        "SELECT entered_at FROM visits WHERE id = ?"
+    )
+    .bind(visit_id)
+    .fetch_one(c)
+    .await)?;
     // A clock a little behind never makes a negative stay.
     let left_at = at.max(entered_at);
-    sqlx::query("UPDATE visits SET left_at = ?, ended_by = ? WHERE id = ?")
-        .bind(left_at)
-        .bind(ended_by)
-        .bind(visit_id)
-        .execute(&mut *conn)
-        .await?;
+    crate::db_run!(conn, |c| sqlx::query(
+        "UPDATE visits SET left_at = ?, ended_by = ? WHERE id = ?"
+    )
+    .bind(left_at)
+    .bind(ended_by)
+    .bind(visit_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     audit::record(
-        &mut *conn,
+        conn.backend(),
         actor,
         "close",
         "visit",
@@ -299,11 +329,11 @@ pub(crate) async fn close_in(
 
 /// The client of a visit, if known.
 pub async fn client_of(db: &Db, visit_id: i64) -> Result<Option<i64>, AppError> {
-    Ok(
-        sqlx::query_scalar::<_, Option<i64>>("SELECT client_id FROM visits WHERE id = ?")
-            .bind(visit_id)
-            .fetch_optional(db.pool())
-            .await?
-            .flatten(),
+    Ok(crate::db_run!(db, |c| sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT client_id FROM visits WHERE id = ?"
     )
+    .bind(visit_id)
+    .fetch_optional(c)
+    .await)?
+    .flatten())
 }

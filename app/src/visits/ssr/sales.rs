@@ -21,11 +21,12 @@ pub async fn record(
     let mut tx = db.begin_write().await?;
     if let Some(submission) = &submission {
         // The same form sent twice: the sale it already recorded.
-        let earlier: Option<(i64, i64)> =
-            sqlx::query_as("SELECT id, client_id FROM sales WHERE submission_id = ?")
-                .bind(submission)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let earlier: Option<(i64, i64)> = crate::db_run!(tx, |c| sqlx::query_as(
+            "SELECT id, client_id FROM sales WHERE submission_id = ?"
+        )
+        .bind(submission)
+        .fetch_optional(c)
+        .await)?;
         if let Some((id, client)) = earlier {
             if client != client_id {
                 return Err(AppError::invalid("submission", InvalidCode::UnknownValue));
@@ -33,31 +34,35 @@ pub async fn record(
             return Ok(id);
         }
     }
-    let branch: Option<i64> =
-        sqlx::query_scalar("SELECT branch_id FROM clients WHERE id = ? AND erased_at IS NULL")
-            .bind(client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let branch: Option<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
+        "SELECT branch_id FROM clients WHERE id = ? AND erased_at IS NULL"
+    )
+    .bind(client_id)
+    .fetch_optional(c)
+    .await)?;
     let branch = branch.ok_or(AppError::NotFound)?;
-    check_car(&mut tx, car_model_id).await?;
+    check_car(tx.backend(), car_model_id).await?;
     if let Some(document) = contract_document_id {
         // The contract must be one of this client's own documents.
-        let own: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM documents WHERE id = ? AND client_id = ?")
-                .bind(document)
-                .bind(client_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let own: Option<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
+            "SELECT id FROM documents WHERE id = ? AND client_id = ?"
+        )
+        .bind(document)
+        .bind(client_id)
+        .fetch_optional(c)
+        .await)?;
         own.ok_or_else(|| AppError::invalid("contract", InvalidCode::UnknownValue))?;
     }
-    let visit: Option<(i64, i64)> = sqlx::query_as(
+    let visit: Option<(i64, i64)> = crate::db_run!(tx, |c| {
+        sqlx::query_as(
         "SELECT id, branch_id FROM visits WHERE client_id = ? ORDER BY (left_at IS NULL) DESC, entered_at DESC LIMIT 1",
     )
     .bind(client_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(c).await
+    })?;
     let t = now();
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = crate::db_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO sales (client_id, visit_id, branch_id, car_model_id, price, sold_at, staff_id, created_at, \
          contract_document_id, submission_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -71,10 +76,10 @@ pub async fn record(
     .bind(t)
     .bind(contract_document_id)
     .bind(submission)
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c).await
+    })?;
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "record_sale",
         "client",
@@ -109,28 +114,33 @@ fn parse_submission(submission: &str) -> Result<Option<String>, AppError> {
     }
 }
 
-async fn check_car(conn: &mut sqlx::SqliteConnection, car_model_id: i64) -> Result<(), AppError> {
-    let car: Option<i64> = sqlx::query_scalar("SELECT id FROM car_models WHERE id = ?")
-        .bind(car_model_id)
-        .fetch_optional(conn)
-        .await?;
+async fn check_car(
+    mut conn: crate::infra::db::Conn<'_>,
+    car_model_id: i64,
+) -> Result<(), AppError> {
+    let car: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
+        "SELECT id FROM car_models WHERE id = ?"
+    )
+    .bind(car_model_id)
+    .fetch_optional(c)
+    .await)?;
     car.map(|_| ())
         .ok_or_else(|| AppError::invalid("car", InvalidCode::UnknownValue))
 }
 
 /// The sale as it stood, for the audit log of a correction or cancellation.
 async fn sale_of(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: crate::infra::db::Conn<'_>,
     client_id: i64,
     sale_id: i64,
 ) -> Result<(Option<i64>, i64, i64), AppError> {
-    let sale: Option<(Option<i64>, i64, i64)> = sqlx::query_as(
+    let sale: Option<(Option<i64>, i64, i64)> = crate::db_run!(conn, |c| sqlx::query_as(
         "SELECT car_model_id, price, sold_at FROM sales WHERE id = ? AND client_id = ?",
     )
     .bind(sale_id)
     .bind(client_id)
-    .fetch_optional(conn)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     sale.ok_or(AppError::NotFound)
 }
 
@@ -145,14 +155,17 @@ pub async fn correct(
 ) -> Result<(), AppError> {
     let price = parse_price(price)?;
     let mut tx = db.begin_write().await?;
-    let (old_car, old_price, _) = sale_of(&mut tx, client_id, sale_id).await?;
-    check_car(&mut tx, car_model_id).await?;
-    sqlx::query("UPDATE sales SET car_model_id = ?, price = ? WHERE id = ?")
-        .bind(car_model_id)
-        .bind(price)
-        .bind(sale_id)
-        .execute(&mut *tx)
-        .await?;
+    let (old_car, old_price, _) = sale_of(tx.backend(), client_id, sale_id).await?;
+    check_car(tx.backend(), car_model_id).await?;
+    crate::db_run!(tx, |c| sqlx::query(
+        "UPDATE sales SET car_model_id = ?, price = ? WHERE id = ?"
+    )
+    .bind(car_model_id)
+    .bind(price)
+    .bind(sale_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     let detail = serde_json::json!({
         "sale": sale_id,
         "car": [old_car, car_model_id],
@@ -160,7 +173,7 @@ pub async fn correct(
     })
     .to_string();
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "correct_sale",
         "client",
@@ -177,11 +190,12 @@ pub async fn correct(
 /// the log keeps what it was.
 pub async fn cancel(db: &Db, actor: i64, client_id: i64, sale_id: i64) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    let (car, price, sold_at) = sale_of(&mut tx, client_id, sale_id).await?;
-    sqlx::query("DELETE FROM sales WHERE id = ?")
+    let (car, price, sold_at) = sale_of(tx.backend(), client_id, sale_id).await?;
+    crate::db_run!(tx, |c| sqlx::query("DELETE FROM sales WHERE id = ?")
         .bind(sale_id)
-        .execute(&mut *tx)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     let detail = serde_json::json!({
         "sale": sale_id,
         "car": car,
@@ -190,7 +204,7 @@ pub async fn cancel(db: &Db, actor: i64, client_id: i64, sale_id: i64) -> Result
     })
     .to_string();
     audit::record(
-        &mut tx,
+        tx.backend(),
         Some(actor),
         "cancel_sale",
         "client",
