@@ -10,7 +10,7 @@ pub async fn record(
 ) -> Result<(), sqlx::Error> {
     crate::db_run!(conn, |c| {
         sqlx::query(
-        "INSERT INTO audit_log (at, staff_id, action, entity, entity_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (at, staff_id, action, entity, entity_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(crate::infra::now())
     .bind(staff_id)

@@ -387,7 +387,7 @@ mod tests {
         let insert = |login: &'static str, chat: i64| {
             sqlx::query(
                 "INSERT INTO staff (login, full_name, password_hash, role, telegram_chat_id, created_at, updated_at) \
-                 VALUES (?, 'A', '!', 'admin', ?, 0, 0)",
+                 VALUES ($1, 'A', '!', 'admin', $2, 0, 0)",
             )
             .bind(login)
             .bind(chat)

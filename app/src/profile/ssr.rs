@@ -41,7 +41,7 @@ pub async fn change_password(
         .await
         .map_err(|retry_after_secs| AppError::TooManyAttempts { retry_after_secs })?;
     let stored: Option<String> = crate::db_run!(state.db, |c| sqlx::query_scalar(
-        "SELECT password_hash FROM staff WHERE id = ? AND active = TRUE"
+        "SELECT password_hash FROM staff WHERE id = $1 AND active = TRUE"
     )
     .bind(user.id)
     .fetch_optional(c)
@@ -59,7 +59,7 @@ pub async fn change_password(
     let hash = password::hash(change.new.to_string()).await?;
     let mut tx = state.db.begin_write().await?;
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE staff SET password_hash = ?, updated_at = ? WHERE id = ?"
+        "UPDATE staff SET password_hash = $1, updated_at = $2 WHERE id = $3"
     )
     .bind(hash)
     .bind(now())

@@ -143,7 +143,7 @@ async fn ensure_reference_data(
             app::db_run!(conn, |c| {
                 sqlx::query(
                 "INSERT INTO branches (name, city, time_zone, utc_offset_minutes, opens_at, closes_at, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(name)
             .bind(city)
@@ -164,7 +164,7 @@ async fn ensure_reference_data(
     if models == 0 {
         for (brand, name, segment, price, _) in catalogue::CAR_MODELS {
             app::db_run!(conn, |c| sqlx::query(
-                "INSERT INTO car_models (brand, name, segment, base_price) VALUES (?, ?, ?, ?)",
+                "INSERT INTO car_models (brand, name, segment, base_price) VALUES ($1, $2, $3, $4)",
             )
             .bind(brand)
             .bind(name)
@@ -183,7 +183,7 @@ async fn ensure_reference_data(
     if consent == 0 {
         for (language, body) in catalogue::CONSENT_TEXTS {
             app::db_run!(conn, |c| {
-                sqlx::query("INSERT INTO consent_texts (version, language, body, created_at) VALUES (1, ?, ?, ?)")
+                sqlx::query("INSERT INTO consent_texts (version, language, body, created_at) VALUES (1, $1, $2, $3)")
                 .bind(language)
                 .bind(body)
                 .bind(now - 400 * 86_400)
@@ -213,7 +213,7 @@ async fn ensure_reference_data(
                 app::db_run!(conn, |c| {
                     sqlx::query(
                     "INSERT INTO staff (login, full_name, password_hash, role, branch_id, created_at, updated_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(&login)
                 .bind(format!("{first} {last} ({})", index + 1))

@@ -99,7 +99,7 @@ impl AuthnBackend for StaffBackend {
     async fn authenticate(&self, creds: Credentials) -> Result<Option<StaffUser>, AppError> {
         let login = creds.login.trim().to_lowercase();
         let user: Option<StaffUser> = crate::db_run!(self.db, |c| sqlx::query_as(&format!(
-            "{SELECT_ACTIVE} AND login = ?"
+            "{SELECT_ACTIVE} AND login = $1"
         ))
         .bind(&login)
         .fetch_optional(c)
@@ -122,7 +122,7 @@ impl AuthnBackend for StaffBackend {
             return Ok(user.clone());
         }
         let user: Option<StaffUser> = crate::db_run!(self.db, |c| sqlx::query_as(&format!(
-            "{SELECT_ACTIVE} AND id = ?"
+            "{SELECT_ACTIVE} AND id = $1"
         ))
         .bind(id)
         .fetch_optional(c)

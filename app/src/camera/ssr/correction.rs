@@ -14,7 +14,7 @@ pub async fn reject_match_of(
     event_id: i64,
 ) -> Result<i64, AppError> {
     let owner: Option<i64> = crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT client_id FROM camera_events WHERE id = ? AND rejected = FALSE"
+        "SELECT client_id FROM camera_events WHERE id = $1 AND rejected = FALSE"
     )
     .bind(event_id)
     .fetch_optional(c)
@@ -35,7 +35,7 @@ pub async fn reject_match(db: &Db, actor: i64, event_id: i64) -> Result<i64, App
     // (client, visit, snapshot, already rejected)
     type EventRow = (Option<i64>, Option<i64>, Option<String>, bool);
     let found: Option<EventRow> = crate::db_run!(tx, |c| sqlx::query_as(
-        "SELECT client_id, visit_id, snapshot_path, rejected FROM camera_events WHERE id = ?",
+        "SELECT client_id, visit_id, snapshot_path, rejected FROM camera_events WHERE id = $1",
     )
     .bind(event_id)
     .fetch_optional(c)
@@ -45,19 +45,21 @@ pub async fn reject_match(db: &Db, actor: i64, event_id: i64) -> Result<i64, App
         Some(c) if !rejected => c,
         _ => return Err(AppError::NotFound),
     };
-    crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE camera_events SET client_id = NULL, similarity = NULL, rejected = TRUE WHERE id = ?"
+    crate::db_run!(tx, |c| {
+        sqlx::query(
+        "UPDATE camera_events SET client_id = NULL, similarity = NULL, rejected = TRUE WHERE id = $1"
     )
     .bind(event_id)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     if let Some(face) = &snapshot {
         super::gallery::drop_capture(tx.backend(), client, face).await?;
     }
     crate::db_run!(tx, |c| {
         sqlx::query(
-        "INSERT INTO face_templates (client_id, image_path, rejected, created_at) VALUES (?, ?, TRUE, ?)",
+        "INSERT INTO face_templates (client_id, image_path, rejected, created_at) VALUES ($1, $2, TRUE, $3)",
     )
     .bind(client)
     .bind(&snapshot)
@@ -68,7 +70,7 @@ pub async fn reject_match(db: &Db, actor: i64, event_id: i64) -> Result<i64, App
     // and the client's counts are rebuilt from their remaining visits.
     if let Some(visit) = visit {
         let camera_opened: Option<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
-            "SELECT id FROM visits WHERE id = ? AND client_id = ? AND started_by = 'camera'",
+            "SELECT id FROM visits WHERE id = $1 AND client_id = $2 AND started_by = 'camera'",
         )
         .bind(visit)
         .bind(client)
@@ -76,14 +78,14 @@ pub async fn reject_match(db: &Db, actor: i64, event_id: i64) -> Result<i64, App
         .await)?;
         if camera_opened.is_some() {
             crate::db_run!(tx, |c| sqlx::query(
-                "UPDATE visits SET client_id = NULL, is_first_visit = FALSE WHERE id = ?"
+                "UPDATE visits SET client_id = NULL, is_first_visit = FALSE WHERE id = $1"
             )
             .bind(visit)
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
             crate::db_run!(tx, |c| sqlx::query(
-                "UPDATE camera_events SET client_id = NULL WHERE visit_id = ? AND client_id = ?",
+                "UPDATE camera_events SET client_id = NULL WHERE visit_id = $1 AND client_id = $2",
             )
             .bind(visit)
             .bind(client)
@@ -92,10 +94,10 @@ pub async fn reject_match(db: &Db, actor: i64, event_id: i64) -> Result<i64, App
             .map(|r| r.rows_affected()))?;
             crate::db_run!(tx, |c| {
                 sqlx::query(
-                "UPDATE clients SET visit_count = (SELECT COUNT(*) FROM visits WHERE client_id = ?1), \
-                 first_visit_at = (SELECT MIN(entered_at) FROM visits WHERE client_id = ?1), \
-                 last_visit_at = (SELECT MAX(entered_at) FROM visits WHERE client_id = ?1), \
-                 updated_at = ?2 WHERE id = ?1",
+                "UPDATE clients SET visit_count = (SELECT COUNT(*) FROM visits WHERE client_id = $1), \
+                 first_visit_at = (SELECT MIN(entered_at) FROM visits WHERE client_id = $1), \
+                 last_visit_at = (SELECT MAX(entered_at) FROM visits WHERE client_id = $1), \
+                 updated_at = $2 WHERE id = $1",
             )
             .bind(client)
             .bind(t)
@@ -103,7 +105,7 @@ pub async fn reject_match(db: &Db, actor: i64, event_id: i64) -> Result<i64, App
             })?;
             crate::db_run!(tx, |c| sqlx::query(
                 "UPDATE visits SET is_first_visit = TRUE WHERE id = \
-                 (SELECT id FROM visits WHERE client_id = ? ORDER BY entered_at LIMIT 1)",
+                 (SELECT id FROM visits WHERE client_id = $1 ORDER BY entered_at LIMIT 1)",
             )
             .bind(client)
             .execute(c)

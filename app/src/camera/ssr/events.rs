@@ -123,7 +123,7 @@ async fn earlier_answer(
     key: &str,
 ) -> Result<Option<EventOutcome>, AppError> {
     let found: Option<(i64, i64, Option<i64>)> = crate::db_run!(conn, |c| sqlx::query_as(
-        "SELECT id, device_id, visit_id FROM camera_events WHERE event_key = ?"
+        "SELECT id, device_id, visit_id FROM camera_events WHERE event_key = $1"
     )
     .bind(key)
     .fetch_optional(c)
@@ -217,7 +217,7 @@ async fn record_staff(
     let event_id: i64 = crate::db_run!(tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO camera_events (device_id, event_key, kind, staff_id, similarity, occurred_at, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(device.id)
     .bind(&input.key)
@@ -256,7 +256,7 @@ async fn record_in_tx(
     if let Some(client) = client_id {
         let known: Option<i64> = crate::db_run!(tx, |c| {
             sqlx::query_scalar(
-            "SELECT id FROM clients WHERE id = ? AND erased_at IS NULL AND biometric_opt_in = TRUE",
+            "SELECT id FROM clients WHERE id = $1 AND erased_at IS NULL AND biometric_opt_in = TRUE",
         )
         .bind(client)
         .fetch_optional(c).await
@@ -280,7 +280,7 @@ async fn record_in_tx(
             // this visit's end.
             let open: Option<i64> = crate::db_run!(tx, |c| {
                 sqlx::query_scalar(
-                "SELECT id FROM visits WHERE client_id = ? AND branch_id = ? AND left_at IS NULL \
+                "SELECT id FROM visits WHERE client_id = $1 AND branch_id = $2 AND left_at IS NULL \
                  ORDER BY entered_at DESC LIMIT 1",
             )
             .bind(client)
@@ -300,7 +300,7 @@ async fn record_in_tx(
                 Some(visit) => Some(visit),
                 None => crate::db_run!(tx, |c| {
                     sqlx::query_scalar(
-                        "SELECT id FROM visits WHERE branch_id = ? AND client_id IS NULL AND started_by = 'camera' \
+                        "SELECT id FROM visits WHERE branch_id = $1 AND client_id IS NULL AND started_by = 'camera' \
                          AND left_at IS NULL ORDER BY entered_at LIMIT 1",
                     )
                     .bind(device.branch_id)
@@ -313,7 +313,7 @@ async fn record_in_tx(
     let event_id: i64 = crate::db_run!(tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO camera_events (device_id, event_key, kind, client_id, visit_id, similarity, occurred_at, snapshot_path, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(device.id)
     .bind(&input.key)
@@ -402,8 +402,8 @@ async fn enter_unknown(
         }
         let stepped_out: Option<i64> = crate::db_run!(conn, |c| {
             sqlx::query_scalar(
-            "SELECT id FROM visits WHERE branch_id = ? AND stranger_key = ? AND client_id IS NULL \
-             AND ended_by = 'exit_camera' AND left_at BETWEEN ? AND ? ORDER BY left_at DESC LIMIT 1",
+            "SELECT id FROM visits WHERE branch_id = $1 AND stranger_key = $2 AND client_id IS NULL \
+             AND ended_by = 'exit_camera' AND left_at BETWEEN $3 AND $4 ORDER BY left_at DESC LIMIT 1",
         )
         .bind(device.branch_id)
         .bind(key)
@@ -413,7 +413,7 @@ async fn enter_unknown(
         })?;
         if let Some(visit) = stepped_out {
             crate::db_run!(conn, |c| sqlx::query(
-                "UPDATE visits SET left_at = NULL, ended_by = NULL WHERE id = ?"
+                "UPDATE visits SET left_at = NULL, ended_by = NULL WHERE id = $1"
             )
             .bind(visit)
             .execute(c)
@@ -431,7 +431,7 @@ async fn enter_unknown(
     let visit = visits::open(conn.backend(), &opening, t).await?.id();
     if let Some(key) = stranger {
         crate::db_run!(conn, |c| sqlx::query(
-            "UPDATE visits SET stranger_key = ? WHERE id = ?"
+            "UPDATE visits SET stranger_key = $1 WHERE id = $2"
         )
         .bind(key)
         .bind(visit)
@@ -450,7 +450,7 @@ pub async fn stranger_visit(
     key: &str,
 ) -> Result<Option<i64>, AppError> {
     Ok(crate::db_run!(conn, |c| sqlx::query_scalar(
-        "SELECT id FROM visits WHERE branch_id = ? AND stranger_key = ? AND left_at IS NULL \
+        "SELECT id FROM visits WHERE branch_id = $1 AND stranger_key = $2 AND left_at IS NULL \
          ORDER BY entered_at DESC LIMIT 1",
     )
     .bind(device.branch_id)

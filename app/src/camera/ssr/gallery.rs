@@ -19,7 +19,7 @@ pub struct Paired {
 pub async fn pair(db: &Db, code: &str) -> Result<Paired, AppError> {
     let (device, token) = crate::settings::ssr::devices::pair(db, code, "camera").await?;
     let (role, name): (Option<String>, String) = crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT camera_role, name FROM devices WHERE id = ?"
+        "SELECT camera_role, name FROM devices WHERE id = $1"
     )
     .bind(device.id)
     .fetch_one(c)
@@ -68,8 +68,8 @@ pub async fn keep_capture(
         return Ok(());
     }
     let recent: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
-        "SELECT id FROM face_templates WHERE client_id = ? AND rejected = FALSE \
-         AND image_path IS NOT NULL AND created_at > ? LIMIT 1",
+        "SELECT id FROM face_templates WHERE client_id = $1 AND rejected = FALSE \
+         AND image_path IS NOT NULL AND created_at > $2 LIMIT 1",
     )
     .bind(client_id)
     .bind(at - CAPTURE_EVERY_SECONDS)
@@ -80,7 +80,7 @@ pub async fn keep_capture(
     }
     crate::db_run!(conn, |c| {
         sqlx::query(
-        "INSERT INTO face_templates (client_id, image_path, rejected, created_at) VALUES (?, ?, FALSE, ?)",
+        "INSERT INTO face_templates (client_id, image_path, rejected, created_at) VALUES ($1, $2, FALSE, $3)",
     )
     .bind(client_id)
     .bind(image_path)
@@ -89,8 +89,8 @@ pub async fn keep_capture(
     })?;
     crate::db_run!(conn, |c| {
         sqlx::query(
-        "DELETE FROM face_templates WHERE client_id = ? AND rejected = FALSE AND id NOT IN \
-         (SELECT id FROM face_templates WHERE client_id = ? AND rejected = FALSE ORDER BY id DESC LIMIT ?)",
+        "DELETE FROM face_templates WHERE client_id = $1 AND rejected = FALSE AND id NOT IN \
+         (SELECT id FROM face_templates WHERE client_id = $2 AND rejected = FALSE ORDER BY id DESC LIMIT $3)",
     )
     .bind(client_id)
     .bind(client_id)
@@ -107,7 +107,7 @@ pub async fn drop_capture(
     image_path: &str,
 ) -> Result<(), sqlx::Error> {
     crate::db_run!(conn, |c| sqlx::query(
-        "DELETE FROM face_templates WHERE client_id = ? AND image_path = ? AND rejected = FALSE",
+        "DELETE FROM face_templates WHERE client_id = $1 AND image_path = $2 AND rejected = FALSE",
     )
     .bind(client_id)
     .bind(image_path)
@@ -124,7 +124,7 @@ pub async fn drop_captures(
     client_id: i64,
 ) -> Result<(), sqlx::Error> {
     crate::db_run!(conn, |c| sqlx::query(
-        "DELETE FROM face_templates WHERE client_id = ? AND rejected = FALSE"
+        "DELETE FROM face_templates WHERE client_id = $1 AND rejected = FALSE"
     )
     .bind(client_id)
     .execute(c)
@@ -151,7 +151,7 @@ pub struct Gallery {
 
 pub async fn biometrics_enabled(db: &Db, branch_id: i64) -> Result<bool, AppError> {
     Ok(crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT biometrics_enabled FROM branches WHERE id = ?"
+        "SELECT biometrics_enabled FROM branches WHERE id = $1"
     )
     .bind(branch_id)
     .fetch_optional(c)
@@ -173,16 +173,18 @@ pub async fn gallery(db: &Db, device: &Device) -> Result<Gallery, AppError> {
     // changes within one second still differ.
     let rows: Vec<(i64, i64, Option<String>, Option<String>)> = crate::db_run!(db, |c| {
         sqlx::query_as(
-        "SELECT c.id, \
-           MAX(c.updated_at, COALESCE(MAX(f.created_at), 0)) * 1000 + COALESCE(MAX(f.id), 0) % 1000, \
-           GROUP_CONCAT(CASE WHEN f.rejected = FALSE THEN f.id END), \
-           GROUP_CONCAT(CASE WHEN f.rejected = TRUE THEN f.id END) \
+            "SELECT c.id, \
+           CASE WHEN c.updated_at > COALESCE(MAX(f.created_at), 0) THEN c.updated_at \
+                ELSE COALESCE(MAX(f.created_at), 0) END * 1000 + COALESCE(MAX(f.id), 0) % 1000, \
+           string_agg(CAST(CASE WHEN f.rejected = FALSE THEN f.id END AS TEXT), ','), \
+           string_agg(CAST(CASE WHEN f.rejected = TRUE THEN f.id END AS TEXT), ',') \
          FROM clients c LEFT JOIN face_templates f \
            ON f.client_id = c.id AND f.image_path IS NOT NULL \
          WHERE c.biometric_opt_in = TRUE AND c.erased_at IS NULL AND c.photo_path IS NOT NULL \
          GROUP BY c.id ORDER BY c.id",
-    )
-    .fetch_all(c).await
+        )
+        .fetch_all(c)
+        .await
     })?;
     let urls = |ids: Option<String>, kind: &str| -> Vec<String> {
         ids.unwrap_or_default()
@@ -223,7 +225,7 @@ pub async fn gallery_photo(db: &Db, device: &Device, client_id: i64) -> Result<S
         return Err(AppError::NotFound);
     }
     crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT photo_path FROM clients WHERE id = ? AND biometric_opt_in = TRUE \
+        "SELECT photo_path FROM clients WHERE id = $1 AND biometric_opt_in = TRUE \
          AND erased_at IS NULL AND photo_path IS NOT NULL",
     )
     .bind(client_id)
@@ -245,7 +247,7 @@ pub async fn template_face(
     }
     crate::db_run!(db, |c| sqlx::query_scalar(
         "SELECT f.image_path FROM face_templates f JOIN clients c ON c.id = f.client_id \
-         WHERE f.id = ? AND f.rejected = ? AND f.image_path IS NOT NULL \
+         WHERE f.id = $1 AND f.rejected = $2 AND f.image_path IS NOT NULL \
          AND c.biometric_opt_in = TRUE AND c.erased_at IS NULL",
     )
     .bind(id)

@@ -30,7 +30,7 @@ pub async fn set_retention_days(db: &Db, actor: i64, days: &str) -> Result<(), A
     }
     let mut tx = db.begin_write().await?;
     crate::db_run!(tx, |c| sqlx::query(
-        "INSERT INTO settings (key, value) VALUES ('snapshot_retention_days', ?) \
+        "INSERT INTO settings (key, value) VALUES ('snapshot_retention_days', $1) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(days.to_string())
@@ -58,7 +58,7 @@ pub async fn purge_snapshots(db: &Db, data_dir: &Path) -> Result<usize, AppError
     let old: Vec<(i64, String)> = crate::db_run!(db, |c| {
         sqlx::query_as(
         "SELECT id, snapshot_path FROM camera_events WHERE client_id IS NULL \
-         AND snapshot_path IS NOT NULL AND occurred_at < ? \
+         AND snapshot_path IS NOT NULL AND occurred_at < $1 \
          AND snapshot_path NOT IN (SELECT image_path FROM face_templates WHERE image_path IS NOT NULL) \
          LIMIT 1000",
     )
@@ -71,7 +71,7 @@ pub async fn purge_snapshots(db: &Db, data_dir: &Path) -> Result<usize, AppError
     let mut tx = db.begin_write().await?;
     for (id, _) in &old {
         crate::db_run!(tx, |c| sqlx::query(
-            "UPDATE camera_events SET snapshot_path = NULL WHERE id = ?"
+            "UPDATE camera_events SET snapshot_path = NULL WHERE id = $1"
         )
         .bind(id)
         .execute(c)

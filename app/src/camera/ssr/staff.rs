@@ -24,7 +24,7 @@ async fn active_member(
     staff_id: i64,
 ) -> Result<(), AppError> {
     let active: Option<bool> = crate::db_run!(conn, |c| sqlx::query_scalar(
-        "SELECT active FROM staff WHERE id = ?"
+        "SELECT active FROM staff WHERE id = $1"
     )
     .bind(staff_id)
     .fetch_optional(c)
@@ -42,7 +42,7 @@ pub async fn status(db: &Db, user: &Staff, staff_id: i64) -> Result<Option<Staff
         "SELECT f.staff_id, s.full_name, f.created_at AS enrolled_at, f.consent_at, \
          e.full_name AS enrolled_by \
          FROM staff_faces f JOIN staff s ON s.id = f.staff_id JOIN staff e ON e.id = f.enrolled_by \
-         WHERE f.staff_id = ?",
+         WHERE f.staff_id = $1",
     )
     .bind(staff_id)
     .fetch_optional(c)
@@ -104,7 +104,7 @@ async fn replace(
     let previous = delete_row(tx.backend(), staff_id).await?;
     crate::db_run!(tx, |c| sqlx::query(
         "INSERT INTO staff_faces (staff_id, photo_path, consent_at, enrolled_by, created_at) \
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(staff_id)
     .bind(stored)
@@ -132,7 +132,7 @@ async fn delete_row(
     staff_id: i64,
 ) -> Result<Option<String>, AppError> {
     Ok(crate::db_run!(conn, |c| sqlx::query_scalar(
-        "DELETE FROM staff_faces WHERE staff_id = ? RETURNING photo_path"
+        "DELETE FROM staff_faces WHERE staff_id = $1 RETURNING photo_path"
     )
     .bind(staff_id)
     .fetch_optional(c)
@@ -190,7 +190,7 @@ pub async fn gallery_photo(db: &Db, device: &Device, staff_id: i64) -> Result<St
     }
     crate::db_run!(db, |c| sqlx::query_scalar(
         "SELECT f.photo_path FROM staff_faces f JOIN staff s ON s.id = f.staff_id \
-         WHERE f.staff_id = ? AND s.active = TRUE",
+         WHERE f.staff_id = $1 AND s.active = TRUE",
     )
     .bind(staff_id)
     .fetch_optional(c)
@@ -205,7 +205,7 @@ pub(super) async fn is_enrolled(
 ) -> Result<bool, AppError> {
     let found: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
         "SELECT f.staff_id FROM staff_faces f JOIN staff s ON s.id = f.staff_id \
-         WHERE f.staff_id = ? AND s.active = TRUE",
+         WHERE f.staff_id = $1 AND s.active = TRUE",
     )
     .bind(staff_id)
     .fetch_optional(c)
@@ -222,7 +222,7 @@ pub(super) async fn record_passage(
     at: i64,
 ) -> Result<(), AppError> {
     let offset: i32 = crate::db_run!(conn, |c| sqlx::query_scalar(
-        "SELECT utc_offset_minutes FROM branches WHERE id = ?"
+        "SELECT utc_offset_minutes FROM branches WHERE id = $1"
     )
     .bind(device.branch_id)
     .fetch_one(c)
@@ -235,7 +235,7 @@ pub(super) async fn record_passage(
     };
     crate::db_run!(conn, |c| sqlx::query(
         "INSERT INTO staff_presence (staff_id, branch_id, day, first_in, last_out, passages) \
-         VALUES (?, ?, ?, ?, ?, 1) \
+         VALUES ($1, $2, $3, $4, $5, 1) \
          ON CONFLICT (branch_id, day, staff_id) DO UPDATE SET \
            first_in = CASE WHEN staff_presence.first_in IS NULL THEN excluded.first_in \
                            WHEN excluded.first_in IS NULL THEN staff_presence.first_in \
@@ -266,7 +266,7 @@ pub async fn presence(db: &Db, days: i64) -> Result<Vec<PresenceRow>, AppError> 
         "SELECT p.day, b.name AS branch, s.full_name AS name, p.first_in, p.last_out, p.passages, \
          b.utc_offset_minutes AS offset_minutes \
          FROM staff_presence p JOIN staff s ON s.id = p.staff_id JOIN branches b ON b.id = p.branch_id \
-         WHERE p.day >= ? ORDER BY p.day DESC, b.name, s.full_name LIMIT 500",
+         WHERE p.day >= $1 ORDER BY p.day DESC, b.name, s.full_name LIMIT 500",
     )
     .bind(today - days)
     .fetch_all(c).await

@@ -20,7 +20,7 @@ async fn check_references(
 ) -> Result<(), AppError> {
     if let Some(car) = input.car_model_id {
         let found: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
-            "SELECT id FROM car_models WHERE id = ?"
+            "SELECT id FROM car_models WHERE id = $1"
         )
         .bind(car)
         .fetch_optional(c)
@@ -64,7 +64,7 @@ pub async fn insert_client(
     crate::visits::ssr::ensure_branch(conn.backend(), branch_id).await?;
     crate::db_run!(conn, |c| sqlx::query_scalar(
         "INSERT INTO clients (branch_id, full_name, phone, birth_year, gender, source, car_model_id, search_text, \
-         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(branch_id)
     .bind(&input.full_name)
@@ -84,8 +84,8 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: &ClientInput) -> Result
     let mut tx = db.begin_write().await?;
     check_references(tx.backend(), input).await?;
     let updated = crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE clients SET full_name = ?, phone = ?, birth_year = ?, gender = ?, source = ?, car_model_id = ?, \
-         search_text = ?, updated_at = ? WHERE id = ? AND erased_at IS NULL",
+        "UPDATE clients SET full_name = $1, phone = $2, birth_year = $3, gender = $4, source = $5, car_model_id = $6, \
+         search_text = $7, updated_at = $8 WHERE id = $9 AND erased_at IS NULL",
     )
     .bind(&input.full_name)
     .bind(&input.phone)
@@ -118,7 +118,7 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: &ClientInput) -> Result
 pub async fn set_biometric_opt_in(db: &Db, actor: i64, id: i64, on: bool) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
     let photo: Option<Option<String>> = crate::db_run!(tx, |c| sqlx::query_scalar(
-        "SELECT photo_path FROM clients WHERE id = ? AND erased_at IS NULL"
+        "SELECT photo_path FROM clients WHERE id = $1 AND erased_at IS NULL"
     )
     .bind(id)
     .fetch_optional(c)
@@ -128,7 +128,7 @@ pub async fn set_biometric_opt_in(db: &Db, actor: i64, id: i64, on: bool) -> Res
         return Err(AppError::invalid("photo", InvalidCode::Required));
     }
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE clients SET biometric_opt_in = ?, updated_at = ? WHERE id = ?"
+        "UPDATE clients SET biometric_opt_in = $1, updated_at = $2 WHERE id = $3"
     )
     .bind(on)
     .bind(crate::infra::now())
@@ -153,7 +153,7 @@ pub async fn set_biometric_opt_in(db: &Db, actor: i64, id: i64, on: bool) -> Res
 /// The branch a client belongs to, for role checks.
 pub async fn branch_of(db: &Db, id: i64) -> Result<i64, AppError> {
     crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT branch_id FROM clients WHERE id = ? AND erased_at IS NULL"
+        "SELECT branch_id FROM clients WHERE id = $1 AND erased_at IS NULL"
     )
     .bind(id)
     .fetch_optional(c)
@@ -179,7 +179,7 @@ pub async fn check_access(
     }
     let visiting: Option<i64> = crate::db_run!(db, |c| {
         sqlx::query_scalar(
-        "SELECT 1 FROM visits WHERE client_id = ? AND branch_id = ? AND left_at IS NULL LIMIT 1",
+        "SELECT id FROM visits WHERE client_id = $1 AND branch_id = $2 AND left_at IS NULL LIMIT 1",
     )
     .bind(client_id)
     .bind(own)
@@ -191,7 +191,7 @@ pub async fn check_access(
 /// A client's branch (for role checks) and stored photo, if any.
 pub async fn branch_and_photo(db: &Db, id: i64) -> Result<(i64, Option<String>), AppError> {
     crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT branch_id, photo_path FROM clients WHERE id = ? AND erased_at IS NULL"
+        "SELECT branch_id, photo_path FROM clients WHERE id = $1 AND erased_at IS NULL"
     )
     .bind(id)
     .fetch_optional(c)
@@ -229,7 +229,7 @@ pub async fn load_card(
                 c.car_model_id, m.brand || ' ' || m.name AS car, c.consent_at, c.consent_version, c.consent_language, \
                 c.biometric_opt_in, c.created_at, c.visit_count, c.photo_path IS NOT NULL AS has_photo \
          FROM clients c JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id \
-         WHERE c.id = ? AND c.erased_at IS NULL",
+         WHERE c.id = $1 AND c.erased_at IS NULL",
     )
     .bind(id)
     .fetch_optional(c).await)?
@@ -238,7 +238,7 @@ pub async fn load_card(
     let visit_rows: Vec<VisitRow> = crate::db_run!(db, |c| {
         sqlx::query_as(
         "SELECT v.id, b.name, v.entered_at, v.left_at, v.started_by, v.ended_by FROM visits v \
-         JOIN branches b ON b.id = v.branch_id WHERE v.client_id = ? ORDER BY v.entered_at DESC LIMIT 200",
+         JOIN branches b ON b.id = v.branch_id WHERE v.client_id = $1 ORDER BY v.entered_at DESC LIMIT 200",
     )
     .bind(id)
     .fetch_all(c).await
@@ -247,7 +247,7 @@ pub async fn load_card(
     let service_rows: Vec<ServiceRow> = crate::db_run!(db, |c| {
         sqlx::query_as(
         "SELECT s.visit_id, s.kind, s.requested_at, st.full_name, s.note FROM service_requests s \
-         LEFT JOIN staff st ON st.id = s.staff_id WHERE s.client_id = ? ORDER BY s.requested_at",
+         LEFT JOIN staff st ON st.id = s.staff_id WHERE s.client_id = $1 ORDER BY s.requested_at",
     )
     .bind(id)
     .fetch_all(c).await
@@ -255,7 +255,7 @@ pub async fn load_card(
     let camera_matches: Vec<(i64, i64, Option<f64>)> = crate::db_run!(db, |c| {
         sqlx::query_as(
         "SELECT visit_id, id, similarity FROM camera_events \
-         WHERE client_id = ? AND kind = 'enter' AND rejected = FALSE AND visit_id IS NOT NULL ORDER BY id",
+         WHERE client_id = $1 AND kind = 'enter' AND rejected = FALSE AND visit_id IS NOT NULL ORDER BY id",
     )
     .bind(id)
     .fetch_all(c).await
@@ -291,20 +291,20 @@ pub async fn load_card(
         sqlx::query_as(
         "SELECT s.id, s.car_model_id, m.brand || ' ' || m.name AS car, s.price, s.sold_at, b.name AS branch, s.contract_document_id FROM sales s \
          JOIN branches b ON b.id = s.branch_id LEFT JOIN car_models m ON m.id = s.car_model_id \
-         WHERE s.client_id = ? ORDER BY s.sold_at DESC",
+         WHERE s.client_id = $1 ORDER BY s.sold_at DESC",
     )
     .bind(id)
     .fetch_all(c).await
     })?;
     let documents: Vec<DocumentEntry> = crate::db_run!(db, |c| {
         sqlx::query_as(
-        "SELECT id, kind, file_name, size_bytes, uploaded_at FROM documents WHERE client_id = ? ORDER BY uploaded_at DESC",
+        "SELECT id, kind, file_name, size_bytes, uploaded_at FROM documents WHERE client_id = $1 ORDER BY uploaded_at DESC",
     )
     .bind(id)
     .fetch_all(c).await
     })?;
     let offset_minutes: i32 = crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT utc_offset_minutes FROM branches WHERE id = ?"
+        "SELECT utc_offset_minutes FROM branches WHERE id = $1"
     )
     .bind(client.branch_id)
     .fetch_one(c)
@@ -341,7 +341,7 @@ pub async fn load_card(
 pub async fn refold_search_texts(db: &Db) -> Result<u64, AppError> {
     const KEY: &str = "search_fold_version";
     let done: Option<String> = crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT value FROM settings WHERE key = ?"
+        "SELECT value FROM settings WHERE key = $1"
     )
     .bind(KEY)
     .fetch_optional(c)
@@ -361,7 +361,7 @@ pub async fn refold_search_texts(db: &Db) -> Result<u64, AppError> {
         let text = search_text(&name, &phone);
         if text != stored {
             crate::db_run!(tx, |c| sqlx::query(
-                "UPDATE clients SET search_text = ? WHERE id = ?"
+                "UPDATE clients SET search_text = $1 WHERE id = $2"
             )
             .bind(text)
             .bind(id)
@@ -371,14 +371,16 @@ pub async fn refold_search_texts(db: &Db) -> Result<u64, AppError> {
             changed += 1;
         }
     }
-    crate::db_run!(tx, |c| sqlx::query(
-        "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)"
+    crate::db_run!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
     )
     .bind(KEY)
     .bind(FOLD_VERSION.to_string())
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     tx.commit().await?;
     Ok(changed)
 }

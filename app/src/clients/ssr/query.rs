@@ -21,7 +21,7 @@ pub async fn search_as(
         search.served_at = Some(own);
     } else if let Some(branch) = search.branch {
         let known: Option<i64> = crate::db_run!(db, |c| sqlx::query_scalar(
-            "SELECT id FROM branches WHERE id = ?"
+            "SELECT id FROM branches WHERE id = $1"
         )
         .bind(branch)
         .fetch_optional(c)

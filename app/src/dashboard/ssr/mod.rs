@@ -28,7 +28,7 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
         sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN is_first_visit THEN 1 ELSE 0 END), 0), \
                 COALESCE(SUM(CASE WHEN client_id IS NOT NULL AND NOT is_first_visit THEN 1 ELSE 0 END), 0) \
-         FROM visits WHERE entered_at >= ? AND entered_at <= ? AND (? IS NULL OR branch_id = ?)",
+         FROM visits WHERE entered_at >= $1 AND entered_at <= $2 AND ($3 IS NULL OR branch_id = $4)",
     )
     .bind(today)
     .bind(now)
@@ -39,7 +39,7 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
     // Same weekday last week, up to the same time of day.
     let visits_last_week: i64 = crate::db_run!(db, |c| {
         sqlx::query_scalar(
-        "SELECT COUNT(*) FROM visits WHERE entered_at >= ? AND entered_at <= ? AND (? IS NULL OR branch_id = ?)",
+        "SELECT COUNT(*) FROM visits WHERE entered_at >= $1 AND entered_at <= $2 AND ($3 IS NULL OR branch_id = $4)",
     )
     .bind(today - 7 * DAY)
     .bind(now - 7 * DAY)
@@ -47,19 +47,21 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
     .bind(branch_id)
     .fetch_one(c).await
     })?;
-    let test_drives_today: i64 = crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM service_requests WHERE kind = 'test_drive' AND requested_at >= ? \
-         AND requested_at <= ? AND (? IS NULL OR branch_id = ?)",
+    let test_drives_today: i64 = crate::db_run!(db, |c| {
+        sqlx::query_scalar(
+        "SELECT COUNT(*) FROM service_requests WHERE kind = 'test_drive' AND requested_at >= $1 \
+         AND requested_at <= $2 AND ($3 IS NULL OR branch_id = $4)",
     )
     .bind(today)
     .bind(now)
     .bind(branch_id)
     .bind(branch_id)
     .fetch_one(c)
-    .await)?;
+    .await
+    })?;
     let sales_today: i64 = crate::db_run!(db, |c| {
         sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sales WHERE sold_at >= ? AND sold_at <= ? AND (? IS NULL OR branch_id = ?)",
+        "SELECT COUNT(*) FROM sales WHERE sold_at >= $1 AND sold_at <= $2 AND ($3 IS NULL OR branch_id = $4)",
     )
     .bind(today)
     .bind(now)
@@ -85,11 +87,11 @@ pub async fn overview(db: &Db, branch_id: Option<i64>, now: i64) -> Result<Overv
         sqlx::query_as(
         "SELECT v.id, v.client_id, c.full_name, b.name, v.entered_at, v.is_first_visit, \
                 COALESCE(c.visit_count, 0), \
-                (SELECT GROUP_CONCAT(s.kind, ',') FROM service_requests s WHERE s.visit_id = v.id), \
+                (SELECT string_agg(s.kind, ',') FROM service_requests s WHERE s.visit_id = v.id), \
                 COALESCE(c.photo_path IS NOT NULL, FALSE), \
                 (SELECT p.probability FROM client_scores p WHERE p.client_id = v.client_id) \
          FROM visits v JOIN branches b ON b.id = v.branch_id LEFT JOIN clients c ON c.id = v.client_id \
-         WHERE v.left_at IS NULL AND (? IS NULL OR v.branch_id = ?) \
+         WHERE v.left_at IS NULL AND ($1 IS NULL OR v.branch_id = $2) \
          ORDER BY v.entered_at DESC LIMIT 200",
     )
     .bind(branch_id)
@@ -182,7 +184,7 @@ mod tests {
         ] {
             crate::db_run!(db, |c| sqlx::query(
                 "INSERT INTO visits (id, visit_token, client_id, branch_id, entered_at, left_at, started_by, is_first_visit, created_at) \
-                 VALUES (?, ?, ?, 1, ?, ?, 'manual', ?, 0)",
+                 VALUES ($1, $2, $3, 1, $4, $5, 'manual', $6, 0)",
             )
             .bind(id)
             .bind(format!("token-{id}"))
@@ -194,7 +196,7 @@ mod tests {
             .unwrap();
         }
         crate::db_run!(db, |c| sqlx::query(
-            "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at) VALUES (1, 1, 1, 'test_drive', ?)",
+            "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at) VALUES (1, 1, 1, 'test_drive', $1)",
         )
         .bind(now - 1800)
         .execute(c).await.map(|r| r.rows_affected()))

@@ -50,7 +50,7 @@ async fn replayed(
     let found: Option<(Option<i64>, Option<i64>, bool)> =
         crate::db_run!(conn, |c| sqlx::query_as(
             "SELECT k.client_id, k.visit_id, k.new_client FROM kiosk_submissions k \
-         WHERE k.device_id = ? AND k.submission_id = ?",
+         WHERE k.device_id = $1 AND k.submission_id = $2",
         )
         .bind(device.id)
         .bind(submission)
@@ -72,7 +72,7 @@ async fn remember(
     crate::db_run!(conn, |c| {
         sqlx::query(
         "INSERT INTO kiosk_submissions (device_id, submission_id, client_id, visit_id, new_client, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(device.id)
     .bind(submission)
@@ -89,7 +89,7 @@ async fn remember(
 pub async fn lookup(db: &Db, phone: &str) -> Result<Option<KnownClient>, AppError> {
     let phone = clients::normalize_phone(phone)?;
     let found: Option<(Option<String>, Option<i64>)> = crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT full_name, consent_version FROM clients WHERE phone = ? AND erased_at IS NULL",
+        "SELECT full_name, consent_version FROM clients WHERE phone = $1 AND erased_at IS NULL",
     )
     .bind(&phone)
     .fetch_optional(c)
@@ -142,7 +142,7 @@ pub async fn recognise(
     };
     let found: Option<(Option<String>, Option<i64>)> =
         crate::db_run!(state.db, |c| sqlx::query_as(
-            "SELECT full_name, consent_version FROM clients WHERE id = ? AND erased_at IS NULL \
+            "SELECT full_name, consent_version FROM clients WHERE id = $1 AND erased_at IS NULL \
          AND biometric_opt_in = TRUE",
         )
         .bind(client_id)
@@ -217,8 +217,8 @@ async fn open_visit(
     {
         let theirs: Option<i64> = crate::db_run!(conn, |c| {
             sqlx::query_scalar(
-            "SELECT id FROM visits WHERE client_id IS NULL AND branch_id = ? AND left_at IS NULL \
-             AND stranger_key = ? ORDER BY entered_at DESC LIMIT 1",
+            "SELECT id FROM visits WHERE client_id IS NULL AND branch_id = $1 AND left_at IS NULL \
+             AND stranger_key = $2 ORDER BY entered_at DESC LIMIT 1",
         )
         .bind(device.branch_id)
         .bind(key)
@@ -229,8 +229,8 @@ async fn open_visit(
     if unknown.is_empty() && matches!(arrival, Arrival::New { .. }) {
         unknown = crate::db_run!(conn, |c| {
             sqlx::query_scalar(
-            "SELECT id FROM visits WHERE client_id IS NULL AND branch_id = ? AND left_at IS NULL \
-             AND started_by = 'camera' AND entered_at >= ? LIMIT 2",
+            "SELECT id FROM visits WHERE client_id IS NULL AND branch_id = $1 AND left_at IS NULL \
+             AND started_by = 'camera' AND entered_at >= $2 LIMIT 2",
         )
         .bind(device.branch_id)
         .bind(t - CAMERA_VISIT_WINDOW_SECS)
@@ -255,7 +255,7 @@ async fn open_visit(
         crate::db_run!(conn, |c| {
             sqlx::query(
             "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at, note) \
-             VALUES (?, ?, (SELECT branch_id FROM visits WHERE id = ?), ?, ?, 'kiosk')",
+             VALUES ($1, $2, (SELECT branch_id FROM visits WHERE id = $3), $4, $5, 'kiosk')",
         )
         .bind(visit_id)
         .bind(client_id)
@@ -310,8 +310,8 @@ async fn record_consent(
         return Err(AppError::invalid("language", InvalidCode::UnknownValue));
     }
     crate::db_run!(conn, |c| sqlx::query(
-        "UPDATE clients SET consent_at = ?, consent_version = ?, consent_language = ?, \
-         biometric_opt_in = COALESCE(?, biometric_opt_in), updated_at = ? WHERE id = ?",
+        "UPDATE clients SET consent_at = $1, consent_version = $2, consent_language = $3, \
+         biometric_opt_in = COALESCE($4, biometric_opt_in), updated_at = $5 WHERE id = $6",
     )
     .bind(t)
     .bind(consent.version)
@@ -354,14 +354,14 @@ pub async fn check_in_known(
     }
     let found: Option<(i64, Option<i64>)> = match (who, &phone) {
         (KnownBy::Client(id), _) => crate::db_run!(tx, |c| sqlx::query_as(
-            "SELECT id, consent_version FROM clients WHERE id = ? AND erased_at IS NULL \
+            "SELECT id, consent_version FROM clients WHERE id = $1 AND erased_at IS NULL \
                  AND biometric_opt_in = TRUE",
         )
         .bind(id)
         .fetch_optional(c)
         .await)?,
         (_, phone) => crate::db_run!(tx, |c| sqlx::query_as(
-            "SELECT id, consent_version FROM clients WHERE phone = ? AND erased_at IS NULL",
+            "SELECT id, consent_version FROM clients WHERE phone = $1 AND erased_at IS NULL",
         )
         .bind(phone)
         .fetch_optional(c)
@@ -502,7 +502,7 @@ async fn register_in_db(
     .await?;
     if let Some(path) = photo_path {
         crate::db_run!(tx, |c| sqlx::query(
-            "UPDATE clients SET photo_path = ? WHERE id = ?"
+            "UPDATE clients SET photo_path = $1 WHERE id = $2"
         )
         .bind(path)
         .bind(client_id)

@@ -44,39 +44,45 @@ pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppErr
         let day_start = time::day_start(day, offset);
         let closing = time::closing_time(day, closes, offset);
         let mut tx = db.begin_write().await?;
-        let already: Option<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
-            "SELECT id FROM notification_outbox WHERE kind = 'daily_summary' AND branch_id = ? \
-             AND json_extract(payload, '$.date') = ?",
+        let already: Option<i64> = crate::db_run!(tx, |c| {
+            sqlx::query_scalar(
+            "SELECT id FROM notification_outbox WHERE kind = 'daily_summary' AND branch_id = $1 \
+             AND json_extract(payload, '$.date') = $2",
         )
         .bind(branch)
         .bind(&date)
         .fetch_optional(c)
-        .await)?;
+        .await
+        })?;
         if already.is_some() {
             continue;
         }
-        let open: Vec<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
-            "SELECT id FROM visits WHERE branch_id = ? AND left_at IS NULL AND entered_at < ?",
+        let open: Vec<i64> = crate::db_run!(tx, |c| {
+            sqlx::query_scalar(
+            "SELECT id FROM visits WHERE branch_id = $1 AND left_at IS NULL AND entered_at < $2",
         )
         .bind(branch)
         .bind(closing)
         .fetch_all(c)
-        .await)?;
+        .await
+        })?;
         for visit in &open {
             visits::close_in(tx.backend(), None, *visit, VisitEnd::AutoClose, closing).await?;
         }
-        let (visits, new): (i64, i64) = crate::db_run!(tx, |c| sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(is_first_visit), 0) FROM visits \
-             WHERE branch_id = ? AND entered_at >= ? AND entered_at < ?",
+        let (visits, new): (i64, i64) = crate::db_run!(tx, |c| {
+            sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN is_first_visit THEN 1 ELSE 0 END), 0) FROM visits \
+             WHERE branch_id = $1 AND entered_at >= $2 AND entered_at < $3",
         )
         .bind(branch)
         .bind(day_start)
         .bind(day_start + 86_400)
         .fetch_one(c)
-        .await)?;
+        .await
+        })?;
         let known: i64 = crate::db_run!(tx, |c| {
             sqlx::query_scalar(
-            "SELECT COUNT(*) FROM visits WHERE branch_id = ? AND entered_at >= ? AND entered_at < ? \
+            "SELECT COUNT(*) FROM visits WHERE branch_id = $1 AND entered_at >= $2 AND entered_at < $3 \
              AND client_id IS NOT NULL AND is_first_visit = FALSE",
         )
         .bind(branch)
@@ -84,23 +90,27 @@ pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppErr
         .bind(day_start + 86_400)
         .fetch_one(c).await
         })?;
-        let test_drives: i64 = crate::db_run!(tx, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM service_requests WHERE branch_id = ? AND kind = 'test_drive' \
-             AND requested_at >= ? AND requested_at < ?",
+        let test_drives: i64 = crate::db_run!(tx, |c| {
+            sqlx::query_scalar(
+            "SELECT COUNT(*) FROM service_requests WHERE branch_id = $1 AND kind = 'test_drive' \
+             AND requested_at >= $2 AND requested_at < $3",
         )
         .bind(branch)
         .bind(day_start)
         .bind(day_start + 86_400)
         .fetch_one(c)
-        .await)?;
-        let sales: i64 = crate::db_run!(tx, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sales WHERE branch_id = ? AND sold_at >= ? AND sold_at < ?",
+        .await
+        })?;
+        let sales: i64 = crate::db_run!(tx, |c| {
+            sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sales WHERE branch_id = $1 AND sold_at >= $2 AND sold_at < $3",
         )
         .bind(branch)
         .bind(day_start)
         .bind(day_start + 86_400)
         .fetch_one(c)
-        .await)?;
+        .await
+        })?;
         let summary = DaySummary {
             date,
             visits,
@@ -153,7 +163,7 @@ mod tests {
         for branch in [1, 2] {
             crate::db_run!(db, |c| sqlx::query(
                 "INSERT INTO visits (visit_token, branch_id, entered_at, started_by, is_first_visit, created_at) \
-                 VALUES (?, ?, ?, 'manual', FALSE, 0)",
+                 VALUES ($1, $2, $3, 'manual', FALSE, 0)",
             )
             .bind(format!("token-{branch}"))
             .bind(branch)

@@ -9,7 +9,7 @@ use crate::vocab::NotifyKind;
 /// Whether `staff_id` has linked a chat, and the kinds they want.
 pub async fn status(db: &Db, staff_id: i64) -> Result<TelegramLink, AppError> {
     let (chat, kinds): (Option<i64>, String) = crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT telegram_chat_id, notify_kinds FROM staff WHERE id = ?"
+        "SELECT telegram_chat_id, notify_kinds FROM staff WHERE id = $1"
     )
     .bind(staff_id)
     .fetch_one(c)
@@ -25,7 +25,7 @@ pub async fn new_code(db: &Db, staff_id: i64) -> Result<String, AppError> {
     let code = crate::settings::ssr::devices::new_code();
     let mut tx = db.begin_write().await?;
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE staff SET telegram_link_code = ?, telegram_link_expires_at = ? WHERE id = ?",
+        "UPDATE staff SET telegram_link_code = $1, telegram_link_expires_at = $2 WHERE id = $3",
     )
     .bind(tokens::sha256_hex(code.as_bytes()))
     .bind(now() + 15 * 60)
@@ -51,7 +51,7 @@ pub async fn save_kinds(db: &Db, staff_id: i64, kinds: &[String]) -> Result<(), 
         .collect();
     let mut tx = db.begin_write().await?;
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE staff SET notify_kinds = ? WHERE id = ?"
+        "UPDATE staff SET notify_kinds = $1 WHERE id = $2"
     )
     .bind(chosen.join(","))
     .bind(staff_id)

@@ -26,7 +26,7 @@ pub async fn enqueue(
     crate::db_run!(conn, |c| {
         sqlx::query(
         "INSERT INTO notification_outbox (kind, branch_id, client_id, visit_id, payload, created_at, next_attempt_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(notice.kind)
     .bind(notice.branch_id)
@@ -82,7 +82,7 @@ pub async fn unsent(db: &Db) -> Result<Vec<Pending>, sqlx::Error> {
 /// What the text of `row` says about its client and branch, as they are now.
 pub async fn facts(db: &Db, row: &Pending) -> Result<Facts, sqlx::Error> {
     let mut facts: Facts = crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT c.full_name AS name, c.phone, c.visit_count, c.photo_path,          (SELECT MAX(v.entered_at) FROM visits v WHERE v.client_id = c.id AND v.id IS NOT ?2) AS previous_visit,          (SELECT s.probability FROM client_scores s WHERE s.client_id = c.id) AS probability,          (SELECT m.brand || ' ' || m.name FROM car_models m WHERE m.id = c.car_model_id) AS car,          NULL AS branch, NULL AS utc_offset_minutes          FROM clients c WHERE c.id = ?1 AND c.erased_at IS NULL",
+        "SELECT c.full_name AS name, c.phone, c.visit_count, c.photo_path,          (SELECT MAX(v.entered_at) FROM visits v WHERE v.client_id = c.id AND v.id IS DISTINCT FROM $2) AS previous_visit,          (SELECT s.probability FROM client_scores s WHERE s.client_id = c.id) AS probability,          (SELECT m.brand || ' ' || m.name FROM car_models m WHERE m.id = c.car_model_id) AS car,          CAST(NULL AS TEXT) AS branch, CAST(NULL AS BIGINT) AS utc_offset_minutes          FROM clients c WHERE c.id = $1 AND c.erased_at IS NULL",
     )
     .bind(row.client_id)
     .bind(row.visit_id)
@@ -90,7 +90,7 @@ pub async fn facts(db: &Db, row: &Pending) -> Result<Facts, sqlx::Error> {
     .unwrap_or_default();
     if let Some(branch) = row.branch_id {
         let found: Option<(String, i64)> = crate::db_run!(db, |c| sqlx::query_as(
-            "SELECT name, utc_offset_minutes FROM branches WHERE id = ?"
+            "SELECT name, CAST(utc_offset_minutes AS BIGINT) FROM branches WHERE id = $1"
         )
         .bind(branch)
         .fetch_optional(c)
@@ -109,9 +109,9 @@ pub async fn recipients(db: &Db, row: &Pending) -> Result<Vec<Recipient>, sqlx::
         sqlx::query_as(
         "SELECT s.id AS staff_id, s.telegram_chat_id AS chat_id, s.language FROM staff s \
          WHERE s.active = TRUE AND s.telegram_chat_id IS NOT NULL \
-         AND (s.branch_id IS NULL OR ?1 IS NULL OR s.branch_id = ?1) \
-         AND (',' || s.notify_kinds || ',') LIKE ('%,' || ?2 || ',%') \
-         AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.outbox_id = ?3 AND d.staff_id = s.id) \
+         AND (s.branch_id IS NULL OR $1 IS NULL OR s.branch_id = $1) \
+         AND (',' || s.notify_kinds || ',') LIKE ('%,' || $2 || ',%') \
+         AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.outbox_id = $3 AND d.staff_id = s.id) \
          ORDER BY s.id",
     )
     .bind(row.branch_id)
@@ -130,7 +130,7 @@ pub async fn mark_delivered(
 ) -> Result<(), sqlx::Error> {
     crate::db_run!(db, |c| {
         sqlx::query(
-        "INSERT OR IGNORE INTO notification_deliveries (outbox_id, staff_id, sent_at) VALUES (?, ?, ?)",
+        "INSERT INTO notification_deliveries (outbox_id, staff_id, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(outbox_id)
     .bind(staff_id)
@@ -150,7 +150,7 @@ pub async fn postpone(
 ) -> Result<(), sqlx::Error> {
     crate::db_run!(db, |c| {
         sqlx::query(
-        "UPDATE notification_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+        "UPDATE notification_outbox SET attempts = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4",
     )
     .bind(attempts)
     .bind(next_attempt_at)
@@ -166,7 +166,7 @@ pub async fn postpone(
 pub async fn due_now(db: &Db, t: i64) -> Result<u64, sqlx::Error> {
     Ok(crate::db_run!(db, |c| {
         sqlx::query(
-        "UPDATE notification_outbox SET next_attempt_at = ? WHERE sent_at IS NULL AND next_attempt_at > ?",
+        "UPDATE notification_outbox SET next_attempt_at = $1 WHERE sent_at IS NULL AND next_attempt_at > $2",
     )
     .bind(t)
     .bind(t)
@@ -177,7 +177,7 @@ pub async fn due_now(db: &Db, t: i64) -> Result<u64, sqlx::Error> {
 /// Every recipient has the notification: it leaves the queue.
 pub async fn mark_sent(db: &Db, outbox_id: i64, t: i64) -> Result<(), sqlx::Error> {
     crate::db_run!(db, |c| sqlx::query(
-        "UPDATE notification_outbox SET sent_at = ? WHERE id = ?"
+        "UPDATE notification_outbox SET sent_at = $1 WHERE id = $2"
     )
     .bind(t)
     .bind(outbox_id)

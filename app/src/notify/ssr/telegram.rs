@@ -13,7 +13,7 @@ pub async fn linked_staff(
 ) -> Result<Option<crate::auth::ssr::StaffUser>, sqlx::Error> {
     crate::db_run!(db, |c| sqlx::query_as(
         "SELECT id, login, full_name, role, branch_id, language, password_hash FROM staff \
-         WHERE telegram_chat_id = ? AND active = TRUE",
+         WHERE telegram_chat_id = $1 AND active = TRUE",
     )
     .bind(chat_id)
     .fetch_optional(c)
@@ -34,7 +34,7 @@ pub async fn link_chat(
     let mut tx = db.begin_write().await?;
     let found: Option<(i64, String, String)> = crate::db_run!(tx, |c| {
         sqlx::query_as(
-        "SELECT id, full_name, language FROM staff WHERE telegram_link_code = ? AND telegram_link_expires_at > ? AND active = TRUE",
+        "SELECT id, full_name, language FROM staff WHERE telegram_link_code = $1 AND telegram_link_expires_at > $2 AND active = TRUE",
     )
     .bind(sha256_hex(code.as_bytes()))
     .bind(now())
@@ -45,7 +45,7 @@ pub async fn link_chat(
     };
     // A chat belongs to one staff member: unlink it from anyone else first.
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE staff SET telegram_chat_id = NULL WHERE telegram_chat_id = ?"
+        "UPDATE staff SET telegram_chat_id = NULL WHERE telegram_chat_id = $1"
     )
     .bind(chat_id)
     .execute(c)
@@ -53,7 +53,7 @@ pub async fn link_chat(
     .map(|r| r.rows_affected()))?;
     crate::db_run!(tx, |c| {
         sqlx::query(
-        "UPDATE staff SET telegram_chat_id = ?, telegram_link_code = NULL, telegram_link_expires_at = NULL WHERE id = ?",
+        "UPDATE staff SET telegram_chat_id = $1, telegram_link_code = NULL, telegram_link_expires_at = NULL WHERE id = $2",
     )
     .bind(chat_id)
     .bind(id)
@@ -67,7 +67,7 @@ pub async fn link_chat(
 /// the staff member can link again.
 pub async fn unlink_refusing_chat(db: &Db, staff_id: i64, chat_id: i64) -> Result<(), sqlx::Error> {
     crate::db_run!(db, |c| sqlx::query(
-        "UPDATE staff SET telegram_chat_id = NULL WHERE id = ? AND telegram_chat_id = ?"
+        "UPDATE staff SET telegram_chat_id = NULL WHERE id = $1 AND telegram_chat_id = $2"
     )
     .bind(staff_id)
     .bind(chat_id)

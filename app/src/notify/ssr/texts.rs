@@ -310,7 +310,7 @@ pub mod reports {
         let mut lines = Vec::new();
         for c in page.items {
             let score: Option<f64> = crate::db_run!(db, |e| sqlx::query_scalar(
-                "SELECT probability FROM client_scores WHERE client_id = ?"
+                "SELECT probability FROM client_scores WHERE client_id = $1"
             )
             .bind(c.id)
             .fetch_optional(e)

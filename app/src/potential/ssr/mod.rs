@@ -184,7 +184,7 @@ pub async fn client_score(
     locale: Locale,
 ) -> Result<Option<(f64, String, Vec<String>)>, AppError> {
     let row: Option<(f64, String)> = crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT probability, reasons FROM client_scores WHERE client_id = ?"
+        "SELECT probability, reasons FROM client_scores WHERE client_id = $1"
     )
     .bind(client_id)
     .fetch_optional(c)

@@ -72,7 +72,7 @@ pub async fn take(db: &Db, data_dir: &Path, into: &Path) -> Result<Backup, AppEr
     let target = database
         .to_str()
         .ok_or_else(|| AppError::internal("the backup path is not UTF-8"))?;
-    crate::db_run!(db, |c| sqlx::query("VACUUM INTO ?")
+    crate::db_run!(db, |c| sqlx::query("VACUUM INTO $1")
         .bind(target)
         .execute(c)
         .await

@@ -46,13 +46,13 @@ pub async fn upload(
     let result = async {
         let mut tx = db.begin_write().await?;
         let exists: Option<i64> =
-            crate::db_run!(tx, |c| sqlx::query_scalar("SELECT id FROM clients WHERE id = ? AND erased_at IS NULL")
+            crate::db_run!(tx, |c| sqlx::query_scalar("SELECT id FROM clients WHERE id = $1 AND erased_at IS NULL")
                 .bind(client_id)
                 .fetch_optional(c).await)?;
         exists.ok_or(AppError::NotFound)?;
         let id: i64 = crate::db_run!(tx, |c| sqlx::query_scalar(
             "INSERT INTO documents (client_id, kind, file_name, stored_path, content_type, size_bytes, sha256, \
-             uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(client_id)
         .bind(kind)
@@ -78,7 +78,7 @@ pub async fn upload(
 pub async fn get(db: &Db, id: i64) -> Result<StoredDocument, AppError> {
     crate::db_run!(db, |c| sqlx::query_as(
         "SELECT d.id, d.client_id, c.branch_id, d.kind, d.file_name, d.stored_path, d.content_type \
-         FROM documents d JOIN clients c ON c.id = d.client_id WHERE d.id = ? AND c.erased_at IS NULL",
+         FROM documents d JOIN clients c ON c.id = d.client_id WHERE d.id = $1 AND c.erased_at IS NULL",
     )
     .bind(id)
     .fetch_optional(c).await)?
@@ -105,13 +105,13 @@ pub async fn delete(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Result<(),
     let document = get(db, id).await?;
     let mut tx = db.begin_write().await?;
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE sales SET contract_document_id = NULL WHERE contract_document_id = ?"
+        "UPDATE sales SET contract_document_id = NULL WHERE contract_document_id = $1"
     )
     .bind(id)
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    crate::db_run!(tx, |c| sqlx::query("DELETE FROM documents WHERE id = ?")
+    crate::db_run!(tx, |c| sqlx::query("DELETE FROM documents WHERE id = $1")
         .bind(id)
         .execute(c)
         .await

@@ -63,8 +63,9 @@ pub async fn save_consent(
     .unwrap_or(0)
         + 1;
     for (language, body) in &texts {
-        crate::db_run!(tx, |c| sqlx::query(
-            "INSERT INTO consent_texts (version, language, body, created_at) VALUES (?, ?, ?, ?)",
+        crate::db_run!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO consent_texts (version, language, body, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(version)
         .bind(language)
@@ -72,7 +73,8 @@ pub async fn save_consent(
         .bind(t)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
     }
     audit::record(
         tx.backend(),
@@ -94,7 +96,7 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     let mut tx = db.begin_write().await?;
     type Found = (Option<String>, Option<i64>, Option<String>, Option<String>);
     let found: Option<Found> = crate::db_run!(tx, |c| sqlx::query_as(
-        "SELECT photo_path, erased_at, full_name, phone FROM clients WHERE id = ?"
+        "SELECT photo_path, erased_at, full_name, phone FROM clients WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
@@ -105,14 +107,14 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     }
     let mut paths: Vec<String> = photo.into_iter().collect();
     paths.extend(crate::db_run!(tx, |c| sqlx::query_scalar::<_, String>(
-        "SELECT stored_path FROM documents WHERE client_id = ?"
+        "SELECT stored_path FROM documents WHERE client_id = $1"
     )
     .bind(id)
     .fetch_all(c)
     .await)?);
     paths.extend(
         crate::db_run!(tx, |c| sqlx::query_scalar::<_, Option<String>>(
-            "SELECT image_path FROM face_templates WHERE client_id = ?",
+            "SELECT image_path FROM face_templates WHERE client_id = $1",
         )
         .bind(id)
         .fetch_all(c)
@@ -122,7 +124,7 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     );
     // Camera snapshots of them, matches kept and matches staff rejected.
     paths.extend(crate::db_run!(tx, |c| sqlx::query_scalar::<_, String>(
-        "SELECT snapshot_path FROM camera_events WHERE client_id = ? AND snapshot_path IS NOT NULL",
+        "SELECT snapshot_path FROM camera_events WHERE client_id = $1 AND snapshot_path IS NOT NULL",
     )
     .bind(id)
     .fetch_all(c)
@@ -131,14 +133,14 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     // loses it with the template.
     crate::db_run!(tx, |c| sqlx::query(
         "UPDATE camera_events SET snapshot_path = NULL WHERE snapshot_path IN \
-         (SELECT image_path FROM face_templates WHERE client_id = ?)",
+         (SELECT image_path FROM face_templates WHERE client_id = $1)",
     )
     .bind(id)
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE camera_events SET snapshot_path = NULL, similarity = NULL WHERE client_id = ?",
+        "UPDATE camera_events SET snapshot_path = NULL, similarity = NULL WHERE client_id = $1",
     )
     .bind(id)
     .execute(c)
@@ -147,7 +149,7 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     // Telegram texts about them, sent or waiting; summaries about several
     // clients lose their name and phone.
     crate::db_run!(tx, |c| sqlx::query(
-        "DELETE FROM notification_outbox WHERE client_id = ?"
+        "DELETE FROM notification_outbox WHERE client_id = $1"
     )
     .bind(id)
     .execute(c)
@@ -156,7 +158,7 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     for text in [name, phone].into_iter().flatten().filter(|t| t.len() >= 3) {
         crate::db_run!(tx, |c| {
             sqlx::query(
-            "UPDATE notification_outbox SET payload = replace(payload, ?, '—') WHERE instr(payload, ?) > 0",
+            "UPDATE notification_outbox SET payload = replace(payload, $1, '—') WHERE replace(payload, $2, '—') <> payload",
         )
         .bind(&text)
         .bind(&text)
@@ -165,7 +167,7 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     }
     // Staff notes on their services may name them.
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE service_requests SET note = NULL WHERE client_id = ?"
+        "UPDATE service_requests SET note = NULL WHERE client_id = $1"
     )
     .bind(id)
     .execute(c)
@@ -173,15 +175,15 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     .map(|r| r.rows_affected()))?;
     crate::db_run!(tx, |c| sqlx::query(
         "UPDATE sales SET contract_document_id = NULL WHERE contract_document_id IN \
-         (SELECT id FROM documents WHERE client_id = ?)",
+         (SELECT id FROM documents WHERE client_id = $1)",
     )
     .bind(id)
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
     for statement in [
-        "DELETE FROM documents WHERE client_id = ?",
-        "DELETE FROM face_templates WHERE client_id = ?",
+        "DELETE FROM documents WHERE client_id = $1",
+        "DELETE FROM face_templates WHERE client_id = $1",
     ] {
         crate::db_run!(tx, |c| sqlx::query(statement)
             .bind(id)
@@ -194,7 +196,7 @@ pub async fn erase_client(db: &Db, data_dir: &Path, actor: i64, id: i64) -> Resu
     // counts and must not change when someone is erased.
     crate::db_run!(tx, |c| sqlx::query(
         "UPDATE clients SET full_name = NULL, phone = NULL, photo_path = NULL, search_text = '', \
-         biometric_opt_in = FALSE, erased_at = ?, updated_at = ? WHERE id = ?",
+         biometric_opt_in = FALSE, erased_at = $1, updated_at = $2 WHERE id = $3",
     )
     .bind(t)
     .bind(t)
@@ -232,7 +234,7 @@ pub async fn referenced_files(db: &Db) -> Result<std::collections::HashSet<Strin
 pub async fn erased_since(db: &Db, since: i64) -> Result<Vec<(i64, i64)>, AppError> {
     Ok(crate::db_run!(db, |c| sqlx::query_as(
         "SELECT entity_id, staff_id FROM audit_log WHERE action = 'erase' AND entity = 'client' \
-         AND at >= ? AND entity_id IS NOT NULL AND staff_id IS NOT NULL ORDER BY at",
+         AND at >= $1 AND entity_id IS NOT NULL AND staff_id IS NOT NULL ORDER BY at",
     )
     .bind(since)
     .fetch_all(c)

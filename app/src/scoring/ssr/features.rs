@@ -137,28 +137,28 @@ async fn compute(
     // Measuring recency from the same kind of moment for buyers and others
     // keeps "bought during a visit" from leaking in as "visited recently".
     // One client (rescoring after a visit, on the request path) is looked up
-    // by its indexes; `(?2 IS NULL OR id = ?2)` would make SQLite scan every
+    // by its indexes; `($2 IS NULL OR id = $2)` would make SQLite scan every
     // visit, sale and client (~250 ms on 100,000 clients). For everyone,
-    // `?2 IS NULL` keeps the parameter and filters nothing.
+    // `$2 IS NULL` keeps the parameter and filters nothing.
     // The clients with changes are read through the partial index on
     // `client_features`: a day's writes touch a few hundred of 100,000.
     const CHANGED: &str = "(SELECT client_id FROM client_features WHERE changes > 0)";
-    let changed_visits = format!("?2 IS NULL AND client_id IN {CHANGED}");
-    let changed_clients = format!("?2 IS NULL AND c.id IN {CHANGED}");
+    let changed_visits = format!("$2 IS NULL AND client_id IN {CHANGED}");
+    let changed_clients = format!("$2 IS NULL AND c.id IN {CHANGED}");
     let (visit_filter, client_filter) = match scope {
-        Scope::One(_) => ("client_id = ?2", "c.id = ?2"),
-        Scope::All => ("?2 IS NULL", "?2 IS NULL"),
+        Scope::One(_) => ("client_id = $2", "c.id = $2"),
+        Scope::All => ("$2 IS NULL", "$2 IS NULL"),
         Scope::Changed => (changed_visits.as_str(), changed_clients.as_str()),
     };
     let cut = format!(
         "WITH first_sale AS (SELECT client_id, MIN(sold_at) AS sold_at FROM sales WHERE {visit_filter} GROUP BY client_id), \
-         touch AS (SELECT client_id, MAX(COALESCE(left_at, ?1)) + 1 AS last_touch FROM visits \
+         touch AS (SELECT client_id, MAX(COALESCE(left_at, $1)) + 1 AS last_touch FROM visits \
                    WHERE client_id IS NOT NULL AND {visit_filter} GROUP BY client_id), \
          cut AS (SELECT c.id, {} AS t, f.sold_at IS NOT NULL AS bought, c.first_visit_at \
                  FROM clients c JOIN touch ON touch.client_id = c.id LEFT JOIN first_sale f ON f.client_id = c.id \
                  WHERE c.erased_at IS NULL AND c.first_visit_at IS NOT NULL AND {client_filter}) ",
         if outcome_cutoff {
-            "MIN(COALESCE(f.sold_at, touch.last_touch), touch.last_touch)"
+            "CASE WHEN COALESCE(f.sold_at, touch.last_touch) < touch.last_touch THEN COALESCE(f.sold_at, touch.last_touch) ELSE touch.last_touch END"
         } else {
             "touch.last_touch"
         }
@@ -181,7 +181,7 @@ async fn compute(
         "{cut} SELECT cut.id, cut.t, cut.bought, cut.first_visit_at, COUNT(v.id), \
                 COALESCE(SUM(CASE WHEN v.entered_at >= cut.t - 2592000 THEN 1 ELSE 0 END), 0), \
                 MIN(v.entered_at), MAX(v.entered_at), \
-                COALESCE(SUM(MIN(COALESCE(v.left_at, cut.t), cut.t) - v.entered_at), 0), \
+                CAST(COALESCE(SUM(CASE WHEN COALESCE(v.left_at, cut.t) < cut.t THEN COALESCE(v.left_at, cut.t) ELSE cut.t END - v.entered_at), 0) AS BIGINT), \
                 COUNT(v.id), \
                 COALESCE(SUM(CASE WHEN v.started_by = 'camera' AND NOT v.is_first_visit THEN 1 ELSE 0 END), 0) \
          FROM cut LEFT JOIN visits v ON v.client_id = cut.id AND v.entered_at < cut.t \
@@ -203,7 +203,7 @@ async fn compute(
     let attributes: Vec<AttributeRow> = crate::db_run!(db, |c| sqlx::query_as(&format!(
         "SELECT c.id, c.birth_year, c.gender, c.source, m.segment FROM clients c \
          LEFT JOIN car_models m ON m.id = c.car_model_id WHERE c.erased_at IS NULL AND {}",
-        client_filter.replace("?2", "?1")
+        client_filter.replace("$2", "$1")
     ))
     .bind(only)
     .fetch_all(c)
@@ -448,7 +448,7 @@ async fn refresh_locked(db: &Db, now: i64, mirror: &mut Option<Loaded>) -> Resul
         // still counts. An update, not an upsert: a client erased meanwhile
         // (their row deleted) gets no row back.
         let mut q: Sql = Sql::new(
-            "UPDATE client_features SET changes = MAX(client_features.changes - v.column2, 0), \
+            "UPDATE client_features SET changes = CASE WHEN client_features.changes - v.column2 > 0 THEN client_features.changes - v.column2 ELSE 0 END, \
              first_visit_at = v.column3, bought = v.column4, training_cutoff = v.column5, \
              training = v.column6, scoring_cutoff = v.column7, scoring = v.column8 FROM (",
         );
@@ -471,12 +471,14 @@ async fn refresh_locked(db: &Db, now: i64, mirror: &mut Option<Loaded>) -> Resul
             .await
             .map(|r| r.rows_affected()))?;
     }
-    let generation: String = crate::db_run!(tx, |c| sqlx::query_scalar(
+    let generation: String = crate::db_run!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO settings (key, value) VALUES ('features_generation', '1') \
-         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value",
+         ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT) RETURNING value",
     )
     .fetch_one(c)
-    .await)?;
+    .await
+    })?;
     tx.commit().await?;
     let loaded = mirror
         .as_mut()
@@ -537,7 +539,7 @@ pub async fn kept(db: &Db, now: i64, outcome_cutoff: bool) -> Result<Vec<Example
 /// `limit`).
 pub async fn changed_since_read(db: &Db, limit: i64) -> Result<Vec<i64>, AppError> {
     Ok(crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT client_id FROM client_features WHERE changes > 0 LIMIT ?"
+        "SELECT client_id FROM client_features WHERE changes > 0 LIMIT $1"
     )
     .bind(limit)
     .fetch_all(c)
@@ -579,7 +581,7 @@ pub async fn scoring_values(
 pub async fn mark_all_changed(mut conn: crate::infra::db::Conn<'_>) -> Result<(), sqlx::Error> {
     crate::db_run!(conn, |c| {
         sqlx::query(
-        "INSERT OR IGNORE INTO client_features (client_id) SELECT id FROM clients WHERE erased_at IS NULL",
+        "INSERT INTO client_features (client_id) SELECT id FROM clients WHERE erased_at IS NULL ON CONFLICT DO NOTHING",
     )
     .execute(c).await.map(|r| r.rows_affected())
     })?;

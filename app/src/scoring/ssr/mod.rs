@@ -215,7 +215,7 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
         let id: i64 = crate::db_run!(tx, |c| {
             sqlx::query_scalar(
             "INSERT INTO models (trained_at, algorithm, body, metrics, train_count, test_count, positive_count, active, trained_by) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(t)
         .bind(model.family().algorithm())
@@ -298,7 +298,7 @@ pub async fn pin_family(db: &Db, actor: i64, value: &str) -> Result<(), AppError
     match family {
         Some(f) => {
             crate::db_run!(tx, |c| sqlx::query(
-                "INSERT INTO settings (key, value) VALUES ('model_family', ?) \
+                "INSERT INTO settings (key, value) VALUES ('model_family', $1) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             )
             .bind(f.as_str())
@@ -331,7 +331,7 @@ pub async fn pin_family(db: &Db, actor: i64, value: &str) -> Result<(), AppError
         && active.is_some_and(|a| a != family)
     {
         let newest: Option<i64> = crate::db_run!(db, |c| sqlx::query_scalar(
-            "SELECT MAX(id) FROM models WHERE algorithm = ?"
+            "SELECT MAX(id) FROM models WHERE algorithm = $1"
         )
         .bind(family.algorithm())
         .fetch_one(c)
@@ -358,7 +358,7 @@ pub async fn list_models(db: &Db) -> Result<Vec<StoredModel>, AppError> {
         // Models stored before the metrics named what they lean on.
         if metrics.explained.is_empty() {
             let body: String = crate::db_run!(db, |c| sqlx::query_scalar(
-                "SELECT body FROM models WHERE id = ?"
+                "SELECT body FROM models WHERE id = $1"
             )
             .bind(id)
             .fetch_one(c)
@@ -398,7 +398,7 @@ pub async fn active_model(db: &Db) -> Result<Option<(i64, Arc<Model>)>, AppError
         return Ok(Some((id, model.clone())));
     }
     let body: String = crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT body FROM models WHERE id = ?"
+        "SELECT body FROM models WHERE id = $1"
     )
     .bind(id)
     .fetch_one(c)
@@ -414,7 +414,7 @@ pub async fn active_model(db: &Db) -> Result<Option<(i64, Arc<Model>)>, AppError
 /// Makes an earlier model active again and rescores with it.
 pub async fn activate(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
     let row: Option<(String, String)> = crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT algorithm, body FROM models WHERE id = ?"
+        "SELECT algorithm, body FROM models WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
@@ -422,7 +422,7 @@ pub async fn activate(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
     let (algorithm, body) = row.ok_or(AppError::NotFound)?;
     let model = Model::decode(&algorithm, &body).map_err(AppError::internal)?;
     let mut tx = db.begin_write().await?;
-    crate::db_run!(tx, |c| sqlx::query("UPDATE models SET active = (id = ?)")
+    crate::db_run!(tx, |c| sqlx::query("UPDATE models SET active = (id = $1)")
         .bind(id)
         .execute(c)
         .await
@@ -540,7 +540,7 @@ pub async fn forget(
     client_id: i64,
 ) -> Result<(), sqlx::Error> {
     crate::db_run!(conn, |c| sqlx::query(
-        "DELETE FROM client_scores WHERE client_id = ?"
+        "DELETE FROM client_scores WHERE client_id = $1"
     )
     .bind(client_id)
     .execute(c)
@@ -549,7 +549,7 @@ pub async fn forget(
     crate::db_run!(conn, |c| sqlx::query(
         "UPDATE client_features SET changes = changes + 1, first_visit_at = NULL, bought = NULL, \
          training_cutoff = NULL, training = NULL, scoring_cutoff = NULL, scoring = NULL \
-         WHERE client_id = ?",
+         WHERE client_id = $1",
     )
     .bind(client_id)
     .execute(c)
@@ -568,12 +568,14 @@ pub async fn rescore_all(db: &Db, model_id: i64, model: &Model) -> Result<(), Ap
 /// logistic fit starts.
 async fn last_logistic(db: &Db) -> Result<Option<model::LinearModel>, AppError> {
     let algorithm = Family::Logistic.algorithm();
-    let body: Option<String> = crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT body FROM models WHERE algorithm = ? ORDER BY trained_at DESC, id DESC LIMIT 1",
+    let body: Option<String> = crate::db_run!(db, |c| {
+        sqlx::query_scalar(
+        "SELECT body FROM models WHERE algorithm = $1 ORDER BY trained_at DESC, id DESC LIMIT 1",
     )
     .bind(algorithm)
     .fetch_optional(c)
-    .await)?;
+    .await
+    })?;
     Ok(match body.map(|b| Model::decode(algorithm, &b)) {
         Some(Ok(Model::Logistic(m))) => Some(m),
         _ => None,
@@ -617,9 +619,9 @@ const EXPLAINED_AT_ONCE: i64 = 250;
 /// rescored meanwhile keeps the reasons of that rescore.
 async fn explain_top(db: &Db, model_id: i64, model: Model) -> Result<(), AppError> {
     let clients: Vec<i64> = crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT s.client_id FROM client_scores s WHERE s.model_id = ? AND s.reasons = 'null' \
+        "SELECT s.client_id FROM client_scores s WHERE s.model_id = $1 AND s.reasons = 'null' \
          AND NOT EXISTS (SELECT 1 FROM sales x WHERE x.client_id = s.client_id) \
-         ORDER BY s.probability DESC, s.client_id LIMIT ?",
+         ORDER BY s.probability DESC, s.client_id LIMIT $2",
     )
     .bind(model_id)
     .bind(EXPLAINED_AT_ONCE)
@@ -638,7 +640,7 @@ async fn explain_top(db: &Db, model_id: i64, model: Model) -> Result<(), AppErro
     for (client, reasons) in explained {
         crate::db_run!(tx, |c| {
             sqlx::query(
-            "UPDATE client_scores SET reasons = ? WHERE client_id = ? AND model_id = ? AND reasons = 'null'",
+            "UPDATE client_scores SET reasons = $1 WHERE client_id = $2 AND model_id = $3 AND reasons = 'null'",
         )
         .bind(serde_json::to_string(&reasons).map_err(AppError::internal)?)
         .bind(client)
@@ -663,7 +665,7 @@ pub async fn rescore_client(db: &Db, client_id: i64) -> Result<(), AppError> {
     let t = now();
     let mut tx = db.begin_write().await?;
     let before: Option<f64> = crate::db_run!(tx, |c| sqlx::query_scalar(
-        "SELECT probability FROM client_scores WHERE client_id = ?"
+        "SELECT probability FROM client_scores WHERE client_id = $1"
     )
     .bind(client_id)
     .fetch_optional(c)
@@ -673,7 +675,7 @@ pub async fn rescore_client(db: &Db, client_id: i64) -> Result<(), AppError> {
         && crossed_hot(before, *after, hot)
     {
         let branch: Option<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
-            "SELECT branch_id FROM clients WHERE id = ?"
+            "SELECT branch_id FROM clients WHERE id = $1"
         )
         .bind(client_id)
         .fetch_optional(c)
@@ -710,7 +712,7 @@ pub fn crossed_hot(before: Option<f64>, after: f64, hot: f64) -> bool {
 pub async fn bands(db: &Db) -> Result<(f64, f64), AppError> {
     let get = |key: &'static str, default: f64| async move {
         let v: Option<String> = crate::db_run!(db, |c| sqlx::query_scalar(
-            "SELECT value FROM settings WHERE key = ?"
+            "SELECT value FROM settings WHERE key = $1"
         )
         .bind(key)
         .fetch_optional(c)
@@ -730,7 +732,7 @@ pub async fn set_bands(db: &Db, actor: i64, hot: f64, warm: f64) -> Result<(), A
     let mut tx = db.begin_write().await?;
     for (key, value) in [("score_hot", hot), ("score_warm", warm)] {
         crate::db_run!(tx, |c| {
-            sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
             .bind(value.to_string())
             .execute(c).await.map(|r| r.rows_affected())
@@ -802,7 +804,7 @@ pub async fn last_trained_at(db: &Db) -> Result<Option<i64>, sqlx::Error> {
 pub async fn sales_since_training(db: &Db) -> Result<Option<i64>, AppError> {
     match last_trained_at(db).await? {
         Some(t) => Ok(Some(crate::db_run!(db, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sales WHERE created_at > ?"
+            "SELECT COUNT(*) FROM sales WHERE created_at > $1"
         )
         .bind(t)
         .fetch_one(c)

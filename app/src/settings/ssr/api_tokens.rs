@@ -25,7 +25,7 @@ pub async fn list_tokens(db: &Db) -> Result<Vec<ApiTokenRow>, AppError> {
         sqlx::query_as(
         "SELECT t.id, t.name, s.login AS owner, t.created_at, t.last_used_at, t.revoked_at, \
                 COALESCE(b.utc_offset_minutes, \
-                         (SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1), ?) AS offset_minutes, \
+                         (SELECT utc_offset_minutes FROM branches ORDER BY id LIMIT 1), $1) AS offset_minutes, \
                 t.read_only \
          FROM api_tokens t JOIN staff s ON s.id = t.staff_id LEFT JOIN branches b ON b.id = s.branch_id \
          ORDER BY t.revoked_at IS NOT NULL, t.id DESC",
@@ -43,7 +43,7 @@ pub async fn revoke_all_of(
     t: i64,
 ) -> Result<u64, AppError> {
     Ok(crate::db_run!(conn, |c| sqlx::query(
-        "UPDATE api_tokens SET revoked_at = ? WHERE staff_id = ? AND revoked_at IS NULL",
+        "UPDATE api_tokens SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL",
     )
     .bind(t)
     .bind(owner)
@@ -64,7 +64,7 @@ pub async fn create_token(
     let mut tx = db.begin_write().await?;
     let id: i64 = crate::db_run!(tx, |c| {
         sqlx::query_scalar(
-        "INSERT INTO api_tokens (name, token_hash, staff_id, created_at, read_only) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO api_tokens (name, token_hash, staff_id, created_at, read_only) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(&name)
     .bind(crate::infra::tokens::sha256_hex(secret.as_bytes()))
@@ -89,7 +89,7 @@ pub async fn create_token(
 pub async fn revoke_token(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
     let updated = crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"
+        "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"
     )
     .bind(now())
     .bind(id)
@@ -143,7 +143,7 @@ pub async fn user_for_token(db: &Db, secret: &str) -> Result<Option<TokenOwner>,
             let row: Option<(i64, Option<i64>, bool)> = crate::db_run!(db, |c| {
                 sqlx::query_as(
                 "SELECT t.id, t.last_used_at, t.read_only FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
-                 WHERE t.token_hash = ? AND t.revoked_at IS NULL AND s.active = TRUE",
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND s.active = TRUE",
             )
             .bind(&key)
             .fetch_optional(c).await
@@ -154,7 +154,7 @@ pub async fn user_for_token(db: &Db, secret: &str) -> Result<Option<TokenOwner>,
                     let user: Option<crate::auth::ssr::StaffUser> = crate::db_run!(db, |c| {
                         sqlx::query_as(
                         "SELECT s.id, s.login, s.full_name, s.role, s.branch_id, s.language, s.password_hash \
-                         FROM staff s JOIN api_tokens t ON t.staff_id = s.id WHERE t.id = ?",
+                         FROM staff s JOIN api_tokens t ON t.staff_id = s.id WHERE t.id = $1",
                     )
                     .bind(token_id)
                     .fetch_optional(c).await
@@ -171,7 +171,7 @@ pub async fn user_for_token(db: &Db, secret: &str) -> Result<Option<TokenOwner>,
         && use_noted_at.is_none_or(|l| t - l > 60)
     {
         crate::db_run!(db, |c| sqlx::query(
-            "UPDATE api_tokens SET last_used_at = ? WHERE id = ?"
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2"
         )
         .bind(t)
         .bind(token_id)

@@ -23,7 +23,7 @@ pub async fn list(db: &Db) -> Result<Vec<Branch>, AppError> {
 pub async fn offset_minutes(db: &Db, branch: Option<i64>) -> Result<i32, AppError> {
     match branch {
         Some(id) => crate::db_run!(db, |c| sqlx::query_scalar(
-            "SELECT utc_offset_minutes FROM branches WHERE id = ?"
+            "SELECT utc_offset_minutes FROM branches WHERE id = $1"
         )
         .bind(id)
         .fetch_optional(c)
@@ -41,7 +41,7 @@ pub async fn offset_minutes(db: &Db, branch: Option<i64>) -> Result<i32, AppErro
 pub async fn set_biometrics(db: &Db, actor: i64, id: i64, enabled: bool) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
     let updated = crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE branches SET biometrics_enabled = ? WHERE id = ?"
+        "UPDATE branches SET biometrics_enabled = $1 WHERE id = $2"
     )
     .bind(enabled)
     .bind(id)
@@ -107,7 +107,7 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
     let id = match form.id {
         Some(id) => {
             let updated = crate::db_run!(tx, |c| sqlx::query(
-                "UPDATE branches SET name = ?, city = ?, time_zone = ?, utc_offset_minutes = ?, opens_at = ?, closes_at = ? WHERE id = ?",
+                "UPDATE branches SET name = $1, city = $2, time_zone = $3, utc_offset_minutes = $4, opens_at = $5, closes_at = $6 WHERE id = $7",
             )
             .bind(&form.name)
             .bind(&form.city)
@@ -126,7 +126,7 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
         None => {
             crate::db_run!(tx, |c| sqlx::query_scalar(
                 "INSERT INTO branches (name, city, time_zone, utc_offset_minutes, opens_at, closes_at, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
             .bind(&form.name)
             .bind(&form.city)
@@ -160,7 +160,7 @@ pub async fn save(db: &Db, actor: i64, form: &BranchForm) -> Result<i64, AppErro
 /// A branch's name (for the kiosk's header).
 pub async fn name(db: &Db, id: i64) -> Result<String, AppError> {
     crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT name FROM branches WHERE id = ?"
+        "SELECT name FROM branches WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)

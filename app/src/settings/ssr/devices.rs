@@ -72,7 +72,7 @@ pub async fn create(
     let id: i64 = crate::db_run!(tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO devices (branch_id, kind, camera_role, name, pairing_code_hash, pairing_expires_at, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(branch_id)
     .bind(kind)
@@ -105,7 +105,7 @@ pub async fn pair(db: &Db, code: &str, kind: &str) -> Result<(Device, String), A
     let hash = tokens::sha256_hex(code.as_bytes());
     let exists: Option<i64> = crate::db_run!(db, |c| {
         sqlx::query_scalar(
-        "SELECT id FROM devices WHERE pairing_code_hash = ? AND kind = ? AND revoked_at IS NULL",
+        "SELECT id FROM devices WHERE pairing_code_hash = $1 AND kind = $2 AND revoked_at IS NULL",
     )
     .bind(&hash)
     .bind(kind)
@@ -117,8 +117,8 @@ pub async fn pair(db: &Db, code: &str, kind: &str) -> Result<(Device, String), A
     let mut tx = db.begin_write().await?;
     let found: Option<(i64, i64, String, Option<String>)> = crate::db_run!(tx, |c| {
         sqlx::query_as(
-        "SELECT id, branch_id, kind, camera_role FROM devices WHERE pairing_code_hash = ? AND kind = ? \
-         AND revoked_at IS NULL AND pairing_expires_at > ?",
+        "SELECT id, branch_id, kind, camera_role FROM devices WHERE pairing_code_hash = $1 AND kind = $2 \
+         AND revoked_at IS NULL AND pairing_expires_at > $3",
     )
     .bind(tokens::sha256_hex(code.as_bytes()))
     .bind(kind)
@@ -128,8 +128,8 @@ pub async fn pair(db: &Db, code: &str, kind: &str) -> Result<(Device, String), A
     let (id, branch_id, kind, camera_role) =
         found.ok_or(AppError::invalid("code", InvalidCode::UnknownValue))?;
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE devices SET token_hash = ?, pairing_code_hash = NULL, pairing_expires_at = NULL, \
-         last_seen_at = ? WHERE id = ?",
+        "UPDATE devices SET token_hash = $1, pairing_code_hash = NULL, pairing_expires_at = NULL, \
+         last_seen_at = $2 WHERE id = $3",
     )
     .bind(tokens::sha256_hex(token.as_bytes()))
     .bind(t)
@@ -160,7 +160,7 @@ pub async fn for_token(db: &Db, token: &str, kind: &str) -> Result<Option<Device
     type Row = (i64, i64, String, Option<String>, Option<i64>);
     let found: Option<Row> = crate::db_run!(db, |c| sqlx::query_as(
         "SELECT id, branch_id, kind, camera_role, last_seen_at FROM devices \
-         WHERE token_hash = ? AND kind = ? AND revoked_at IS NULL",
+         WHERE token_hash = $1 AND kind = $2 AND revoked_at IS NULL",
     )
     .bind(tokens::sha256_hex(token.as_bytes()))
     .bind(kind)
@@ -173,7 +173,7 @@ pub async fn for_token(db: &Db, token: &str, kind: &str) -> Result<Option<Device
     // "Last seen" to the minute is enough, and saves a write per request.
     if last_seen.is_none_or(|l| t - l > 60) {
         crate::db_run!(db, |c| sqlx::query(
-            "UPDATE devices SET last_seen_at = ? WHERE id = ?"
+            "UPDATE devices SET last_seen_at = $1 WHERE id = $2"
         )
         .bind(t)
         .bind(id)
@@ -192,8 +192,8 @@ pub async fn for_token(db: &Db, token: &str, kind: &str) -> Result<Option<Device
 pub async fn revoke(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
     let updated = crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE devices SET revoked_at = ?, token_hash = NULL, pairing_code_hash = NULL \
-         WHERE id = ? AND revoked_at IS NULL",
+        "UPDATE devices SET revoked_at = $1, token_hash = NULL, pairing_code_hash = NULL \
+         WHERE id = $2 AND revoked_at IS NULL",
     )
     .bind(now())
     .bind(id)

@@ -39,7 +39,7 @@ pub async fn ensure_admin(db: &Db, configured: Option<String>) -> Result<AdminBo
     crate::db_run!(db, |c| {
         sqlx::query(
         "INSERT INTO staff (login, full_name, password_hash, role, language, created_at, updated_at) \
-         VALUES ('admin', 'Administrator', ?, 'admin', 'uz', ?, ?)",
+         VALUES ('admin', 'Administrator', $1, 'admin', 'uz', $2, $3)",
     )
     .bind(hash)
     .bind(t)
@@ -93,7 +93,7 @@ pub async fn unlink_telegram(db: &Db, actor: Option<i64>, id: i64) -> Result<(),
     let mut tx = db.begin_write().await?;
     let updated = crate::db_run!(tx, |c| {
         sqlx::query(
-        "UPDATE staff SET telegram_chat_id = NULL, telegram_link_code = NULL, telegram_link_expires_at = NULL WHERE id = ?",
+        "UPDATE staff SET telegram_chat_id = NULL, telegram_link_code = NULL, telegram_link_expires_at = NULL WHERE id = $1",
     )
     .bind(id)
     .execute(c).await.map(|r| r.rows_affected())
@@ -159,7 +159,7 @@ async fn check_branch(
 ) -> Result<(), AppError> {
     if let Some(id) = branch_id {
         let found: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
-            "SELECT id FROM branches WHERE id = ?"
+            "SELECT id FROM branches WHERE id = $1"
         )
         .bind(id)
         .fetch_optional(c)
@@ -184,7 +184,7 @@ pub async fn create(
     let t = now();
     let id: i64 = crate::db_run!(tx, |c| sqlx::query_scalar(
         "INSERT INTO staff (login, full_name, password_hash, role, branch_id, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(&input.login)
     .bind(&input.full_name)
@@ -214,7 +214,7 @@ async fn other_active_admins(
     except: i64,
 ) -> Result<i64, AppError> {
     Ok(crate::db_run!(conn, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM staff WHERE role = 'admin' AND active = TRUE AND id <> ?",
+        "SELECT COUNT(*) FROM staff WHERE role = 'admin' AND active = TRUE AND id <> $1",
     )
     .bind(except)
     .fetch_one(c)
@@ -225,7 +225,7 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: StaffInput) -> Result<(
     let mut tx = db.begin_write().await?;
     check_branch(tx.backend(), input.branch_id).await?;
     let current: Option<(String, bool)> = crate::db_run!(tx, |c| sqlx::query_as(
-        "SELECT role, active FROM staff WHERE id = ?"
+        "SELECT role, active FROM staff WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
@@ -241,7 +241,7 @@ pub async fn update(db: &Db, actor: i64, id: i64, input: StaffInput) -> Result<(
         });
     }
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE staff SET login = ?, full_name = ?, role = ?, branch_id = ?, updated_at = ? WHERE id = ?",
+        "UPDATE staff SET login = $1, full_name = $2, role = $3, branch_id = $4, updated_at = $5 WHERE id = $6",
     )
     .bind(&input.login)
     .bind(&input.full_name)
@@ -266,7 +266,7 @@ pub async fn set_active(
 ) -> Result<Option<String>, AppError> {
     let mut tx = db.begin_write().await?;
     let role: Option<String> = crate::db_run!(tx, |c| sqlx::query_scalar(
-        "SELECT role FROM staff WHERE id = ?"
+        "SELECT role FROM staff WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
@@ -278,7 +278,7 @@ pub async fn set_active(
         });
     }
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE staff SET active = ?, updated_at = ? WHERE id = ?"
+        "UPDATE staff SET active = $1, updated_at = $2 WHERE id = $3"
     )
     .bind(active)
     .bind(now())
@@ -307,7 +307,7 @@ pub async fn reset_password(
     let hash = password::hash(new_password).await?;
     let mut tx = db.begin_write().await?;
     let updated = crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE staff SET password_hash = ?, updated_at = ? WHERE id = ?"
+        "UPDATE staff SET password_hash = $1, updated_at = $2 WHERE id = $3"
     )
     .bind(hash)
     .bind(now())

@@ -47,9 +47,9 @@ pub async fn visit_rows(db: &Db, filter: &Filter) -> Result<Vec<VisitExportRow>,
         "SELECT v.visit_token, c.full_name AS client_name, c.phone, b.name AS branch, b.utc_offset_minutes, \
                 v.entered_at, v.left_at, \
                 v.started_by, v.ended_by, \
-                (SELECT GROUP_CONCAT(kind, ' ') FROM service_requests s WHERE s.visit_id = v.id) AS services \
+                (SELECT string_agg(kind, ' ') FROM service_requests s WHERE s.visit_id = v.id) AS services \
          FROM visits v JOIN branches b ON b.id = v.branch_id LEFT JOIN clients c ON c.id = v.client_id \
-         WHERE v.entered_at >= ?1 AND v.entered_at < ?2 AND (?3 IS NULL OR v.branch_id = ?3) ORDER BY v.entered_at",
+         WHERE v.entered_at >= $1 AND v.entered_at < $2 AND ($3 IS NULL OR v.branch_id = $3) ORDER BY v.entered_at",
     )
     .bind(from)
     .bind(to)

@@ -132,18 +132,20 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     let (from, to, branch) = (filter.from_day, filter.to_day, filter.branch);
 
     // Three small aggregations instead of returning every (day, hour) row.
-    let day_rows: Vec<(i64, i64, i64, i64)> = crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT day, SUM(visits), SUM(new_visits), SUM(returning_visits) FROM stats_hourly \
-         WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY day",
+    let day_rows: Vec<(i64, i64, i64, i64)> = crate::db_run!(db, |c| {
+        sqlx::query_as(
+        "SELECT day, CAST(SUM(visits) AS BIGINT), CAST(SUM(new_visits) AS BIGINT), CAST(SUM(returning_visits) AS BIGINT) FROM stats_hourly \
+         WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY day",
     )
     .bind(from)
     .bind(to)
     .bind(branch)
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     let hour_rows: Vec<(i64, i64, i64)> = crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT (day + 3) % 7 AS weekday, hour, SUM(visits) FROM stats_hourly \
-         WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY weekday, hour",
+        "SELECT (day + 3) % 7 AS weekday, hour, CAST(SUM(visits) AS BIGINT) FROM stats_hourly \
+         WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY weekday, hour",
     )
     .bind(from)
     .bind(to)
@@ -155,11 +157,11 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
             db,
             |c| {
                 sqlx::query_as(
-            "SELECT COALESCE(SUM(visits), 0), COALESCE(SUM(new_visits), 0), COALESCE(SUM(returning_visits), 0), \
-                    COALESCE(SUM(unknown_visits), 0), COALESCE(SUM(dwell0), 0), COALESCE(SUM(dwell1), 0), \
-                    COALESCE(SUM(dwell2), 0), COALESCE(SUM(dwell3), 0), COALESCE(SUM(dwell4), 0), \
-                    COALESCE(SUM(dwell5), 0), COALESCE(SUM(dwell6), 0) \
-             FROM stats_hourly WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3)",
+            "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT), CAST(COALESCE(SUM(new_visits), 0) AS BIGINT), CAST(COALESCE(SUM(returning_visits), 0) AS BIGINT), \
+                    CAST(COALESCE(SUM(unknown_visits), 0) AS BIGINT), CAST(COALESCE(SUM(dwell0), 0) AS BIGINT), CAST(COALESCE(SUM(dwell1), 0) AS BIGINT), \
+                    CAST(COALESCE(SUM(dwell2), 0) AS BIGINT), CAST(COALESCE(SUM(dwell3), 0) AS BIGINT), CAST(COALESCE(SUM(dwell4), 0) AS BIGINT), \
+                    CAST(COALESCE(SUM(dwell5), 0) AS BIGINT), CAST(COALESCE(SUM(dwell6), 0) AS BIGINT) \
+             FROM stats_hourly WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3)",
         )
         .bind(from)
         .bind(to)
@@ -209,8 +211,8 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         .collect();
 
     let service_rows: Vec<(String, i64)> = crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT kind, SUM(requests) FROM stats_services_daily \
-         WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY kind",
+        "SELECT kind, CAST(SUM(requests) AS BIGINT) FROM stats_services_daily \
+         WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY kind",
     )
     .bind(from)
     .bind(to)
@@ -233,7 +235,7 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     let (start, end) = filter.utc_range();
     let sales: i64 = crate::db_run!(db, |c| {
         sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sales WHERE sold_at >= ?1 AND sold_at < ?2 AND (?3 IS NULL OR branch_id = ?3)",
+        "SELECT COUNT(*) FROM sales WHERE sold_at >= $1 AND sold_at < $2 AND ($3 IS NULL OR branch_id = $3)",
     )
     .bind(start)
     .bind(end)
@@ -244,8 +246,8 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     totals.known_visits = totals.new_visits + totals.returning_visits;
 
     let age_rows: Vec<(i64, String, i64)> = crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT band, gender, SUM(visits) FROM stats_demographics_daily \
-         WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR branch_id = ?3) GROUP BY band, gender",
+        "SELECT band, gender, CAST(SUM(visits) AS BIGINT) FROM stats_demographics_daily \
+         WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY band, gender",
     )
     .bind(from)
     .bind(to)
@@ -360,7 +362,7 @@ mod tests {
         for branch in [1, 2] {
             crate::db_run!(db, |c| sqlx::query(
                 "INSERT INTO visits (visit_token, branch_id, entered_at, started_by, is_first_visit, created_at) \
-                 VALUES (?, ?, ?, 'manual', FALSE, 0)",
+                 VALUES ($1, $2, $3, 'manual', FALSE, 0)",
             )
             .bind(format!("token-{branch}"))
             .bind(branch)
@@ -369,7 +371,7 @@ mod tests {
             .unwrap();
         }
         crate::db_run!(db, |c| sqlx::query(
-            "INSERT INTO sales (client_id, branch_id, price, sold_at, created_at) VALUES (1, 2, 1000, ?, 0)",
+            "INSERT INTO sales (client_id, branch_id, price, sold_at, created_at) VALUES (1, 2, 1000, $1, 0)",
         )
         .bind(t)
         .execute(c).await.map(|r| r.rows_affected()))

@@ -21,7 +21,7 @@ pub async fn check_in(
 ) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
     let erased: Option<Option<i64>> = crate::db_run!(tx, |c| sqlx::query_scalar(
-        "SELECT erased_at FROM clients WHERE id = ?"
+        "SELECT erased_at FROM clients WHERE id = $1"
     )
     .bind(client_id)
     .fetch_optional(c)
@@ -93,7 +93,7 @@ pub async fn open(
     if let Some(client_id) = opening.client_id {
         let open: Option<i64> = crate::db_run!(conn, |c| {
             sqlx::query_scalar(
-            "SELECT id FROM visits WHERE client_id = ? AND left_at IS NULL ORDER BY entered_at DESC LIMIT 1",
+            "SELECT id FROM visits WHERE client_id = $1 AND left_at IS NULL ORDER BY entered_at DESC LIMIT 1",
         )
         .bind(client_id)
         .fetch_optional(c).await
@@ -106,7 +106,7 @@ pub async fn open(
     let id: i64 = crate::db_run!(conn, |c| {
         sqlx::query_scalar(
         "INSERT INTO visits (visit_token, client_id, branch_id, entered_at, started_by, is_first_visit, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(opening.client_id)
@@ -132,7 +132,7 @@ pub async fn take_over(
 ) -> Result<(), AppError> {
     let first_visit = visit_count(conn.backend(), client_id).await? == 0;
     let entered_at: i64 = crate::db_run!(conn, |c| sqlx::query_scalar(
-        "UPDATE visits SET client_id = ?, is_first_visit = ? WHERE id = ? AND client_id IS NULL RETURNING entered_at",
+        "UPDATE visits SET client_id = $1, is_first_visit = $2 WHERE id = $3 AND client_id IS NULL RETURNING entered_at",
     )
     .bind(client_id)
     .bind(first_visit)
@@ -147,7 +147,7 @@ async fn visit_count(
     client_id: i64,
 ) -> Result<i64, AppError> {
     crate::db_run!(conn, |c| sqlx::query_scalar(
-        "SELECT visit_count FROM clients WHERE id = ?"
+        "SELECT visit_count FROM clients WHERE id = $1"
     )
     .bind(client_id)
     .fetch_optional(c)
@@ -162,8 +162,8 @@ async fn count_visit(
     t: i64,
 ) -> Result<(), AppError> {
     crate::db_run!(conn, |c| sqlx::query(
-        "UPDATE clients SET visit_count = visit_count + 1, last_visit_at = ?, \
-         first_visit_at = COALESCE(first_visit_at, ?), updated_at = ? WHERE id = ?",
+        "UPDATE clients SET visit_count = visit_count + 1, last_visit_at = $1, \
+         first_visit_at = COALESCE(first_visit_at, $2), updated_at = $3 WHERE id = $4",
     )
     .bind(t)
     .bind(t)
@@ -181,7 +181,7 @@ pub(crate) async fn ensure_branch(
     branch_id: i64,
 ) -> Result<(), AppError> {
     let found: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
-        "SELECT id FROM branches WHERE id = ?"
+        "SELECT id FROM branches WHERE id = $1"
     )
     .bind(branch_id)
     .fetch_optional(c)
@@ -197,7 +197,7 @@ async fn open_visit(
     visit_id: i64,
 ) -> Result<(i64, Option<i64>), AppError> {
     let visit: Option<(i64, Option<i64>, Option<i64>)> = crate::db_run!(conn, |c| sqlx::query_as(
-        "SELECT branch_id, client_id, left_at FROM visits WHERE id = ?"
+        "SELECT branch_id, client_id, left_at FROM visits WHERE id = $1"
     )
     .bind(visit_id)
     .fetch_optional(c)
@@ -214,7 +214,7 @@ async fn open_visit(
 /// The branch a visit belongs to (for role checks).
 pub async fn branch_of(db: &Db, visit_id: i64) -> Result<i64, AppError> {
     crate::db_run!(db, |c| sqlx::query_scalar(
-        "SELECT branch_id FROM visits WHERE id = ?"
+        "SELECT branch_id FROM visits WHERE id = $1"
     )
     .bind(visit_id)
     .fetch_optional(c)
@@ -240,7 +240,7 @@ pub async fn add_service(
     let id: i64 = crate::db_run!(tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, staff_id, requested_at, note) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(visit_id)
     .bind(client_id)
@@ -289,7 +289,7 @@ pub(crate) async fn close_in(
 ) -> Result<i64, AppError> {
     let (branch_id, client_id) = open_visit(conn.backend(), visit_id).await?;
     let entered_at: i64 = crate::db_run!(conn, |c| sqlx::query_scalar(
-        "SELECT entered_at FROM visits WHERE id = ?"
+        "SELECT entered_at FROM visits WHERE id = $1"
     )
     .bind(visit_id)
     .fetch_one(c)
@@ -297,7 +297,7 @@ pub(crate) async fn close_in(
     // A clock a little behind never makes a negative stay.
     let left_at = at.max(entered_at);
     crate::db_run!(conn, |c| sqlx::query(
-        "UPDATE visits SET left_at = ?, ended_by = ? WHERE id = ?"
+        "UPDATE visits SET left_at = $1, ended_by = $2 WHERE id = $3"
     )
     .bind(left_at)
     .bind(ended_by)
@@ -330,7 +330,7 @@ pub(crate) async fn close_in(
 /// The client of a visit, if known.
 pub async fn client_of(db: &Db, visit_id: i64) -> Result<Option<i64>, AppError> {
     Ok(crate::db_run!(db, |c| sqlx::query_scalar::<_, Option<i64>>(
-        "SELECT client_id FROM visits WHERE id = ?"
+        "SELECT client_id FROM visits WHERE id = $1"
     )
     .bind(visit_id)
     .fetch_optional(c)

@@ -22,7 +22,7 @@ pub async fn record(
     if let Some(submission) = &submission {
         // The same form sent twice: the sale it already recorded.
         let earlier: Option<(i64, i64)> = crate::db_run!(tx, |c| sqlx::query_as(
-            "SELECT id, client_id FROM sales WHERE submission_id = ?"
+            "SELECT id, client_id FROM sales WHERE submission_id = $1"
         )
         .bind(submission)
         .fetch_optional(c)
@@ -35,7 +35,7 @@ pub async fn record(
         }
     }
     let branch: Option<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
-        "SELECT branch_id FROM clients WHERE id = ? AND erased_at IS NULL"
+        "SELECT branch_id FROM clients WHERE id = $1 AND erased_at IS NULL"
     )
     .bind(client_id)
     .fetch_optional(c)
@@ -45,7 +45,7 @@ pub async fn record(
     if let Some(document) = contract_document_id {
         // The contract must be one of this client's own documents.
         let own: Option<i64> = crate::db_run!(tx, |c| sqlx::query_scalar(
-            "SELECT id FROM documents WHERE id = ? AND client_id = ?"
+            "SELECT id FROM documents WHERE id = $1 AND client_id = $2"
         )
         .bind(document)
         .bind(client_id)
@@ -55,7 +55,7 @@ pub async fn record(
     }
     let visit: Option<(i64, i64)> = crate::db_run!(tx, |c| {
         sqlx::query_as(
-        "SELECT id, branch_id FROM visits WHERE client_id = ? ORDER BY (left_at IS NULL) DESC, entered_at DESC LIMIT 1",
+        "SELECT id, branch_id FROM visits WHERE client_id = $1 ORDER BY (left_at IS NULL) DESC, entered_at DESC LIMIT 1",
     )
     .bind(client_id)
     .fetch_optional(c).await
@@ -64,7 +64,7 @@ pub async fn record(
     let id: i64 = crate::db_run!(tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO sales (client_id, visit_id, branch_id, car_model_id, price, sold_at, staff_id, created_at, \
-         contract_document_id, submission_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         contract_document_id, submission_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(client_id)
     .bind(visit.map(|v| v.0))
@@ -119,7 +119,7 @@ async fn check_car(
     car_model_id: i64,
 ) -> Result<(), AppError> {
     let car: Option<i64> = crate::db_run!(conn, |c| sqlx::query_scalar(
-        "SELECT id FROM car_models WHERE id = ?"
+        "SELECT id FROM car_models WHERE id = $1"
     )
     .bind(car_model_id)
     .fetch_optional(c)
@@ -135,7 +135,7 @@ async fn sale_of(
     sale_id: i64,
 ) -> Result<(Option<i64>, i64, i64), AppError> {
     let sale: Option<(Option<i64>, i64, i64)> = crate::db_run!(conn, |c| sqlx::query_as(
-        "SELECT car_model_id, price, sold_at FROM sales WHERE id = ? AND client_id = ?",
+        "SELECT car_model_id, price, sold_at FROM sales WHERE id = $1 AND client_id = $2",
     )
     .bind(sale_id)
     .bind(client_id)
@@ -158,7 +158,7 @@ pub async fn correct(
     let (old_car, old_price, _) = sale_of(tx.backend(), client_id, sale_id).await?;
     check_car(tx.backend(), car_model_id).await?;
     crate::db_run!(tx, |c| sqlx::query(
-        "UPDATE sales SET car_model_id = ?, price = ? WHERE id = ?"
+        "UPDATE sales SET car_model_id = $1, price = $2 WHERE id = $3"
     )
     .bind(car_model_id)
     .bind(price)
@@ -191,7 +191,7 @@ pub async fn correct(
 pub async fn cancel(db: &Db, actor: i64, client_id: i64, sale_id: i64) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
     let (car, price, sold_at) = sale_of(tx.backend(), client_id, sale_id).await?;
-    crate::db_run!(tx, |c| sqlx::query("DELETE FROM sales WHERE id = ?")
+    crate::db_run!(tx, |c| sqlx::query("DELETE FROM sales WHERE id = $1")
         .bind(sale_id)
         .execute(c)
         .await
