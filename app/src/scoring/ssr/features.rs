@@ -176,9 +176,12 @@ async fn compute(
         i64,
         i64,
     );
+    // One group per client, read in client order; the client's own columns go through
+    // MIN/MAX of their single value so PostgreSQL accepts them without grouping by them
+    // (grouping by them too makes SQLite sort instead of streaming).
     let rows: Vec<Row> = crate::db_run!(db, |c| {
         sqlx::query_as(&format!(
-        "{cut} SELECT cut.id, cut.t, cut.bought, cut.first_visit_at, COUNT(v.id), \
+        "{cut} SELECT cut.id, MIN(cut.t), MAX(CASE WHEN cut.bought THEN 1 ELSE 0 END) = 1, MIN(cut.first_visit_at), COUNT(v.id), \
                 COALESCE(SUM(CASE WHEN v.entered_at >= cut.t - 2592000 THEN 1 ELSE 0 END), 0), \
                 MIN(v.entered_at), MAX(v.entered_at), \
                 CAST(COALESCE(SUM(CASE WHEN COALESCE(v.left_at, cut.t) < cut.t THEN COALESCE(v.left_at, cut.t) ELSE cut.t END - v.entered_at), 0) AS BIGINT), \
