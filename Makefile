@@ -36,7 +36,7 @@ export E2E_PORT
 # The e2e and bench scripts run `apt` and `vision-assets` through the same make.
 export MAKE
 
-.PHONY: run test dev deps deps-vision deps-release deps-test apt lint lint-vision unit e2e api-schema build-debug build-release demo-data fmt bench install site-test test-postgres-schema
+.PHONY: run test dev deps deps-vision deps-release deps-test apt lint lint-vision unit e2e api-schema build-debug build-release demo-data fmt bench install site-test test-postgres-schema test-postgres deps-postgres
 
 # The vision program's models, media and tests (vision-assets, test-vision).
 include vision/vision.mk
@@ -148,14 +148,22 @@ site-test: deps-test build-debug vision-assets
 ## The PostgreSQL schema (migrations/postgres) against the SQLite one: the statistics roll-up
 ## triggers give the same tables on both, in three session time zones (a throw-away cluster
 ## started by pg_virtualenv; scripts/postgres/compare_rollups.sh).
-test-postgres-schema:
+test-postgres-schema: deps-postgres
+	scripts/postgres/compare_rollups.sh
+
+## Debian's PostgreSQL server (with pg_trgm) and pg_virtualenv, for the tests on PostgreSQL.
+deps-postgres:
 	if ! command -v pg_virtualenv >/dev/null || ! ls /usr/share/postgresql/*/extension/pg_trgm.control >/dev/null 2>&1 \
 		|| ! command -v sqlite3 >/dev/null; then
 		$(MAKE) --no-print-directory apt PACKAGES="postgresql postgresql-contrib sqlite3"
 	fi
-	scripts/postgres/compare_rollups.sh
 
-test: deps deps-vision lint lint-vision unit test-vision test-postgres-schema e2e api-schema site-test
+## Every server integration test again on PostgreSQL (a new database per test in a
+## throw-away cluster), with the parity, copy, backup and one-server tests that need both.
+test-postgres: deps-postgres
+	scripts/postgres/integration.sh
+
+test: deps deps-vision lint lint-vision unit test-vision test-postgres-schema test-postgres e2e api-schema site-test
 
 ## A showroom machine: release build of the server and the vision program, installed with a
 ## systemd unit (scripts/install.sh; PREFIX, CONFIG_DIR, DATA_DIR, BIND, TLS_BIND can be set).

@@ -135,10 +135,20 @@ impl AppError {
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
+        // Text PostgreSQL cannot store (a NUL byte) is the sender's mistake, wherever a
+        // field's own check let it through (a login looked up, a search word).
+        if let sqlx::Error::Database(database) = &error
+            && database.code().as_deref() == Some(NOT_IN_REPERTOIRE)
+        {
+            return AppError::invalid("request", InvalidCode::BadFormat);
+        }
         tracing::error!(%error, "database error");
         AppError::Internal
     }
 }
+
+/// PostgreSQL's SQLSTATE for a character its encoding cannot hold.
+const NOT_IN_REPERTOIRE: &str = "22021";
 
 /// Sign-in failures: the backend's own error is already an `AppError` (and
 /// was logged where it arose); a session-store failure is logged here.

@@ -24,7 +24,7 @@ PG_MIGRATIONS=${PG_MIGRATIONS:-$ROOT/migrations/postgres}
 
 if [ -z "${COMPARE_ROLLUPS_INNER:-}" ] && [ -z "${PGHOST:-}" ]; then
     export COMPARE_ROLLUPS_INNER=1
-    exec pg_virtualenv -o fsync=off "$0" "$@"
+    exec pg_virtualenv -t -o fsync=off "$0" "$@"
 fi
 
 command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing" >&2; exit 2; }

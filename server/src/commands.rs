@@ -8,7 +8,7 @@ use crate::{Config, ServerError, demo, prepare_data_dir};
 /// `demo-data`: fills an empty database with a believable dealership network.
 pub async fn demo_data(config: &Config, clients: u32, seed: u64) -> Result<(), ServerError> {
     prepare_data_dir(&config.data_dir)?;
-    let db = Db::open(&config.database_url()).await?;
+    let db = Db::open_with(&config.database_url(), config.database_pool_size).await?;
     if !demo::database_is_empty(&db).await? {
         return Err(ServerError::Demo(
             "the database already has clients or visits; point DATABASE_URL at a new file".into(),
@@ -29,7 +29,7 @@ pub async fn demo_data(config: &Config, clients: u32, seed: u64) -> Result<(), S
 
 async fn open_existing(config: &Config) -> Result<Db, ServerError> {
     prepare_data_dir(&config.data_dir)?;
-    Ok(Db::open(&config.database_url()).await?)
+    Ok(Db::open_with(&config.database_url(), config.database_pool_size).await?)
 }
 
 /// `train`: trains the purchase model now; activates it and rescores unless
@@ -106,12 +106,12 @@ pub async fn restore(config: &Config, backup: &std::path::Path) -> Result<(), Se
     if !source.is_file() {
         return Err(fail("the backup has no database"));
     }
-    let target = config
-        .database_file()
-        .ok_or_else(|| ServerError::Config("DATABASE_URL names no database file".into()))?;
+    let Some(target) = config.database_file() else {
+        return restore_into_postgres(config, backup, taken_at).await;
+    };
     // Whoever was erased after the backup was taken stays erased.
     let erased = if target.is_file() {
-        let current = Db::open(&config.database_url()).await?;
+        let current = Db::open_with(&config.database_url(), config.database_pool_size).await?;
         let erased = app::privacy::ssr::erased_since(&current, taken_at)
             .await
             .map_err(|e| ServerError::Backup(e.to_string()))?;
@@ -136,7 +136,7 @@ pub async fn restore(config: &Config, backup: &std::path::Path) -> Result<(), Se
     std::fs::rename(&incoming, &target).map_err(io)?;
     let restored_files = backups::restore_files(backup, &config.data_dir)
         .map_err(|e| ServerError::Backup(e.to_string()))?;
-    let db = Db::open(&config.database_url()).await?;
+    let db = Db::open_with(&config.database_url(), config.database_pool_size).await?;
     let again = backups::reapply_erasures(&db, &config.data_dir, &erased)
         .await
         .map_err(|e| ServerError::Backup(e.to_string()))?;
@@ -144,6 +144,79 @@ pub async fn restore(config: &Config, backup: &std::path::Path) -> Result<(), Se
     println!(
         "restored {} ({restored_files} files); {again} client(s) erased since were erased again",
         backup.display()
+    );
+    Ok(())
+}
+
+/// `restore` on PostgreSQL: the backup's SQLite copy put back row by row in one
+/// transaction (the database as it was, or unchanged if anything fails), the files put
+/// back, and everyone erased since erased again.
+async fn restore_into_postgres(
+    config: &Config,
+    backup: &std::path::Path,
+    taken_at: i64,
+) -> Result<(), ServerError> {
+    use app::privacy::ssr::{backup as backups, copy};
+    let current = Db::open_with(&config.database_url(), config.database_pool_size).await?;
+    // A server on another machine holds the database's claim; this one is held while restoring.
+    let _claim = current
+        .claim_server()
+        .await?
+        .ok_or(ServerError::DatabaseBusy)?;
+    let erased = app::privacy::ssr::erased_since(&current, taken_at)
+        .await
+        .map_err(|e| ServerError::Backup(e.to_string()))?;
+    let source = backup.join(backups::DATABASE_FILE);
+    let saved = Db::open(&format!("sqlite://{}", source.display())).await?;
+    let copied = copy::copy_database(&saved, &current, copy::Target::Replace, &|_, _| {}).await;
+    saved.close().await;
+    let copied = copied?;
+    let restored_files = backups::restore_files(backup, &config.data_dir)
+        .map_err(|e| ServerError::Backup(e.to_string()))?;
+    let again = backups::reapply_erasures(&current, &config.data_dir, &erased)
+        .await
+        .map_err(|e| ServerError::Backup(e.to_string()))?;
+    current.close().await;
+    println!(
+        "restored {} ({} rows, {restored_files} files); {again} client(s) erased since were erased again",
+        backup.display(),
+        copied.rows()
+    );
+    Ok(())
+}
+
+/// `copy-database`: every row of one database into a new one of the other kind.
+pub async fn copy_database(from: &str, to: &str) -> Result<(), ServerError> {
+    let file_of = |url: &str| {
+        url.strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .map(|path| std::path::PathBuf::from(path.split('?').next().unwrap_or(path)))
+    };
+    // Opening a SQLite URL creates the file: a mistyped source must not become an empty copy.
+    if let Some(file) = file_of(from).filter(|f| !f.is_file()) {
+        return Err(ServerError::Config(format!(
+            "--from names {}, which does not exist",
+            file.display()
+        )));
+    }
+    let source = Db::open(from).await?;
+    let target = Db::open(to).await?;
+    let started = std::time::Instant::now();
+    let report = app::privacy::ssr::copy::copy_database(
+        &source,
+        &target,
+        app::privacy::ssr::copy::Target::MustBeEmpty,
+        &|table, rows| println!("{table:>26}: {rows} rows"),
+    )
+    .await;
+    source.close().await;
+    target.close().await;
+    let report = report?;
+    println!(
+        "copied {} rows of {} tables in {:.1} s; every table's row count matches the source",
+        report.rows(),
+        report.tables.len(),
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -48,6 +48,16 @@ pub enum Command {
         /// The backup folder (`…/backups/avtosalon-YYYYMMDD-HHMMSS`).
         backup: PathBuf,
     },
+    /// Copy every row of a SQLite database into a new, empty PostgreSQL database (a
+    /// showroom growing into a chain), or back; row counts are compared per table.
+    CopyDatabase {
+        /// The database to copy (`sqlite://FILE` or `postgres://…`); it is not changed.
+        #[arg(long)]
+        from: String,
+        /// The new database (`postgres://…` or `sqlite://FILE`); it must hold no data yet.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -58,9 +68,14 @@ pub struct Config {
     /// Where photos, documents, snapshots (and the default database) live.
     #[arg(long, env = "DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
-    /// sqlite://FILE; defaults to DATA_DIR/avtosalon.db.
+    /// sqlite://FILE (defaults to DATA_DIR/avtosalon.db), or postgres://USER:PASSWORD@HOST/DATABASE
+    /// (PostgreSQL 13+; TLS is required for a server that is not this machine unless the
+    /// URL says `sslmode=…`).
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Connections to PostgreSQL at most (default 16).
+    #[arg(long, env = "DATABASE_POOL_SIZE", value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub database_pool_size: Option<u32>,
     /// Password of the first `admin` account; generated and printed when unset.
     #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
@@ -144,6 +159,7 @@ impl std::fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("data_dir", &self.data_dir)
             .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("database_pool_size", &self.database_pool_size)
             .field("admin_password", &secret(&self.admin_password))
             .field("telegram_bot_token", &secret(&self.telegram_bot_token))
             .field("telegram_api_url", &self.telegram_api_url)

@@ -23,8 +23,15 @@ pub enum ServerError {
     Config(String),
     #[error("a server is running on the data directory {0:?}: stop it first")]
     Busy(PathBuf),
+    #[error(
+        "another server is already serving this PostgreSQL database; one server per database \
+         for now (a second would answer from stale caches): stop the other one first"
+    )]
+    DatabaseBusy,
     #[error("backup: {0}")]
     Backup(String),
+    #[error("copy: {0}")]
+    Copy(#[from] app::privacy::ssr::copy::CopyError),
     #[error("cannot rebuild the client search index: {0}")]
     SearchIndex(app::error::AppError),
 }

@@ -15,6 +15,7 @@ pub mod guard;
 pub mod http;
 pub mod jobs;
 pub mod serve;
+pub mod sessions;
 pub mod shield;
 pub mod tls;
 

@@ -42,6 +42,7 @@ async fn run() -> ExitCode {
         Some(Command::ExportFeatures { out }) => commands::export_features(config, &out).await,
         Some(Command::Backup) => commands::backup(config).await,
         Some(Command::Restore { backup }) => commands::restore(config, &backup).await,
+        Some(Command::CopyDatabase { from, to }) => commands::copy_database(&from, &to).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

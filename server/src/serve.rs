@@ -15,7 +15,6 @@ use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use std::sync::LazyLock;
 use tower_sessions::cookie::{SameSite, time::Duration};
 use tower_sessions::{CachingSessionStore, Expiry, MemoryStore, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{Config, ServerError, bot, demo, guard, http, jobs, prepare_data_dir, shield};
 
@@ -42,13 +41,16 @@ pub struct Started {
     pub state: AppState,
     pub admin: AdminBootstrap,
     pub demo_generated: Option<demo::Summary>,
+    /// This process's claim on a PostgreSQL database: kept while serving.
+    pub claim: app::infra::db::ServerClaim,
 }
 
 /// Opens the data directory and database, creates the first admin and, on a
 /// new database, the demo data.
 pub async fn start(config: &Config) -> Result<Started, ServerError> {
     prepare_data_dir(&config.data_dir)?;
-    let db = Db::open(&config.database_url()).await?;
+    let db = Db::open_with(&config.database_url(), config.database_pool_size).await?;
+    let claim = db.claim_server().await?.ok_or(ServerError::DatabaseBusy)?;
     let admin = app::settings::ssr::staff::ensure_admin(&db, config.admin_password.clone())
         .await
         .map_err(ServerError::Admin)?;
@@ -78,6 +80,7 @@ pub async fn start(config: &Config) -> Result<Started, ServerError> {
         state,
         admin,
         demo_generated,
+        claim,
     })
 }
 
@@ -97,9 +100,8 @@ const MAX_BODY: usize = 12 * 1024 * 1024;
 
 /// The whole HTTP application.
 pub async fn router(state: AppState) -> Result<Router, ServerError> {
-    let store = SqliteStore::new(state.db.pool().clone());
-    store.migrate().await?;
-    // Sessions are read on every request; memory answers them, SQLite keeps
+    let store = crate::sessions::DbSessionStore::open(&state.db).await?;
+    // Sessions are read on every request; memory answers them, the database keeps
     // them across restarts (every save and delete goes to both).
     let store = CachingSessionStore::new(MemoryStore::default(), store);
     let sessions = SessionManagerLayer::new(store)
@@ -196,8 +198,15 @@ pub fn asset_version(options: &LeptosOptions) -> String {
 /// Deletes expired sessions now and then.
 pub fn spawn_session_cleanup(state: &AppState) -> tokio::task::JoinHandle<()> {
     use tower_sessions::ExpiredDeletion;
-    let store = SqliteStore::new(state.db.pool().clone());
+    let db = state.db.clone();
     tokio::spawn(async move {
+        let store = match crate::sessions::DbSessionStore::open(&db).await {
+            Ok(store) => store,
+            Err(error) => {
+                tracing::warn!(%error, "session cleanup not started");
+                return;
+            }
+        };
         if let Err(error) = store
             .continuously_delete_expired(tokio::time::Duration::from_secs(3600))
             .await

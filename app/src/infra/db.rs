@@ -1,14 +1,14 @@
-//! The connection pool: a SQLite file in WAL mode with a busy timeout, and
-//! write transactions that take the write lock up front (`BEGIN IMMEDIATE`)
-//! so two writers never deadlock half-way.
+//! The connection pool: a SQLite file in WAL mode with a busy timeout (the default), or a
+//! PostgreSQL server (chains of showrooms); write transactions take the one write lock up
+//! front (`BEGIN IMMEDIATE`, or an advisory lock) so two writers never deadlock half-way.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{Connection, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 /// One of the two databases the product runs on. Every statement is written once and run
 /// through `db_run!`, which compiles it for both (sqlx's `Any` driver cannot carry this
@@ -58,6 +58,32 @@ macro_rules! db_run {
     };
 }
 
+/// Moves every id sequence past the highest id in its table, after rows were written with
+/// their ids given (the demo loader, a copy of another database): PostgreSQL's identity
+/// sequences do not see those, SQLite needs nothing.
+pub async fn sync_id_sequences(conn: Conn<'_>) -> Result<(), sqlx::Error> {
+    let Backend::Postgres(c) = conn else {
+        return Ok(());
+    };
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(table_name AS TEXT) FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND column_name = 'id' AND is_identity = 'YES' \
+         ORDER BY table_name",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    for table in tables {
+        // The names come from the catalogue above, not from outside.
+        sqlx::query(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+             COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+        ))
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
 /// A pooled connection held across several statements (reads that must see one snapshot).
 pub struct PoolConn(Backend<PoolConnection<Sqlite>, PoolConnection<Postgres>>);
 
@@ -75,10 +101,12 @@ use crate::error::{AppError, ConflictCode};
 /// Why the database could not be opened; each says what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("DATABASE_URL {0:?} is not a valid sqlite:// URL: {1}")]
+    #[error("DATABASE_URL {0:?} is not a valid database URL: {1}")]
     BadUrl(String, String),
-    #[error("DATABASE_URL {0:?}: only SQLite (sqlite://FILE) is supported by this build")]
-    UnsupportedBackend(String),
+    #[error(
+        "DATABASE_URL {0:?} names PostgreSQL {1}; version 13 or newer is needed (upgrade the server, or use SQLite)"
+    )]
+    TooOld(String, String),
     #[error("cannot open the database {0:?}: {1}")]
     Open(String, String),
     #[error("cannot apply database migrations: {0}")]
@@ -104,19 +132,34 @@ type Caches =
 /// The advisory lock every PostgreSQL write transaction takes ("avtosalon" in ASCII).
 const WRITE_LOCK: i64 = 0x6176_746f_7361_6c6f;
 
+/// The advisory lock the one server of a PostgreSQL database holds ("avtoserv").
+const SERVER_LOCK: i64 = 0x6176_746f_7365_7276;
+
+/// Held by the process serving a PostgreSQL database; dropping it lets another start.
+pub struct ServerClaim(#[allow(dead_code)] Option<PgConnection>);
+
 /// How long a request waits for a free connection before it fails.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many connections a PostgreSQL pool keeps at most when the configuration does not say.
+pub const DEFAULT_PG_CONNECTIONS: u32 = 16;
 
 impl Db {
     /// Opens (creating if missing) the database named by `url` and migrates it.
     pub async fn open(url: &str) -> Result<Self, OpenError> {
+        Self::open_with(url, None).await
+    }
+
+    /// Like [`Db::open`], with at most `max_connections` connections (PostgreSQL; a SQLite
+    /// file keeps its own small pool, its writers take turns anyway).
+    pub async fn open_with(url: &str, max_connections: Option<u32>) -> Result<Self, OpenError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(OpenError::UnsupportedBackend(redact(url)));
+            return Self::open_postgres(url, max_connections).await;
         }
         if !url.starts_with("sqlite:") {
             return Err(OpenError::BadUrl(
                 redact(url),
-                "expected it to start with sqlite://".into(),
+                "expected sqlite://FILE or postgres://USER@HOST/DATABASE".into(),
             ));
         }
         let options = SqliteConnectOptions::from_str(url)
@@ -158,20 +201,71 @@ impl Db {
             .run(&pool)
             .await
             .map_err(|e| OpenError::Migrate(e.to_string()))?;
-        Ok(Db {
-            pool: Backend::Sqlite(pool),
+        Ok(Db::with_pool(Backend::Sqlite(pool)))
+    }
+
+    fn with_pool(pool: Backend<SqlitePool, PgPool>) -> Db {
+        Db {
+            pool,
             generation: Default::default(),
             written: Default::default(),
             caches: Default::default(),
-        })
+        }
     }
 
-    /// The SQLite pool, for code not yet written through `db_run!` (tests, the session
-    /// store). `Db::open` refuses PostgreSQL until no such code is left.
-    pub fn pool(&self) -> &SqlitePool {
+    /// A PostgreSQL server: every session in UTC (the schema keeps Unix seconds, and the
+    /// statistics' dates are computed from them, never from the session's zone), TLS
+    /// required for any server that is not this machine unless the URL says otherwise.
+    async fn open_postgres(url: &str, max_connections: Option<u32>) -> Result<Self, OpenError> {
+        let mut options = PgConnectOptions::from_str(url)
+            .map_err(|e| OpenError::BadUrl(redact(url), e.to_string()))?
+            .application_name("avtosalon")
+            .options([("timezone", "UTC")]);
+        if !url.contains("sslmode=") && !is_local_host(options.get_host()) {
+            options = options.ssl_mode(PgSslMode::Require);
+        }
+        let cannot_open = |e: sqlx::Error| OpenError::Open(redact(url), e.to_string());
+        // One connection first: its error (refused, wrong password, no such database) is
+        // the one to show, where a pool would only time out.
+        let mut first = PgConnection::connect_with(&options)
+            .await
+            .map_err(cannot_open)?;
+        let (version, number): (String, i64) = sqlx::query_as(
+            "SELECT current_setting('server_version'), \
+             CAST(current_setting('server_version_num') AS BIGINT)",
+        )
+        .fetch_one(&mut first)
+        .await
+        .map_err(cannot_open)?;
+        first.close().await.map_err(cannot_open)?;
+        if number < 130_000 {
+            return Err(OpenError::TooOld(redact(url), version));
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.unwrap_or(DEFAULT_PG_CONNECTIONS).max(2))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(cannot_open)?;
+        sqlx::migrate!("../migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| OpenError::Migrate(e.to_string()))?;
+        Ok(Db::with_pool(Backend::Postgres(pool)))
+    }
+
+    /// Whether this is the PostgreSQL backend (for the few things that differ: backups,
+    /// the search index, the second-server check).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.pool, Backend::Postgres(_))
+    }
+
+    /// The SQLite pool, for what only SQLite has (a file backup, `PRAGMA`s in tests);
+    /// `None` on PostgreSQL.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
         match &self.pool {
-            Backend::Sqlite(pool) => pool,
-            Backend::Postgres(_) => unreachable!("Db::open refuses PostgreSQL URLs"),
+            Backend::Sqlite(pool) => Some(pool),
+            Backend::Postgres(_) => None,
         }
     }
 
@@ -181,6 +275,23 @@ impl Db {
             Backend::Sqlite(pool) => Backend::Sqlite(pool),
             Backend::Postgres(pool) => Backend::Postgres(pool),
         }
+    }
+
+    /// Makes this process the one server of a PostgreSQL database for as long as the
+    /// returned claim lives: the caches, the bot's poller and the jobs are per process, so
+    /// a second server on the same database would serve stale answers. `None` when another
+    /// server holds it. SQLite needs none (the data directory is locked instead).
+    pub async fn claim_server(&self) -> Result<Option<ServerClaim>, sqlx::Error> {
+        let Backend::Postgres(pool) = &self.pool else {
+            return Ok(Some(ServerClaim(None)));
+        };
+        // A connection of its own, outside the pool: the lock lives as long as it does.
+        let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
+        let claimed: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(SERVER_LOCK)
+            .fetch_one(&mut conn)
+            .await?;
+        Ok(claimed.then_some(ServerClaim(Some(conn))))
     }
 
     /// A connection for several reads in a row.
@@ -319,14 +430,33 @@ impl<T> OnUnique<T> for Result<T, sqlx::Error> {
     fn on_unique(self, column: &str, code: ConflictCode) -> Result<T, AppError> {
         self.map_err(|error| match &error {
             sqlx::Error::Database(database)
-                if database.is_unique_violation()
-                    && violated_columns(database.message()).any(|c| c == column) =>
+                if database.is_unique_violation() && violates(database.as_ref(), column) =>
             {
                 AppError::Conflict { code }
             }
             _ => error.into(),
         })
     }
+}
+
+/// Whether the violation is of `table.column`'s UNIQUE constraint: PostgreSQL names the
+/// constraint (`table_column_key`, its default name for a column's UNIQUE), SQLite lists
+/// the columns in its message.
+fn violates(error: &dyn sqlx::error::DatabaseError, column: &str) -> bool {
+    match error.constraint() {
+        Some(constraint) => constraint == format!("{}_key", column.replace('.', "_")),
+        None => violated_columns(error.message()).any(|c| c == column),
+    }
+}
+
+/// Whether `host` is this machine (a loopback name or address, or a Unix socket folder).
+fn is_local_host(host: &str) -> bool {
+    host.starts_with('/')
+        || host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The columns in SQLite's "UNIQUE constraint failed: t.a, t.b" message
@@ -359,14 +489,14 @@ mod tests {
         let url = format!("sqlite://{}/t.db", dir.path().display());
         let db = Db::open(&url).await.unwrap();
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(db.pool())
+            .fetch_one(db.sqlite_pool().unwrap())
             .await
             .unwrap();
         assert_eq!(mode, "wal");
         let tables: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('visits', 'clients', 'notification_outbox')",
         )
-        .fetch_one(db.pool())
+        .fetch_one(db.sqlite_pool().unwrap())
         .await
         .unwrap();
         assert_eq!(tables, 3);
@@ -391,7 +521,7 @@ mod tests {
             )
             .bind(login)
             .bind(chat)
-            .execute(db.pool())
+            .execute(db.sqlite_pool().unwrap())
         };
         insert("a", 1).await.unwrap();
         assert_eq!(
@@ -413,7 +543,7 @@ mod tests {
         );
         // Nor is any other failure.
         let missing = sqlx::query("INSERT INTO no_such_table VALUES (1)")
-            .execute(db.pool())
+            .execute(db.sqlite_pool().unwrap())
             .await
             .on_unique("staff.login", ConflictCode::LoginTaken);
         assert_eq!(missing.unwrap_err(), AppError::Internal);
@@ -432,12 +562,13 @@ mod tests {
     async fn refuses_bad_urls_with_a_clear_message() {
         let err = Db::open("mysql://x").await.unwrap_err().to_string();
         assert!(err.contains("sqlite://"), "{err}");
-        let err = Db::open("postgres://user:secret@host/db")
+        // Nothing listens on port 1.
+        let err = Db::open("postgres://user:secret@127.0.0.1:1/db")
             .await
             .unwrap_err()
             .to_string();
         assert!(!err.contains("secret"), "{err}");
-        assert!(err.contains("only SQLite"), "{err}");
+        assert!(err.contains("cannot open"), "{err}");
         let err = Db::open("sqlite:///nonexistent-dir/sub/x.db")
             .await
             .unwrap_err()

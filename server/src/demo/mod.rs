@@ -102,6 +102,7 @@ pub async fn generate_at(
     .await
     .map(|r| r.rows_affected()))?;
     insert_world(tx.backend(), &world, &bar).await?;
+    app::infra::db::sync_id_sequences(tx.backend()).await?;
     bar.set_message("statistics");
     app::stats::ssr::rebuild_rollups(tx.backend()).await?;
     app::scoring::ssr::features::mark_all_changed(tx.backend()).await?;

@@ -126,10 +126,12 @@ async fn world(app: &TestApp) -> World {
     let revoked: String =
         serde_json::from_value(form(app, &rpc::<CreateApiToken>(), "name=revoked", &admin).await)
             .unwrap();
-    let revoked_id: i64 = sqlx::query_scalar("SELECT id FROM api_tokens WHERE name = 'revoked'")
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let revoked_id: i64 = app::db_run!(app.state.db, |c| sqlx::query_scalar(
+        "SELECT id FROM api_tokens WHERE name = 'revoked'"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
     form(
         app,
         &rpc::<RevokeApiToken>(),
@@ -495,11 +497,13 @@ async fn reception_serves_a_client_of_another_branch_while_they_visit_it() {
     .await
     .as_i64()
     .unwrap();
-    let booked: i64 = sqlx::query_scalar("SELECT branch_id FROM visits WHERE id = ?")
-        .bind(visit)
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let booked: i64 = app::db_run!(app.state.db, |c| sqlx::query_scalar(
+        "SELECT branch_id FROM visits WHERE id = $1"
+    )
+    .bind(visit)
+    .fetch_one(c)
+    .await)
+    .unwrap();
     assert_eq!(booked, 2);
 
     // Branch 2's reception now finds, opens and serves them.

@@ -284,10 +284,12 @@ async fn a_deactivated_account_is_signed_out_at_once() {
     .await;
     let boss = app.sign_in("boss", "boss-pass-1").await;
     assert_eq!(app.get("/api/me", Some(&boss)).await.status, StatusCode::OK);
-    let id: i64 = sqlx::query_scalar("SELECT id FROM staff WHERE login = 'boss'")
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let id: i64 = app::db_run!(app.state.db, |c| sqlx::query_scalar(
+        "SELECT id FROM staff WHERE login = 'boss'"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
     let off = app
         .post_form(
             app::settings::SetStaffActive::PATH,

@@ -32,7 +32,7 @@ async fn a_backup_taken_during_registrations_restores_every_committed_one() {
     sqlx::query(
         "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'Chilonzor', 'Toshkent', 0)",
     )
-    .execute(db.pool())
+    .execute(db.sqlite_pool().unwrap())
     .await
     .unwrap();
     let kiosk = crate::crash::paired_kiosk(&db, port).await;
@@ -95,7 +95,7 @@ async fn a_backup_taken_during_registrations_restores_every_committed_one() {
     let (erased_phone, erased_id) = before[3].clone();
     let erased_photo: String = sqlx::query_scalar("SELECT photo_path FROM clients WHERE id = ?")
         .bind(erased_id)
-        .fetch_one(db.pool())
+        .fetch_one(db.sqlite_pool().unwrap())
         .await
         .unwrap();
     app::privacy::ssr::erase_client(&db, &data, 1, erased_id)
@@ -114,7 +114,7 @@ async fn a_backup_taken_during_registrations_restores_every_committed_one() {
     assert!(!second.status.success(), "a second server started");
     server.kill().unwrap();
     server.wait().unwrap();
-    db.pool().close().await;
+    db.close().await;
 
     let restored = command(&data, &["restore", folder.to_str().unwrap()]);
     assert!(
@@ -129,7 +129,7 @@ async fn a_backup_taken_during_registrations_restores_every_committed_one() {
     );
     let db = app::infra::Db::open(&url).await.unwrap();
     let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(db.pool())
+        .fetch_one(db.sqlite_pool().unwrap())
         .await
         .unwrap();
     assert_eq!(check, "ok");
@@ -137,7 +137,7 @@ async fn a_backup_taken_during_registrations_restores_every_committed_one() {
         let (name, photo): (Option<String>, Option<String>) =
             sqlx::query_as("SELECT full_name, photo_path FROM clients WHERE id = ?")
                 .bind(id)
-                .fetch_one(db.pool())
+                .fetch_one(db.sqlite_pool().unwrap())
                 .await
                 .unwrap_or_else(|_| panic!("client {id} ({phone}) is not in the backup"));
         if *id == erased_id {

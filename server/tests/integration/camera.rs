@@ -20,11 +20,12 @@ pub const OTHER_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUl
 /// A fresh app with one branch (id 1) and nothing else.
 pub async fn camera_app() -> TestApp {
     let app = app().await;
-    sqlx::query(
+    app::db_run!(app.state.db, |c| sqlx::query(
         "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'Chilonzor', 'Toshkent', 0)",
     )
-    .execute(app.state.db.pool())
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     app
 }
@@ -96,9 +97,9 @@ pub async fn enrolled_client(app: &TestApp, name: &str, phone: &str) -> i64 {
     )
     .unwrap();
     let t = app::infra::now();
-    sqlx::query_scalar(
+    app::db_run!(app.state.db, |c| sqlx::query_scalar(
         "INSERT INTO clients (branch_id, full_name, phone, photo_path, biometric_opt_in, consent_at, visit_count, \
-         last_visit_at, created_at, updated_at) VALUES (1, ?, ?, ?, TRUE, ?, 1, ?, ?, ?) RETURNING id",
+         last_visit_at, created_at, updated_at) VALUES (1, $1, $2, $3, TRUE, $4, 1, $5, $6, $7) RETURNING id",
     )
     .bind(name)
     .bind(phone)
@@ -107,8 +108,8 @@ pub async fn enrolled_client(app: &TestApp, name: &str, phone: &str) -> i64 {
     .bind(t - 30 * 86_400)
     .bind(t)
     .bind(t)
-    .fetch_one(app.state.db.pool())
-    .await
+    .fetch_one(c)
+    .await)
     .unwrap()
 }
 
@@ -177,11 +178,14 @@ async fn the_gallery_holds_only_opted_in_clients_and_follows_erasure() {
     let token = paired_camera(&app, "entrance").await;
     let enrolled = enrolled_client(&app, "Aziz Karimov", "+998901110001").await;
     let refused = enrolled_client(&app, "Dilnoza Saidova", "+998901110002").await;
-    sqlx::query("UPDATE clients SET biometric_opt_in = FALSE WHERE id = ?")
-        .bind(refused)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE clients SET biometric_opt_in = FALSE WHERE id = $1"
+    )
+    .bind(refused)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let gallery = camera_get(&app, &token, "/api/vision/gallery").await.json();
     assert_eq!(gallery["biometrics_enabled"], true);
     let ids: Vec<i64> = gallery["clients"]
@@ -275,18 +279,21 @@ async fn entrance_and_exit_open_and_close_one_visit_per_passage() {
     )
     .await;
     assert_eq!(left.status, StatusCode::OK, "{}", left.body);
-    let (entered_at, left_at, ended_by): (i64, i64, String) =
-        sqlx::query_as("SELECT entered_at, left_at, ended_by FROM visits WHERE id = ?")
+    let (entered_at, left_at, ended_by): (i64, i64, String) = app::db_run!(app.state.db, |c| {
+        sqlx::query_as("SELECT entered_at, left_at, ended_by FROM visits WHERE id = $1")
             .bind(visit)
-            .fetch_one(app.state.db.pool())
+            .fetch_one(c)
             .await
-            .unwrap();
+    })
+    .unwrap();
     assert_eq!(left_at - entered_at, 1800);
     assert_eq!(ended_by, "exit_camera");
-    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM notification_outbox ORDER BY id")
-        .fetch_all(app.state.db.pool())
-        .await
-        .unwrap();
+    let kinds: Vec<String> = app::db_run!(app.state.db, |c| sqlx::query_scalar(
+        "SELECT kind FROM notification_outbox ORDER BY id"
+    )
+    .fetch_all(c)
+    .await)
+    .unwrap();
     assert_eq!(kinds, vec!["returning_client", "client_left"]);
 
     // A stranger: an unknown visitor's visit, with the snapshot kept for reception.
@@ -298,18 +305,19 @@ async fn entrance_and_exit_open_and_close_one_visit_per_passage() {
     .await
     .json();
     let unknown_visit = stranger["visit_id"].as_i64().unwrap();
-    let (client_of_visit, started_by): (Option<i64>, String) =
-        sqlx::query_as("SELECT client_id, started_by FROM visits WHERE id = ?")
+    let (client_of_visit, started_by): (Option<i64>, String) = app::db_run!(app.state.db, |c| {
+        sqlx::query_as("SELECT client_id, started_by FROM visits WHERE id = $1")
             .bind(unknown_visit)
-            .fetch_one(app.state.db.pool())
+            .fetch_one(c)
             .await
-            .unwrap();
+    })
+    .unwrap();
     assert_eq!((client_of_visit, started_by.as_str()), (None, "camera"));
-    let payload: String = sqlx::query_scalar(
+    let payload: String = app::db_run!(app.state.db, |c| sqlx::query_scalar(
         "SELECT payload FROM notification_outbox WHERE kind = 'unknown_visitor'",
     )
-    .fetch_one(app.state.db.pool())
-    .await
+    .fetch_one(c)
+    .await)
     .unwrap();
     let snapshot = serde_json::from_str::<Value>(&payload).unwrap()["snapshot"]
         .as_str()
@@ -337,11 +345,14 @@ async fn bad_events_are_refused_with_a_reason_and_store_nothing() {
     let token = paired_camera(&app, "entrance").await;
     let client = enrolled_client(&app, "Aziz Karimov", "+998901110001").await;
     let not_opted: i64 = enrolled_client(&app, "Dilnoza Saidova", "+998901110002").await;
-    sqlx::query("UPDATE clients SET biometric_opt_in = FALSE WHERE id = ?")
-        .bind(not_opted)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE clients SET biometric_opt_in = FALSE WHERE id = $1"
+    )
+    .bind(not_opted)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let good = json!({"key": key(), "kind": "enter", "occurred_at": now_ms(), "client_id": client, "similarity": 0.8});
     let with = |field: &str, value: Value| {
         let mut event = good.clone();
@@ -457,11 +468,13 @@ async fn not_this_person_moves_the_visit_to_an_unknown_visitor() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let owner: Option<i64> = sqlx::query_scalar("SELECT client_id FROM visits WHERE id = ?")
-        .bind(visit)
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let owner: Option<i64> = app::db_run!(app.state.db, |c| sqlx::query_scalar(
+        "SELECT client_id FROM visits WHERE id = $1"
+    )
+    .bind(visit)
+    .fetch_one(c)
+    .await)
+    .unwrap();
     assert_eq!(owner, None);
     assert_eq!(
         scalar(
@@ -537,26 +550,30 @@ async fn closing_time_closes_open_visits_once_and_old_snapshots_go() {
     let token = paired_camera(&app, "entrance").await;
     let client = enrolled_client(&app, "Aziz Karimov", "+998901110001").await;
     // Closing time was midnight local time: every earlier open visit closes.
-    sqlx::query("UPDATE branches SET opens_at = '00:00', closes_at = '00:01' WHERE id = 1")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE branches SET opens_at = '00:00', closes_at = '00:01' WHERE id = 1"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let t = app::infra::now();
     let local_midnight = (t + 300 * 60).div_euclid(86_400) * 86_400 - 300 * 60;
     for (who, when) in [
         (Some(client), local_midnight - 3_600),
         (None, local_midnight - 600),
     ] {
-        sqlx::query(
+        app::db_run!(app.state.db, |c| sqlx::query(
             "INSERT INTO visits (visit_token, client_id, branch_id, entered_at, started_by, created_at) \
-             VALUES (?, ?, 1, ?, 'camera', ?)",
+             VALUES ($1, $2, 1, $3, 'camera', $4)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(who)
         .bind(when)
         .bind(when)
-        .execute(app.state.db.pool())
+        .execute(c)
         .await
+        .map(|r| r.rows_affected()))
         .unwrap();
     }
     let done = app::notify::ssr::closing::run_due(&app.state.db, t)
@@ -627,11 +644,11 @@ async fn closing_time_closes_open_visits_once_and_old_snapshots_go() {
         )
         .await;
     }
-    let paths: Vec<String> = sqlx::query_scalar(
+    let paths: Vec<String> = app::db_run!(app.state.db, |c| sqlx::query_scalar(
         "SELECT snapshot_path FROM camera_events WHERE snapshot_path IS NOT NULL ORDER BY occurred_at",
     )
-    .fetch_all(app.state.db.pool())
-    .await
+    .fetch_all(c)
+    .await)
     .unwrap();
     assert_eq!(paths.len(), 2);
     let purged = app::camera::ssr::purge_snapshots(&app.state.db, &app.state.data_dir)
@@ -761,11 +778,12 @@ async fn erasure_leaves_no_trace_of_a_recognised_corrected_notified_client() {
 #[tokio::test]
 async fn cameras_report_only_their_own_door_and_branch() {
     let app = camera_app().await;
-    sqlx::query(
+    app::db_run!(app.state.db, |c| sqlx::query(
         "INSERT INTO branches (id, name, city, created_at) VALUES (2, 'Yunusobod', 'Toshkent', 0)",
     )
-    .execute(app.state.db.pool())
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     let entrance = paired_camera(&app, "entrance").await;
     let exit = paired_camera(&app, "exit").await;

@@ -1,6 +1,6 @@
-//! Shared helpers: a whole app on a fresh SQLite file per test, requests
-//! sent through the real router, and the time limits that turn a hang into a
-//! failure with a message.
+//! Shared helpers: a whole app on a fresh database per test (a SQLite file, or with
+//! `TEST_POSTGRES_URL` set a new PostgreSQL database on that server), requests sent through
+//! the real router, and the time limits that turn a hang into a failure with a message.
 
 use axum::Router;
 use axum::body::Body;
@@ -40,11 +40,73 @@ pub async fn app() -> TestApp {
     app_with(|_| {}).await
 }
 
+/// The PostgreSQL server the tests run on, when `TEST_POSTGRES_URL` names one (the URL of
+/// a database this user may `CREATE DATABASE` from).
+pub fn postgres_server() -> Option<String> {
+    std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// Whether the apps of this run live on PostgreSQL.
+pub fn on_postgres() -> bool {
+    postgres_server().is_some()
+}
+
+/// A new, migrated, empty PostgreSQL database for one test: a copy of a template
+/// migrated once per run (copying is faster than migrating each time).
+pub async fn new_postgres_database(server: &str) -> String {
+    use sqlx::Connection;
+    static TEMPLATE: tokio::sync::Mutex<Option<String>> = tokio::sync::Mutex::const_new(None);
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let url_of = |name: &str| {
+        let mut url = url::Url::parse(server).expect("TEST_POSTGRES_URL is a URL");
+        url.set_path(name);
+        url.to_string()
+    };
+    let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
+    let mut template = TEMPLATE.lock().await;
+    if template.is_none() {
+        let name = format!("avtosalon_template_{}", std::process::id());
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let db = app::infra::Db::open(&url_of(&name)).await.unwrap();
+        db.close().await;
+        *template = Some(name);
+    }
+    let name = format!(
+        "avtosalon_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    sqlx::query(&format!(
+        "CREATE DATABASE {name} TEMPLATE {}",
+        template.as_ref().unwrap()
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    drop(template);
+    admin.close().await.unwrap();
+    url_of(&name)
+}
+
 /// An app whose configuration `change` adjusts first.
 pub async fn app_with(change: impl FnOnce(&mut server::Config)) -> TestApp {
     let limit = time_limit();
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path());
+    if let Some(server) = postgres_server() {
+        config.database_url = Some(new_postgres_database(&server).await);
+        // Many apps live at once in a test run; a few connections each are plenty.
+        config.database_pool_size = Some(4);
+    }
     change(&mut config);
     let started = server::start(&config).await.unwrap();
     let state = started.state.clone();
@@ -200,14 +262,11 @@ pub async fn app_with_demo(clients: u32) -> TestApp {
 
 /// One number from a database opened beside a running server.
 pub async fn scalar_in(db: &app::infra::Db, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(db.pool()).await.unwrap()
+    app::db_run!(db, |c| sqlx::query_scalar(sql).fetch_one(c).await).unwrap()
 }
 
 pub async fn scalar(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap()
+    app::db_run!(app.state.db, |c| sqlx::query_scalar(sql).fetch_one(c).await).unwrap()
 }
 
 /// No request takes this long, even on a busy machine; one that does is stuck.

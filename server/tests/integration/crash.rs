@@ -138,11 +138,12 @@ async fn a_killed_server_keeps_every_answered_event_and_registration_exactly_onc
     // A branch and an entrance camera, made beside the running server.
     let url = format!("sqlite://{}", data.join("avtosalon.db").display());
     let db = app::infra::Db::open(&url).await.unwrap();
-    sqlx::query(
+    app::db_run!(db, |c| sqlx::query(
         "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'Chilonzor', 'Toshkent', 0)",
     )
-    .execute(db.pool())
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     let (_, code) =
         app::settings::ssr::devices::create(&db, 1, 1, "camera", Some("entrance"), "Door")
@@ -261,16 +262,16 @@ async fn a_killed_server_keeps_every_answered_event_and_registration_exactly_onc
     assert!(!data.join("photos/left-behind.jpg").exists());
     assert!(!data.join("photos/.half.jpg.part").exists());
     for (key, event_id, visit_id) in &answered {
-        let (events, visits): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM camera_events WHERE event_key = ? AND id = ? AND visit_id = ?), \
-                    (SELECT COUNT(*) FROM visits WHERE id = ?)",
+        let (events, visits): (i64, i64) = app::db_run!(db, |c| sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM camera_events WHERE event_key = $1 AND id = $2 AND visit_id = $3), \
+                    (SELECT COUNT(*) FROM visits WHERE id = $4)",
         )
         .bind(key)
         .bind(event_id)
         .bind(visit_id)
         .bind(visit_id)
-        .fetch_one(db.pool())
-        .await
+        .fetch_one(c)
+        .await)
         .unwrap();
         assert_eq!(
             (events, visits),
@@ -279,19 +280,20 @@ async fn a_killed_server_keeps_every_answered_event_and_registration_exactly_onc
         );
     }
     for (submission, phone, client_id, visit_id) in &registered {
-        let (clients, visits, photo): (i64, i64, Option<String>) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM clients WHERE phone = ?), \
-                    (SELECT COUNT(*) FROM visits WHERE id = ? AND client_id = ?), \
-                    (SELECT photo_path FROM clients WHERE id = ? AND phone = ?)",
-        )
-        .bind(phone)
-        .bind(visit_id)
-        .bind(client_id)
-        .bind(client_id)
-        .bind(phone)
-        .fetch_one(db.pool())
-        .await
-        .unwrap();
+        let (clients, visits, photo): (i64, i64, Option<String>) =
+            app::db_run!(db, |c| sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM clients WHERE phone = $1), \
+                    (SELECT COUNT(*) FROM visits WHERE id = $2 AND client_id = $3), \
+                    (SELECT photo_path FROM clients WHERE id = $4 AND phone = $5)",
+            )
+            .bind(phone)
+            .bind(visit_id)
+            .bind(client_id)
+            .bind(client_id)
+            .bind(phone)
+            .fetch_one(c)
+            .await)
+            .unwrap();
         assert_eq!(
             (clients, visits),
             (1, 1),
@@ -302,26 +304,27 @@ async fn a_killed_server_keeps_every_answered_event_and_registration_exactly_onc
     }
     // Every photo on disk belongs to a client: a photo written just before
     // the kill, whose registration never committed, is gone after restart.
-    let photos: std::collections::HashSet<String> =
-        sqlx::query_scalar("SELECT photo_path FROM clients WHERE photo_path IS NOT NULL")
-            .fetch_all(db.pool())
-            .await
-            .unwrap()
-            .into_iter()
-            .collect();
+    let photos: std::collections::HashSet<String> = app::db_run!(db, |c| sqlx::query_scalar(
+        "SELECT photo_path FROM clients WHERE photo_path IS NOT NULL"
+    )
+    .fetch_all(c)
+    .await)
+    .unwrap()
+    .into_iter()
+    .collect();
     for file in std::fs::read_dir(data.join("photos")).unwrap() {
         let name = format!("photos/{}", file.unwrap().file_name().to_string_lossy());
         assert!(photos.contains(&name), "{name} belongs to nobody");
     }
     // Nothing half-written: every event has its visit and every camera visit its event.
-    let orphans: (i64, i64) = sqlx::query_as(
+    let orphans: (i64, i64) = app::db_run!(db, |c| sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM camera_events e WHERE e.visit_id IS NOT NULL \
                  AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.id = e.visit_id)), \
                 (SELECT COUNT(*) FROM visits v WHERE v.started_by = 'camera' \
                  AND NOT EXISTS (SELECT 1 FROM camera_events e WHERE e.visit_id = v.id))",
     )
-    .fetch_one(db.pool())
-    .await
+    .fetch_one(c)
+    .await)
     .unwrap();
     assert_eq!(
         orphans,

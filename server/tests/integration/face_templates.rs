@@ -50,15 +50,16 @@ async fn clear_matches_become_templates_bounded_and_dropped_when_rejected_or_swi
     let day = 86_400;
     let t = app::infra::now();
     for days_ago in [9, 7, 5, 3] {
-        sqlx::query(
+        app::db_run!(app.state.db, |c| sqlx::query(
             "INSERT INTO face_templates (client_id, image_path, rejected, created_at) \
-             SELECT ?, snapshot_path, FALSE, ? FROM camera_events WHERE client_id = ? LIMIT 1",
+             SELECT $1, snapshot_path, FALSE, $2 FROM camera_events WHERE client_id = $3 LIMIT 1",
         )
         .bind(client)
         .bind(t - days_ago * day)
         .bind(client)
-        .execute(app.state.db.pool())
+        .execute(c)
         .await
+        .map(|r| r.rows_affected()))
         .unwrap();
     }
     let oldest: i64 = scalar(

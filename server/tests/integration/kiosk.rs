@@ -115,12 +115,12 @@ async fn a_paired_kiosk_registers_a_visitor_once_with_consent_and_photo() {
         String,
         bool,
         String,
-    ) = sqlx::query_as(
-        "SELECT full_name, phone, consent_version, consent_language, biometric_opt_in, photo_path FROM clients WHERE id = ?",
+    ) = app::db_run!(app.state.db, |c| sqlx::query_as(
+        "SELECT full_name, phone, consent_version, consent_language, biometric_opt_in, photo_path FROM clients WHERE id = $1",
     )
     .bind(client_id)
-    .fetch_one(app.state.db.pool())
-    .await
+    .fetch_one(c)
+    .await)
     .unwrap();
     assert_eq!(
         (
@@ -135,11 +135,13 @@ async fn a_paired_kiosk_registers_a_visitor_once_with_consent_and_photo() {
     // Re-encoded as JPEG under the data directory.
     let bytes = std::fs::read(app.state.data_dir.join(&photo_path)).unwrap();
     assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF]), "{photo_path}");
-    let started: String = sqlx::query_scalar("SELECT started_by FROM visits WHERE id = ?")
-        .bind(visit_id)
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let started: String = app::db_run!(app.state.db, |c| sqlx::query_scalar(
+        "SELECT started_by FROM visits WHERE id = $1"
+    )
+    .bind(visit_id)
+    .fetch_one(c)
+    .await)
+    .unwrap();
     assert_eq!(started, "kiosk");
     let services = scalar(
         &app,
@@ -255,20 +257,21 @@ async fn returning_clients_check_in_by_phone_and_camera_visits_are_taken_over() 
     // The entrance camera saw one unknown visitor a minute ago (and no other
     // unknown visitor is inside).
     let now = chrono_now();
-    sqlx::query(
+    app::db_run!(app.state.db, |c| sqlx::query(
         "UPDATE visits SET left_at = entered_at + 60 WHERE client_id IS NULL AND left_at IS NULL",
     )
-    .execute(app.state.db.pool())
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
-    let camera_visit: i64 = sqlx::query_scalar(
+    let camera_visit: i64 = app::db_run!(app.state.db, |c| sqlx::query_scalar(
         "INSERT INTO visits (visit_token, branch_id, entered_at, started_by, created_at) \
-         VALUES ('5f0c1f7e-0000-4000-8000-000000000001', 1, ?, 'camera', ?) RETURNING id",
+         VALUES ('5f0c1f7e-0000-4000-8000-000000000001', 1, $1, 'camera', $2) RETURNING id",
     )
     .bind(now - 60)
     .bind(now - 60)
-    .fetch_one(app.state.db.pool())
-    .await
+    .fetch_one(c)
+    .await)
     .unwrap();
     let submission = info(&app, &kiosk).await["submission"]
         .as_str()
@@ -280,12 +283,15 @@ async fn returning_clients_check_in_by_phone_and_camera_visits_are_taken_over() 
     assert_eq!(done["visit_id"], camera_visit, "{done}");
 
     // Close that visit, then the client comes back and checks in by phone.
-    sqlx::query("UPDATE visits SET left_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(camera_visit)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE visits SET left_at = $1 WHERE id = $2"
+    )
+    .bind(now)
+    .bind(camera_visit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let lookup = app
         .post_json(
             "/rpc/kiosk_lookup",
@@ -466,12 +472,13 @@ async fn documents_are_checked_stored_privately_and_audited() {
     .await;
     assert_eq!(passport.status, StatusCode::CREATED, "{}", passport.body);
     let passport_id = passport.json()["id"].as_i64().unwrap();
-    let (name, stored, checksum): (String, String, String) =
-        sqlx::query_as("SELECT file_name, stored_path, sha256 FROM documents WHERE id = ?")
+    let (name, stored, checksum): (String, String, String) = app::db_run!(app.state.db, |c| {
+        sqlx::query_as("SELECT file_name, stored_path, sha256 FROM documents WHERE id = $1")
             .bind(passport_id)
-            .fetch_one(app.state.db.pool())
+            .fetch_one(c)
             .await
-            .unwrap();
+    })
+    .unwrap();
     assert_eq!(name, "passwd.pdf", "the extension is the checked type's");
     assert!(
         stored.starts_with("documents/") && !stored.contains(".."),
@@ -630,11 +637,13 @@ async fn erasure_removes_personal_data_and_keeps_anonymous_visits() {
         Option<String>,
         Option<String>,
         Option<i64>,
-    ) = sqlx::query_as("SELECT full_name, phone, photo_path, erased_at FROM clients WHERE id = ?")
-        .bind(client_id)
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    ) = app::db_run!(app.state.db, |c| sqlx::query_as(
+        "SELECT full_name, phone, photo_path, erased_at FROM clients WHERE id = $1"
+    )
+    .bind(client_id)
+    .fetch_one(c)
+    .await)
+    .unwrap();
     assert_eq!((name, phone, photo), (None, None, None));
     assert!(erased.is_some());
     assert_eq!(stored_files(&app, "photos"), 0);
@@ -724,7 +733,9 @@ async fn a_kiosk_cannot_switch_on_a_returning_client_s_face_recognition() {
     let done = register(&app, &kiosk, &form).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     let client_id = done.json()["client_id"].as_i64().unwrap();
-    let opted_in = format!("SELECT biometric_opt_in FROM clients WHERE id = {client_id}");
+    let opted_in = format!(
+        "SELECT CAST(CASE WHEN biometric_opt_in THEN 1 ELSE 0 END AS BIGINT) FROM clients WHERE id = {client_id}"
+    );
     assert_eq!(scalar(&app, &opted_in).await, 0);
 
     app::privacy::ssr::save_consent(&app.state.db, 1, "Yangi matn", "Новый текст", "New text")
@@ -778,7 +789,7 @@ async fn a_kiosk_cannot_switch_on_a_returning_client_s_face_recognition() {
     // Without a photo there is nothing to compare the person with.
     let no_photo: i64 = scalar(
         &app,
-        "SELECT id FROM clients WHERE photo_path IS NULL AND erased_at IS NULL LIMIT 1",
+        "SELECT id FROM clients WHERE photo_path IS NULL AND erased_at IS NULL ORDER BY id LIMIT 1",
     )
     .await;
     let refused = app

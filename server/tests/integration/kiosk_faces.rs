@@ -117,11 +117,14 @@ async fn a_returning_client_is_greeted_by_face_and_checks_in_with_one_tap() {
         recognised_as(&app, &kiosk, &camera, None).await,
         json!("NotKnown")
     );
-    sqlx::query("UPDATE clients SET biometric_opt_in = FALSE WHERE id = ?")
-        .bind(aziz)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE clients SET biometric_opt_in = FALSE WHERE id = $1"
+    )
+    .bind(aziz)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     assert_eq!(
         recognised_as(&app, &kiosk, &camera, Some(aziz)).await,
         json!("NotKnown")
@@ -140,9 +143,12 @@ async fn a_returning_client_is_greeted_by_face_and_checks_in_with_one_tap() {
 
     // Face recognition switched off at the branch: unavailable, and the
     // camera program gets no frames.
-    sqlx::query("UPDATE branches SET biometrics_enabled = FALSE WHERE id = 1")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE branches SET biometrics_enabled = FALSE WHERE id = 1"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     assert_eq!(kiosk_face(&app, &kiosk).await.json(), json!("Unavailable"));
 }

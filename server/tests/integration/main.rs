@@ -1,5 +1,6 @@
 //! The server from the outside, as one test binary: a whole app on a fresh
-//! SQLite file per test, requests through the real router. (One binary
+//! database per test (SQLite, and again on PostgreSQL with `TEST_POSTGRES_URL`),
+//! requests through the real router. (One binary
 //! instead of one per file: each links the whole server.)
 
 mod common;
@@ -17,6 +18,7 @@ mod fuzz;
 mod https;
 mod kiosk;
 mod kiosk_faces;
+mod postgres;
 mod reports;
 mod sales;
 mod scoring;

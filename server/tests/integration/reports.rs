@@ -21,10 +21,12 @@ async fn clients_api_filters_pages_and_finds_phone_fragments() {
     assert_eq!(json["items"].as_array().unwrap().len(), 10);
 
     // A phone typed with spaces and without +998 finds its client.
-    let phone: String = sqlx::query_scalar("SELECT phone FROM clients WHERE id = 42")
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let phone: String = app::db_run!(app.state.db, |c| sqlx::query_scalar(
+        "SELECT phone FROM clients WHERE id = 42"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
     let typed = format!("{}%20{}-{}", &phone[4..6], &phone[6..9], &phone[9..11]);
     let found = app
         .get(&format!("/api/clients?q={typed}"), Some(&admin))
@@ -71,9 +73,13 @@ async fn clients_api_filters_pages_and_finds_phone_fragments() {
         .get("/api/clients?branch=2&age_min=30&age_max=40", Some(&admin))
         .await
         .json();
+    // This year in UTC, as SQLite's strftime('%Y', 'now') gave it.
+    let year: i64 = app::ui::date(app::infra::now(), 0)[..4].parse().unwrap();
     let expected = scalar(
         &app,
-        "SELECT COUNT(*) FROM clients WHERE branch_id = 2 AND birth_year BETWEEN strftime('%Y','now') - 41 AND strftime('%Y','now') - 30",
+        &format!(
+            "SELECT COUNT(*) FROM clients WHERE branch_id = 2 AND birth_year BETWEEN {year} - 41 AND {year} - 30"
+        ),
     )
     .await;
     assert_eq!(branch["total"], expected);
@@ -186,9 +192,13 @@ async fn stats_totals_equal_sql_counts() {
     // The default range is the last 365 local days, ending today.
     let from: String = stats["from"].as_str().unwrap().into();
     let to: String = stats["to"].as_str().unwrap().into();
-    let range = format!(
-        "entered_at >= strftime('%s', '{from}') - 18000 AND entered_at < strftime('%s', '{to}', '+1 day') - 18000"
+    // Midnight UTC of `from` and of the day after `to`, less five hours.
+    let (start, end) = app::infra::time::days_range(
+        app::infra::time::parse_date(&from).unwrap(),
+        app::infra::time::parse_date(&to).unwrap(),
+        300,
     );
+    let range = format!("entered_at >= {start} AND entered_at < {end}");
     let visits = scalar(&app, &format!("SELECT COUNT(*) FROM visits WHERE {range}")).await;
     assert_eq!(stats["totals"]["visits"], visits);
     let per_day: i64 = stats["per_day"]
@@ -365,16 +375,20 @@ async fn roll_ups_follow_every_change_of_a_visit() {
     let db = &app.state.db;
     let a = &app;
     let check = |label: &'static str| async move {
-        let rolled = scalar(a, "SELECT COALESCE(SUM(visits), 0) FROM stats_hourly").await;
+        let rolled = scalar(
+            a,
+            "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM stats_hourly",
+        )
+        .await;
         let counted = scalar(a, "SELECT COUNT(*) FROM visits").await;
         assert_eq!(rolled, counted, "{label}");
         let closed_rolled =
-            scalar(a, "SELECT SUM(dwell0 + dwell1 + dwell2 + dwell3 + dwell4 + dwell5 + dwell6) FROM stats_hourly").await;
+            scalar(a, "SELECT CAST(SUM(dwell0 + dwell1 + dwell2 + dwell3 + dwell4 + dwell5 + dwell6) AS BIGINT) FROM stats_hourly").await;
         let closed = scalar(a, "SELECT COUNT(*) FROM visits WHERE left_at IS NOT NULL").await;
         assert_eq!(closed_rolled, closed, "{label}");
         let unknown = scalar(
             a,
-            "SELECT COALESCE(SUM(unknown_visits), 0) FROM stats_hourly",
+            "SELECT CAST(COALESCE(SUM(unknown_visits), 0) AS BIGINT) FROM stats_hourly",
         )
         .await;
         assert_eq!(
@@ -384,7 +398,7 @@ async fn roll_ups_follow_every_change_of_a_visit() {
         );
         let services = scalar(
             a,
-            "SELECT COALESCE(SUM(requests), 0) FROM stats_services_daily",
+            "SELECT CAST(COALESCE(SUM(requests), 0) AS BIGINT) FROM stats_services_daily",
         )
         .await;
         assert_eq!(
@@ -394,7 +408,7 @@ async fn roll_ups_follow_every_change_of_a_visit() {
         );
     };
     check("after the bulk load").await;
-    let client: i64 = scalar(&app, "SELECT id FROM clients WHERE id NOT IN (SELECT client_id FROM visits WHERE left_at IS NULL AND client_id IS NOT NULL) LIMIT 1").await;
+    let client: i64 = scalar(&app, "SELECT id FROM clients WHERE id NOT IN (SELECT client_id FROM visits WHERE left_at IS NULL AND client_id IS NOT NULL) ORDER BY id LIMIT 1").await;
     let visit = app::visits::ssr::check_in(db, 1, client, 1, app::vocab::VisitStart::Manual)
         .await
         .unwrap();
@@ -408,18 +422,24 @@ async fn roll_ups_follow_every_change_of_a_visit() {
         .unwrap();
     check("after closing").await;
     // An unknown visitor who registers later moves from unknown to known.
-    sqlx::query("UPDATE visits SET client_id = NULL WHERE id = ?")
-        .bind(visit)
-        .execute(db.pool())
-        .await
-        .unwrap();
+    app::db_run!(db, |c| sqlx::query(
+        "UPDATE visits SET client_id = NULL WHERE id = $1"
+    )
+    .bind(visit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     check("after detaching").await;
-    sqlx::query("UPDATE visits SET client_id = ? WHERE id = ?")
-        .bind(client)
-        .bind(visit)
-        .execute(db.pool())
-        .await
-        .unwrap();
+    app::db_run!(db, |c| sqlx::query(
+        "UPDATE visits SET client_id = $1 WHERE id = $2"
+    )
+    .bind(client)
+    .bind(visit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     check("after attaching").await;
 }
 

@@ -112,13 +112,13 @@ async fn a_sale_is_recorded_once_corrected_and_cancelled_with_the_log_and_scores
         .await
         .json();
     assert!(in_list(&again, client), "back among the potential buyers");
-    let log: Vec<(String, String)> = sqlx::query_as(
-        "SELECT action, detail FROM audit_log WHERE entity = 'client' AND entity_id = ? \
+    let log: Vec<(String, String)> = app::db_run!(app.state.db, |c| sqlx::query_as(
+        "SELECT action, detail FROM audit_log WHERE entity = 'client' AND entity_id = $1 \
          AND action IN ('correct_sale', 'cancel_sale') ORDER BY id",
     )
     .bind(client)
-    .fetch_all(app.state.db.pool())
-    .await
+    .fetch_all(c)
+    .await)
     .unwrap();
     assert_eq!(log.len(), 2, "{log:?}");
     assert_eq!(log[0].0, "correct_sale");

@@ -86,7 +86,7 @@ async fn the_model_beats_the_baseline_and_ranks_clients_with_reasons() {
             "car=1&last_visit_days=90",
             format!("c.car_model_id = 1 AND {recent} AND {unsold}"),
         ),
-        ("not_bought=0&page=2", "1".to_string()),
+        ("not_bought=0&page=2", "TRUE".to_string()),
     ] {
         let page = app
             .get(
@@ -102,12 +102,13 @@ async fn the_model_beats_the_baseline_and_ranks_clients_with_reasons() {
             .map(|l| l["client_id"].as_i64().unwrap())
             .collect();
         let offset = if query.contains("page=2") { 40 } else { 0 };
-        let expected: Vec<i64> = sqlx::query_scalar(&format!(
+        let sql = format!(
             "SELECT c.id FROM clients c JOIN client_scores s ON s.client_id = c.id \
              WHERE {filter} ORDER BY s.probability DESC, c.id LIMIT 40 OFFSET {offset}"
-        ))
-        .fetch_all(app.state.db.pool())
-        .await
+        );
+        let expected: Vec<i64> = app::db_run!(app.state.db, |c| sqlx::query_scalar(&sql)
+            .fetch_all(c)
+            .await)
         .unwrap();
         assert!(!expected.is_empty(), "{query}");
         assert_eq!(listed, expected, "{query}");
@@ -157,25 +158,27 @@ async fn features_after_the_sale_change_nothing() {
     )
     .await;
     // A later visit with a test drive and credit talk, an hour after the sale.
-    sqlx::query(
+    app::db_run!(db, |c| sqlx::query(
         "INSERT INTO visits (id, visit_token, client_id, branch_id, entered_at, left_at, started_by, created_at) \
-         VALUES (999999, 'after-sale', ?, 1, ?, ?, 'camera', 0)",
+         VALUES (999999, 'after-sale', $1, 1, $2, $3, 'camera', 0)",
     )
     .bind(buyer)
     .bind(sold_at + 3600)
     .bind(sold_at + 7200)
-    .execute(db.pool())
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     for kind in ["test_drive", "credit", "trade_in"] {
-        sqlx::query(
-            "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at) VALUES (999999, ?, 1, ?, ?)",
+        app::db_run!(db, |c| sqlx::query(
+            "INSERT INTO service_requests (visit_id, client_id, branch_id, kind, requested_at) VALUES (999999, $1, 1, $2, $3)",
         )
         .bind(buyer)
         .bind(kind)
         .bind(sold_at + 4000)
-        .execute(db.pool())
+        .execute(c)
         .await
+        .map(|r| r.rows_affected()))
         .unwrap();
     }
     let after = app::scoring::ssr::features::load(db, now, true, Some(buyer))
@@ -201,10 +204,11 @@ async fn one_class_keeps_the_previous_model_and_says_why() {
         StatusCode::OK
     );
     let active = scalar(&app, "SELECT id FROM models WHERE active").await;
-    sqlx::query("DELETE FROM sales")
-        .execute(app.state.db.pool())
+    app::db_run!(app.state.db, |c| sqlx::query("DELETE FROM sales")
+        .execute(c)
         .await
-        .unwrap();
+        .map(|r| r.rows_affected()))
+    .unwrap();
     let refused = app.post_json("/api/retrain_model", "", Some(&admin)).await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
     assert_eq!(refused.json()["error"], "training_refused");
@@ -255,11 +259,15 @@ async fn reasons_are_the_largest_contributions() {
         }
     }
     for family in ["logistic", "trees"] {
-        sqlx::query("INSERT INTO settings (key, value) VALUES ('model_family', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(family)
-            .execute(app.state.db.pool())
-            .await
-            .unwrap();
+        app::db_run!(app.state.db, |c| sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ('model_family', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
+        .bind(family)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
         app::scoring::ssr::train_and_activate(&app.state.db, None)
             .await
             .unwrap();
@@ -461,28 +469,33 @@ async fn a_retrain_kept_inactive_resets_the_sales_count() {
         .await
         .unwrap();
     let now = app::infra::now();
-    sqlx::query("UPDATE models SET trained_at = ?")
+    app::db_run!(db, |c| sqlx::query("UPDATE models SET trained_at = $1")
         .bind(now - 3_600)
-        .execute(db.pool())
+        .execute(c)
         .await
-        .unwrap();
-    sqlx::query("UPDATE sales SET created_at = ? WHERE id = (SELECT MIN(id) FROM sales)")
-        .bind(now - 60)
-        .execute(db.pool())
-        .await
-        .unwrap();
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    app::db_run!(db, |c| sqlx::query(
+        "UPDATE sales SET created_at = $1 WHERE id = (SELECT MIN(id) FROM sales)"
+    )
+    .bind(now - 60)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     assert_eq!(
         app::scoring::ssr::sales_since_training(db).await.unwrap(),
         Some(1)
     );
     // A later training whose model stayed inactive.
-    sqlx::query(
+    app::db_run!(db, |c| sqlx::query(
         "INSERT INTO models (trained_at, algorithm, body, metrics, train_count, test_count, positive_count, active, trained_by) \
-         SELECT ?, algorithm, body, metrics, train_count, test_count, positive_count, FALSE, trained_by FROM models WHERE active",
+         SELECT $1, algorithm, body, metrics, train_count, test_count, positive_count, FALSE, trained_by FROM models WHERE active",
     )
     .bind(now)
-    .execute(db.pool())
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     assert_eq!(
         app::scoring::ssr::sales_since_training(db).await.unwrap(),
@@ -559,7 +572,11 @@ async fn kept_features_follow_every_write_and_equal_a_full_recount() {
         ),
         format!("UPDATE clients SET source = 'olx', birth_year = 1970 WHERE id = {d}"),
     ] {
-        sqlx::query(&statement).execute(db.pool()).await.unwrap();
+        app::db_run!(db, |c| sqlx::query(&statement)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        .unwrap();
     }
     assert!(
         scalar(&app, changed).await >= 5,
@@ -576,15 +593,22 @@ async fn kept_features_follow_every_write_and_equal_a_full_recount() {
 
     // Another process (here a second pool, with its own copy of the features)
     // refreshes first: this one's copy notices and reloads, not missing the change.
-    let file = app.state.data_dir.join("avtosalon.db");
-    let other = app::infra::Db::open(&format!("sqlite://{}", file.display()))
+    let url = match db.backend() {
+        app::infra::db::Backend::Sqlite(_) => {
+            let file = app.state.data_dir.join("avtosalon.db");
+            format!("sqlite://{}", file.display())
+        }
+        app::infra::db::Backend::Postgres(pool) => {
+            use sqlx::ConnectOptions;
+            pool.connect_options().to_url_lossy().to_string()
+        }
+    };
+    let other = app::infra::Db::open(&url).await.unwrap();
+    let sql = format!("UPDATE clients SET source = 'telegram' WHERE id = {a}");
+    app::db_run!(db, |c| sqlx::query(&sql)
+        .execute(c)
         .await
-        .unwrap();
-    sqlx::query(&format!(
-        "UPDATE clients SET source = 'telegram' WHERE id = {a}"
-    ))
-    .execute(db.pool())
-    .await
+        .map(|r| r.rows_affected()))
     .unwrap();
     assert_eq!(
         app::scoring::ssr::features::refresh(&other, now)

@@ -141,7 +141,19 @@ async fn an_enrolled_member_passing_the_cameras_is_never_a_visitor() {
     );
 
     // The member walks in and out: no visit, no message, no snapshot kept.
-    let walked_in = now_ms() - 3_600_000;
+    // An hour ago, or earlier if the half hour inside would cross the branch's midnight
+    // (presence is counted per local day).
+    let offset = scalar(
+        &app,
+        "SELECT CAST(utc_offset_minutes AS BIGINT) FROM branches ORDER BY id LIMIT 1",
+    )
+    .await as i32;
+    let mut walked_in = now_ms() - 3_600_000;
+    while app::infra::time::local_day(walked_in / 1000, offset)
+        != app::infra::time::local_day(walked_in / 1000 + 1800, offset)
+    {
+        walked_in -= 3_600_000;
+    }
     let enter = json!({"key": uuid::Uuid::new_v4().to_string(), "kind": "enter",
         "occurred_at": walked_in, "staff_id": sales, "similarity": 0.81, "snapshot": PNG});
     let reply = camera_event(&app, &entrance, &enter).await;
@@ -175,12 +187,14 @@ async fn an_enrolled_member_passing_the_cameras_is_never_a_visitor() {
                 .is_none(),
         "a staff member's face is never kept"
     );
-    let (first_in, last_out, passages): (i64, i64, i64) = sqlx::query_as(
-        "SELECT first_in, last_out, passages FROM staff_presence WHERE staff_id = ?",
-    )
-    .bind(sales)
-    .fetch_one(app.state.db.pool())
-    .await
+    let (first_in, last_out, passages): (i64, i64, i64) = app::db_run!(app.state.db, |c| {
+        sqlx::query_as(
+            "SELECT first_in, last_out, passages FROM staff_presence WHERE staff_id = $1",
+        )
+        .bind(sales)
+        .fetch_one(c)
+        .await
+    })
     .unwrap();
     assert_eq!(
         (first_in, last_out - first_in, passages),

@@ -33,11 +33,13 @@ async fn passage(
 }
 
 async fn visit_of(app: &TestApp, key: &str) -> (i64, Option<i64>, Option<i64>) {
-    sqlx::query_as("SELECT id, left_at, client_id FROM visits WHERE stranger_key = ?")
-        .bind(key)
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap()
+    app::db_run!(app.state.db, |c| sqlx::query_as(
+        "SELECT id, left_at, client_id FROM visits WHERE stranger_key = $1"
+    )
+    .bind(key)
+    .fetch_one(c)
+    .await)
+    .unwrap()
 }
 
 #[tokio::test]
@@ -75,7 +77,7 @@ async fn a_stranger_is_one_visitor_and_registers_into_their_own_visit() {
     assert_eq!(visit_of(&app, B).await.1, None);
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM visits").await, 3);
     assert_eq!(
-        scalar(&app, "SELECT SUM(visits) FROM stats_hourly").await,
+        scalar(&app, "SELECT CAST(SUM(visits) AS BIGINT) FROM stats_hourly").await,
         3,
         "the statistics count three visitors"
     );

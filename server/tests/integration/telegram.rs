@@ -155,25 +155,27 @@ async fn fake_telegram() -> (Shared, url::Url) {
 /// Clients 1..=n at branch 1, each with a queued "new client" notification.
 async fn queue_new_clients(app: &crate::common::TestApp, n: i64, t: i64) {
     for n in 1..=n {
-        sqlx::query(
+        app::db_run!(app.state.db, |c| sqlx::query(
             "INSERT INTO clients (id, branch_id, full_name, phone, visit_count, created_at, updated_at) \
-             VALUES (?, 1, ?, ?, 1, 0, 0)",
+             VALUES ($1, 1, $2, $3, 1, 0, 0)",
         )
         .bind(n)
         .bind(format!("Client {n}"))
         .bind(format!("+99890000000{n}"))
-        .execute(app.state.db.pool())
+        .execute(c)
         .await
+        .map(|r| r.rows_affected()))
         .unwrap();
-        sqlx::query(
+        app::db_run!(app.state.db, |c| sqlx::query(
             "INSERT INTO notification_outbox (kind, branch_id, client_id, payload, created_at, next_attempt_at) \
-             VALUES ('new_client', 1, ?, '{}', ?, ?)",
+             VALUES ('new_client', 1, $1, '{}', $2, $3)",
         )
         .bind(n)
         .bind(t)
         .bind(t)
-        .execute(app.state.db.pool())
+        .execute(c)
         .await
+        .map(|r| r.rows_affected()))
         .unwrap();
     }
 }
@@ -211,14 +213,15 @@ fn start(app: &crate::common::TestApp, url: url::Url) -> tokio::sync::watch::Sen
 async fn staff_link_with_a_code_and_strangers_are_refused() {
     let app = app().await;
     let (fake, url) = fake_telegram().await;
-    sqlx::query(
-        "UPDATE staff SET telegram_link_code = ?, telegram_link_expires_at = ?, language = 'en' WHERE login = 'admin'",
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE staff SET telegram_link_code = $1, telegram_link_expires_at = $2, language = 'en' WHERE login = 'admin'",
     )
-        .bind(app::infra::tokens::sha256_hex(b"LINK1234"))
-        .bind(app::infra::now() + 600)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    .bind(app::infra::tokens::sha256_hex(b"LINK1234"))
+    .bind(app::infra::now() + 600)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let stop = start(&app, url);
     fake.lock()
         .unwrap()
@@ -290,10 +293,13 @@ async fn staff_link_with_a_code_and_strangers_are_refused() {
 async fn a_database_failure_asks_to_try_again_in_the_chat_language() {
     let app = app().await;
     let db = &app.state.db;
-    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
-        .execute(db.pool())
-        .await
-        .unwrap();
+    app::db_run!(db, |c| sqlx::query(
+        "UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     // The reports' tables go missing; the staff table (who is asking) stays.
     for table in [
         "visits",
@@ -303,10 +309,12 @@ async fn a_database_failure_asks_to_try_again_in_the_chat_language() {
         "client_scores",
         "stats_hourly",
     ] {
-        sqlx::query(&format!("ALTER TABLE {table} RENAME TO {table}_gone"))
-            .execute(db.pool())
+        let sql = format!("ALTER TABLE {table} RENAME TO {table}_gone");
+        app::db_run!(db, |c| sqlx::query(&sql)
+            .execute(c)
             .await
-            .unwrap();
+            .map(|r| r.rows_affected()))
+        .unwrap();
     }
     let try_again = "Something went wrong on our side; please try again in a minute.";
     for ask in ["/today", "/inside", "/client Aziz", "/top", "/stats week"] {
@@ -323,10 +331,13 @@ async fn a_database_failure_asks_to_try_again_in_the_chat_language() {
             .starts_with("There is no such command.")
     );
     // Without the staff table the chat's language is unknown: all three.
-    sqlx::query("ALTER TABLE staff RENAME TO staff_gone")
-        .execute(db.pool())
-        .await
-        .unwrap();
+    app::db_run!(db, |c| sqlx::query(
+        "ALTER TABLE staff RENAME TO staff_gone"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let failed = server::bot::answer(db, 777, "/today").await;
     assert!(failed.contains(try_again), "{failed}");
     assert!(!failed.contains("no such command"), "{failed}");
@@ -336,17 +347,21 @@ async fn a_database_failure_asks_to_try_again_in_the_chat_language() {
 async fn an_outage_delays_notifications_and_each_arrives_once_in_order() {
     let app = app().await;
     let (fake, url) = fake_telegram().await;
-    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     fake.lock().unwrap().failing = true;
     let t = app::infra::now();
-    sqlx::query(
+    app::db_run!(app.state.db, |c| sqlx::query(
         "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'Chilonzor', 'Toshkent', 0)",
     )
-    .execute(app.state.db.pool())
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     queue_new_clients(&app, 3, t).await;
     let stop = start(&app, url);
@@ -396,15 +411,19 @@ async fn an_outage_delays_notifications_and_each_arrives_once_in_order() {
 async fn when_telegram_answers_again_what_waited_goes_out_at_once() {
     let app = app().await;
     let (fake, url) = fake_telegram().await;
-    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-    sqlx::query(
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
         "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'Chilonzor', 'Toshkent', 0)",
     )
-    .execute(app.state.db.pool())
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     fake.lock().unwrap().down = true;
     let stop = start(&app, url);
@@ -421,11 +440,14 @@ async fn when_telegram_answers_again_what_waited_goes_out_at_once() {
     // A long outage: the notifications have backed off for five minutes.
     let t = app::infra::now();
     queue_new_clients(&app, 3, t).await;
-    sqlx::query("UPDATE notification_outbox SET attempts = 9, next_attempt_at = ?")
-        .bind(t + 300)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE notification_outbox SET attempts = 9, next_attempt_at = $1"
+    )
+    .bind(t + 300)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let back = std::time::Instant::now();
     fake.lock().unwrap().down = false;
     wait_for(&fake, |f| f.sent.len() >= 3).await;
@@ -449,15 +471,19 @@ async fn linked_staff_ask_for_clients_leads_and_statistics() {
         .await
         .unwrap();
     let (fake, url) = fake_telegram().await;
-    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-    let (name, phone): (String, String) =
-        sqlx::query_as("SELECT full_name, phone FROM clients WHERE id = 7")
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    let (name, phone): (String, String) = app::db_run!(app.state.db, |c| sqlx::query_as(
+        "SELECT full_name, phone FROM clients WHERE id = 7"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
     let stop = start(&app, url);
     let asks = [
         format!("/client {}", &phone[4..]),
@@ -510,10 +536,13 @@ async fn linked_staff_ask_for_clients_leads_and_statistics() {
         )
         .await;
     assert_eq!(bands.status, axum::http::StatusCode::OK, "{}", bands.body);
-    sqlx::query("DELETE FROM client_scores WHERE client_id = 7")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "DELETE FROM client_scores WHERE client_id = 7"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     app::scoring::ssr::rescore_client(&app.state.db, 7)
         .await
         .unwrap();
@@ -545,10 +574,13 @@ async fn linked_staff_ask_for_clients_leads_and_statistics() {
 #[tokio::test]
 async fn a_chat_that_blocked_the_bot_is_unlinked_and_holds_up_nobody() {
     let app = crate::camera::camera_app().await;
-    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     add_staff(&app, "blocker", "manager", None, "en", 888, "new_client").await;
     let (fake, url) = fake_telegram().await;
     fake.lock().unwrap().blocked.push(888);
@@ -594,11 +626,12 @@ async fn a_chat_that_blocked_the_bot_is_unlinked_and_holds_up_nobody() {
 async fn the_bot_follows_the_access_rule_book() {
     let app = app().await;
     let db = &app.state.db;
-    sqlx::query(
+    app::db_run!(db, |c| sqlx::query(
         "INSERT INTO branches (id, name, city, created_at) VALUES (1, 'Toshkent', 'Toshkent', 0)",
     )
-    .execute(db.pool())
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     add_staff(&app, "desk", "reception", Some(1), "en", 501, "").await;
     add_staff(&app, "boss", "manager", Some(1), "en", 502, "").await;
@@ -625,9 +658,9 @@ async fn add_staff(
     chat: i64,
     kinds: &str,
 ) {
-    sqlx::query(
+    app::db_run!(app.state.db, |c| sqlx::query(
         "INSERT INTO staff (login, full_name, password_hash, role, branch_id, language, telegram_chat_id, notify_kinds, created_at, updated_at) \
-         VALUES (?, ?, 'x', ?, ?, ?, ?, ?, 0, 0)",
+         VALUES ($1, $2, 'x', $3, $4, $5, $6, $7, 0, 0)",
     )
     .bind(login)
     .bind(login)
@@ -636,8 +669,9 @@ async fn add_staff(
     .bind(language)
     .bind(chat)
     .bind(kinds)
-    .execute(app.state.db.pool())
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
 }
 
@@ -645,16 +679,20 @@ async fn add_staff(
 async fn every_kind_of_notification_reaches_the_right_staff_in_their_language() {
     use crate::camera::{PNG, camera_event, enrolled_client, now_ms, paired_camera};
     let app = crate::camera::camera_app().await;
-    sqlx::query(
+    app::db_run!(app.state.db, |c| sqlx::query(
         "INSERT INTO branches (id, name, city, created_at) VALUES (2, 'Yunusobod', 'Toshkent', 0)",
     )
-    .execute(app.state.db.pool())
+    .execute(c)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
-    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     // Reception at the other branch hears nothing of branch 1; a manager
     // who chose only the daily summary gets only that, in Uzbek.
     add_staff(
@@ -694,10 +732,13 @@ async fn every_kind_of_notification_reaches_the_right_staff_in_their_language() 
     );
     wait_for(&fake, |f| f.sent.len() >= 3).await;
 
-    sqlx::query("UPDATE branches SET closes_at = '00:00'")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE branches SET closes_at = '00:00'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let closed = app::notify::ssr::closing::run_due(&app.state.db, app::infra::now())
         .await
         .unwrap();
@@ -780,10 +821,13 @@ async fn every_kind_of_notification_reaches_the_right_staff_in_their_language() 
 async fn notification_latency() {
     use crate::camera::{camera_event, now_ms, paired_camera};
     let app = crate::camera::camera_app().await;
-    sqlx::query("UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app::db_run!(app.state.db, |c| sqlx::query(
+        "UPDATE staff SET telegram_chat_id = 777, language = 'en' WHERE login = 'admin'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let (fake, url) = fake_telegram().await;
     let stop = start(&app, url);
     let entrance = paired_camera(&app, "entrance").await;
@@ -862,10 +906,12 @@ async fn a_code_from_the_profile_page_links_the_chat_and_kinds_are_chosen() {
         )
         .await;
     assert_eq!(good.status, axum::http::StatusCode::OK, "{}", good.body);
-    let kinds: String = sqlx::query_scalar("SELECT notify_kinds FROM staff WHERE login = 'admin'")
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let kinds: String = app::db_run!(app.state.db, |c| sqlx::query_scalar(
+        "SELECT notify_kinds FROM staff WHERE login = 'admin'"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
     assert_eq!(kinds, "new_client,hot_lead");
     stop.send(true).unwrap();
 }

@@ -123,7 +123,7 @@ async fn the_new_binary_starts_on_the_last_release_database_and_keeps_everything
         .await
         .unwrap();
     assert_eq!(status, 200, "{body}");
-    db.pool().close().await;
+    db.close().await;
 
     server.kill().unwrap();
     server.wait().unwrap();

@@ -238,7 +238,7 @@ pub async fn load_card(
     let visit_rows: Vec<VisitRow> = crate::db_run!(db, |c| {
         sqlx::query_as(
         "SELECT v.id, b.name, v.entered_at, v.left_at, v.started_by, v.ended_by FROM visits v \
-         JOIN branches b ON b.id = v.branch_id WHERE v.client_id = $1 ORDER BY v.entered_at DESC LIMIT 200",
+         JOIN branches b ON b.id = v.branch_id WHERE v.client_id = $1 ORDER BY v.entered_at DESC, v.id DESC LIMIT 200",
     )
     .bind(id)
     .fetch_all(c).await
@@ -247,7 +247,7 @@ pub async fn load_card(
     let service_rows: Vec<ServiceRow> = crate::db_run!(db, |c| {
         sqlx::query_as(
         "SELECT s.visit_id, s.kind, s.requested_at, st.full_name, s.note FROM service_requests s \
-         LEFT JOIN staff st ON st.id = s.staff_id WHERE s.client_id = $1 ORDER BY s.requested_at",
+         LEFT JOIN staff st ON st.id = s.staff_id WHERE s.client_id = $1 ORDER BY s.requested_at, s.id",
     )
     .bind(id)
     .fetch_all(c).await

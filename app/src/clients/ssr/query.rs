@@ -69,9 +69,35 @@ fn fts_phrase(s: &Search) -> Option<String> {
     (!phrases.is_empty()).then(|| phrases.join(" AND "))
 }
 
+/// Which index answers the words: SQLite's FTS5 table, joined in; on PostgreSQL the
+/// trigram GIN index on `search_text` serves the LIKE filters themselves.
+#[derive(Clone, Copy)]
+enum WordIndex {
+    Fts5,
+    Trigram,
+}
+
+impl WordIndex {
+    fn of(db: &Db) -> WordIndex {
+        if db.is_postgres() {
+            WordIndex::Trigram
+        } else {
+            WordIndex::Fts5
+        }
+    }
+
+    /// The FTS5 query for `s`, when this index needs one.
+    fn phrase(self, s: &Search) -> Option<String> {
+        match self {
+            WordIndex::Fts5 => fts_phrase(s),
+            WordIndex::Trigram => None,
+        }
+    }
+}
+
 /// FROM clause: driven by the search index when there is a long enough needle.
-fn push_from(q: &mut Sql, s: &Search) {
-    if fts_phrase(s).is_some() {
+fn push_from(q: &mut Sql, s: &Search, index: WordIndex) {
+    if index.phrase(s).is_some() {
         // CROSS JOIN keeps the index matches as the outer loop.
         q.push(" FROM clients_fts f CROSS JOIN clients c ON c.id = f.rowid");
     } else {
@@ -79,9 +105,14 @@ fn push_from(q: &mut Sql, s: &Search) {
     }
 }
 
-fn push_filters(q: &mut Sql, s: &Search, (first_from, first_to): (Option<i64>, Option<i64>)) {
+fn push_filters(
+    q: &mut Sql,
+    s: &Search,
+    index: WordIndex,
+    (first_from, first_to): (Option<i64>, Option<i64>),
+) {
     q.push(" WHERE c.erased_at IS NULL");
-    if let Some(phrase) = fts_phrase(s) {
+    if let Some(phrase) = index.phrase(s) {
         q.push(" AND f.clients_fts MATCH ").push_bind(phrase);
     }
     // The index may match across the name/phone boundary; LIKE is exact.
@@ -157,8 +188,8 @@ async fn count(db: &Db, s: &Search, bounds: (Option<i64>, Option<i64>)) -> Resul
         return Ok(total);
     }
     let mut count: Sql = Sql::new("SELECT COUNT(*)");
-    push_from(&mut count, s);
-    push_filters(&mut count, s, bounds);
+    push_from(&mut count, s, WordIndex::of(db));
+    push_filters(&mut count, s, WordIndex::of(db), bounds);
     let total: i64 = crate::db_run!(db, |c, D| count.query_scalar::<D, _>().fetch_one(c).await)?;
     let mut totals = totals.0.lock().unwrap_or_else(|p| p.into_inner());
     if totals.len() > 2_000 {
@@ -185,17 +216,17 @@ fn filter_key(s: &Search) -> String {
 }
 
 /// The client rows matching `s`, in its order; callers add LIMIT/OFFSET.
-fn rows_query(s: &Search, bounds: (Option<i64>, Option<i64>)) -> Sql {
+fn rows_query(s: &Search, index: WordIndex, bounds: (Option<i64>, Option<i64>)) -> Sql {
     let mut q: Sql = Sql::new(
         "SELECT c.id, c.full_name, c.phone, c.branch_id, b.name AS branch, c.gender, c.birth_year, c.source, \
                 m.brand || ' ' || m.name AS car, c.visit_count, c.first_visit_at, c.last_visit_at, \
                 b.utc_offset_minutes AS offset_minutes",
     );
-    push_from(&mut q, s);
+    push_from(&mut q, s, index);
     q.push(
         " JOIN branches b ON b.id = c.branch_id LEFT JOIN car_models m ON m.id = c.car_model_id",
     );
-    push_filters(&mut q, s, bounds);
+    push_filters(&mut q, s, index, bounds);
     q.push(" ORDER BY ").push(s.order_by);
     q
 }
@@ -224,7 +255,7 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
     }
     let bounds = first_visit_bounds(db, s).await?;
     let total = count(db, s, bounds).await?;
-    let mut q = rows_query(s, bounds);
+    let mut q = rows_query(s, WordIndex::of(db), bounds);
     q.push(" LIMIT ").push_bind(s.page_size);
     q.push(" OFFSET ").push_bind((s.page - 1) * s.page_size);
     let items = crate::db_run!(db, |c, D| q.query_as::<D, ClientRow>().fetch_all(c).await)?;
@@ -272,7 +303,7 @@ pub fn gender_word(l: crate::i18n::Locale, gender: &str) -> Option<&'static str>
 
 /// Every client matching `s` (no paging), for exports.
 pub async fn export_rows(db: &Db, s: &Search) -> Result<Vec<ClientRow>, AppError> {
-    let mut q = rows_query(s, first_visit_bounds(db, s).await?);
+    let mut q = rows_query(s, WordIndex::of(db), first_visit_bounds(db, s).await?);
     q.push(" LIMIT 1000000");
     Ok(crate::db_run!(db, |c, D| q
         .query_as::<D, ClientRow>()

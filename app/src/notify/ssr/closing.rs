@@ -43,12 +43,18 @@ pub async fn run_due(db: &Db, now: i64) -> Result<Vec<(i64, DaySummary)>, AppErr
         let date = time::day_string(day);
         let day_start = time::day_start(day, offset);
         let closing = time::closing_time(day, closes, offset);
+        // The payload is JSON text; each database reads a field of it its own way.
+        let date_of_payload = if db.is_postgres() {
+            "CAST(payload AS jsonb) ->> 'date'"
+        } else {
+            "json_extract(payload, '$.date')"
+        };
         let mut tx = db.begin_write().await?;
         let already: Option<i64> = crate::db_run!(tx, |c| {
-            sqlx::query_scalar(
+            sqlx::query_scalar(&format!(
             "SELECT id FROM notification_outbox WHERE kind = 'daily_summary' AND branch_id = $1 \
-             AND json_extract(payload, '$.date') = $2",
-        )
+             AND {date_of_payload} = $2"
+        ))
         .bind(branch)
         .bind(&date)
         .fetch_optional(c)

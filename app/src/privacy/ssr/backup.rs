@@ -1,7 +1,8 @@
 //! Backups taken while serving, and restoring one. A backup is a folder
 //! `avtosalon-YYYYMMDD-HHMMSS.mmm` (UTC) holding `avtosalon.db`, copied with
 //! `VACUUM INTO` (one read transaction: everything committed when it began,
-//! nothing half-written, writers never wait), and `files/`, the personal
+//! nothing half-written, writers never wait) — on PostgreSQL every row copied
+//! into that SQLite file from one snapshot — and `files/`, the personal
 //! files that copy refers to. It is built under a hidden name and renamed
 //! when complete, so a folder with the final name is always whole. Backups
 //! hold personal data: their folder is readable by this user only, they are
@@ -72,11 +73,23 @@ pub async fn take(db: &Db, data_dir: &Path, into: &Path) -> Result<Backup, AppEr
     let target = database
         .to_str()
         .ok_or_else(|| AppError::internal("the backup path is not UTF-8"))?;
-    crate::db_run!(db, |c| sqlx::query("VACUUM INTO $1")
-        .bind(target)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    if db.is_postgres() {
+        let copy = Db::open(&format!("sqlite://{target}")).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot create the backup's database");
+            AppError::Internal
+        })?;
+        let copied =
+            super::copy::copy_database(db, &copy, super::copy::Target::MustBeEmpty, &|_, _| {})
+                .await;
+        copy.close().await;
+        copied?;
+    } else {
+        crate::db_run!(db, |c| sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o600))

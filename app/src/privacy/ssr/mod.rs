@@ -2,6 +2,7 @@
 //! personal data, leaving anonymous visits for the statistics.
 
 pub mod backup;
+pub mod copy;
 pub mod documents;
 
 use crate::error::AppError;

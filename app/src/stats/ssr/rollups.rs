@@ -2,17 +2,28 @@
 //! load (triggers keep them current otherwise).
 
 /// The age band (index into AGE_BANDS) the roll-ups use, as SQL on a birth
-/// year and a Unix time.
-const BAND_SQL: &str = "CASE WHEN c.birth_year IS NULL THEN -1 \
-     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 25 THEN 0 \
-     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 35 THEN 1 \
-     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 45 THEN 2 \
-     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 55 THEN 3 \
-     WHEN CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER) - c.birth_year < 65 THEN 4 ELSE 5 END";
+/// year and a Unix time; `year` is the UTC year of `v.entered_at` in the database's SQL
+/// (the triggers of both migration sets compute the same).
+fn band_sql(year: &str) -> String {
+    format!(
+        "CASE WHEN c.birth_year IS NULL THEN -1 \
+         WHEN {year} - c.birth_year < 25 THEN 0 \
+         WHEN {year} - c.birth_year < 35 THEN 1 \
+         WHEN {year} - c.birth_year < 45 THEN 2 \
+         WHEN {year} - c.birth_year < 55 THEN 3 \
+         WHEN {year} - c.birth_year < 65 THEN 4 ELSE 5 END"
+    )
+}
 
 /// Recomputes every roll-up (and the search index) from the visits, services
 /// and clients in one pass, after a bulk load that paused the triggers.
 pub async fn rebuild_rollups(mut conn: crate::infra::db::Conn<'_>) -> Result<(), sqlx::Error> {
+    let postgres = matches!(conn, crate::infra::db::Backend::Postgres(_));
+    let band = band_sql(if postgres {
+        "CAST(EXTRACT(YEAR FROM to_timestamp(v.entered_at) AT TIME ZONE 'UTC') AS BIGINT)"
+    } else {
+        "CAST(strftime('%Y', v.entered_at, 'unixepoch') AS INTEGER)"
+    });
     for table in [
         "stats_hourly",
         "stats_services_daily",
@@ -56,16 +67,19 @@ pub async fn rebuild_rollups(mut conn: crate::infra::db::Conn<'_>) -> Result<(),
     )
     .execute(c).await.map(|r| r.rows_affected())
     })?;
-    crate::db_run!(conn, |c| sqlx::query(
-        "INSERT INTO clients_fts (clients_fts) VALUES ('rebuild')"
-    )
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    // PostgreSQL's trigram index follows every write, paused triggers or not.
+    if !postgres {
+        crate::db_run!(conn, |c| sqlx::query(
+            "INSERT INTO clients_fts (clients_fts) VALUES ('rebuild')"
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
     crate::db_run!(conn, |c| {
         sqlx::query(&format!(
         "INSERT INTO stats_demographics_daily (branch_id, day, band, gender, visits) \
-         SELECT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400 AS day, {BAND_SQL} AS band, \
+         SELECT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400 AS day, {band} AS band, \
                 COALESCE(c.gender, 'unknown') AS g, COUNT(*) \
          FROM visits v JOIN branches b ON b.id = v.branch_id JOIN clients c ON c.id = v.client_id \
          GROUP BY v.branch_id, day, band, g"

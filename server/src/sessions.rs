@@ -1,0 +1,71 @@
+//! Where signed-in sessions are kept across restarts: in the product's own database,
+//! whichever of the two it is.
+
+use app::infra::Db;
+use app::infra::db::Backend;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+#[derive(Clone, Debug)]
+pub struct DbSessionStore(Backend<SqliteStore, PostgresStore>);
+
+impl DbSessionStore {
+    /// The store of `db`, its table created if missing.
+    pub async fn open(db: &Db) -> Result<Self, sqlx::Error> {
+        let store = match db.backend() {
+            Backend::Sqlite(pool) => {
+                let store = SqliteStore::new(pool.clone());
+                store.migrate().await?;
+                Backend::Sqlite(store)
+            }
+            Backend::Postgres(pool) => {
+                let store = PostgresStore::new(pool.clone());
+                store.migrate().await?;
+                Backend::Postgres(store)
+            }
+        };
+        Ok(DbSessionStore(store))
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match &self.0 {
+            Backend::Sqlite(store) => store.create(record).await,
+            Backend::Postgres(store) => store.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match &self.0 {
+            Backend::Sqlite(store) => store.save(record).await,
+            Backend::Postgres(store) => store.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match &self.0 {
+            Backend::Sqlite(store) => store.load(id).await,
+            Backend::Postgres(store) => store.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match &self.0 {
+            Backend::Sqlite(store) => store.delete(id).await,
+            Backend::Postgres(store) => store.delete(id).await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ExpiredDeletion for DbSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match &self.0 {
+            Backend::Sqlite(store) => store.delete_expired().await,
+            Backend::Postgres(store) => store.delete_expired().await,
+        }
+    }
+}
