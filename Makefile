@@ -175,5 +175,6 @@ install: build-release vision-assets
 export BENCH_DIR ?= $(HOME)/.cache/avtosalon/bench
 export BENCH_CLIENTS ?= 100000
 export BENCH_PORT ?= 3300
-bench: build-release deps-test
+bench: build-release deps-test deps-postgres
 	scripts/bench.sh
+	scripts/postgres/bench.sh

@@ -60,7 +60,7 @@ for i in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: a
 echo "-- sign-in flood: 2,000 anonymous sign-ins, 64 at once, from many addresses"
 python3 server/benches/sign_in_flood.py "http://127.0.0.1:$BENCH_PORT" "$pid" 2000 64
 echo "-- kiosk registration (photo, consent, services), 100 visitors"
-python3 server/benches/kiosk_registration.py "http://127.0.0.1:$BENCH_PORT" bench-admin-pass 100
+python3 server/benches/kiosk_registration.py "http://127.0.0.1:$BENCH_PORT" bench-admin-pass 100 aziz
 echo "-- kiosk page: HTML server time (median of 21)"
 for i in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$BENCH_PORT/kiosk"; done \
 	| sort -n | sed -n 11p | awk '{printf "median %.1f ms\n", $1 * 1000}'

@@ -3,13 +3,15 @@
 
 Signs in as admin, creates and pairs a kiosk, then registers N new visitors
 (each with a 640x480 photo, consent and two services) and prints the median
-and 95th percentile of the request time. Usage: kiosk_registration.py BASE_URL
-ADMIN_PASSWORD [N]
+and 95th percentile of the request time. With WORD, each registration is followed by
+`GET /api/clients?q=WORD` as the admin, timed too: a client search, the first call after a
+write. Usage: kiosk_registration.py BASE_URL ADMIN_PASSWORD [N [WORD]]
 """
 import json, statistics, struct, sys, time, urllib.request, uuid, zlib, base64, random
 
 base, password = sys.argv[1], sys.argv[2]
 count = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+search_word = sys.argv[4] if len(sys.argv) > 4 else None
 
 
 def post(path, body, cookie=None, form=False):
@@ -44,6 +46,7 @@ kiosk = next(c.split(";")[0] for c in cookies if c.startswith("avtosalon_kiosk="
 picture = photo()
 print(f"photo data URL: {len(picture)} bytes")
 times = []
+searches = []
 for i in range(count):
     setup, _ = post("/rpc/kiosk_info", {}, cookie=kiosk)
     submission = json.loads(setup)["submission"]
@@ -61,6 +64,17 @@ for i in range(count):
             raise
         continue
     times.append((time.perf_counter() - started) * 1000)
+    if search_word:
+        request = urllib.request.Request(f"{base}/api/clients?q={search_word}")
+        request.add_header("cookie", session)
+        started = time.perf_counter()
+        with urllib.request.urlopen(request) as response:
+            response.read()
+        searches.append((time.perf_counter() - started) * 1000)
 times.sort()
+if searches:
+    searches.sort()
+    print(f"search {search_word!r} right after each registration: {len(searches)}, "
+          f"median {statistics.median(searches):.1f} ms, p95 {searches[int(len(searches) * 0.95) - 1]:.1f} ms")
 print(f"kiosk registrations: {len(times)}, median {statistics.median(times):.1f} ms, "
       f"p95 {times[int(len(times) * 0.95) - 1]:.1f} ms")

@@ -209,6 +209,13 @@ pub async fn copy_database(from: &str, to: &str) -> Result<(), ServerError> {
         &|table, rows| println!("{table:>26}: {rows} rows"),
     )
     .await;
+    if report.is_ok() {
+        // Fresh planner statistics, so the first queries on the copy pick the right indexes.
+        app::db_run!(target, |c| sqlx::query("ANALYZE")
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
     source.close().await;
     target.close().await;
     let report = report?;

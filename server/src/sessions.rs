@@ -20,7 +20,18 @@ impl DbSessionStore {
                 Backend::Sqlite(store)
             }
             Backend::Postgres(pool) => {
-                let store = PostgresStore::new(pool.clone());
+                // A session is written on every request (its expiry moves on): waiting for
+                // each write to reach the disk would cap the server at the disk's flush rate.
+                // A crash loses at most the last moments' expiry extensions, never a sign-in's
+                // safety (the session id is still checked against the store).
+                let options = (*pool.connect_options())
+                    .clone()
+                    .options([("synchronous_commit", "off")]);
+                let sessions = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(app::infra::db::ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(options);
+                let store = PostgresStore::new(sessions);
                 store.migrate().await?;
                 Backend::Postgres(store)
             }

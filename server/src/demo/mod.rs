@@ -101,7 +101,10 @@ pub async fn generate_at(
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
+    app::infra::db::set_row_triggers(tx.backend(), &app::infra::db::TRIGGERED_TABLES, false)
+        .await?;
     insert_world(tx.backend(), &world, &bar).await?;
+    app::infra::db::set_row_triggers(tx.backend(), &app::infra::db::TRIGGERED_TABLES, true).await?;
     app::infra::db::sync_id_sequences(tx.backend()).await?;
     bar.set_message("statistics");
     app::stats::ssr::rebuild_rollups(tx.backend()).await?;

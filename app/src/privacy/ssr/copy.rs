@@ -167,6 +167,8 @@ async fn copy_in_snapshot(
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
+    crate::infra::db::set_row_triggers(tx.backend(), &crate::infra::db::TRIGGERED_TABLES, false)
+        .await?;
     let mut report = CopyReport::default();
     for table in plan {
         let expected: i64 = crate::db_run!(source, |c| sqlx::query_scalar(&format!(
@@ -200,6 +202,8 @@ async fn copy_in_snapshot(
         progress(&table.name, written);
         report.tables.push((table.name.clone(), written));
     }
+    crate::infra::db::set_row_triggers(tx.backend(), &crate::infra::db::TRIGGERED_TABLES, true)
+        .await?;
     crate::stats::ssr::rebuild_rollups(tx.backend()).await?;
     crate::scoring::ssr::features::mark_all_changed(tx.backend()).await?;
     crate::db_run!(tx, |c| sqlx::query(
