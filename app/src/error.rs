@@ -148,6 +148,7 @@ impl From<sqlx::Error> for AppError {
 }
 
 /// PostgreSQL's SQLSTATE for a character its encoding cannot hold.
+#[cfg(feature = "ssr")]
 const NOT_IN_REPERTOIRE: &str = "22021";
 
 /// Sign-in failures: the backend's own error is already an `AppError` (and
