@@ -171,6 +171,19 @@ async fn restore_into_postgres(
     let copied = copy::copy_database(&saved, &current, copy::Target::Replace, &|_, _| {}).await;
     saved.close().await;
     let copied = copied?;
+    // Sessions signed in after the backup could name staff ids the restored database gives
+    // to someone else later: everyone signs in again, as after a SQLite restore.
+    if let app::infra::db::Backend::Postgres(pool) = current.backend() {
+        let store: Option<String> =
+            sqlx::query_scalar("SELECT CAST(to_regclass('tower_sessions.session') AS TEXT)")
+                .fetch_one(pool)
+                .await?;
+        if store.is_some() {
+            sqlx::query("DELETE FROM tower_sessions.session")
+                .execute(pool)
+                .await?;
+        }
+    }
     let restored_files = backups::restore_files(backup, &config.data_dir)
         .map_err(|e| ServerError::Backup(e.to_string()))?;
     let again = backups::reapply_erasures(&current, &config.data_dir, &erased)

@@ -220,6 +220,16 @@ async fn a_postgresql_backup_restores_and_whoever_was_erased_since_stays_erased(
     .await
     .map(|r| r.rows_affected()))
     .unwrap();
+    // Someone signed in after the backup (the router creates the session store).
+    let _sessions_made = server::router(started.state.clone()).await.unwrap();
+    app::db_run!(db, |c| sqlx::query(
+        "INSERT INTO tower_sessions.session (id, data, expiry_date) \
+         VALUES ('signed-in-after-the-backup', '\\x00', now() + interval '1 hour')"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     drop(started);
     db.close().await;
 
@@ -256,6 +266,11 @@ async fn a_postgresql_backup_restores_and_whoever_was_erased_since_stays_erased(
         )
         .await,
         1
+    );
+    assert_eq!(
+        count(db.clone(), "SELECT COUNT(*) FROM tower_sessions.session").await,
+        0,
+        "everyone signs in again after a restore"
     );
     // The restored database takes new rows.
     app::db_run!(db, |c| sqlx::query(
