@@ -170,6 +170,27 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many connections a PostgreSQL pool keeps at most when the configuration does not say.
 pub const DEFAULT_PG_CONNECTIONS: u32 = 16;
 
+/// The database holds passports' and faces' metadata: this user only. The file is made
+/// private before SQLite opens it, since SQLite gives its -wal and -shm files the main
+/// file's permissions when it creates them; ones left by an older version are mended too.
+fn make_private(file: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(file)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::set_permissions(&name, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
 impl Db {
     /// Opens (creating if missing) the database named by `url` and migrates it.
     pub async fn open(url: &str) -> Result<Self, OpenError> {
@@ -200,6 +221,18 @@ impl Db {
             .pragma("secure_delete", "ON");
         let in_memory = url.contains(":memory:");
         let file = (!in_memory).then(|| options.get_filename().to_path_buf());
+        if let Some(file) = &file {
+            make_private(file).map_err(|e| OpenError::Open(redact(url), e.to_string()))?;
+            // One connection switches a new file to WAL before the pool opens several:
+            // two connections switching at once get "database is locked" without waiting.
+            use sqlx::Connection;
+            sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .map_err(|e| OpenError::Open(redact(url), e.to_string()))?
+                .close()
+                .await
+                .map_err(|e| OpenError::Open(redact(url), e.to_string()))?;
+        }
         let pool = SqlitePoolOptions::new()
             // An in-memory database exists once per connection.
             .max_connections(if in_memory { 1 } else { 8 })
@@ -216,13 +249,6 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| OpenError::Open(redact(url), e.to_string()))?;
-        // The database holds passports' and faces' metadata: this user only
-        // (SQLite gives its -wal and -shm files the same permissions).
-        if let Some(file) = file {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| OpenError::Open(redact(url), e.to_string()))?;
-        }
         sqlx::migrate!("../migrations/sqlite")
             .run(&pool)
             .await
