@@ -215,11 +215,19 @@ pub async fn copy_database(from: &str, to: &str) -> Result<(), ServerError> {
     let source = Db::open(from).await?;
     let target = Db::open(to).await?;
     let started = std::time::Instant::now();
+    let table_started = std::sync::Mutex::new(started);
     let report = app::privacy::ssr::copy::copy_database(
         &source,
         &target,
         app::privacy::ssr::copy::Target::MustBeEmpty,
-        &|table, rows| println!("{table:>26}: {rows} rows"),
+        &|table, rows| {
+            let mut since = table_started.lock().unwrap_or_else(|p| p.into_inner());
+            println!(
+                "{table:>26}: {rows} rows in {:.1} s",
+                since.elapsed().as_secs_f64()
+            );
+            *since = std::time::Instant::now();
+        },
     )
     .await;
     if report.is_ok() {

@@ -166,10 +166,55 @@ async fn a_sqlite_database_copied_onto_postgresql_serves_the_same_and_a_second_c
         "sqlite://{}",
         lite.state.data_dir.join("avtosalon.db").display()
     );
+    // Values COPY's text format must escape, and bytes and doubles that must arrive exact.
+    let name = "Tab\there \\ back\\slash\nnew line\r\\N Ёж 'q' \"dq\"";
+    let blob: Vec<u8> = (0..=255u8).chain([b'\\', b'\t', b'\n', 0]).collect();
+    let probability = 0.1 + 0.2;
+    app::db_run!(lite.state.db, |c| sqlx::query(
+        "UPDATE clients SET full_name = $1 WHERE id = 1"
+    )
+    .bind(name)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    app::db_run!(lite.state.db, |c| sqlx::query(
+        "INSERT INTO face_templates (client_id, image_path, embedding, model, created_at) \
+         VALUES (1, NULL, $1, 'm', 7)"
+    )
+    .bind(&blob)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    app::db_run!(lite.state.db, |c| sqlx::query(
+        "UPDATE client_scores SET probability = $1 WHERE client_id = 1"
+    )
+    .bind(probability)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let to = common::new_postgres_database(&server).await;
     server::commands::copy_database(&from, &to).await.unwrap();
     let pg = postgres_app(&to).await;
     assert_same_answers(&answers(&lite).await, &answers(&pg).await);
+    let copied: (Option<String>, Option<Vec<u8>>, Option<String>) =
+        app::db_run!(pg.state.db, |c| sqlx::query_as(
+            "SELECT c.full_name, f.embedding, f.image_path FROM clients c \
+         JOIN face_templates f ON f.client_id = c.id WHERE c.id = 1 AND f.model = 'm'"
+        )
+        .fetch_one(c)
+        .await)
+        .unwrap();
+    assert_eq!(copied, (Some(name.to_string()), Some(blob), None));
+    let probabilities: Vec<f64> = app::db_run!(pg.state.db, |c| sqlx::query_scalar(
+        "SELECT probability FROM client_scores WHERE client_id = 1"
+    )
+    .fetch_all(c)
+    .await)
+    .unwrap();
+    assert_eq!(probabilities, [probability]);
     // A new client gets an id after the copied ones (the sequences were moved on).
     let new_id: i64 = app::db_run!(pg.state.db, |c| sqlx::query_scalar(
         "INSERT INTO clients (branch_id, phone, created_at, updated_at) \

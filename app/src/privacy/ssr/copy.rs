@@ -243,7 +243,7 @@ async fn empty(tx: &mut WriteTx, postgres: bool, plan: &[Table]) -> Result<(), C
     Ok(())
 }
 
-/// Reads `rows` and writes them into `table` in `tx`, a batch per INSERT.
+/// Reads `rows` and writes them into `table` in `tx`.
 async fn copy_table<R>(
     mut rows: futures::stream::BoxStream<'_, Result<R, sqlx::Error>>,
     table: &Table,
@@ -260,23 +260,161 @@ where
     for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> Option<Vec<u8>>: Decode<'r, R::Database> + Type<R::Database>,
 {
-    let per_insert = (BINDS_PER_INSERT / table.columns.len()).max(1);
-    let mut batch: Vec<Vec<Arg>> = Vec::with_capacity(per_insert);
-    let mut written = 0;
+    let mut sink = Sink::open(tx, table).await?;
     while let Some(row) = rows.try_next().await? {
         let mut values = Vec::with_capacity(table.columns.len());
         for (i, (_, kind)) in table.columns.iter().enumerate() {
             values.push(value(&row, i, *kind)?);
         }
-        batch.push(values);
-        if batch.len() == per_insert {
-            written += insert(tx, table, &mut batch).await?;
+        // On an error the COPY is dropped unfinished: PostgreSQL is told it failed, and
+        // the whole transaction rolls back.
+        sink.push(values).await?;
+    }
+    sink.finish().await
+}
+
+/// Bytes of COPY text sent at a time.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// Where a table's rows go: PostgreSQL's COPY, which takes rows several times faster than
+/// INSERTs with bound values (no statement per batch, no parameter per value), or batches
+/// of multi-row INSERTs into SQLite.
+enum Sink<'t> {
+    Copy {
+        copy: sqlx::postgres::PgCopyIn<&'t mut sqlx::PgConnection>,
+        text: Vec<u8>,
+    },
+    Insert {
+        tx: &'t mut WriteTx,
+        table: &'t Table,
+        batch: Vec<Vec<Arg>>,
+        per_insert: usize,
+        written: u64,
+    },
+}
+
+impl<'t> Sink<'t> {
+    async fn open(tx: &'t mut WriteTx, table: &'t Table) -> Result<Sink<'t>, CopyError> {
+        if matches!(tx.backend(), Backend::Postgres(_)) {
+            let Backend::Postgres(conn) = tx.backend() else {
+                unreachable!("matched above")
+            };
+            let copy = conn
+                .copy_in_raw(&format!(
+                    "COPY {} ({}) FROM STDIN",
+                    table.name,
+                    table.column_list()
+                ))
+                .await?;
+            return Ok(Sink::Copy {
+                copy,
+                text: Vec::with_capacity(COPY_CHUNK + 64 * 1024),
+            });
+        }
+        let per_insert = (BINDS_PER_INSERT / table.columns.len()).max(1);
+        Ok(Sink::Insert {
+            tx,
+            table,
+            batch: Vec::with_capacity(per_insert),
+            per_insert,
+            written: 0,
+        })
+    }
+
+    async fn push(&mut self, values: Vec<Arg>) -> Result<(), CopyError> {
+        match self {
+            Sink::Copy { copy, text } => {
+                copy_line(text, &values);
+                if text.len() >= COPY_CHUNK {
+                    copy.send(text.as_slice()).await?;
+                    text.clear();
+                }
+            }
+            Sink::Insert {
+                tx,
+                table,
+                batch,
+                per_insert,
+                written,
+            } => {
+                batch.push(values);
+                if batch.len() == *per_insert {
+                    *written += insert(tx, table, batch).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn finish(self) -> Result<u64, CopyError> {
+        match self {
+            Sink::Copy { mut copy, text } => {
+                if !text.is_empty() {
+                    copy.send(text.as_slice()).await?;
+                }
+                Ok(copy.finish().await?)
+            }
+            Sink::Insert {
+                tx,
+                table,
+                mut batch,
+                mut written,
+                ..
+            } => {
+                if !batch.is_empty() {
+                    written += insert(tx, table, &mut batch).await?;
+                }
+                Ok(written)
+            }
         }
     }
-    if !batch.is_empty() {
-        written += insert(tx, table, &mut batch).await?;
+}
+
+/// One row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
+fn copy_line(text: &mut Vec<u8>, values: &[Arg]) {
+    use std::io::Write;
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            text.push(b'\t');
+        }
+        // Writing into a Vec cannot fail.
+        let _ = match value {
+            Arg::Int(Some(v)) => write!(text, "{v}"),
+            // Rust writes the shortest text that reads back as the same double, and
+            // PostgreSQL reads its "NaN", "inf" and "-inf".
+            Arg::Real(Some(v)) => write!(text, "{v}"),
+            Arg::Bool(Some(v)) => write!(text, "{}", if *v { 't' } else { 'f' }),
+            Arg::Text(Some(v)) => {
+                for byte in v.bytes() {
+                    match byte {
+                        b'\\' => text.extend_from_slice(b"\\\\"),
+                        b'\t' => text.extend_from_slice(b"\\t"),
+                        b'\n' => text.extend_from_slice(b"\\n"),
+                        b'\r' => text.extend_from_slice(b"\\r"),
+                        other => text.push(other),
+                    }
+                }
+                Ok(())
+            }
+            // bytea's hex form, its backslash escaped for COPY.
+            Arg::Bytes(Some(v)) => {
+                text.extend_from_slice(b"\\\\x");
+                for byte in v {
+                    let _ = write!(text, "{byte:02x}");
+                }
+                Ok(())
+            }
+            Arg::Int(None)
+            | Arg::Real(None)
+            | Arg::Bool(None)
+            | Arg::Text(None)
+            | Arg::Bytes(None) => {
+                text.extend_from_slice(b"\\N");
+                Ok(())
+            }
+        };
     }
-    Ok(written)
+    text.push(b'\n');
 }
 
 fn value<R>(row: &R, i: usize, kind: Kind) -> Result<Arg, sqlx::Error>
