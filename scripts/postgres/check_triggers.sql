@@ -85,6 +85,7 @@ UPDATE visits SET left_at = NULL, ended_by = NULL WHERE id = 5;
 UPDATE visits SET left_at = left_at WHERE id = 2;
 -- Columns no roll-up trigger lists.
 UPDATE visits SET ended_by = 'manual' WHERE id = 1;
+-- The camera program's key arrives: the unique-visitor triggers only.
 UPDATE visits SET stranger_key = 's-0123456789abcdef' WHERE id = 19;
 -- started_by: client_features only.
 UPDATE visits SET started_by = 'manual' WHERE id = 9;
@@ -95,6 +96,21 @@ UPDATE visits SET left_at = left_at + 10 WHERE id = 2;
 UPDATE visits SET is_first_visit = FALSE WHERE id = 13;
 -- "Not this person": the visit loses its client.
 UPDATE visits SET client_id = NULL, is_first_visit = FALSE WHERE id = 12;
+
+-- Unique visitors: one stranger passing three times on a day (one visitor),
+-- again the next day; two visits of one client in one statement (each row's
+-- trigger must see only the rows before it); a stranger's visit taken over by
+-- a client who is already counted; keys changed by a multi-row UPDATE.
+INSERT INTO visits (id, visit_token, client_id, branch_id, entered_at, left_at, started_by, ended_by, is_first_visit, stranger_key, created_at) VALUES
+    (21, 't21', NULL, 3, 1795514400 + 500, 1795514400 + 900, 'camera', 'exit_camera', FALSE, 's-00000000000000aa', 0),
+    (22, 't22', NULL, 3, 1795514400 + 5000, NULL, 'camera', NULL, FALSE, 's-00000000000000aa', 0),
+    (23, 't23', NULL, 3, 1795514400 + 86400, NULL, 'camera', NULL, FALSE, 's-00000000000000aa', 0),
+    (24, 't24', 10, 3, 1795514400 + 20000, 1795514400 + 21000, 'camera', 'exit_camera', FALSE, NULL, 0),
+    (25, 't25', 10, 3, 1795514400 + 30000, NULL, 'kiosk', NULL, FALSE, NULL, 0),
+    (26, 't26', NULL, 3, 1795514400 + 31000, NULL, 'camera', NULL, FALSE, 's-00000000000000aa', 0);
+UPDATE visits SET client_id = 10 WHERE id = 22;
+UPDATE visits SET stranger_key = 's-00000000000000bb' WHERE id IN (21, 23, 26);
+UPDATE visits SET entered_at = entered_at + 86400 WHERE id = 24;
 
 INSERT INTO service_requests (id, visit_id, client_id, branch_id, kind, staff_id, requested_at, note) VALUES
     (1, 1, 1, 1, 'test_drive', 1, 1795514400 + 100, NULL),

@@ -8,6 +8,8 @@ SELECT '== stats_services_daily';
 SELECT branch_id, day, kind, requests FROM stats_services_daily ORDER BY day, kind, branch_id;
 SELECT '== stats_demographics_daily';
 SELECT branch_id, day, band, gender, visits FROM stats_demographics_daily ORDER BY day, band, gender, branch_id;
+SELECT '== stats_visitors_daily';
+SELECT branch_id, day, visitors FROM stats_visitors_daily ORDER BY day, branch_id;
 SELECT '== client_features';
 SELECT client_id, changes, first_visit_at, training_cutoff, scoring_cutoff,
        CASE WHEN bought IS NULL THEN 'null' WHEN bought THEN 'true' ELSE 'false' END,

@@ -31,3 +31,12 @@ SELECT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400 AS day,
 FROM visits v JOIN branches b ON b.id = v.branch_id JOIN clients c ON c.id = v.client_id
 GROUP BY v.branch_id, day, band, g
 ORDER BY day, band, g, v.branch_id;
+SELECT '== rebuild stats_visitors_daily';
+SELECT branch_id, day, COUNT(DISTINCT visitor) FROM (
+    SELECT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400 AS day,
+           CASE WHEN v.client_id IS NOT NULL THEN 'c' || CAST(v.client_id AS TEXT)
+                WHEN v.stranger_key IS NOT NULL THEN 's' || v.stranger_key
+                ELSE 'v' || CAST(v.id AS TEXT) END AS visitor
+    FROM visits v JOIN branches b ON b.id = v.branch_id
+) AS people GROUP BY branch_id, day
+ORDER BY day, branch_id;

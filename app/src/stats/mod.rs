@@ -16,6 +16,9 @@ use crate::error::AppError;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     pub visits: i64,
+    /// People, each counted once a day per branch (a client, or a stranger the
+    /// cameras knew again), added up over the days.
+    pub visitors: i64,
     pub known_visits: i64,
     pub new_visits: i64,
     pub returning_visits: i64,
@@ -28,6 +31,7 @@ pub struct Totals {
 pub struct DayCount {
     pub date: String,
     pub visits: i64,
+    pub visitors: i64,
     pub new: i64,
     pub returning: i64,
 }
@@ -41,6 +45,7 @@ pub struct AgeBand {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Funnel {
+    /// Unique visitors (people per day), where the funnel starts.
     pub visitors: i64,
     pub test_drive: i64,
     pub credit: i64,

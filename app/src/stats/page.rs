@@ -108,9 +108,12 @@ fn StatsBody(data: StatsView) -> impl IntoView {
                 </span>
             </div>
             <div class="kpi">
-                <span class="kpi-label">{t!(i18n, stats.totals_unique)}</span>
-                <span class="kpi-value">{t.known_visits}</span>
-                <span class="kpi-note">{t!(i18n, stats.totals_unknown)} " " {t.unknown_visits}</span>
+                <span class="kpi-label">{t!(i18n, stats.totals_visitors)}</span>
+                <span class="kpi-value" data-test="total-visitors">{t.visitors}</span>
+                <span class="kpi-note">
+                    {t!(i18n, stats.totals_unique)} " " {t.known_visits} " · " {t!(i18n, stats.totals_unknown)} " "
+                    {t.unknown_visits}
+                </span>
             </div>
             <div class="kpi">
                 <span class="kpi-label">{t!(i18n, stats.totals_test_drives)}</span>

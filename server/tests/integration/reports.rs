@@ -233,7 +233,29 @@ async fn stats_totals_equal_sql_counts() {
         .map(|d| d[1].as_i64().unwrap())
         .sum();
     assert_eq!(dwell, closed);
-    assert_eq!(stats["funnel"]["visitors"], visits);
+    // Unique visitors: each client (or stranger key, or anonymous visit) once
+    // per branch and local day, counted here from the visits themselves.
+    let visitors = scalar(
+        &app,
+        &format!(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400, \
+             CASE WHEN v.client_id IS NOT NULL THEN 'c' || CAST(v.client_id AS TEXT) \
+                  WHEN v.stranger_key IS NOT NULL THEN 's' || v.stranger_key ELSE 'v' || CAST(v.id AS TEXT) END \
+             FROM visits v JOIN branches b ON b.id = v.branch_id WHERE {}) AS people",
+            range.replace("entered_at", "v.entered_at")
+        ),
+    )
+    .await;
+    assert!(visitors > 0 && visitors <= visits, "{visitors} of {visits}");
+    assert_eq!(stats["totals"]["visitors"], visitors);
+    assert_eq!(stats["funnel"]["visitors"], visitors);
+    let per_day_visitors: i64 = stats["per_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["visitors"].as_i64().unwrap())
+        .sum();
+    assert_eq!(per_day_visitors, visitors);
     let credit = scalar(
         &app,
         &format!(

@@ -146,3 +146,37 @@ async fn a_stranger_is_one_visitor_and_registers_into_their_own_visit() {
         assert_eq!(reply.json()["field"], "stranger");
     }
 }
+
+/// Out for lunch and back an hour later: two visits, one visitor; the
+/// statistics say both (`GET /api/stats`, the roll-ups the triggers keep).
+#[tokio::test]
+async fn a_stranger_back_hours_later_is_a_second_visit_but_the_same_visitor() {
+    let app = camera_app().await;
+    let entrance = paired_camera(&app, "entrance").await;
+    let exit = paired_camera(&app, "exit").await;
+    let admin = app.admin().await;
+
+    let morning = passage(&app, &entrance, "enter", Some(A), 100).await;
+    passage(&app, &exit, "exit", Some(A), 90).await;
+    // Seventy minutes after leaving: not back from the car, a new visit.
+    let afternoon = passage(&app, &entrance, "enter", Some(A), 20).await;
+    assert_ne!(morning["visit_id"], afternoon["visit_id"]);
+    passage(&app, &entrance, "enter", Some(B), 10).await;
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM visits").await, 3);
+
+    // One visitor for A, unless local midnight fell between A's two visits.
+    let offset = scalar(
+        &app,
+        "SELECT CAST(utc_offset_minutes AS BIGINT) FROM branches ORDER BY id LIMIT 1",
+    )
+    .await;
+    let now = now_ms() / 1000;
+    let day = |minutes_ago: i64| app::infra::time::local_day(now - minutes_ago * 60, offset as i32);
+    let expected = if day(100) == day(20) { 2 } else { 3 };
+    let reply = app.get("/api/stats", Some(&admin)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let stats = reply.json();
+    assert_eq!(stats["totals"]["visits"], 3);
+    assert_eq!(stats["totals"]["visitors"], expected);
+    assert_eq!(stats["funnel"]["visitors"], expected);
+}

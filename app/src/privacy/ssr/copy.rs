@@ -16,16 +16,17 @@ use crate::infra::Db;
 use crate::infra::db::{Backend, Conn, WriteTx};
 use crate::infra::sql::{Arg, Sql};
 
-/// Tables never copied: migration bookkeeping, sessions, SQLite's search index, and what
-/// is rebuilt from the copied rows.
-const NOT_COPIED: [&str; 7] = [
-    "_sqlx_migrations",
-    "tower_sessions",
+/// Tables never copied: migration bookkeeping, sessions, SQLite's search index, and
+/// [`DERIVED`].
+const NOT_COPIED: [&str; 3] = ["_sqlx_migrations", "tower_sessions", "clients_fts"];
+
+/// Tables rebuilt from the copied rows (emptied in the target first).
+const DERIVED: [&str; 5] = [
     "client_features",
     "stats_hourly",
     "stats_services_daily",
     "stats_demographics_daily",
-    "clients_fts",
+    "stats_visitors_daily",
 ];
 
 /// Bound values per INSERT: below SQLite's limit of 32,766 and PostgreSQL's 65,535.
@@ -220,7 +221,7 @@ async fn copy_in_snapshot(
 /// Empties the target's copied and derived tables (the rows its migrations put there, or
 /// everything, for a restore).
 async fn empty(tx: &mut WriteTx, postgres: bool, plan: &[Table]) -> Result<(), CopyError> {
-    let derived = NOT_COPIED[2..6].iter().copied();
+    let derived = DERIVED.iter().copied();
     if postgres {
         // One TRUNCATE: no row triggers, foreign keys satisfied as a whole.
         let all: Vec<&str> = plan
@@ -513,7 +514,7 @@ async fn plan(postgres: &Db) -> Result<Vec<Table>, CopyError> {
     .await?;
     let copied: BTreeSet<String> = names
         .into_iter()
-        .filter(|n| !NOT_COPIED.contains(&n.as_str()))
+        .filter(|n| !NOT_COPIED.contains(&n.as_str()) && !DERIVED.contains(&n.as_str()))
         .collect();
     let mut parents: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (child, parent) in &edges {

@@ -145,6 +145,17 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     .fetch_all(c)
     .await
     })?;
+    let visitor_rows: Vec<(i64, i64)> = crate::db_run!(db, |c| {
+        sqlx::query_as(
+            "SELECT day, CAST(SUM(CAST(visitors AS INTEGER)) AS BIGINT) FROM stats_visitors_daily \
+         WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY day",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(branch)
+        .fetch_all(c)
+        .await
+    })?;
     let hour_rows: Vec<(i64, i64, i64)> = crate::db_run!(db, |c| {
         sqlx::query_as(
         "SELECT (day + 3) % 7 AS weekday, hour, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT) FROM stats_hourly \
@@ -182,6 +193,7 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         .map(|i| DayCount {
             date: time::day_string(from + i as i64),
             visits: 0,
+            visitors: 0,
             new: 0,
             returning: 0,
         })
@@ -193,6 +205,13 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
             slot.returning = returning;
         }
     }
+    let mut visitors = 0;
+    for (day, people) in visitor_rows {
+        visitors += people;
+        if let Some(slot) = per_day.get_mut((day - from) as usize) {
+            slot.visitors = people;
+        }
+    }
     let mut by_hour = vec![0i64; 24];
     let mut weekday_hour = vec![vec![0i64; 24]; 7];
     for (weekday, hour, visits) in hour_rows {
@@ -202,6 +221,7 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     }
     let mut totals = Totals {
         visits: sums[0],
+        visitors,
         new_visits: sums[1],
         returning_visits: sums[2],
         unknown_visits: sums[3],
@@ -286,7 +306,7 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         to: time::day_string(to),
         branch,
         funnel: Funnel {
-            visitors: totals.visits,
+            visitors: totals.visitors,
             test_drive: totals.test_drives,
             credit: service_count(ServiceKind::Credit),
             bought: sales,
@@ -400,5 +420,129 @@ mod tests {
         let today = load_filter(&db, "", "", "2", now).await.unwrap();
         assert_eq!(time::day_string(today.to_day), "2026-11-25");
         assert!(load_filter(&db, "", "", "9", now).await.is_err());
+    }
+
+    /// The unique-visitor triggers agree with a count from the visits after
+    /// every kind of write: a client twice a day, a stranger's key arriving and
+    /// passing again, a kiosk takeover, "not this person", a move to another
+    /// day, a deletion; and the statistics add the days up.
+    #[tokio::test]
+    async fn unique_visitors_follow_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite://{}/t.db", dir.path().display()))
+            .await
+            .unwrap();
+        let run = |sql: &'static str| {
+            let db = db.clone();
+            async move {
+                crate::db_run!(db, |c| sqlx::query(sql)
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected()))
+                .unwrap();
+            }
+        };
+        let kept = || {
+            let db = db.clone();
+            async move {
+                let rows: Vec<(i64, i64, i64)> = crate::db_run!(db, |c| sqlx::query_as(
+                    "SELECT branch_id, day, visitors FROM stats_visitors_daily WHERE visitors <> 0 ORDER BY branch_id, day"
+                )
+                .fetch_all(c)
+                .await)
+                .unwrap();
+                rows
+            }
+        };
+        let counted = || {
+            let db = db.clone();
+            async move {
+                let rows: Vec<(i64, i64, i64)> = crate::db_run!(db, |c| sqlx::query_as(&format!(
+                    "SELECT * FROM ({VISITORS_PER_DAY}) AS t ORDER BY 1, 2"
+                ))
+                .fetch_all(c)
+                .await)
+                .unwrap();
+                rows
+            }
+        };
+        run("INSERT INTO branches (id, name, city, time_zone, utc_offset_minutes, created_at) VALUES \
+             (1, 'Toshkent', 'Toshkent', 'Asia/Tashkent', 300, 0)")
+        .await;
+        run("INSERT INTO clients (id, branch_id, full_name, phone, visit_count, created_at, updated_at) VALUES \
+             (1, 1, 'Aziz', '+998901234567', 0, 0, 0), (2, 1, 'Malika', '+998901234568', 0, 0, 0)")
+        .await;
+        // 2026-11-24 10:00 Tashkent is 05:00 UTC.
+        let steps: [(&str, &str, i64); 9] = [
+            (
+                "a client comes in",
+                "INSERT INTO visits (id, visit_token, client_id, branch_id, entered_at, started_by, is_first_visit, created_at) VALUES (1, 'a', 1, 1, 1795496400, 'kiosk', TRUE, 0)",
+                1,
+            ),
+            (
+                "and again after lunch",
+                "INSERT INTO visits (id, visit_token, client_id, branch_id, entered_at, started_by, is_first_visit, created_at) VALUES (2, 'b', 1, 1, 1795496400 + 14400, 'camera', FALSE, 0)",
+                1,
+            ),
+            (
+                "a stranger",
+                "INSERT INTO visits (id, visit_token, branch_id, entered_at, started_by, is_first_visit, created_at) VALUES (3, 'c', 1, 1795496400 + 600, 'camera', FALSE, 0)",
+                2,
+            ),
+            (
+                "whose key arrives",
+                "UPDATE visits SET stranger_key = 's-00000000000000aa' WHERE id = 3",
+                2,
+            ),
+            (
+                "passing again hours later",
+                "INSERT INTO visits (id, visit_token, branch_id, entered_at, started_by, is_first_visit, stranger_key, created_at) VALUES (4, 'd', 1, 1795496400 + 20000, 'camera', FALSE, 's-00000000000000aa', 0)",
+                2,
+            ),
+            (
+                "registers at the kiosk as Malika",
+                "UPDATE visits SET client_id = 2 WHERE id = 4",
+                3,
+            ),
+            (
+                "the first passage was Aziz after all",
+                "UPDATE visits SET client_id = 1 WHERE id = 3",
+                2,
+            ),
+            (
+                "not this person",
+                "UPDATE visits SET client_id = NULL WHERE id = 2",
+                3,
+            ),
+            (
+                "the next day",
+                "UPDATE visits SET entered_at = entered_at + 86400 WHERE id = 1",
+                4,
+            ),
+        ];
+        for (what, sql, today_and_tomorrow) in steps {
+            run(sql).await;
+            assert_eq!(kept().await, counted().await, "after: {what}");
+            let total: i64 = kept().await.iter().map(|r| r.2).sum();
+            assert_eq!(total, today_and_tomorrow, "after: {what}");
+        }
+        run("DELETE FROM visits WHERE id = 2").await;
+        assert_eq!(kept().await, counted().await, "after a deletion");
+
+        let now = 1795496400 + 2 * 86400;
+        let filter = load_filter(&db, "2026-11-24", "2026-11-25", "", now)
+            .await
+            .unwrap();
+        let stats = compute(&db, &filter).await.unwrap();
+        assert_eq!(stats.totals.visitors, 3);
+        assert_eq!(stats.funnel.visitors, 3);
+        let per_day: Vec<i64> = stats.per_day.iter().map(|d| d.visitors).collect();
+        assert_eq!(per_day, vec![2, 1]);
+
+        // A rebuild after a bulk load gives the same.
+        let before = kept().await;
+        let mut conn = db.acquire().await.unwrap();
+        rebuild_rollups(conn.backend()).await.unwrap();
+        assert_eq!(kept().await, before);
     }
 }

@@ -15,6 +15,17 @@ fn band_sql(year: &str) -> String {
     )
 }
 
+/// Unique visitors per branch and local day, from the visits: a person is a
+/// client, else a stranger's key, else the anonymous visit itself (the same
+/// SELECT as the migration's backfill; the triggers keep it current).
+pub const VISITORS_PER_DAY: &str = "SELECT branch_id, day, COUNT(DISTINCT visitor) FROM ( \
+     SELECT v.branch_id, (v.entered_at + b.utc_offset_minutes * 60) / 86400 AS day, \
+            CASE WHEN v.client_id IS NOT NULL THEN 'c' || CAST(v.client_id AS TEXT) \
+                 WHEN v.stranger_key IS NOT NULL THEN 's' || v.stranger_key \
+                 ELSE 'v' || CAST(v.id AS TEXT) END AS visitor \
+     FROM visits v JOIN branches b ON b.id = v.branch_id \
+ ) AS people GROUP BY branch_id, day";
+
 /// Recomputes every roll-up (and the search index) from the visits, services
 /// and clients in one pass, after a bulk load that paused the triggers.
 pub async fn rebuild_rollups(mut conn: crate::infra::db::Conn<'_>) -> Result<(), sqlx::Error> {
@@ -28,6 +39,7 @@ pub async fn rebuild_rollups(mut conn: crate::infra::db::Conn<'_>) -> Result<(),
         "stats_hourly",
         "stats_services_daily",
         "stats_demographics_daily",
+        "stats_visitors_daily",
     ] {
         crate::db_run!(conn, |c| sqlx::query(&format!("DELETE FROM {table}"))
             .execute(c)
@@ -66,6 +78,14 @@ pub async fn rebuild_rollups(mut conn: crate::infra::db::Conn<'_>) -> Result<(),
          FROM service_requests s JOIN branches b ON b.id = s.branch_id GROUP BY s.branch_id, day, s.kind",
     )
     .execute(c).await.map(|r| r.rows_affected())
+    })?;
+    crate::db_run!(conn, |c| {
+        sqlx::query(&format!(
+            "INSERT INTO stats_visitors_daily (branch_id, day, visitors) {VISITORS_PER_DAY}"
+        ))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     // PostgreSQL's trigram index follows every write, paused triggers or not.
     if !postgres {
