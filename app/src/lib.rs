@@ -29,6 +29,7 @@ pub mod stats;
 pub mod ui;
 pub mod visits;
 pub mod vocab;
+pub mod webcam;
 
 #[cfg(feature = "ssr")]
 pub mod infra;

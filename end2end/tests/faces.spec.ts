@@ -34,6 +34,40 @@ test("a staff member enrols their face on the profile page with consent, and rem
   await expect(card.locator("[data-test=face-missing]")).toBeVisible();
 });
 
+test("a staff member at a desk takes the photo with the computer's camera in the page", async ({ page }) => {
+  await signIn(page);
+  await page.locator("[data-lang=en]").click();
+  await page.goto("/profile");
+  await hydrated(page);
+  const card = page.locator("[data-test=staff-face]");
+  await expect(card.locator("[data-test=face-missing]")).toBeVisible();
+  const form = card.locator("[data-test=enrol-face]");
+  // Chromium's fake camera stands in for the webcam.
+  await form.locator("[data-test=camera-open]").click();
+  await expect(form.locator("[data-test=camera-video]")).toBeVisible();
+  await form.locator("[data-test=camera-take]").click();
+  await expect(form.locator("[data-test=camera-still]")).toBeVisible();
+  await expect(form.locator("[data-test=camera-video]")).toBeHidden();
+  // The picture is the form's file, a JPEG, as if chosen from disk.
+  const chosen = await form
+    .locator("input[type=file]")
+    .evaluate((input: HTMLInputElement) => [...(input.files ?? [])].map((f) => [f.name, f.type, f.size]));
+  expect(chosen).toHaveLength(1);
+  expect(chosen[0][0]).toBe("camera.jpg");
+  expect(chosen[0][1]).toBe("image/jpeg");
+  expect(Number(chosen[0][2])).toBeGreaterThan(1000);
+  await screenshot(page, "profile-face-camera");
+  await form.locator("input[name=consent]").check();
+  await form.locator("button[type=submit]").click();
+  await page.waitForURL(/face=ok/);
+  await hydrated(page);
+  await expect(card.locator("[data-test=face-enrolled]")).toContainText("Administrator");
+
+  await card.locator("[data-test=remove-face] [data-test=confirm-open]").click();
+  await card.locator("[data-test=remove-face] [data-test=confirm-yes]").click();
+  await expect(card.locator("[data-test=face-missing]")).toBeVisible();
+});
+
 test("the settings page shows who of the staff the cameras saw", async ({ page }) => {
   await signIn(page);
   await page.locator("[data-lang=en]").click();

@@ -34,6 +34,9 @@ pub struct GalleryList {
     /// before staff faces sends none).
     #[serde(default)]
     pub staff: Vec<GalleryStaff>,
+    /// Stranger keys to forget now (strangers who became clients, then maybe erased).
+    #[serde(default)]
+    pub forget_strangers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

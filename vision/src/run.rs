@@ -45,10 +45,15 @@ pub fn run(config: Config) -> Result<()> {
         embedder.clone(),
     )?;
     let camera_tokens: Vec<&str> = config.cameras.iter().map(|c| c.token.as_str()).collect();
+    let strangers = crate::strangers::Strangers::default();
     let refresh = |sync: &mut GallerySync, engine: &mut FaceEngine| -> Result<()> {
         let galleries = sync.refresh(&api, &camera_tokens, engine)?;
         for (h, g) in handles.iter().zip(galleries) {
             *h.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(g);
+        }
+        let forgotten = strangers.forget(&sync.take_forget_strangers());
+        if forgotten > 0 {
+            tracing::info!("{forgotten} stranger(s) forgotten: they became clients");
         }
         Ok(())
     };
@@ -72,7 +77,7 @@ pub fn run(config: Config) -> Result<()> {
         embedder,
         outbox: outbox.clone(),
         stop: stop.clone(),
-        strangers: crate::strangers::Strangers::default(),
+        strangers: strangers.clone(),
     };
     let mut cameras = Vec::new();
     for (cam, gallery) in config.cameras.iter().zip(&handles) {

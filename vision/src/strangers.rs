@@ -66,6 +66,27 @@ impl Strangers {
         Some(key)
     }
 
+    /// Forgets the strangers with these keys (they became clients, or were erased since);
+    /// returns how many were still remembered.
+    pub fn forget(&self, keys: &[String]) -> usize {
+        if keys.is_empty() {
+            return 0;
+        }
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut forgotten = 0;
+        let mut i = 0;
+        while i < m.gallery.people.len() {
+            if keys.contains(&m.gallery.people[i].name) {
+                m.gallery.people.remove(i);
+                m.last_seen.remove(i);
+                forgotten += 1;
+            } else {
+                i += 1;
+            }
+        }
+        forgotten
+    }
+
     pub fn len(&self) -> usize {
         self.inner
             .lock()
@@ -118,5 +139,13 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(s.len(), 2);
         assert_eq!(s.remember(Vec::new()), None);
+        // A stranger who registered (or was erased since) is forgotten; the other stays.
+        assert_eq!(s.forget(&[a.clone(), "s-0000000000000000".into()]), 1);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.recognise(&l2_normalise(&[0.95, 0.1, 0.0]), P), None);
+        assert_eq!(
+            s.recognise(&l2_normalise(&[0.0, 0.0, 1.0]), P).unwrap().0,
+            b
+        );
     }
 }

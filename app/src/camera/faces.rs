@@ -17,6 +17,9 @@ pub struct StaffFace {
     pub enrolled_at: i64,
     pub consent_at: i64,
     pub enrolled_by: String,
+    /// Minutes east of UTC of the member's branch (the network's first for
+    /// staff of every branch), for showing the date.
+    pub offset_minutes: i32,
 }
 
 /// Whose face the card is about, and their enrolment if any.
@@ -129,8 +132,9 @@ fn FaceForms(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let staff_id = status.staff_id;
+    let file = NodeRef::<leptos::html::Input>::new();
     let enrolled = status.face.clone().map(|f| {
-        let when = date(f.enrolled_at, 0);
+        let when = date(f.enrolled_at, f.offset_minutes);
         let by = f.enrolled_by.clone();
         view! {
             <div class="status-row">
@@ -170,8 +174,9 @@ fn FaceForms(
             <input type="hidden" name="back" value=back />
             <label class="field">
                 <span>{t!(i18n, faces.photo)}</span>
-                <input type="file" name="file" required accept="image/jpeg,image/png" capture="user" />
+                <input node_ref=file type="file" name="file" required accept="image/jpeg,image/png" capture="user" />
             </label>
+            <CameraCapture file />
             <label class="check">
                 <input type="checkbox" name="consent" value="on" required />
                 <span>{consent}</span>
@@ -182,6 +187,129 @@ fn FaceForms(
                 </button>
             </div>
         </form>
+    }
+}
+
+/// Where the camera capture stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Capture {
+    Off,
+    Starting,
+    Live,
+    /// No camera, or the browser or the member refused it.
+    Refused,
+}
+
+/// A photo from the computer's or tablet's camera in the page: the picture
+/// goes into the form's file field, so the form sends it like a chosen file
+/// (and a browser without a camera API still has the field). Shown only
+/// once the page runs in the browser and a camera API exists.
+#[component]
+fn CameraCapture(file: NodeRef<leptos::html::Input>) -> impl IntoView {
+    let i18n = use_i18n();
+    let video = NodeRef::<leptos::html::Video>::new();
+    let state = RwSignal::new(Capture::Off);
+    let still = RwSignal::new(None::<String>);
+    let available = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    let stream = StoredValue::new_local(None::<web_sys::MediaStream>);
+    #[cfg(feature = "hydrate")]
+    {
+        Effect::new(move |_| available.set(crate::webcam::supported()));
+        on_cleanup(move || {
+            if let Some(s) = stream.try_get_value().flatten() {
+                crate::webcam::stop(&s);
+            }
+        });
+    }
+    let stop = move || {
+        #[cfg(feature = "hydrate")]
+        if let Some(s) = stream.try_get_value().flatten() {
+            crate::webcam::stop(&s);
+            stream.set_value(None);
+        }
+    };
+    let open = move |_| {
+        state.set(Capture::Starting);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let Some(element) = video.get_untracked() else {
+                return;
+            };
+            match crate::webcam::start(&element).await {
+                Some(started) => {
+                    stream.set_value(Some(started));
+                    state.set(Capture::Live);
+                }
+                None => state.set(Capture::Refused),
+            }
+        });
+    };
+    let take = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let (Some(element), Some(input)) = (video.get_untracked(), file.get_untracked())
+            && let Some(url) = crate::webcam::capture(&element, 1280)
+            && crate::webcam::put_in_file_input(&input, &url, "camera.jpg")
+        {
+            still.set(Some(url));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = file;
+        stop();
+        state.set(Capture::Off);
+    };
+    let cancel = move |_| {
+        stop();
+        state.set(Capture::Off);
+    };
+    move || {
+        available.get().then(|| {
+            view! {
+                <div class="camera-capture" data-test="camera-capture">
+                    <video
+                        node_ref=video
+                        autoplay=true
+                        playsinline=true
+                        muted=true
+                        class="camera-preview"
+                        class:hidden=move || !matches!(state.get(), Capture::Starting | Capture::Live)
+                        data-test="camera-video"
+                    ></video>
+                    {move || {
+                        still
+                            .get()
+                            .filter(|_| state.get() == Capture::Off)
+                            .map(|src| {
+                                view! {
+                                    <img class="camera-preview" src=src alt="" data-test="camera-still" />
+                                    <p class="muted small" role="status">{t!(i18n, faces.camera_taken)}</p>
+                                }
+                            })
+                    }}
+                    {move || {
+                        (state.get() == Capture::Refused)
+                            .then(|| view! { <p class="alert alert-error" role="alert" data-test="camera-refused">{t!(i18n, faces.camera_refused)}</p> })
+                    }}
+                    <div class="form-actions">
+                        {move || match state.get() {
+                            Capture::Live | Capture::Starting => view! {
+                                <button type="button" class="button ghost" on:click=cancel>{t!(i18n, faces.camera_cancel)}</button>
+                                <button type="button" class="button" disabled=move || state.get() != Capture::Live on:click=take data-test="camera-take">
+                                    {t!(i18n, faces.camera_take)}
+                                </button>
+                            }
+                                .into_any(),
+                            Capture::Off | Capture::Refused => view! {
+                                <button type="button" class="button ghost" on:click=open data-test="camera-open">
+                                    {move || if still.get().is_some() { t!(i18n, faces.camera_again).into_any() } else { t!(i18n, faces.camera_open).into_any() }}
+                                </button>
+                            }
+                                .into_any(),
+                        }}
+                    </div>
+                </div>
+            }
+        })
     }
 }
 

@@ -160,9 +160,12 @@ pub(super) fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("text/html"))
 }
 
-/// Why an upload was refused, as the card's message key.
-fn upload_error_code(error: &AppError) -> &'static str {
+/// Why an upload was refused, as the page's message key: `form_field` (the
+/// form's own field besides the file: a document's kind, a face's consent)
+/// names itself.
+pub(super) fn upload_error_code(error: &AppError, form_field: &'static str) -> &'static str {
     match error {
+        AppError::Invalid { field, .. } if field == form_field => form_field,
         AppError::Invalid {
             code: InvalidCode::TooLong,
             ..
@@ -171,7 +174,6 @@ fn upload_error_code(error: &AppError) -> &'static str {
             code: InvalidCode::Required,
             ..
         } => "missing",
-        AppError::Invalid { field, .. } if field == "kind" => "kind",
         AppError::Invalid { .. } => "type",
         AppError::Forbidden => "forbidden",
         AppError::NotFound => "not_found",
@@ -200,7 +202,7 @@ async fn upload_document(
             .into_response(),
         (Err(error), true) => Redirect::to(&format!(
             "/clients/{client_id}?upload_error={}",
-            upload_error_code(&error)
+            upload_error_code(&error, "kind")
         ))
         .into_response(),
         (Err(error), false) => error.into_response(),

@@ -3,7 +3,7 @@
 //! take it with its camera; the browser is sent back to the page it came from.
 
 use app::auth::ssr::{Need, Staff};
-use app::error::{AppError, InvalidCode};
+use app::error::AppError;
 use app::infra::AppState;
 use app::infra::files;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 
 use super::ApiPath;
-use super::documents::{read_upload, wants_html};
+use super::documents::{read_upload, upload_error_code, wants_html};
 use super::routes::{Access, Admitted, Routes};
 
 /// Multipart overhead allowed on top of the largest photo.
@@ -27,25 +27,6 @@ pub fn routes() -> Routes {
         Access::Staff(Need::Staff),
         post(enrol).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
     )
-}
-
-/// Why an enrolment was refused, as the page's message key.
-fn error_code(error: &AppError) -> &'static str {
-    match error {
-        AppError::Invalid { field, .. } if field == "consent" => "consent",
-        AppError::Invalid {
-            code: InvalidCode::TooLong,
-            ..
-        } => "too_large",
-        AppError::Invalid {
-            code: InvalidCode::Required,
-            ..
-        } => "missing",
-        AppError::Invalid { .. } => "type",
-        AppError::Forbidden => "forbidden",
-        AppError::NotFound => "not_found",
-        _ => "failed",
-    }
 }
 
 /// `POST /api/staff/{id}/face` (multipart: `file`, `consent=on`, `back`).
@@ -70,9 +51,11 @@ async fn enrol(
             axum::Json(serde_json::json!({ "staff_id": staff_id })),
         )
             .into_response(),
-        (Err(error), true) => {
-            Redirect::to(&format!("{back}?face_error={}#face", error_code(&error))).into_response()
-        }
+        (Err(error), true) => Redirect::to(&format!(
+            "{back}?face_error={}#face",
+            upload_error_code(&error, "consent")
+        ))
+        .into_response(),
         (Err(error), false) => error.into_response(),
     }
 }

@@ -73,6 +73,8 @@ struct Listed<'a> {
 pub struct GallerySync {
     cache_dir: PathBuf,
     known: HashMap<Who, Cached>,
+    /// Stranger keys the last refresh said to forget, until taken.
+    forget_strangers: Vec<String>,
 }
 
 impl GallerySync {
@@ -81,6 +83,7 @@ impl GallerySync {
         Ok(GallerySync {
             cache_dir,
             known: HashMap::new(),
+            forget_strangers: Vec::new(),
         })
     }
 
@@ -103,6 +106,10 @@ impl GallerySync {
         for token in tokens {
             lists.push(api.gallery(token)?);
         }
+        self.forget_strangers = lists
+            .iter()
+            .flat_map(|l| l.forget_strangers.iter().cloned())
+            .collect();
         let mut listed: HashSet<(Who, i64)> = HashSet::new();
         let mut galleries = Vec::with_capacity(tokens.len());
         for (token, list) in tokens.iter().zip(&lists) {
@@ -149,6 +156,12 @@ impl GallerySync {
             .retain(|who, c| listed.contains(&(*who, c.version)));
         self.prune_disk(&listed);
         Ok(galleries)
+    }
+
+    /// The stranger keys the last refresh listed to forget (strangers who became
+    /// clients, or were erased since); empty until the next refresh.
+    pub fn take_forget_strangers(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.forget_strangers)
     }
 
     fn embedded(

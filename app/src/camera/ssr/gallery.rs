@@ -147,6 +147,30 @@ pub struct Gallery {
     pub biometrics_enabled: bool,
     pub clients: Vec<GalleryEntry>,
     pub staff: Vec<GalleryStaff>,
+    /// Stranger keys the camera program must forget now: strangers who since became
+    /// clients (registered at the kiosk, or were erased after that). Their anonymous
+    /// templates in its memory would otherwise outlive an erasure, or know a client who
+    /// never agreed to face recognition.
+    pub forget_strangers: Vec<String>,
+}
+
+/// How far back a stranger who became a client is still listed to be forgotten: the
+/// camera program keeps a stranger at most 12 hours after last seeing them.
+const FORGET_STRANGERS_SECONDS: i64 = 2 * 86_400;
+
+/// Keys of strangers at the camera's branch whose visit now belongs to a client.
+async fn strangers_to_forget(db: &Db, device: &Device) -> Result<Vec<String>, AppError> {
+    Ok(crate::db_run!(db, |c| {
+        sqlx::query_scalar(
+        "SELECT DISTINCT stranger_key FROM visits \
+         WHERE branch_id = $1 AND entered_at >= $2 AND stranger_key IS NOT NULL AND client_id IS NOT NULL \
+         LIMIT 2000",
+    )
+    .bind(device.branch_id)
+    .bind(crate::infra::now() - FORGET_STRANGERS_SECONDS)
+    .fetch_all(c)
+    .await
+    })?)
 }
 
 pub async fn biometrics_enabled(db: &Db, branch_id: i64) -> Result<bool, AppError> {
@@ -162,11 +186,13 @@ pub async fn biometrics_enabled(db: &Db, branch_id: i64) -> Result<bool, AppErro
 /// Clients who opted in, are not erased and have a photo; nobody else is
 /// ever enrolled. Empty when the camera's branch has biometrics off.
 pub async fn gallery(db: &Db, device: &Device) -> Result<Gallery, AppError> {
+    let forget_strangers = strangers_to_forget(db, device).await?;
     if !biometrics_enabled(db, device.branch_id).await? {
         return Ok(Gallery {
             biometrics_enabled: false,
             clients: Vec::new(),
             staff: Vec::new(),
+            forget_strangers,
         });
     }
     // The version: the latest change in seconds, and the newest template's id so two
@@ -216,6 +242,7 @@ pub async fn gallery(db: &Db, device: &Device) -> Result<Gallery, AppError> {
         biometrics_enabled: true,
         clients,
         staff,
+        forget_strangers,
     })
 }
 

@@ -38,15 +38,19 @@ async fn active_member(
 /// The member's enrolment, if any.
 pub async fn status(db: &Db, user: &Staff, staff_id: i64) -> Result<Option<StaffFace>, AppError> {
     may_act_for(user, staff_id)?;
-    Ok(crate::db_run!(db, |c| sqlx::query_as(
+    Ok(crate::db_run!(db, |c| {
+        sqlx::query_as(
         "SELECT f.staff_id, s.full_name, f.created_at AS enrolled_at, f.consent_at, \
-         e.full_name AS enrolled_by \
+         e.full_name AS enrolled_by, \
+         COALESCE((SELECT b.utc_offset_minutes FROM branches b WHERE b.id = s.branch_id), \
+                  (SELECT b.utc_offset_minutes FROM branches b ORDER BY b.id LIMIT 1), 0) AS offset_minutes \
          FROM staff_faces f JOIN staff s ON s.id = f.staff_id JOIN staff e ON e.id = f.enrolled_by \
          WHERE f.staff_id = $1",
     )
     .bind(staff_id)
     .fetch_optional(c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Stores `photo` as the member's face (replacing an earlier one) with their
@@ -260,15 +264,18 @@ pub(super) async fn record_passage(
 
 /// Who was seen at the branches on each of the last `days` local days, newest first.
 pub async fn presence(db: &Db, days: i64) -> Result<Vec<PresenceRow>, AppError> {
-    let today = crate::infra::time::local_day(now(), 0);
+    // The last `days` local days before each branch's own today.
+    let now = now();
     Ok(crate::db_run!(db, |c| {
         sqlx::query_as(
         "SELECT p.day, b.name AS branch, s.full_name AS name, p.first_in, p.last_out, p.passages, \
          b.utc_offset_minutes AS offset_minutes \
          FROM staff_presence p JOIN staff s ON s.id = p.staff_id JOIN branches b ON b.id = p.branch_id \
-         WHERE p.day >= $1 ORDER BY p.day DESC, b.name, s.full_name LIMIT 500",
+         WHERE p.day >= ($1 + b.utc_offset_minutes * 60) / 86400 - $2 \
+         ORDER BY p.day DESC, b.name, s.full_name LIMIT 500",
     )
-    .bind(today - days)
+    .bind(now)
+    .bind(days)
     .fetch_all(c).await
     })?)
 }
