@@ -85,6 +85,8 @@ gallery=$BENCH_DIR/vision-gallery
 mkdir -p "$gallery/obama" "$gallery/biden"
 cp "$VISION_MEDIA/obama.jpg" "$gallery/obama/" && cp "$VISION_MEDIA/biden.jpg" "$gallery/biden/"
 "$CARGO_TARGET_DIR/release/vision" bench --gallery "$gallery" "$VISION_MEDIA/franck.mp4"
+echo "-- vision: the same with a big showroom's gallery (10,000 clients with two captures each, 100 staff; made-up faces)"
+"$CARGO_TARGET_DIR/release/vision" bench --gallery "$gallery" --extra-clients 10000 --extra-staff 100 "$VISION_MEDIA/franck.mp4"
 echo "-- kiosk faces: frame -> answer through the server and the camera program (release)"
 python3 server/benches/kiosk_faces.py "http://127.0.0.1:$BENCH_PORT" bench-admin-pass "$CARGO_TARGET_DIR/release/vision" "$VISION_MEDIA"
 echo "-- vision: returning faces and strangers named, photo only vs photo + captures, unaligned vs aligned"

@@ -34,6 +34,65 @@ impl BenchReport {
     }
 }
 
+/// Adds `clients` enrolled clients (three templates each: a photo and two captures) and
+/// `staff` staff members with made-up faces: random unit vectors, as unlike every real face
+/// as two strangers are, so they change what matching costs and not who is named.
+pub fn add_made_up_people(gallery: &mut Gallery, clients: usize, staff: usize, seed: u64) {
+    // xorshift64*: deterministic, no dependency for a benchmark's noise.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15 ^ seed;
+    let mut face = || {
+        let v: Vec<f32> = (0..crate::embed::DIM)
+            .map(|_| {
+                state ^= state >> 12;
+                state ^= state << 25;
+                state ^= state >> 27;
+                let x = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
+                (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect();
+        crate::embed::l2_normalise(&v)
+    };
+    for i in 0..clients {
+        let id = 1_000_000 + i as i64;
+        gallery.people.push(crate::gallery::Person {
+            name: id.to_string(),
+            client_id: Some(id),
+            staff_id: None,
+            embeddings: vec![face(), face(), face()],
+            negatives: Vec::new(),
+        });
+    }
+    for i in 0..staff {
+        let id = 1_000 + i as i64;
+        gallery.people.push(crate::gallery::Person {
+            name: format!("staff-{id}"),
+            client_id: None,
+            staff_id: Some(id),
+            embeddings: vec![face()],
+            negatives: Vec::new(),
+        });
+    }
+}
+
+/// Milliseconds to match one face against `gallery` (mean of 200 made-up faces): the
+/// part of each recognition that grows with the number of enrolled people.
+pub fn matching_ms(gallery: &Gallery, rec: &Recognition) -> f64 {
+    let mut probes = Gallery::default();
+    add_made_up_people(&mut probes, 0, 200, 2);
+    let params = crate::gallery::MatchParams {
+        threshold: rec.threshold,
+        margin: rec.margin,
+    };
+    let started = Instant::now();
+    let named = probes
+        .people
+        .iter()
+        .filter(|p| gallery.best_match(&p.embeddings[0], params).person.is_some())
+        .count();
+    std::hint::black_box(named);
+    started.elapsed().as_secs_f64() * 1000.0 / probes.people.len() as f64
+}
+
 pub fn bench(
     video: &Path,
     models: &Path,

@@ -51,6 +51,13 @@ enum Command {
         /// Optional folder gallery to recognise against (as for `identify`).
         #[arg(long)]
         gallery: Option<PathBuf>,
+        /// Also this many enrolled clients (photo + two captures each) with made-up faces,
+        /// as a big showroom's gallery: what matching against them costs.
+        #[arg(long, default_value_t = 0)]
+        extra_clients: usize,
+        /// Also this many enrolled staff members with made-up faces.
+        #[arg(long, default_value_t = 0)]
+        extra_staff: usize,
         #[arg(long)]
         models: Option<PathBuf>,
     },
@@ -210,6 +217,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench {
             video,
             gallery,
+            extra_clients,
+            extra_staff,
             models,
         } => {
             let models = models.unwrap_or_else(vision::models_dir);
@@ -229,6 +238,14 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 None => Gallery::default(),
             };
+            let mut gallery = gallery;
+            bench::add_made_up_people(&mut gallery, extra_clients, extra_staff, 1);
+            println!(
+                "gallery: {} clients, {} staff",
+                gallery.people.iter().filter(|p| p.staff_id.is_none()).count(),
+                gallery.people.iter().filter(|p| p.staff_id.is_some()).count()
+            );
+            let matching = bench::matching_ms(&gallery, &rec);
             let r = bench::bench(&video, &models, &rec, embedder, gallery)?;
             let mut lat = r.latencies_ms.clone();
             lat.sort_by(f64::total_cmp);
@@ -246,6 +263,7 @@ fn run(cli: Cli) -> Result<()> {
                 r.embeddings as f64 / r.frames.max(1) as f64
             );
             println!("decisions: {}", r.decisions.len());
+            println!("matching one face against the gallery: {matching:.3} ms");
             for (person, sim, at) in &r.decisions {
                 println!(
                     "  at {:.2} s: {} {}",
