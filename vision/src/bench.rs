@@ -87,7 +87,12 @@ pub fn matching_ms(gallery: &Gallery, rec: &Recognition) -> f64 {
     let named = probes
         .people
         .iter()
-        .filter(|p| gallery.best_match(&p.embeddings[0], params).person.is_some())
+        .filter(|p| {
+            gallery
+                .best_match(&p.embeddings[0], params)
+                .person
+                .is_some()
+        })
         .count();
     std::hint::black_box(named);
     started.elapsed().as_secs_f64() * 1000.0 / probes.people.len() as f64

@@ -242,8 +242,16 @@ fn run(cli: Cli) -> Result<()> {
             bench::add_made_up_people(&mut gallery, extra_clients, extra_staff, 1);
             println!(
                 "gallery: {} clients, {} staff",
-                gallery.people.iter().filter(|p| p.staff_id.is_none()).count(),
-                gallery.people.iter().filter(|p| p.staff_id.is_some()).count()
+                gallery
+                    .people
+                    .iter()
+                    .filter(|p| p.staff_id.is_none())
+                    .count(),
+                gallery
+                    .people
+                    .iter()
+                    .filter(|p| p.staff_id.is_some())
+                    .count()
             );
             let matching = bench::matching_ms(&gallery, &rec);
             let r = bench::bench(&video, &models, &rec, embedder, gallery)?;

@@ -127,67 +127,111 @@ pub const DWELL_BUCKETS: [(i64, &str); 7] = [
     (i64::MAX, "120+"),
 ];
 
+/// One local day of the hourly roll-up, summed over its hours (and branches).
+type DayRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+
 /// The statistics from the roll-ups: a few thousand rows for a year.
 pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     let (from, to, branch) = (filter.from_day, filter.to_day, filter.branch);
+    let (start, end) = filter.utc_range();
 
-    // Three small aggregations instead of returning every (day, hour) row.
-    // The counters are summed as INTEGER: PostgreSQL adds BIGINTs up in NUMERIC, several
-    // times slower (a count of an hour or a day always fits).
-    let day_rows: Vec<(i64, i64, i64, i64)> = crate::db_run!(db, |c| {
-        sqlx::query_as(
-        "SELECT day, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT), CAST(SUM(CAST(new_visits AS INTEGER)) AS BIGINT), CAST(SUM(CAST(returning_visits AS INTEGER)) AS BIGINT) FROM stats_hourly \
-         WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY day",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(branch)
-    .fetch_all(c)
-    .await
-    })?;
-    let visitor_rows: Vec<(i64, i64)> = crate::db_run!(db, |c| {
-        sqlx::query_as(
-            "SELECT day, CAST(SUM(CAST(visitors AS INTEGER)) AS BIGINT) FROM stats_visitors_daily \
-         WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY day",
+    // Six small aggregations, sent at once on their own pooled connections (the
+    // answer waits for the slowest, not the sum). Counters are summed as INTEGER:
+    // PostgreSQL adds BIGINTs up in NUMERIC, several times slower (a count of an
+    // hour or a day always fits).
+    let days = async {
+        let rows: Vec<DayRow> = crate::db_run!(db, |c| {
+            sqlx::query_as(
+            "SELECT day, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT), CAST(SUM(CAST(new_visits AS INTEGER)) AS BIGINT), \
+                    CAST(SUM(CAST(returning_visits AS INTEGER)) AS BIGINT), CAST(SUM(CAST(unknown_visits AS INTEGER)) AS BIGINT), \
+                    CAST(SUM(CAST(dwell0 AS INTEGER)) AS BIGINT), CAST(SUM(CAST(dwell1 AS INTEGER)) AS BIGINT), \
+                    CAST(SUM(CAST(dwell2 AS INTEGER)) AS BIGINT), CAST(SUM(CAST(dwell3 AS INTEGER)) AS BIGINT), \
+                    CAST(SUM(CAST(dwell4 AS INTEGER)) AS BIGINT), CAST(SUM(CAST(dwell5 AS INTEGER)) AS BIGINT), \
+                    CAST(SUM(CAST(dwell6 AS INTEGER)) AS BIGINT) FROM stats_hourly \
+             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY day",
         )
         .bind(from)
         .bind(to)
         .bind(branch)
         .fetch_all(c)
         .await
-    })?;
-    let hour_rows: Vec<(i64, i64, i64)> = crate::db_run!(db, |c| {
-        sqlx::query_as(
-        "SELECT (day + 3) % 7 AS weekday, hour, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT) FROM stats_hourly \
-         WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY weekday, hour",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(branch)
-    .fetch_all(c)
-    .await
-    })?;
-    let sums: Vec<i64> = {
-        let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) = crate::db_run!(
-            db,
-            |c| {
-                sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(CAST(visits AS INTEGER)), 0) AS BIGINT), CAST(COALESCE(SUM(CAST(new_visits AS INTEGER)), 0) AS BIGINT), CAST(COALESCE(SUM(CAST(returning_visits AS INTEGER)), 0) AS BIGINT), \
-                    CAST(COALESCE(SUM(CAST(unknown_visits AS INTEGER)), 0) AS BIGINT), CAST(COALESCE(SUM(CAST(dwell0 AS INTEGER)), 0) AS BIGINT), CAST(COALESCE(SUM(CAST(dwell1 AS INTEGER)), 0) AS BIGINT), \
-                    CAST(COALESCE(SUM(CAST(dwell2 AS INTEGER)), 0) AS BIGINT), CAST(COALESCE(SUM(CAST(dwell3 AS INTEGER)), 0) AS BIGINT), CAST(COALESCE(SUM(CAST(dwell4 AS INTEGER)), 0) AS BIGINT), \
-                    CAST(COALESCE(SUM(CAST(dwell5 AS INTEGER)), 0) AS BIGINT), CAST(COALESCE(SUM(CAST(dwell6 AS INTEGER)), 0) AS BIGINT) \
-             FROM stats_hourly WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3)",
+        })?;
+        Ok::<_, AppError>(rows)
+    };
+    let hours = async {
+        let rows: Vec<(i64, i64, i64)> = crate::db_run!(db, |c| {
+            sqlx::query_as(
+            "SELECT (day + 3) % 7 AS weekday, hour, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT) FROM stats_hourly \
+             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY weekday, hour",
         )
         .bind(from)
         .bind(to)
         .bind(branch)
-        .fetch_one(c).await
-            }
-        )?;
-        vec![
-            row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10,
-        ]
+        .fetch_all(c)
+        .await
+        })?;
+        Ok::<_, AppError>(rows)
     };
+    let people = async {
+        let rows: Vec<(i64, i64)> =
+            crate::db_run!(db, |c| {
+                sqlx::query_as(
+            "SELECT day, CAST(SUM(CAST(visitors AS INTEGER)) AS BIGINT) FROM stats_visitors_daily \
+             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY day",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(branch)
+        .fetch_all(c)
+        .await
+            })?;
+        Ok::<_, AppError>(rows)
+    };
+    let requests = async {
+        let rows: Vec<(String, i64)> =
+            crate::db_run!(db, |c| {
+                sqlx::query_as(
+            "SELECT kind, CAST(SUM(CAST(requests AS INTEGER)) AS BIGINT) FROM stats_services_daily \
+             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY kind",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(branch)
+        .fetch_all(c)
+        .await
+            })?;
+        Ok::<_, AppError>(rows)
+    };
+    let sold = async {
+        let n: i64 = crate::db_run!(db, |c| {
+            sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sales WHERE sold_at >= $1 AND sold_at < $2 AND ($3 IS NULL OR branch_id = $3)",
+        )
+        .bind(start)
+        .bind(end)
+        .bind(branch)
+        .fetch_one(c)
+        .await
+        })?;
+        Ok::<_, AppError>(n)
+    };
+    let ages = async {
+        let rows: Vec<(i64, String, i64)> = crate::db_run!(db, |c| {
+            sqlx::query_as(
+            "SELECT band, gender, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT) FROM stats_demographics_daily \
+             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY band, gender",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(branch)
+        .fetch_all(c)
+        .await
+        })?;
+        Ok::<_, AppError>(rows)
+    };
+    let (day_rows, hour_rows, visitor_rows, service_rows, sales, age_rows) =
+        tokio::try_join!(days, hours, people, requests, sold, ages)?;
+
     let days = (to - from + 1) as usize;
     let mut per_day: Vec<DayCount> = (0..days)
         .map(|i| DayCount {
@@ -198,7 +242,16 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
             returning: 0,
         })
         .collect();
-    for (day, visits, new, returning) in day_rows {
+    // Range totals: the days added up (visits, new, returning, unknown, 7 dwell buckets).
+    let mut sums = [0i64; 11];
+    for row in day_rows {
+        let (day, visits, new, returning) = (row.0, row.1, row.2, row.3);
+        let counts = [
+            row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10, row.11,
+        ];
+        for (sum, n) in sums.iter_mut().zip(counts) {
+            *sum += n;
+        }
         if let Some(slot) = per_day.get_mut((day - from) as usize) {
             slot.visits = visits;
             slot.new = new;
@@ -234,15 +287,6 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         .map(|((_, label), n)| (label.to_string(), *n))
         .collect();
 
-    let service_rows: Vec<(String, i64)> = crate::db_run!(db, |c| sqlx::query_as(
-        "SELECT kind, CAST(SUM(CAST(requests AS INTEGER)) AS BIGINT) FROM stats_services_daily \
-         WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY kind",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(branch)
-    .fetch_all(c)
-    .await)?;
     let service_count = |k: ServiceKind| {
         service_rows
             .iter()
@@ -255,31 +299,9 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         .map(|k| (k, service_count(k)))
         .collect();
     totals.test_drives = service_count(ServiceKind::TestDrive);
-
-    let (start, end) = filter.utc_range();
-    let sales: i64 = crate::db_run!(db, |c| {
-        sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sales WHERE sold_at >= $1 AND sold_at < $2 AND ($3 IS NULL OR branch_id = $3)",
-    )
-    .bind(start)
-    .bind(end)
-    .bind(branch)
-    .fetch_one(c).await
-    })?;
     totals.sales = sales;
     totals.known_visits = totals.new_visits + totals.returning_visits;
 
-    let age_rows: Vec<(i64, String, i64)> = crate::db_run!(db, |c| {
-        sqlx::query_as(
-        "SELECT band, gender, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT) FROM stats_demographics_daily \
-         WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY band, gender",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(branch)
-    .fetch_all(c)
-    .await
-    })?;
     let mut age_gender: Vec<AgeBand> = AGE_BANDS
         .iter()
         .map(|(_, _, label)| AgeBand {
