@@ -173,9 +173,8 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         Ok::<_, AppError>(rows)
     };
     let people = async {
-        let rows: Vec<(i64, i64)> =
-            crate::db_run!(db, |c| {
-                sqlx::query_as(
+        let rows: Vec<(i64, i64)> = crate::db_run!(db, |c| {
+            sqlx::query_as(
             "SELECT day, CAST(SUM(CAST(visitors AS INTEGER)) AS BIGINT) FROM stats_visitors_daily \
              WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY day",
         )
@@ -184,13 +183,12 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         .bind(branch)
         .fetch_all(c)
         .await
-            })?;
+        })?;
         Ok::<_, AppError>(rows)
     };
     let requests = async {
-        let rows: Vec<(String, i64)> =
-            crate::db_run!(db, |c| {
-                sqlx::query_as(
+        let rows: Vec<(String, i64)> = crate::db_run!(db, |c| {
+            sqlx::query_as(
             "SELECT kind, CAST(SUM(CAST(requests AS INTEGER)) AS BIGINT) FROM stats_services_daily \
              WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY kind",
         )
@@ -199,7 +197,7 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         .bind(branch)
         .fetch_all(c)
         .await
-            })?;
+        })?;
         Ok::<_, AppError>(rows)
     };
     let sold = async {
