@@ -521,7 +521,7 @@ async fn biometrics_off_at_a_branch_identifies_nobody() {
     let gallery = camera_get(&app, &token, "/api/vision/gallery").await.json();
     assert_eq!(
         gallery,
-        json!({"biometrics_enabled": false, "clients": [], "staff": []})
+        json!({"biometrics_enabled": false, "clients": [], "staff": [], "forget_strangers": []})
     );
     let event = camera_event(
         &app,

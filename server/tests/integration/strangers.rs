@@ -3,7 +3,7 @@
 //! leave, and lets the kiosk registration of that face take over the visit
 //! it opened even when other strangers came in at the same time.
 
-use crate::camera::{PNG, camera_app, camera_event, now_ms, paired_camera};
+use crate::camera::{PNG, camera_app, camera_event, camera_get, now_ms, paired_camera};
 use crate::common::*;
 use crate::kiosk::{info, paired_kiosk, register, registration};
 use axum::body::Body;
@@ -127,28 +127,14 @@ async fn a_stranger_is_one_visitor_and_registers_into_their_own_visit() {
     assert_eq!(visit_of(&app, A).await.2, None, "A is still a stranger");
     // The camera program is told to forget C's anonymous face (now a client, who did
     // not agree to face recognition), not A's or B's.
-    let gallery = app
-        .send(
-            Request::get("/api/vision/gallery")
-                .header(header::AUTHORIZATION, format!("Bearer {entrance}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let gallery = camera_get(&app, &entrance, "/api/vision/gallery").await;
     assert_eq!(gallery.status, StatusCode::OK, "{}", gallery.body);
     assert_eq!(gallery.json()["forget_strangers"], json!([C]));
     // Erased, C stays on the list: nothing of their face outlives the erasure.
     app::privacy::ssr::erase_client(&app.state.db, &app.state.data_dir, 1, c_client.unwrap())
         .await
         .unwrap();
-    let gallery = app
-        .send(
-            Request::get("/api/vision/gallery")
-                .header(header::AUTHORIZATION, format!("Bearer {entrance}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let gallery = camera_get(&app, &entrance, "/api/vision/gallery").await;
     assert_eq!(gallery.json()["forget_strangers"], json!([C]));
 
     // A leaves unseen by key (the camera program restarted): the longest-open unknown visit.

@@ -130,6 +130,23 @@ pub const DWELL_BUCKETS: [(i64, &str); 7] = [
 /// One local day of the hourly roll-up, summed over its hours (and branches).
 type DayRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
 
+/// The rows of one aggregation of a roll-up over the filter's days (`$1`, `$2`) and
+/// branch (`$3`, NULL for all).
+async fn range_rows<T>(db: &Db, sql: &'static str, filter: &Filter) -> Result<Vec<T>, AppError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    Ok(crate::db_run!(db, |c| sqlx::query_as::<_, T>(sql)
+        .bind(filter.from_day)
+        .bind(filter.to_day)
+        .bind(filter.branch)
+        .fetch_all(c)
+        .await)?)
+}
+
 /// The statistics from the roll-ups: a few thousand rows for a year.
 pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     let (from, to, branch) = (filter.from_day, filter.to_day, filter.branch);
@@ -139,67 +156,6 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
     // answer waits for the slowest, not the sum). Counters are summed as INTEGER:
     // PostgreSQL adds BIGINTs up in NUMERIC, several times slower (a count of an
     // hour or a day always fits).
-    let days = async {
-        let rows: Vec<DayRow> = crate::db_run!(db, |c| {
-            sqlx::query_as(
-            "SELECT day, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT), CAST(SUM(CAST(new_visits AS INTEGER)) AS BIGINT), \
-                    CAST(SUM(CAST(returning_visits AS INTEGER)) AS BIGINT), CAST(SUM(CAST(unknown_visits AS INTEGER)) AS BIGINT), \
-                    CAST(SUM(CAST(dwell0 AS INTEGER)) AS BIGINT), CAST(SUM(CAST(dwell1 AS INTEGER)) AS BIGINT), \
-                    CAST(SUM(CAST(dwell2 AS INTEGER)) AS BIGINT), CAST(SUM(CAST(dwell3 AS INTEGER)) AS BIGINT), \
-                    CAST(SUM(CAST(dwell4 AS INTEGER)) AS BIGINT), CAST(SUM(CAST(dwell5 AS INTEGER)) AS BIGINT), \
-                    CAST(SUM(CAST(dwell6 AS INTEGER)) AS BIGINT) FROM stats_hourly \
-             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY day",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(branch)
-        .fetch_all(c)
-        .await
-        })?;
-        Ok::<_, AppError>(rows)
-    };
-    let hours = async {
-        let rows: Vec<(i64, i64, i64)> = crate::db_run!(db, |c| {
-            sqlx::query_as(
-            "SELECT (day + 3) % 7 AS weekday, hour, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT) FROM stats_hourly \
-             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY weekday, hour",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(branch)
-        .fetch_all(c)
-        .await
-        })?;
-        Ok::<_, AppError>(rows)
-    };
-    let people = async {
-        let rows: Vec<(i64, i64)> = crate::db_run!(db, |c| {
-            sqlx::query_as(
-            "SELECT day, CAST(SUM(CAST(visitors AS INTEGER)) AS BIGINT) FROM stats_visitors_daily \
-             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY day",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(branch)
-        .fetch_all(c)
-        .await
-        })?;
-        Ok::<_, AppError>(rows)
-    };
-    let requests = async {
-        let rows: Vec<(String, i64)> = crate::db_run!(db, |c| {
-            sqlx::query_as(
-            "SELECT kind, CAST(SUM(CAST(requests AS INTEGER)) AS BIGINT) FROM stats_services_daily \
-             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY kind",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(branch)
-        .fetch_all(c)
-        .await
-        })?;
-        Ok::<_, AppError>(rows)
-    };
     let sold = async {
         let n: i64 = crate::db_run!(db, |c| {
             sqlx::query_scalar(
@@ -213,22 +169,44 @@ pub async fn compute(db: &Db, filter: &Filter) -> Result<Stats, AppError> {
         })?;
         Ok::<_, AppError>(n)
     };
-    let ages = async {
-        let rows: Vec<(i64, String, i64)> = crate::db_run!(db, |c| {
-            sqlx::query_as(
+    let (day_rows, hour_rows, visitor_rows, service_rows, age_rows, sales) = tokio::try_join!(
+        range_rows::<DayRow>(
+            db,
+            "SELECT day, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT), CAST(SUM(CAST(new_visits AS INTEGER)) AS BIGINT), \
+                    CAST(SUM(CAST(returning_visits AS INTEGER)) AS BIGINT), CAST(SUM(CAST(unknown_visits AS INTEGER)) AS BIGINT), \
+                    CAST(SUM(CAST(dwell0 AS INTEGER)) AS BIGINT), CAST(SUM(CAST(dwell1 AS INTEGER)) AS BIGINT), \
+                    CAST(SUM(CAST(dwell2 AS INTEGER)) AS BIGINT), CAST(SUM(CAST(dwell3 AS INTEGER)) AS BIGINT), \
+                    CAST(SUM(CAST(dwell4 AS INTEGER)) AS BIGINT), CAST(SUM(CAST(dwell5 AS INTEGER)) AS BIGINT), \
+                    CAST(SUM(CAST(dwell6 AS INTEGER)) AS BIGINT) FROM stats_hourly \
+             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY day",
+            filter,
+        ),
+        range_rows::<(i64, i64, i64)>(
+            db,
+            "SELECT (day + 3) % 7 AS weekday, hour, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT) FROM stats_hourly \
+             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY weekday, hour",
+            filter,
+        ),
+        range_rows::<(i64, i64)>(
+            db,
+            "SELECT day, CAST(SUM(CAST(visitors AS INTEGER)) AS BIGINT) FROM stats_visitors_daily \
+             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY day",
+            filter,
+        ),
+        range_rows::<(String, i64)>(
+            db,
+            "SELECT kind, CAST(SUM(CAST(requests AS INTEGER)) AS BIGINT) FROM stats_services_daily \
+             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY kind",
+            filter,
+        ),
+        range_rows::<(i64, String, i64)>(
+            db,
             "SELECT band, gender, CAST(SUM(CAST(visits AS INTEGER)) AS BIGINT) FROM stats_demographics_daily \
              WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR branch_id = $3) GROUP BY band, gender",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(branch)
-        .fetch_all(c)
-        .await
-        })?;
-        Ok::<_, AppError>(rows)
-    };
-    let (day_rows, hour_rows, visitor_rows, service_rows, sales, age_rows) =
-        tokio::try_join!(days, hours, people, requests, sold, ages)?;
+            filter,
+        ),
+        sold,
+    )?;
 
     let days = (to - from + 1) as usize;
     let mut per_day: Vec<DayCount> = (0..days)
