@@ -126,6 +126,19 @@ async fn the_model_beats_the_baseline_and_ranks_clients_with_reasons() {
         scalar(&app, "SELECT COUNT(*) FROM client_scores").await,
         3_000
     );
+    // That full rescore built the rank index again: it is back, as the
+    // migration made it.
+    let rank_index = match app.state.db.backend() {
+        app::infra::db::Backend::Sqlite(_) => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'client_scores_rank' \
+             AND sql LIKE '%(probability DESC, client_id)'"
+        }
+        app::infra::db::Backend::Postgres(_) => {
+            "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'client_scores_rank' \
+             AND indexdef LIKE '%(probability DESC, client_id)'"
+        }
+    };
+    assert_eq!(scalar(&app, rank_index).await, 1);
     let russian = app
         .get("/api/potential_buyers_ml?page_size=1&lang=ru", Some(&admin))
         .await

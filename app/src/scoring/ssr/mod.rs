@@ -487,10 +487,74 @@ pub async fn explain(db: &Db, clients: &[i64]) -> Result<HashMap<i64, Vec<Reason
         .collect())
 }
 
+/// How many clients' stored scores a full rescore compares with the new
+/// ones to tell whether the model moved them.
+const RANK_SAMPLE: usize = 500;
+
+/// The rank index exactly as `migrations/*/20261201000001_lead_rank.sql`
+/// create it.
+const RANK_INDEX: &str =
+    "CREATE INDEX client_scores_rank ON client_scores (probability DESC, client_id)";
+
+/// Stores a full rescore. A new model moves nearly every client in the rank
+/// index, and 100,000 moves cost several times building the index again
+/// (BENCHMARKS.md, "Retraining as the manager waits for it"): when a sample
+/// of the clients shows most scores moved, the index is dropped and built
+/// again after the writes, inside the same transaction.
 async fn store_scores(db: &Db, model_id: i64, scores: &[Scored]) -> Result<(), AppError> {
+    let began = std::time::Instant::now();
     let mut tx = db.begin_write().await?;
+    let sample: HashMap<i64, f64> = scores
+        .iter()
+        .step_by((scores.len() / RANK_SAMPLE).max(1))
+        .map(|(client, p, _)| (*client, *p))
+        .collect();
+    let mut q = Sql::new("SELECT client_id, probability FROM client_scores WHERE client_id IN (");
+    {
+        let mut ids = q.separated(", ");
+        for client in sample.keys() {
+            ids.push_bind(*client);
+        }
+    }
+    q.push(")");
+    let stored: Vec<(i64, f64)> = if sample.is_empty() {
+        Vec::new()
+    } else {
+        crate::db_run!(tx, |c, D| q.query_as::<D, (i64, f64)>().fetch_all(c).await)?
+    };
+    let moved = stored
+        .iter()
+        .filter(|(client, p)| sample.get(client).is_some_and(|now| now != p))
+        .count();
+    // A first scoring (nothing stored) builds the index from scratch too.
+    let rebuild = scores.len() >= 1_000 && (moved + sample.len() - stored.len()) * 2 > sample.len();
+    if rebuild {
+        // Readers keep the old index until the commit (PostgreSQL makes
+        // them wait for it).
+        crate::db_run!(tx, |c| sqlx::query("DROP INDEX client_scores_rank")
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    let sampled_ms = began.elapsed().as_millis() as u64;
     store_scores_in(tx.backend(), model_id, scores, now()).await?;
+    let written_ms = began.elapsed().as_millis() as u64;
+    if rebuild {
+        crate::db_run!(tx, |c| sqlx::query(RANK_INDEX)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
     tx.commit().await?;
+    tracing::debug!(
+        moved_in_sample = moved,
+        sample = sample.len(),
+        rank_rebuilt = rebuild,
+        sampled_ms,
+        write_ms = written_ms - sampled_ms,
+        index_and_commit_ms = began.elapsed().as_millis() as u64 - written_ms,
+        "scores stored"
+    );
     Ok(())
 }
 
@@ -506,14 +570,17 @@ async fn store_scores_in(
         // potential-buyers count relies on it).
         let mut q: Sql = Sql::new(
             "INSERT INTO client_scores (client_id, model_id, probability, reasons, scored_at) \
-             SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM (",
+             SELECT v.column1, ",
         );
+        // The model and the time once per statement, not once per client.
+        q.push_bind(model_id)
+            .push(", v.column2, v.column3, ")
+            .push_bind(t)
+            .push(" FROM (");
         q.push_values(chunk, |mut b, (client, p, reasons)| {
             b.push_bind(*client)
-                .push_bind(model_id)
                 .push_bind(*p)
-                .push_bind(serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into()))
-                .push_bind(t);
+                .push_bind(serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into()));
         });
         // Updated in place (not deleted and inserted again), and only when
         // the score or its reasons differ.

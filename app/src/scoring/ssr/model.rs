@@ -657,111 +657,163 @@ fn choose(candidates: &[(Model, Metrics)], pinned: Option<Family>) -> usize {
     best
 }
 
-/// The logistic model on the fitting clients (penalty by cross-validation),
-/// calibrated on the validation slice; with the cross-validated AUCs.
-fn fit_logistic(
-    fitting: &[&Example],
-    validation: &[&Example],
-    previous: Option<&LinearModel>,
-) -> Result<(LinearModel, Vec<(f64, f64)>), TrainError> {
-    let started = std::time::Instant::now();
-    // Scaling uses the fitting clients' features only (never labels, never the hold-out).
-    let (means, scales) = standardizer(fitting);
-    let train_data = Matrix::new(fitting, &means, &scales);
-    // The last logistic model, fitted on nearly the same clients, is close
-    // to the answer: every fit starts there and takes a few steps, not
-    // dozens.
-    let previous = previous
-        .filter(|p| p.features == features::names())
-        .map(|p| p.start_for(&means, &scales));
+/// The logistic model's fit in parts that can run on different cores: the
+/// cross-validation of the penalty fold by fold (`fold`), then the final fit
+/// on all fitting clients, calibrated on the validation slice (`finish`).
+struct LogisticFit<'a> {
+    started: std::time::Instant,
+    means: Vec<f64>,
+    scales: Vec<f64>,
+    train_data: Matrix,
+    folds: Vec<(Matrix, Matrix)>,
+    /// The last logistic model, fitted on nearly the same clients, is close
+    /// to the answer: every fit starts there and takes a few steps, not
+    /// dozens.
+    previous: Option<Fitted>,
+    validation: &'a [&'a Example],
+}
 
-    // Choose the L2 strength by k-fold cross-validation on a sample of the training clients.
-    let stride = (fitting.len() / CV_SAMPLE).max(1);
-    let sample: Vec<usize> = (0..fitting.len()).step_by(stride).collect();
-    let folds: Vec<(Matrix, Matrix)> = (0..FOLDS)
-        .map(|fold| {
-            let fit_rows: Vec<usize> = (0..sample.len())
-                .filter(|i| i % FOLDS != fold)
-                .map(|i| sample[i])
-                .collect();
-            let check_rows: Vec<usize> = (0..sample.len())
-                .filter(|i| i % FOLDS == fold)
-                .map(|i| sample[i])
-                .collect();
-            (train_data.rows(&fit_rows), train_data.rows(&check_rows))
-        })
-        .collect();
-    let mut cross_validation = Vec::new();
-    let mut fold_solutions: Vec<Vec<Fitted>> = Vec::new();
-    for lambda in LAMBDAS {
-        let mut aucs = Vec::new();
-        let mut solutions = Vec::new();
-        for (fit_data, check) in &folds {
-            // Each strength starts from the previous one's solution on the same fold.
-            let start = fold_solutions
-                .last()
-                .and_then(|s: &Vec<Fitted>| s.get(solutions.len()))
-                .or(previous.as_ref());
-            if let Ok(model) = fit(fit_data, lambda, start) {
-                let auc = roc_auc(&model.logits(&check.x), &check.y.to_vec());
-                if auc.is_finite() {
-                    aucs.push(auc);
+/// One fold's fits, a strength each: the solution (if it converged) and its
+/// AUC on the fold's check clients.
+type FoldResult = Vec<(Option<Fitted>, f64)>;
+
+impl<'a> LogisticFit<'a> {
+    fn new(
+        fitting: &[&Example],
+        validation: &'a [&'a Example],
+        previous: Option<&LinearModel>,
+    ) -> LogisticFit<'a> {
+        let started = std::time::Instant::now();
+        // Scaling uses the fitting clients' features only (never labels, never the hold-out).
+        let (means, scales) = standardizer(fitting);
+        let train_data = Matrix::new(fitting, &means, &scales);
+        let previous = previous
+            .filter(|p| p.features == features::names())
+            .map(|p| p.start_for(&means, &scales));
+        // The L2 strength is chosen by k-fold cross-validation on a sample of the training clients.
+        let stride = (fitting.len() / CV_SAMPLE).max(1);
+        let sample: Vec<usize> = (0..fitting.len()).step_by(stride).collect();
+        let folds = (0..FOLDS)
+            .map(|fold| {
+                let fit_rows: Vec<usize> = (0..sample.len())
+                    .filter(|i| i % FOLDS != fold)
+                    .map(|i| sample[i])
+                    .collect();
+                let check_rows: Vec<usize> = (0..sample.len())
+                    .filter(|i| i % FOLDS == fold)
+                    .map(|i| sample[i])
+                    .collect();
+                (train_data.rows(&fit_rows), train_data.rows(&check_rows))
+            })
+            .collect();
+        LogisticFit {
+            started,
+            means,
+            scales,
+            train_data,
+            folds,
+            previous,
+            validation,
+        }
+    }
+
+    /// Every strength on one fold, each starting from the previous
+    /// strength's solution.
+    fn fold(&self, fold: usize) -> FoldResult {
+        let (fit_data, check) = &self.folds[fold];
+        let mut out: FoldResult = Vec::new();
+        for lambda in LAMBDAS {
+            let start = out
+                .iter()
+                .rev()
+                .find_map(|(s, _)| s.as_ref())
+                .or(self.previous.as_ref());
+            match fit(fit_data, lambda, start) {
+                Ok(model) => {
+                    let auc = roc_auc(&model.logits(&check.x), &check.y.to_vec());
+                    out.push((Some(model), auc));
                 }
-                solutions.push(model);
+                Err(_) => out.push((None, f64::NAN)),
             }
         }
-        let mean = if aucs.is_empty() {
-            f64::NAN
-        } else {
-            aucs.iter().sum::<f64>() / aucs.len() as f64
-        };
-        cross_validation.push((lambda, mean));
-        fold_solutions.push(solutions);
+        out
     }
-    let best = cross_validation
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, auc))| auc.is_finite())
-        .max_by(|a, b| a.1.1.total_cmp(&b.1.1))
-        .map(|(i, _)| i);
-    let lambda = best.map(|i| LAMBDAS[i]).unwrap_or(LAMBDAS[1]);
 
-    // The final fit starts from the last model, else from the mean of the
-    // chosen strength's fold solutions.
-    let start = best
-        .filter(|_| previous.is_none())
-        .map(|i| &fold_solutions[i])
-        .filter(|s| !s.is_empty())
-        .map(|s| Fitted {
-            weights: s
-                .iter()
-                .fold(Array1::zeros(features::width()), |sum, f| sum + &f.weights)
-                / s.len() as f32,
-            intercept: s.iter().map(|f| f.intercept).sum::<f32>() / s.len() as f32,
-        });
-    let cv_seconds = started.elapsed().as_secs_f64();
-    let fitted = fit(&train_data, lambda, start.as_ref().or(previous.as_ref()))?;
-    tracing::info!(
-        cv_seconds,
-        final_fit_seconds = started.elapsed().as_secs_f64() - cv_seconds,
-        "logistic model fitted"
-    );
-    let mut model = LinearModel {
-        features: features::names(),
-        means,
-        scales,
-        weights: fitted.weights.iter().map(|w| f64::from(*w)).collect(),
-        intercept: f64::from(fitted.intercept),
-        alpha: lambda,
-        calibration: Platt::default(),
-    };
-    let logits: Vec<f64> = validation
-        .iter()
-        .map(|e| model.logit(&model.standardize(&e.values)))
-        .collect();
-    let labels: Vec<bool> = validation.iter().map(|e| e.bought).collect();
-    model.calibration = Platt::fit(&logits, &labels);
-    Ok((model, cross_validation))
+    /// The strength with the best mean AUC over the folds, the final fit
+    /// with it, and its calibration; with the cross-validated AUCs.
+    fn finish(&self, folds: Vec<FoldResult>) -> Result<(LinearModel, Vec<(f64, f64)>), TrainError> {
+        let cross_validation: Vec<(f64, f64)> = LAMBDAS
+            .iter()
+            .enumerate()
+            .map(|(i, lambda)| {
+                let aucs: Vec<f64> = folds
+                    .iter()
+                    .filter_map(|f| f.get(i).map(|(_, auc)| *auc))
+                    .filter(|auc| auc.is_finite())
+                    .collect();
+                let mean = if aucs.is_empty() {
+                    f64::NAN
+                } else {
+                    aucs.iter().sum::<f64>() / aucs.len() as f64
+                };
+                (*lambda, mean)
+            })
+            .collect();
+        let best = cross_validation
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, auc))| auc.is_finite())
+            .max_by(|a, b| a.1.1.total_cmp(&b.1.1))
+            .map(|(i, _)| i);
+        let lambda = best.map(|i| LAMBDAS[i]).unwrap_or(LAMBDAS[1]);
+
+        // The final fit starts from the last model, else from the mean of the
+        // chosen strength's fold solutions.
+        let start = best
+            .filter(|_| self.previous.is_none())
+            .map(|i| {
+                folds
+                    .iter()
+                    .filter_map(|f| f.get(i).and_then(|(s, _)| s.as_ref()))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|s| !s.is_empty())
+            .map(|s| Fitted {
+                weights: s
+                    .iter()
+                    .fold(Array1::zeros(features::width()), |sum, f| sum + &f.weights)
+                    / s.len() as f32,
+                intercept: s.iter().map(|f| f.intercept).sum::<f32>() / s.len() as f32,
+            });
+        let final_began = std::time::Instant::now();
+        let fitted = fit(
+            &self.train_data,
+            lambda,
+            start.as_ref().or(self.previous.as_ref()),
+        )?;
+        tracing::info!(
+            since_start_seconds = self.started.elapsed().as_secs_f64(),
+            final_fit_seconds = final_began.elapsed().as_secs_f64(),
+            "logistic model fitted"
+        );
+        let mut model = LinearModel {
+            features: features::names(),
+            means: self.means.clone(),
+            scales: self.scales.clone(),
+            weights: fitted.weights.iter().map(|w| f64::from(*w)).collect(),
+            intercept: f64::from(fitted.intercept),
+            alpha: lambda,
+            calibration: Platt::default(),
+        };
+        let logits: Vec<f64> = self
+            .validation
+            .iter()
+            .map(|e| model.logit(&model.standardize(&e.values)))
+            .collect();
+        let labels: Vec<bool> = self.validation.iter().map(|e| e.bought).collect();
+        model.calibration = Platt::fit(&logits, &labels);
+        Ok((model, cross_validation))
+    }
 }
 
 /// The clients one forest learns from and the tenth it stops on.
@@ -904,10 +956,17 @@ pub fn train_after(
         )
     };
     // Two forests on different tenths set aside; the logistic model uses
-    // the first forest's slice. Three fits and the comparison on two cores:
-    // each core takes the next job when it is free.
+    // the first forest's slice. The logistic model's folds, the two forests,
+    // its final fit and the comparison on two cores: each core takes the
+    // next job when it is free (the folds first, so the final fit finds
+    // them done).
     let slices = [Slice::of(train, 0), Slice::of(train, VALIDATION_EVERY / 2)];
+    let planned = std::time::Instant::now();
+    let plan = LogisticFit::new(&slices[0].fitting, &slices[0].validation, previous_logistic);
+    let logistic_setup = planned.elapsed().as_secs_f64();
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let folds = std::sync::Mutex::new(Vec::new());
+    let folds_done = std::sync::Condvar::new();
     let logistic = std::sync::Mutex::new(None);
     let forests = std::sync::Mutex::new(Vec::new());
     let comparison = std::sync::Mutex::new(None);
@@ -915,26 +974,48 @@ pub fn train_after(
         loop {
             let job = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let started = std::time::Instant::now();
-            match job {
-                0 => {
+            match job.checked_sub(FOLDS) {
+                None => {
+                    // A fold that panics counts as failed fits: the final
+                    // fit must not wait for it forever.
                     let fitted =
-                        fit_logistic(&slices[0].fitting, &slices[0].validation, previous_logistic);
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan.fold(job)))
+                            .unwrap_or_default();
                     let seconds = started.elapsed().as_secs_f64();
+                    folds
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((job, fitted, seconds));
+                    folds_done.notify_all();
+                }
+                Some(forest @ (0 | 1)) => {
+                    let fitted = fit_forest(&slices[forest]);
+                    let seconds = started.elapsed().as_secs_f64();
+                    forests
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((forest, fitted, seconds));
+                }
+                Some(2) => {
+                    // The other core may still be on the last fold.
+                    let mut done = folds.lock().unwrap_or_else(|e| e.into_inner());
+                    while done.len() < FOLDS {
+                        done = folds_done.wait(done).unwrap_or_else(|e| e.into_inner());
+                    }
+                    let mut done = std::mem::take(&mut *done);
+                    done.sort_by_key(|(fold, _, _)| *fold);
+                    let waited = started.elapsed().as_secs_f64();
+                    let folds_seconds: f64 = done.iter().map(|(_, _, s)| s).sum();
+                    let fitted = plan.finish(done.into_iter().map(|(_, f, _)| f).collect());
+                    // Core time, as the model page shows it.
+                    let seconds =
+                        logistic_setup + folds_seconds + started.elapsed().as_secs_f64() - waited;
                     *logistic.lock().unwrap_or_else(|e| e.into_inner()) = Some((fitted, seconds));
                 }
-                1 | 2 => {
-                    let fitted = fit_forest(&slices[job - 1]);
-                    let seconds = started.elapsed().as_secs_f64();
-                    forests.lock().unwrap_or_else(|e| e.into_inner()).push((
-                        job - 1,
-                        fitted,
-                        seconds,
-                    ));
-                }
-                3 => {
+                Some(3) => {
                     *comparison.lock().unwrap_or_else(|e| e.into_inner()) = Some(compared());
                 }
-                _ => break,
+                Some(_) => break,
             }
         }
     };

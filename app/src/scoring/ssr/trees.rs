@@ -500,21 +500,23 @@ impl Binned {
         self.data[row * self.columns.len() + column]
     }
 
-    fn histogram(&self, rows: &[u32], gradients: &[[f64; 2]]) -> Vec<Sums> {
+    fn histogram(&self, rows: &[u32], gradients: &[[f64; 2]], spare: &mut Spare) -> Vec<Sums> {
         // Two histograms, alternate clients: neighbours often fall in the
         // same bin, and one histogram would make each addition wait for
         // the one before.
-        let mut even = vec![Sums::default(); self.bins];
-        let mut odd = vec![Sums::default(); self.bins];
+        let mut even = spare.take(self.bins);
+        let odd = &mut spare.odd;
+        odd.clear();
+        odd.resize(self.bins, Sums::default());
         let mut pairs = rows.chunks_exact(2);
         for pair in &mut pairs {
             self.add(&mut even, pair[0] as usize, gradients);
-            self.add(&mut odd, pair[1] as usize, gradients);
+            self.add(odd, pair[1] as usize, gradients);
         }
         for &r in pairs.remainder() {
             self.add(&mut even, r as usize, gradients);
         }
-        for (e, o) in even.iter_mut().zip(&odd) {
+        for (e, o) in even.iter_mut().zip(odd.iter()) {
             e.g += o.g;
             e.h += o.h;
             e.n += o.n;
@@ -610,6 +612,24 @@ impl Binned {
     }
 }
 
+/// Histograms of finished leaves, kept for the next ones: a tree needs
+/// about sixty, and fresh ones cost more in page faults and zeroing than
+/// in additions.
+#[derive(Default)]
+struct Spare {
+    free: Vec<Vec<Sums>>,
+    odd: Vec<Sums>,
+}
+
+impl Spare {
+    fn take(&mut self, bins: usize) -> Vec<Sums> {
+        let mut hist = self.free.pop().unwrap_or_default();
+        hist.clear();
+        hist.resize(bins, Sums::default());
+        hist
+    }
+}
+
 /// A new leaf for the clients summed in `s` (a split later, if split).
 fn leaf(s: Sums) -> Node {
     Node {
@@ -632,9 +652,14 @@ fn leaf_value(s: Sums) -> f64 {
 
 /// Grows one tree leaf-wise on the gradients; returns it and each training
 /// row's leaf value.
-fn grow(binned: &Binned, gradients: &[[f64; 2]], importance: &mut [f64]) -> (Tree, Vec<f64>) {
+fn grow(
+    binned: &Binned,
+    gradients: &[[f64; 2]],
+    importance: &mut [f64],
+    spare: &mut Spare,
+) -> (Tree, Vec<f64>) {
     let rows: Vec<u32> = (0..gradients.len() as u32).collect();
-    let hist = binned.histogram(&rows, gradients);
+    let hist = binned.histogram(&rows, gradients, spare);
     let total = gradients.iter().fold(Sums::default(), |mut s, [g, h]| {
         s.add(*g, *h);
         s
@@ -670,13 +695,12 @@ fn grow(binned: &Binned, gradients: &[[f64; 2]], importance: &mut [f64]) -> (Tre
         } else {
             (&right_rows, false)
         };
-        let small = binned.histogram(small_rows, gradients);
-        let large: Vec<Sums> = parent
-            .hist
-            .iter()
-            .zip(&small)
-            .map(|(p, s)| p.minus(*s))
-            .collect();
+        let small = binned.histogram(small_rows, gradients, spare);
+        // The parent's histogram becomes the larger child's.
+        let mut large = parent.hist;
+        for (p, s) in large.iter_mut().zip(&small) {
+            *p = p.minus(*s);
+        }
         let (left_hist, right_hist) = if small_is_left {
             (small, large)
         } else {
@@ -707,11 +731,12 @@ fn grow(binned: &Binned, gradients: &[[f64; 2]], importance: &mut [f64]) -> (Tre
         }
     }
     let mut values = vec![0.0; gradients.len()];
-    for leaf in &leaves {
+    for leaf in leaves {
         let v = tree.nodes[leaf.node].value;
         for &r in &leaf.rows {
             values[r as usize] = v;
         }
+        spare.free.push(leaf.hist);
     }
     (tree, values)
 }
@@ -769,12 +794,13 @@ pub fn fit(
     let mut importance = vec![0.0; width];
     let mut trees = Vec::new();
     let mut gradients = vec![[0.0; 2]; rows.len()];
+    let mut spare = Spare::default();
     for _ in 0..MAX_TREES {
         for ((gh, z), y) in gradients.iter_mut().zip(&raw).zip(labels) {
             let p = 1.0 / (1.0 + (-z).exp());
             *gh = [p - if *y { 1.0 } else { 0.0 }, (p * (1.0 - p)).max(1e-16)];
         }
-        let (tree, values) = grow(&binned, &gradients, &mut importance);
+        let (tree, values) = grow(&binned, &gradients, &mut importance, &mut spare);
         if tree.nodes.len() == 1 {
             break;
         }
