@@ -246,7 +246,7 @@ pub async fn train_and_activate(db: &Db, actor: Option<i64>) -> Result<StoredMod
         .ok_or_else(|| AppError::internal("no model chosen"))?;
     let family = model.family();
     if activate {
-        rescore_examples(db, chosen_id, &model, &now_examples).await?;
+        rescore_examples(db, chosen_id, model, now_examples).await?;
         // Features that changed since they were read (counted in
         // `client_features.changes` until the next read): those clients
         // were just scored from their earlier state, so again from today's.
@@ -437,7 +437,7 @@ pub async fn activate(db: &Db, actor: i64, id: i64) -> Result<(), AppError> {
     )
     .await?;
     tx.commit().await?;
-    rescore_all(db, id, &model).await
+    rescore_all(db, id, model).await
 }
 
 /// A client's probability and, when worked out, the reasons behind it.
@@ -496,19 +496,22 @@ const RANK_SAMPLE: usize = 500;
 const RANK_INDEX: &str =
     "CREATE INDEX client_scores_rank ON client_scores (probability DESC, client_id)";
 
-/// Stores a full rescore. A new model moves nearly every client in the rank
-/// index, and 100,000 moves cost several times building the index again
-/// (BENCHMARKS.md, "Retraining as the manager waits for it"): when a sample
-/// of the clients shows most scores moved, the index is dropped and built
-/// again after the writes, inside the same transaction.
-async fn store_scores(db: &Db, model_id: i64, scores: &[Scored]) -> Result<(), AppError> {
+/// Stores a full rescore as the scores arrive (`chunks`, `total` in all;
+/// `sample`: the new scores of clients spread over them). A new model moves
+/// nearly every client in the rank index, and 100,000 moves cost several
+/// times building the index again (BENCHMARKS.md, "Retraining as the
+/// manager waits for it"): when the sample shows most stored scores moved,
+/// the index is dropped and built again after the writes, inside the same
+/// transaction.
+async fn store_scores(
+    db: &Db,
+    model_id: i64,
+    sample: HashMap<i64, f64>,
+    total: usize,
+    chunks: &mut tokio::sync::mpsc::Receiver<Vec<Scored>>,
+) -> Result<(), AppError> {
     let began = std::time::Instant::now();
     let mut tx = db.begin_write().await?;
-    let sample: HashMap<i64, f64> = scores
-        .iter()
-        .step_by((scores.len() / RANK_SAMPLE).max(1))
-        .map(|(client, p, _)| (*client, *p))
-        .collect();
     let mut q = Sql::new("SELECT client_id, probability FROM client_scores WHERE client_id IN (");
     {
         let mut ids = q.separated(", ");
@@ -527,7 +530,7 @@ async fn store_scores(db: &Db, model_id: i64, scores: &[Scored]) -> Result<(), A
         .filter(|(client, p)| sample.get(client).is_some_and(|now| now != p))
         .count();
     // A first scoring (nothing stored) builds the index from scratch too.
-    let rebuild = scores.len() >= 1_000 && (moved + sample.len() - stored.len()) * 2 > sample.len();
+    let rebuild = total >= 1_000 && (moved + sample.len() - stored.len()) * 2 > sample.len();
     if rebuild {
         // Readers keep the old index until the commit (PostgreSQL makes
         // them wait for it).
@@ -537,7 +540,16 @@ async fn store_scores(db: &Db, model_id: i64, scores: &[Scored]) -> Result<(), A
             .map(|r| r.rows_affected()))?;
     }
     let sampled_ms = began.elapsed().as_millis() as u64;
-    store_scores_in(tx.backend(), model_id, scores, now()).await?;
+    let t = now();
+    let mut written = 0;
+    while let Some(chunk) = chunks.recv().await {
+        store_scores_in(tx.backend(), model_id, &chunk, t).await?;
+        written += chunk.len();
+    }
+    if written != total {
+        // The scoring thread stopped early: keep what was stored.
+        return Err(AppError::internal("a full rescore stopped before its end"));
+    }
     let written_ms = began.elapsed().as_millis() as u64;
     if rebuild {
         crate::db_run!(tx, |c| sqlx::query(RANK_INDEX)
@@ -577,11 +589,19 @@ async fn store_scores_in(
             .push(", v.column2, v.column3, ")
             .push_bind(t)
             .push(" FROM (");
-        q.push_values(chunk, |mut b, (client, p, reasons)| {
-            b.push_bind(*client)
-                .push_bind(*p)
-                .push_bind(serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into()));
-        });
+        // A full rescore with trees brings no reasons: written as one
+        // constant rather than bound 2,000 times.
+        if chunk.iter().all(|(_, _, reasons)| reasons.is_none()) {
+            q.push_values(chunk, |mut b, (client, p, _)| {
+                b.push_bind(*client).push_bind(*p).push("'null'");
+            });
+        } else {
+            q.push_values(chunk, |mut b, (client, p, reasons)| {
+                b.push_bind(*client)
+                    .push_bind(*p)
+                    .push_bind(serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into()));
+            });
+        }
         // Updated in place (not deleted and inserted again), and only when
         // the score or its reasons differ.
         q.push(
@@ -626,9 +646,9 @@ pub async fn forget(
 }
 
 /// Rescores every client with `model` (their state as of now).
-pub async fn rescore_all(db: &Db, model_id: i64, model: &Model) -> Result<(), AppError> {
+pub async fn rescore_all(db: &Db, model_id: i64, model: Model) -> Result<(), AppError> {
     let examples = features::kept(db, now(), false).await?;
-    rescore_examples(db, model_id, model, &examples).await
+    rescore_examples(db, model_id, model, examples).await
 }
 
 /// The last logistic model stored (active or not): where the next
@@ -649,24 +669,55 @@ async fn last_logistic(db: &Db) -> Result<Option<model::LinearModel>, AppError> 
     })
 }
 
+/// Clients scored per batch of a full rescore: each batch is written while
+/// the next is scored, so scoring and SQLite each keep a core busy.
+const SCORED_AT_ONCE: usize = 2_000;
+
 async fn rescore_examples(
     db: &Db,
     model_id: i64,
-    model: &Model,
-    examples: &[features::Example],
+    model: Model,
+    examples: Vec<features::Example>,
 ) -> Result<(), AppError> {
     let began = std::time::Instant::now();
-    let scores = score(model, examples, false);
-    let scored_ms = began.elapsed().as_millis() as u64;
-    store_scores(db, model_id, &scores).await?;
+    let total = examples.len();
+    let spread: Vec<&features::Example> = examples
+        .iter()
+        .step_by((total / RANK_SAMPLE).max(1))
+        .collect();
+    let rows: Vec<&[f64]> = spread.iter().map(|e| e.values.as_slice()).collect();
+    let sample: HashMap<i64, f64> = spread
+        .iter()
+        .map(|e| e.client_id)
+        .zip(model.probabilities(&rows))
+        .collect();
+    let model = Arc::new(model);
+    let (sender, mut chunks) = tokio::sync::mpsc::channel(4);
+    let scorer = {
+        let model = model.clone();
+        tokio::task::spawn_blocking(move || {
+            let began = std::time::Instant::now();
+            for batch in examples.chunks(SCORED_AT_ONCE) {
+                // The writer gave up (an error): nobody reads the rest.
+                if sender.blocking_send(score(&model, batch, false)).is_err() {
+                    break;
+                }
+            }
+            began.elapsed().as_millis() as u64
+        })
+    };
+    let stored = store_scores(db, model_id, sample, total, &mut chunks).await;
+    drop(chunks);
+    let score_ms = scorer.await.map_err(AppError::internal)?;
+    stored?;
     tracing::debug!(
-        score_ms = scored_ms,
-        store_ms = began.elapsed().as_millis() as u64 - scored_ms,
-        clients = scores.len(),
+        score_ms,
+        score_and_store_ms = began.elapsed().as_millis() as u64,
+        clients = total,
         "every client rescored"
     );
-    if let Model::Trees(_) = model {
-        let (db, model) = (db.clone(), model.clone());
+    if let Model::Trees(_) = model.as_ref() {
+        let db = db.clone();
         tokio::spawn(async move {
             if let Err(error) = explain_top(&db, model_id, model).await {
                 tracing::warn!(%error, "reasons of the top clients not stored");
@@ -684,7 +735,7 @@ const EXPLAINED_AT_ONCE: i64 = 250;
 /// Stores the reasons of the highest-ranked clients who have not bought (in
 /// the background: the retrain's answer does not wait for them). A client
 /// rescored meanwhile keeps the reasons of that rescore.
-async fn explain_top(db: &Db, model_id: i64, model: Model) -> Result<(), AppError> {
+async fn explain_top(db: &Db, model_id: i64, model: Arc<Model>) -> Result<(), AppError> {
     let clients: Vec<i64> = crate::db_run!(db, |c| sqlx::query_scalar(
         "SELECT s.client_id FROM client_scores s WHERE s.model_id = $1 AND s.reasons = 'null' \
          AND NOT EXISTS (SELECT 1 FROM sales x WHERE x.client_id = s.client_id) \

@@ -395,7 +395,7 @@ impl Column {
 /// Cut points like scikit-learn's: midpoints between distinct values when
 /// there are few, else quantiles.
 fn thresholds(mut values: Vec<f64>) -> Vec<f64> {
-    values.sort_by(f64::total_cmp);
+    values.sort_unstable_by(f64::total_cmp);
     let mut distinct = values.clone();
     distinct.dedup();
     if distinct.len() <= MAX_BINS {
@@ -418,25 +418,69 @@ fn is_one_hot(rows: &[&[f64]], group: &Range<usize>) -> bool {
     })
 }
 
+/// The binned columns of `rows`; each column's cut points are worked out
+/// on whichever core is free (sorting every feature is most of binning).
 fn columns(rows: &[&[f64]], width: usize, groups: &[Range<usize>]) -> Vec<Column> {
     let groups: Vec<&Range<usize>> = groups.iter().filter(|g| is_one_hot(rows, g)).collect();
-    let mut out = Vec::new();
+    // None: a numeric feature whose cut points are still to come.
+    let mut out: Vec<Option<Column>> = Vec::new();
+    let mut numeric = Vec::new();
     let mut feature = 0;
     while feature < width {
         if let Some(g) = groups.iter().find(|g| g.start == feature) {
-            out.push(Column::Group {
+            out.push(Some(Column::Group {
                 features: (*g).clone(),
-            });
+            }));
             feature = g.end;
         } else {
-            out.push(Column::Single {
-                feature,
-                thresholds: thresholds(rows.iter().map(|x| x[feature]).collect()),
-            });
+            numeric.push((out.len(), feature));
+            out.push(None);
             feature += 1;
         }
     }
-    out
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let cut = || {
+        let mut done = Vec::new();
+        while let Some(&(at, feature)) =
+            numeric.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        {
+            let thresholds = thresholds(rows.iter().map(|x| x[feature]).collect());
+            done.push((
+                at,
+                Column::Single {
+                    feature,
+                    thresholds,
+                },
+            ));
+        }
+        done
+    };
+    let done = std::thread::scope(|s| {
+        let helper = s.spawn(cut);
+        let mut done = cut();
+        // The helper cannot panic short of running out of memory; its
+        // columns are then cut here.
+        done.extend(helper.join().unwrap_or_default());
+        done
+    });
+    for (at, column) in done {
+        out[at] = Some(column);
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(at, column)| {
+            column.unwrap_or_else(|| {
+                let feature = numeric
+                    .iter()
+                    .find(|(a, _)| *a == at)
+                    .map_or(0, |(_, f)| *f);
+                Column::Single {
+                    feature,
+                    thresholds: thresholds(rows.iter().map(|x| x[feature]).collect()),
+                }
+            })
+        })
+        .collect()
 }
 
 /// Gradient, hessian and count of the clients in one bin.
@@ -650,18 +694,20 @@ fn leaf_value(s: Sums) -> f64 {
     }
 }
 
-/// Grows one tree leaf-wise on the gradients; returns it and each training
-/// row's leaf value.
+/// Grows one tree leaf-wise on the gradients of the `fitting` rows;
+/// returns it and each leaf's value with its rows.
 fn grow(
     binned: &Binned,
+    fitting: &[u32],
     gradients: &[[f64; 2]],
     importance: &mut [f64],
     spare: &mut Spare,
-) -> (Tree, Vec<f64>) {
-    let rows: Vec<u32> = (0..gradients.len() as u32).collect();
+) -> (Tree, Vec<(f64, Vec<u32>)>) {
+    let rows: Vec<u32> = fitting.to_vec();
     let hist = binned.histogram(&rows, gradients, spare);
-    let total = gradients.iter().fold(Sums::default(), |mut s, [g, h]| {
-        s.add(*g, *h);
+    let total = rows.iter().fold(Sums::default(), |mut s, r| {
+        let [g, h] = gradients[*r as usize];
+        s.add(g, h);
         s
     });
     let mut tree = Tree {
@@ -730,15 +776,14 @@ fn grow(
             });
         }
     }
-    let mut values = vec![0.0; gradients.len()];
-    for leaf in leaves {
-        let v = tree.nodes[leaf.node].value;
-        for &r in &leaf.rows {
-            values[r as usize] = v;
-        }
-        spare.free.push(leaf.hist);
-    }
-    (tree, values)
+    let leaves = leaves
+        .into_iter()
+        .map(|leaf| {
+            spare.free.push(leaf.hist);
+            (tree.nodes[leaf.node].value, leaf.rows)
+        })
+        .collect();
+    (tree, leaves)
 }
 
 fn log_loss(raw: &[f64], labels: &[bool]) -> f64 {
@@ -757,6 +802,47 @@ fn log_loss(raw: &[f64], labels: &[bool]) -> f64 {
         / raw.len().max(1) as f64
 }
 
+/// Training clients binned once for every forest fitted on them.
+pub struct Bins(Binned);
+
+impl Bins {
+    /// Bins `rows`; `groups` are one-hot feature ranges (binned together
+    /// when they really are one-hot).
+    pub fn new(rows: &[&[f64]], groups: &[Range<usize>]) -> Bins {
+        let width = rows.first().map_or(0, |r| r.len());
+        let columns = columns(rows, width, groups);
+        let mut offsets = Vec::with_capacity(columns.len());
+        let mut bins = 0;
+        for c in &columns {
+            offsets.push(bins);
+            bins += c.bins();
+        }
+        let bin_rows = |rows: &[&[f64]]| -> Vec<u8> {
+            rows.iter()
+                .flat_map(|x| columns.iter().map(|c| c.bin(x)))
+                .collect()
+        };
+        // Half the rows on each core.
+        let (first, second) = rows.split_at(rows.len() / 2);
+        let data = std::thread::scope(|s| {
+            let other = s.spawn(|| bin_rows(second));
+            let mut data = bin_rows(first);
+            data.extend(other.join().unwrap_or_else(|_| bin_rows(second)));
+            data
+        });
+        Bins(Binned {
+            columns,
+            data,
+            offsets,
+            bins,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.0.data.len() / self.0.columns.len().max(1)
+    }
+}
+
 /// Fits the trees on `rows` (logistic loss), stopping when the loss on
 /// `validation` has not improved for 10 rounds. `groups` are one-hot
 /// feature ranges (binned together when they really are one-hot).
@@ -766,46 +852,59 @@ pub fn fit(
     validation: (&[&[f64]], &[bool]),
     groups: &[Range<usize>],
 ) -> Forest {
-    let width = rows.first().map_or(0, |r| r.len());
-    let columns = columns(rows, width, groups);
-    let mut offsets = Vec::with_capacity(columns.len());
-    let mut bins = 0;
-    for c in &columns {
-        offsets.push(bins);
-        bins += c.bins();
-    }
-    let data = rows
+    let bins = Bins::new(rows, groups);
+    let all: Vec<u32> = (0..rows.len() as u32).collect();
+    fit_binned(&bins, &all, labels, validation)
+}
+
+/// `fit` on the clients `fitting` of rows binned beforehand (`labels`: of
+/// every binned row).
+pub fn fit_binned(
+    bins: &Bins,
+    fitting: &[u32],
+    labels: &[bool],
+    validation: (&[&[f64]], &[bool]),
+) -> Forest {
+    let binned = &bins.0;
+    let width = binned
+        .columns
         .iter()
-        .flat_map(|x| columns.iter().map(|c| c.bin(x)))
-        .collect();
-    let binned = Binned {
-        columns,
-        data,
-        offsets,
-        bins,
-    };
-    let share = labels.iter().filter(|y| **y).count() as f64 / labels.len().max(1) as f64;
+        .map(|c| match c {
+            Column::Single { feature, .. } => feature + 1,
+            Column::Group { features } => features.end,
+        })
+        .max()
+        .unwrap_or(0);
+    let rows = bins.len();
+    let share = fitting.iter().filter(|r| labels[**r as usize]).count() as f64
+        / fitting.len().max(1) as f64;
     let share = share.clamp(1e-6, 1.0 - 1e-6);
     let base = (share / (1.0 - share)).ln();
     let (validation_rows, validation_labels) = validation;
-    let mut raw = vec![base; rows.len()];
+    let mut raw = vec![base; rows];
     let mut validation_raw = vec![base; validation_rows.len()];
     let mut losses = vec![log_loss(&validation_raw, validation_labels)];
     let mut importance = vec![0.0; width];
     let mut trees = Vec::new();
-    let mut gradients = vec![[0.0; 2]; rows.len()];
+    let mut gradients = vec![[0.0; 2]; rows];
     let mut spare = Spare::default();
     for _ in 0..MAX_TREES {
-        for ((gh, z), y) in gradients.iter_mut().zip(&raw).zip(labels) {
-            let p = 1.0 / (1.0 + (-z).exp());
-            *gh = [p - if *y { 1.0 } else { 0.0 }, (p * (1.0 - p)).max(1e-16)];
+        for &r in fitting {
+            let r = r as usize;
+            let p = 1.0 / (1.0 + (-raw[r]).exp());
+            gradients[r] = [
+                p - if labels[r] { 1.0 } else { 0.0 },
+                (p * (1.0 - p)).max(1e-16),
+            ];
         }
-        let (tree, values) = grow(&binned, &gradients, &mut importance, &mut spare);
+        let (tree, leaves) = grow(binned, fitting, &gradients, &mut importance, &mut spare);
         if tree.nodes.len() == 1 {
             break;
         }
-        for (r, v) in raw.iter_mut().zip(&values) {
-            *r += v;
+        for (value, rows) in leaves {
+            for r in rows {
+                raw[r as usize] += value;
+            }
         }
         Walk::new(&tree).add_to(validation_rows, &mut validation_raw);
         trees.push(tree);
@@ -901,6 +1000,38 @@ mod tests {
         // Feature 3 is noise: it explains least of the numeric ones.
         assert!(f.importance[3] < f.importance[0] && f.importance[3] < f.importance[1]);
         assert!((f.importance.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+
+    /// Both forests of a model share one binning of every training client:
+    /// a forest learns from its own clients only (the others' labels never
+    /// count), and the same binning gives the same forest.
+    #[test]
+    fn a_forest_on_shared_bins_learns_from_its_own_clients_only() {
+        let (rows, labels) = data(4_000, 7);
+        let (check, check_labels) = data(800, 8);
+        let r: Vec<&[f64]> = rows.iter().map(|x| x.as_slice()).collect();
+        let c: Vec<&[f64]> = check.iter().map(|x| x.as_slice()).collect();
+        let bins = Bins::new(&r, std::slice::from_ref(&(4..7)));
+        let fitting: Vec<u32> = (0..4_000u32).filter(|i| i % 10 != 3).collect();
+        let a = fit_binned(&bins, &fitting, &labels, (&c, &check_labels));
+        let flipped: Vec<bool> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, y)| if i % 10 == 3 { !y } else { *y })
+            .collect();
+        let b = fit_binned(&bins, &fitting, &flipped, (&c, &check_labels));
+        assert_eq!(a, b);
+        assert!(!a.trees.is_empty());
+        // Every row binned is every row fitted: the same as `fit`.
+        let all: Vec<u32> = (0..4_000u32).collect();
+        let whole = fit(
+            &r,
+            &labels,
+            (&c, &check_labels),
+            std::slice::from_ref(&(4..7)),
+        );
+        assert_eq!(fit_binned(&bins, &all, &labels, (&c, &check_labels)), whole);
+        assert_ne!(whole, a);
     }
 
     #[test]
