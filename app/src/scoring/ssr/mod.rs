@@ -450,17 +450,7 @@ pub type Scored = (i64, f64, Option<Vec<Reason>>);
 pub fn score(model: &Model, examples: &[features::Example], with_reasons: bool) -> Vec<Scored> {
     let explain = with_reasons || matches!(model, Model::Logistic(_));
     let rows: Vec<&[f64]> = examples.iter().map(|e| e.values.as_slice()).collect();
-    let probabilities = if rows.len() < 10_000 {
-        model.probabilities(&rows)
-    } else {
-        let (first, second) = rows.split_at(rows.len() / 2);
-        std::thread::scope(|s| {
-            let other = s.spawn(|| model.probabilities(second));
-            let mut all = model.probabilities(first);
-            all.extend(other.join().unwrap_or_else(|_| model.probabilities(second)));
-            all
-        })
-    };
+    let probabilities = model::on_both_cores(&rows, |rows| model.probabilities(rows));
     examples
         .iter()
         .zip(probabilities)

@@ -882,16 +882,16 @@ fn trees_model(fitted: Vec<((trees::Forest, Vec<f64>), &Slice)>) -> TreeModel {
     }
 }
 
-/// `raw_batch`, half the rows on each core when there are many.
-fn raw_on_both_cores(model: &Model, rows: &[&[f64]]) -> Vec<f64> {
+/// `per_rows` of `rows`, half of them on each core when there are many.
+pub fn on_both_cores(rows: &[&[f64]], per_rows: impl Fn(&[&[f64]]) -> Vec<f64> + Sync) -> Vec<f64> {
     if rows.len() < 10_000 {
-        return model.raw_batch(rows);
+        return per_rows(rows);
     }
     let (first, second) = rows.split_at(rows.len() / 2);
     std::thread::scope(|s| {
-        let other = s.spawn(|| model.raw_batch(second));
-        let mut all = model.raw_batch(first);
-        all.extend(other.join().unwrap_or_else(|_| model.raw_batch(second)));
+        let other = s.spawn(|| per_rows(second));
+        let mut all = per_rows(first);
+        all.extend(other.join().unwrap_or_else(|_| per_rows(second)));
         all
     })
 }
@@ -1075,7 +1075,7 @@ pub fn train_after(
     let measure = |model: &Model, seconds: f64| {
         // Ranking figures from the raw score: calibration keeps the order,
         // but far-out scores round to the same 0 or 1 and would tie.
-        let scores = raw_on_both_cores(model, &test_rows);
+        let scores = on_both_cores(&test_rows, |rows| model.raw_batch(rows));
         let probabilities: Vec<f64> = scores.iter().map(|z| model.calibrated(*z)).collect();
         let (alpha, cross_validation, trees) = match model {
             Model::Logistic(m) => (m.alpha, cross_validation.clone(), 0),
