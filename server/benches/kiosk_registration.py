@@ -2,11 +2,15 @@
 """Server time of a kiosk registration, measured over HTTP on loopback.
 
 Signs in as admin, creates and pairs a kiosk, then registers N new visitors
-(each with a 640x480 photo, consent and two services) and prints the median
-and 95th percentile of the request time. With WORD, each registration is followed by
-`GET /api/clients?q=WORD` as the admin, timed too: a client search, the first call after a
-write. Usage: kiosk_registration.py BASE_URL ADMIN_PASSWORD [N [WORD]]
+(each with a photo, consent and two services) and prints the median
+and 95th percentile of the request time. The photo is PHOTO (a JPEG file, sent as the
+tablet sends its camera picture: a `data:image/jpeg` URL) or, without it, a 640x480 PNG of
+noise (the worst case: nothing to compress, decoded and encoded again). With WORD, each
+registration is followed by `GET /api/clients?q=WORD` as the admin, timed too: a client
+search, the first call after a write.
+Usage: [PHOTO=file.jpg] kiosk_registration.py BASE_URL ADMIN_PASSWORD [N [WORD]]
 """
+import os
 import json, statistics, struct, sys, time, urllib.request, uuid, zlib, base64, random
 
 base, password = sys.argv[1], sys.argv[2]
@@ -43,7 +47,11 @@ body, _ = post("/rpc/create_device", "name=Bench+kiosk&branch_id=1&kind=kiosk", 
 code = json.loads(body)["code"]
 _, cookies = post("/rpc/pair_kiosk", {"code": code})
 kiosk = next(c.split(";")[0] for c in cookies if c.startswith("avtosalon_kiosk="))
-picture = photo()
+if os.environ.get("PHOTO"):
+    with open(os.environ["PHOTO"], "rb") as f:
+        picture = "data:image/jpeg;base64," + base64.b64encode(f.read()).decode()
+else:
+    picture = photo()
 print(f"photo data URL: {len(picture)} bytes")
 times = []
 searches = []

@@ -56,12 +56,19 @@ async fn run() -> ExitCode {
 /// Password checks allocate 19 MiB each. By default glibc raises its mmap
 /// threshold to the size of the first such block freed, and from then on
 /// keeps those blocks in its heaps: a burst of sign-ins left the process at
-/// 734 MB for good. A fixed threshold hands them back to the system.
+/// 734 MB for good. A fixed threshold hands them back to the system. It is
+/// 4 MiB, not glibc's starting 128 KiB: below it, every buffer of a retrain
+/// (gradients, histograms, a batch of scores) and of a busy API would be a
+/// mapping of its own, paid again in page faults each time. A fixed mmap
+/// threshold also fixes the trim threshold at 128 KiB, so the heaps gave
+/// memory back and took it again many times a second; they keep up to
+/// 8 MiB free at their top instead.
 fn return_large_blocks_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `mallopt` only changes allocator settings and takes glibc's own
     // lock; it is safe from any thread at any time.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 8 * 1024 * 1024);
     }
 }

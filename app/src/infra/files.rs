@@ -85,11 +85,30 @@ pub fn reencode_photo(bytes: &[u8]) -> Result<Vec<u8>, AppError> {
 }
 
 /// Like [`reencode_photo`], scaled down to at most `max_side` pixels a side.
+/// A JPEG that already fits is kept as it was compressed, without its
+/// metadata ([`jpeg_without_metadata`]): the tablet's photo loses no
+/// quality to a second compression, and the kiosk does not wait for one.
 pub fn reencode_within(bytes: &[u8], max_side: u32) -> Result<Vec<u8>, AppError> {
     if bytes.len() > PHOTO_MAX_BYTES {
         return Err(AppError::invalid("photo", InvalidCode::TooLong));
     }
-    let image = decode_image(bytes)?;
+    // A JPEG whose segments do not add up (cut short, say) is refused
+    // even where a lenient decoder would paint the rest grey.
+    let stripped = match sniff(bytes) {
+        Some(Sniffed::Jpeg) => Some(
+            jpeg_without_metadata(bytes)
+                .ok_or_else(|| AppError::invalid("photo", InvalidCode::BadFormat))?,
+        ),
+        _ => None,
+    };
+    // What is checked is what would be stored.
+    let image = decode_image(stripped.as_deref().unwrap_or(bytes))?;
+    if let Some(stripped) = stripped
+        && image.width() <= max_side
+        && image.height() <= max_side
+    {
+        return Ok(stripped);
+    }
     let image = if image.width() > max_side || image.height() > max_side {
         image.thumbnail(max_side, max_side)
     } else {
@@ -103,6 +122,75 @@ pub fn reencode_within(bytes: &[u8], max_side: u32) -> Result<Vec<u8>, AppError>
             AppError::Internal
         })?;
     Ok(out)
+}
+
+/// The JPEG without the segments that carry things besides the picture
+/// (EXIF with the camera, place and time, XMP, ICC profiles, comments,
+/// JFIF thumbnails) and without anything after its end; the compressed
+/// picture is copied unchanged. Adobe's segment stays: it says how the
+/// colours were coded. None: not a JPEG whose segments can be walked.
+fn jpeg_without_metadata(bytes: &[u8]) -> Option<Vec<u8>> {
+    const APP0: u8 = 0xE0;
+    const APP15: u8 = 0xEF;
+    const ADOBE: u8 = 0xEE;
+    const COMMENT: u8 = 0xFE;
+    const START_OF_SCAN: u8 = 0xDA;
+    const END: u8 = 0xD9;
+    let is_restart = |m: u8| (0xD0..=0xD7).contains(&m);
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    let mut at = 2;
+    loop {
+        if *bytes.get(at)? != 0xFF {
+            return None;
+        }
+        // Fill bytes before a marker.
+        while *bytes.get(at)? == 0xFF {
+            at += 1;
+        }
+        let marker = bytes[at];
+        at += 1;
+        if marker == END {
+            out.extend_from_slice(&[0xFF, END]);
+            return Some(out);
+        }
+        if marker == 0x00 || marker == 0x01 || is_restart(marker) {
+            // No segment of its own (and 0x00 is no marker here).
+            return None;
+        }
+        let length = usize::from(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
+        let segment = bytes.get(at..at.checked_add(length)?)?;
+        if length < 2 {
+            return None;
+        }
+        let metadata = (APP0..=APP15).contains(&marker) && marker != ADOBE || marker == COMMENT;
+        if !metadata {
+            out.extend_from_slice(&[0xFF, marker]);
+            out.extend_from_slice(segment);
+        }
+        at += length;
+        if marker == START_OF_SCAN {
+            // The compressed picture runs to the next marker that is not a
+            // stuffed 0xFF 0x00 or a restart.
+            let begins = at;
+            loop {
+                let next = at + bytes.get(at..)?.iter().position(|b| *b == 0xFF)?;
+                match *bytes.get(next + 1)? {
+                    0x00 => at = next + 2,
+                    m if is_restart(m) => at = next + 2,
+                    0xFF => at = next + 1,
+                    _ => {
+                        at = next;
+                        break;
+                    }
+                }
+            }
+            out.extend_from_slice(&bytes[begins..at]);
+        }
+    }
 }
 
 /// A `data:image/...;base64,` URL from the tablet camera, as bytes.
@@ -265,6 +353,69 @@ mod tests {
         let big = reencode_photo(&png(2_000, 1_000)).unwrap();
         let decoded = image::load_from_memory(&big).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (1_280, 640));
+    }
+
+    fn jpeg(width: u32, height: u32) -> Vec<u8> {
+        let image = image::RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([(x * 5) as u8, (y * 3) as u8, ((x + y) * 2) as u8])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+            .encode_image(&image)
+            .unwrap();
+        out
+    }
+
+    /// `jpeg` with an EXIF segment, a comment and a payload after its end.
+    fn jpeg_with_metadata(width: u32, height: u32) -> Vec<u8> {
+        let plain = jpeg(width, height);
+        let mut out = plain[..2].to_vec();
+        let exif = b"Exif\0\0GPS 41.3111 69.2797 Model TabletCam";
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(exif);
+        let comment = b"secret comment";
+        out.extend_from_slice(&[0xFF, 0xFE]);
+        out.extend_from_slice(&((comment.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(comment);
+        out.extend_from_slice(&plain[2..]);
+        out.extend_from_slice(b"PK\x03\x04 hidden archive");
+        out
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn a_jpeg_that_fits_keeps_its_picture_and_loses_its_metadata() {
+        let original = jpeg_with_metadata(320, 240);
+        let stored = reencode_photo(&original).unwrap();
+        for hidden in [
+            &b"GPS 41.3111"[..],
+            b"secret comment",
+            b"hidden archive",
+            b"JFIF",
+        ] {
+            assert!(
+                !contains(&stored, hidden),
+                "{:?} kept",
+                String::from_utf8_lossy(hidden)
+            );
+        }
+        // The compressed picture is the same bytes, so the same pixels.
+        let before = image::load_from_memory(&original).unwrap().to_rgb8();
+        let after = image::load_from_memory(&stored).unwrap().to_rgb8();
+        assert_eq!(before, after);
+        assert!(stored.len() < original.len());
+        // Too big a JPEG is scaled down and encoded again, without metadata.
+        let big = reencode_within(&jpeg_with_metadata(320, 240), 100).unwrap();
+        let scaled = image::load_from_memory(&big).unwrap();
+        assert_eq!((scaled.width(), scaled.height()), (100, 75));
+        assert!(!contains(&big, b"GPS 41.3111"));
+        // A JPEG cut short is refused, not stored.
+        let cut = &original[..original.len() / 2];
+        assert!(reencode_photo(cut).is_err());
     }
 
     #[test]

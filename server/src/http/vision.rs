@@ -82,7 +82,18 @@ async fn pair(
         .pairing_attempts
         .hit(address, std::time::Instant::now())?;
     let body: PairBody = parse(&body)?;
-    Ok(Json(camera::pair(&state.db, &body.code).await?))
+    // A well-formed code that no camera waits for (never given, used, or
+    // expired) is not a bad request: nothing was found for it.
+    let paired = camera::pair(&state.db, &body.code)
+        .await
+        .map_err(|error| match error {
+            AppError::Invalid {
+                ref field,
+                code: InvalidCode::UnknownValue,
+            } if field == "code" => AppError::NotFound,
+            other => other,
+        })?;
+    Ok(Json(paired))
 }
 
 /// `GET /api/vision/gallery`

@@ -254,11 +254,14 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
         return Ok(page.clone());
     }
     let bounds = first_visit_bounds(db, s).await?;
-    let total = count(db, s, bounds).await?;
     let mut q = rows_query(s, WordIndex::of(db), bounds);
     q.push(" LIMIT ").push_bind(s.page_size);
     q.push(" OFFSET ").push_bind((s.page - 1) * s.page_size);
-    let items = crate::db_run!(db, |c, D| q.query_as::<D, ClientRow>().fetch_all(c).await)?;
+    // The count and the page on two connections at once: the first search
+    // after a write waits for the slower of the two, not for both.
+    let rows = async { crate::db_run!(db, |c, D| q.query_as::<D, ClientRow>().fetch_all(c).await) };
+    let (total, items) = tokio::join!(count(db, s, bounds), rows);
+    let (total, items) = (total?, items?);
     let page = ClientPage {
         items,
         total,

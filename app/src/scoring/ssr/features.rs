@@ -69,7 +69,9 @@ pub struct Example {
     pub cutoff: i64,
     pub bought: bool,
     pub first_visit_at: i64,
-    pub values: Vec<f64>,
+    /// Shared with the kept copy: a retrain hands 100,000 rows around
+    /// twice without copying them.
+    pub values: std::sync::Arc<[f64]>,
 }
 
 impl Example {
@@ -273,7 +275,8 @@ async fn compute(
                         segment.as_deref(),
                         &agg,
                         &services,
-                    ),
+                    )
+                    .into(),
                 }
             },
         )
@@ -345,9 +348,9 @@ struct KeptRow {
     bought: bool,
     first_visit_at: i64,
     training_cutoff: i64,
-    training: Vec<f64>,
+    training: std::sync::Arc<[f64]>,
     scoring_cutoff: i64,
-    scoring: Vec<f64>,
+    scoring: std::sync::Arc<[f64]>,
 }
 
 /// The kept features in memory, mirroring `client_features`: read once, then
@@ -394,9 +397,9 @@ async fn load_all(db: &Db) -> Result<Loaded, AppError> {
                         bought,
                         first_visit_at: first,
                         training_cutoff,
-                        training: decode(&training),
+                        training: decode(&training).into(),
                         scoring_cutoff,
-                        scoring: decode(&scoring),
+                        scoring: decode(&scoring).into(),
                     };
                     (id, row)
                 },
@@ -571,7 +574,7 @@ pub async fn scoring_values(
             Some(bytes) if changes == 0 => out.push((client, decode(&bytes))),
             _ => {
                 if let Some(e) = load(db, now, false, Some(client)).await?.pop() {
-                    out.push((client, e.values));
+                    out.push((client, e.values.to_vec()));
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Purchase prediction: features, training, persistence of every model with
 //! its metrics, scoring of all clients, and the reasons behind each score.
 
+mod cores;
 pub mod features;
 pub mod model;
 pub mod trees;
@@ -449,7 +450,7 @@ pub type Scored = (i64, f64, Option<Vec<Reason>>);
 /// them (`None`) to be worked out for the clients a page shows (`explain`).
 pub fn score(model: &Model, examples: &[features::Example], with_reasons: bool) -> Vec<Scored> {
     let explain = with_reasons || matches!(model, Model::Logistic(_));
-    let rows: Vec<&[f64]> = examples.iter().map(|e| e.values.as_slice()).collect();
+    let rows: Vec<&[f64]> = examples.iter().map(|e| &e.values[..]).collect();
     let probabilities = model::on_both_cores(&rows, |rows| model.probabilities(rows));
     examples
         .iter()
@@ -660,8 +661,9 @@ async fn last_logistic(db: &Db) -> Result<Option<model::LinearModel>, AppError> 
 }
 
 /// Clients scored per batch of a full rescore: each batch is written while
-/// the next is scored, so scoring and SQLite each keep a core busy.
-const SCORED_AT_ONCE: usize = 2_000;
+/// the next is scored, half of it on each core (on one core the scoring
+/// was the slower of the two and the writer waited for it).
+const SCORED_AT_ONCE: usize = 4_000;
 
 async fn rescore_examples(
     db: &Db,
@@ -675,7 +677,7 @@ async fn rescore_examples(
         .iter()
         .step_by((total / RANK_SAMPLE).max(1))
         .collect();
-    let rows: Vec<&[f64]> = spread.iter().map(|e| e.values.as_slice()).collect();
+    let rows: Vec<&[f64]> = spread.iter().map(|e| &e.values[..]).collect();
     let sample: HashMap<i64, f64> = spread
         .iter()
         .map(|e| e.client_id)

@@ -516,13 +516,13 @@ fn standardizer(rows: &[&Example]) -> (Vec<f64>, Vec<f64>) {
     let n = rows.len().max(1) as f64;
     let mut means = vec![0.0; width];
     for r in rows {
-        for (m, x) in means.iter_mut().zip(&r.values) {
+        for (m, x) in means.iter_mut().zip(r.values.iter()) {
             *m += x / n;
         }
     }
     let mut scales = vec![0.0; width];
     for r in rows {
-        for ((s, x), m) in scales.iter_mut().zip(&r.values).zip(&means) {
+        for ((s, x), m) in scales.iter_mut().zip(r.values.iter()).zip(&means) {
             *s += (x - m).powi(2) / n;
         }
     }
@@ -849,7 +849,7 @@ impl<'a> Slice<'a> {
 
 fn rows<'a>(examples: &[&'a Example]) -> (Vec<&'a [f64]>, Vec<bool>) {
     (
-        examples.iter().map(|e| e.values.as_slice()).collect(),
+        examples.iter().map(|e| &e.values[..]).collect(),
         examples.iter().map(|e| e.bought).collect(),
     )
 }
@@ -882,18 +882,10 @@ fn trees_model(fitted: Vec<((trees::Forest, Vec<f64>), &Slice)>) -> TreeModel {
     }
 }
 
-/// `per_rows` of `rows`, half of them on each core when there are many.
+/// `per_rows` of `rows`, half of them on each core when there are enough
+/// to pay for a thread (a thousand clients take a forest about 2 ms).
 pub fn on_both_cores(rows: &[&[f64]], per_rows: impl Fn(&[&[f64]]) -> Vec<f64> + Sync) -> Vec<f64> {
-    if rows.len() < 10_000 {
-        return per_rows(rows);
-    }
-    let (first, second) = rows.split_at(rows.len() / 2);
-    std::thread::scope(|s| {
-        let other = s.spawn(|| per_rows(second));
-        let mut all = per_rows(first);
-        all.extend(other.join().unwrap_or_else(|_| per_rows(second)));
-        all
-    })
+    super::cores::halves(rows, 2_000, per_rows)
 }
 
 /// Trains both families on the earlier clients and evaluates them on the
@@ -943,7 +935,7 @@ pub fn train_after(
         });
     }
     let labels: Vec<bool> = test.iter().map(|e| e.bought).collect();
-    let test_rows: Vec<&[f64]> = test.iter().map(|e| e.values.as_slice()).collect();
+    let test_rows: Vec<&[f64]> = test.iter().map(|e| &e.values[..]).collect();
     // The visit-count baseline and the active model on the same hold-out,
     // worked out by whichever core is free first.
     let compared = || {
@@ -975,14 +967,21 @@ pub fn train_after(
     // next job when it is free (the folds first, so the final fit finds
     // them done).
     let slices = [Slice::of(train, 0), Slice::of(train, VALIDATION_EVERY / 2)];
-    // Both forests learn from the training clients binned once.
-    let binning = std::time::Instant::now();
+    // Both forests learn from the training clients binned once; the
+    // logistic model's plan is made beside the binning.
     let (train_rows, train_labels) = rows(train);
-    let bins = trees::Bins::new(&train_rows, &features::one_hot_groups());
-    let binning = binning.elapsed().as_secs_f64();
-    let planned = std::time::Instant::now();
-    let plan = LogisticFit::new(&slices[0].fitting, &slices[0].validation, previous_logistic);
-    let logistic_setup = planned.elapsed().as_secs_f64();
+    let plan_logistic = || {
+        let planned = std::time::Instant::now();
+        let plan = LogisticFit::new(&slices[0].fitting, &slices[0].validation, previous_logistic);
+        (plan, planned.elapsed().as_secs_f64())
+    };
+    let ((bins, binning), (plan, logistic_setup)) = std::thread::scope(|s| {
+        let planning = s.spawn(plan_logistic);
+        let binning = std::time::Instant::now();
+        let bins = trees::Bins::new(&train_rows, &features::one_hot_groups());
+        let binned = (bins, binning.elapsed().as_secs_f64());
+        (binned, planning.join().unwrap_or_else(|_| plan_logistic()))
+    });
     let next = std::sync::atomic::AtomicUsize::new(0);
     let folds = std::sync::Mutex::new(Vec::new());
     let folds_done = std::sync::Condvar::new();
@@ -1165,7 +1164,7 @@ mod tests {
                     cutoff: 0,
                     bought,
                     first_visit_at: i as i64,
-                    values,
+                    values: values.into(),
                 }
             })
             .collect()
@@ -1197,7 +1196,7 @@ mod tests {
         assert_eq!(trained.candidates.len(), 2);
         for (model, metrics) in &trained.candidates {
             assert!(metrics.roc_auc > 0.7, "{:?} {metrics:?}", model.family());
-            let mut hot = examples[0].values.clone();
+            let mut hot = examples[0].values.to_vec();
             hot[drives] = 2.0;
             let mut cold = hot.clone();
             cold[drives] = 0.0;

@@ -157,15 +157,20 @@ impl Walk {
         }
     }
 
-    /// Adds the tree's leaf value of each row to its sum.
-    fn add_to(&self, rows: &[&[f64]], sums: &mut [f64]) {
-        for (lanes, lane_sums) in rows.chunks(LANES).zip(sums.chunks_mut(LANES)) {
+    /// Adds the tree's leaf value of each row of `block` (gathered rows,
+    /// `stride` values each) to its sum.
+    fn add_to(&self, block: &[f64], stride: usize, sums: &mut [f64]) {
+        for (lanes, lane_sums) in block
+            .chunks_exact(LANES * stride)
+            .zip(sums.chunks_exact_mut(LANES))
+        {
             let mut at = [0u32; LANES];
             for _ in 0..self.depth {
                 let mut moved = false;
-                for (a, x) in at.iter_mut().zip(lanes) {
+                for (lane, a) in at.iter_mut().enumerate() {
                     let s = self.steps[*a as usize];
-                    let next = s.left + u32::from(x[s.feature as usize] > s.threshold);
+                    let x = lanes[lane * stride + s.feature as usize];
+                    let next = s.left + u32::from(x > s.threshold);
                     moved |= next != *a;
                     *a = next;
                 }
@@ -182,6 +187,34 @@ impl Walk {
     }
 }
 
+/// Clients laid out for scoring: the first `stride` features of each row
+/// side by side in one buffer (a walk then reads a feature at a fixed
+/// distance, not through a pointer per client), padded with rows of zeros
+/// to whole groups of `LANES`.
+struct Gathered {
+    values: Vec<f64>,
+    stride: usize,
+    /// Rows with the padding.
+    padded: usize,
+}
+
+impl Gathered {
+    fn new(rows: &[&[f64]], stride: usize) -> Gathered {
+        let stride = stride.max(1);
+        let padded = rows.len().div_ceil(LANES) * LANES;
+        let mut values = Vec::with_capacity(padded * stride);
+        for row in rows {
+            values.extend_from_slice(&row[..stride]);
+        }
+        values.resize(padded * stride, 0.0);
+        Gathered {
+            values,
+            stride,
+            padded,
+        }
+    }
+}
+
 impl Forest {
     pub fn raw(&self, x: &[f64]) -> f64 {
         self.base + self.trees.iter().map(|t| t.predict(x)).sum::<f64>()
@@ -191,13 +224,28 @@ impl Forest {
     /// are): about four times faster than one by one.
     pub fn raw_batch(&self, rows: &[&[f64]]) -> Vec<f64> {
         let compiled: Vec<Walk> = self.trees.iter().map(Walk::new).collect();
-        let mut out = vec![self.base; rows.len()];
+        // The features the trees read: the rows' first `stride`.
+        let stride = self
+            .trees
+            .iter()
+            .flat_map(|t| t.nodes.iter().filter(|n| n.left != 0))
+            .map(|n| usize::from(n.feature) + 1)
+            .max()
+            .unwrap_or(1);
+        let gathered = Gathered::new(rows, stride);
+        let mut out = vec![self.base; gathered.padded];
         // A block of clients stays in cache while every tree walks it.
-        for (block, sums) in rows.chunks(64).zip(out.chunks_mut(64)) {
+        const BLOCK: usize = 8 * LANES;
+        for (block, sums) in gathered
+            .values
+            .chunks(BLOCK * gathered.stride)
+            .zip(out.chunks_mut(BLOCK))
+        {
             for walk in &compiled {
-                walk.add_to(block, sums);
+                walk.add_to(block, gathered.stride, sums);
             }
         }
+        out.truncate(rows.len());
         out
     }
 
@@ -422,65 +470,28 @@ fn is_one_hot(rows: &[&[f64]], group: &Range<usize>) -> bool {
 /// on whichever core is free (sorting every feature is most of binning).
 fn columns(rows: &[&[f64]], width: usize, groups: &[Range<usize>]) -> Vec<Column> {
     let groups: Vec<&Range<usize>> = groups.iter().filter(|g| is_one_hot(rows, g)).collect();
-    // None: a numeric feature whose cut points are still to come.
-    let mut out: Vec<Option<Column>> = Vec::new();
-    let mut numeric = Vec::new();
+    // Where each column starts: a one-hot group's first feature, else one
+    // numeric feature.
+    let mut starts = Vec::new();
     let mut feature = 0;
     while feature < width {
-        if let Some(g) = groups.iter().find(|g| g.start == feature) {
-            out.push(Some(Column::Group {
-                features: (*g).clone(),
-            }));
-            feature = g.end;
-        } else {
-            numeric.push((out.len(), feature));
-            out.push(None);
-            feature += 1;
-        }
+        starts.push(feature);
+        feature = groups
+            .iter()
+            .find(|g| g.start == feature)
+            .map_or(feature + 1, |g| g.end);
     }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let cut = || {
-        let mut done = Vec::new();
-        while let Some(&(at, feature)) =
-            numeric.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-        {
-            let thresholds = thresholds(rows.iter().map(|x| x[feature]).collect());
-            done.push((
-                at,
-                Column::Single {
-                    feature,
-                    thresholds,
-                },
-            ));
+    super::cores::shared(&starts, |&feature| {
+        match groups.iter().find(|g| g.start == feature) {
+            Some(group) => Column::Group {
+                features: (*group).clone(),
+            },
+            None => Column::Single {
+                feature,
+                thresholds: thresholds(rows.iter().map(|x| x[feature]).collect()),
+            },
         }
-        done
-    };
-    let done = std::thread::scope(|s| {
-        let helper = s.spawn(cut);
-        let mut done = cut();
-        // The helper cannot panic short of running out of memory; its
-        // columns are then cut here.
-        done.extend(helper.join().unwrap_or_default());
-        done
-    });
-    for (at, column) in done {
-        out[at] = Some(column);
-    }
-    out.into_iter()
-        .enumerate()
-        .map(|(at, column)| {
-            column.unwrap_or_else(|| {
-                let feature = numeric
-                    .iter()
-                    .find(|(a, _)| *a == at)
-                    .map_or(0, |(_, f)| *f);
-                Column::Single {
-                    feature,
-                    thresholds: thresholds(rows.iter().map(|x| x[feature]).collect()),
-                }
-            })
-        })
-        .collect()
+    })
 }
 
 /// Gradient, hessian and count of the clients in one bin.
@@ -823,13 +834,7 @@ impl Bins {
                 .collect()
         };
         // Half the rows on each core.
-        let (first, second) = rows.split_at(rows.len() / 2);
-        let data = std::thread::scope(|s| {
-            let other = s.spawn(|| bin_rows(second));
-            let mut data = bin_rows(first);
-            data.extend(other.join().unwrap_or_else(|_| bin_rows(second)));
-            data
-        });
+        let data = super::cores::halves(rows, 2, bin_rows);
         Bins(Binned {
             columns,
             data,
@@ -882,8 +887,10 @@ pub fn fit_binned(
     let base = (share / (1.0 - share)).ln();
     let (validation_rows, validation_labels) = validation;
     let mut raw = vec![base; rows];
-    let mut validation_raw = vec![base; validation_rows.len()];
-    let mut losses = vec![log_loss(&validation_raw, validation_labels)];
+    let validation_gathered = Gathered::new(validation_rows, width);
+    let mut validation_raw = vec![base; validation_gathered.padded];
+    let checked = validation_rows.len();
+    let mut losses = vec![log_loss(&validation_raw[..checked], validation_labels)];
     let mut importance = vec![0.0; width];
     let mut trees = Vec::new();
     let mut gradients = vec![[0.0; 2]; rows];
@@ -906,9 +913,13 @@ pub fn fit_binned(
                 raw[r as usize] += value;
             }
         }
-        Walk::new(&tree).add_to(validation_rows, &mut validation_raw);
+        Walk::new(&tree).add_to(
+            &validation_gathered.values,
+            validation_gathered.stride,
+            &mut validation_raw,
+        );
         trees.push(tree);
-        losses.push(log_loss(&validation_raw, validation_labels));
+        losses.push(log_loss(&validation_raw[..checked], validation_labels));
         // scikit-learn's rule: stop when none of the last 10 rounds beat the
         // loss of the round before them by more than the tolerance.
         if losses.len() > NO_CHANGE_ROUNDS {
