@@ -69,8 +69,12 @@ deps-vision:
 
 vision-assets: deps-vision
 
-## wasm-opt for release builds: binaryen from npm (Debian's is too old to work).
+## wasm-opt for release builds: binaryen from npm (Debian's is too old to work); brotli
+## precompresses the kiosk's bundle (cargo-leptos does the manager app's itself).
 deps-release: deps
+	if ! command -v brotli >/dev/null; then
+		$(MAKE) --no-print-directory apt PACKAGES="brotli"
+	fi
 	if [ "$$(wasm-opt --version 2>/dev/null | grep -o 'version [0-9]*' | awk '{print $$2}')" != "$(BINARYEN_VERSION)" ]; then
 		mkdir -p $(TOOLS)
 		npm install --prefix $(TOOLS) --no-audit --no-fund binaryen@$(BINARYEN_VERSION)
@@ -96,6 +100,7 @@ apt:
 
 build-release: deps-release
 	cargo leptos build --release --precompress
+	scripts/build-kiosk.sh --release
 	# cargo-leptos gzips at a middling level; -9 saves ~15 % of the WASM for plain-http tablets.
 	for asset in $(LEPTOS_SITE_ROOT)/pkg/*.wasm $(LEPTOS_SITE_ROOT)/pkg/*.js $(LEPTOS_SITE_ROOT)/pkg/*.css; do
 		gzip -9 -c "$$asset" > "$$asset.gz"
@@ -103,12 +108,16 @@ build-release: deps-release
 
 build-debug: deps
 	cargo leptos build
+	scripts/build-kiosk.sh
 
 run: build-release
 	mkdir -p $(DATA_DIR)
 	DATA_DIR=$(DATA_DIR) $(CARGO_TARGET_DIR)/release/server
 
+# The kiosk's bundle is built once here; `cargo leptos watch` rebuilds the manager app's.
 dev: deps
+	cargo leptos build
+	scripts/build-kiosk.sh
 	cargo leptos watch
 
 demo-data: build-release
@@ -122,7 +131,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy -p server --tests -- -D warnings
 	cargo clippy -p app --features ssr --tests -- -D warnings
-	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p frontend -p kiosk-frontend --target wasm32-unknown-unknown -- -D warnings
 
 ## Clippy on the vision program (needs OpenCV).
 lint-vision: deps-vision

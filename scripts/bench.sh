@@ -81,7 +81,7 @@ for i in $(seq 1 21); do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0
 # What the server sends over the wire: bytes received with the encodings a
 # tablet on plain http asks for (gzip, deflate) and a browser over https (+ br).
 echo "-- bytes over the wire (identity / gzip, deflate / gzip, deflate, br)"
-for f in /kiosk /pkg/avtosalon.js /pkg/avtosalon.wasm /pkg/avtosalon.css / /clients /stats /potential; do
+for f in /kiosk /pkg/kiosk.js /pkg/kiosk.wasm /pkg/avtosalon.js /pkg/avtosalon.wasm /pkg/avtosalon.css / /clients /stats /potential; do
 	sizes=""
 	for encoding in identity "gzip, deflate" "gzip, deflate, br"; do
 		sizes="$sizes $(curl -s -o /dev/null -w '%{size_download}' -H "Accept-Encoding: $encoding" \
@@ -89,6 +89,11 @@ for f in /kiosk /pkg/avtosalon.js /pkg/avtosalon.wasm /pkg/avtosalon.css / /clie
 	done
 	echo "$f:$sizes"
 done
+echo "-- what each page downloads before it is interactive (Chromium, cold cache, gzip, deflate)"
+client=$(curl -s -H "Cookie: avtosalon_session=$cookie" "http://127.0.0.1:$BENCH_PORT/api/clients?page_size=1" \
+	| python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
+cd end2end && node page-weight.mjs "http://127.0.0.1:$BENCH_PORT" "$cookie" \
+	/login /kiosk / /clients "/clients/$client" /stats /potential /settings && cd ..
 echo "-- kiosk page in Chromium: navigation to first screen"
 cd end2end && node kiosk-load.mjs "http://127.0.0.1:$BENCH_PORT" 7 && cd ..
 echo "server RSS: $(ps -o rss= -p $pid | awk '{printf "%.0f MB", $1/1024}')"

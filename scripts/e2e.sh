@@ -46,25 +46,36 @@ except urllib.error.HTTPError as answer:
     assert answer.code == 304, answer.code
 print(f"wasm over the wire: {len(body)} B gzip of {size} B; revalidated: 304")
 # Pages ask for the assets under their version, kept by the browser for a
-# year without asking again; the same bytes, gzip-compressed.
+# year without asking again; the same bytes, gzip-compressed. The kiosk asks
+# for its own bundle, a manager page for the manager app's.
 import re
-page = urllib.request.urlopen(url.replace("/pkg/avtosalon.wasm", "/kiosk")).read().decode()
-versioned = sorted(set(re.findall(r'/pkg/v-[0-9a-f]{16}/avtosalon\.(?:wasm|js|css)', page)))
-assert len(versioned) == 3, versioned
-for path in versioned:
+def assets_of(page_path):
+    page = urllib.request.urlopen(url.replace("/pkg/avtosalon.wasm", page_path)).read().decode()
+    return sorted(set(re.findall(r'/pkg/v-[0-9a-f]{16}/[a-z]+\.(?:wasm|js|css)', page)))
+kiosk, manager = assets_of("/kiosk"), assets_of("/login")
+names = lambda paths: sorted(p.rsplit("/", 1)[1] for p in paths)
+assert names(kiosk) == ["avtosalon.css", "kiosk.js", "kiosk.wasm"], kiosk
+assert names(manager) == ["avtosalon.css", "avtosalon.js", "avtosalon.wasm"], manager
+sizes = {}
+for path in sorted(set(kiosk + manager)):
     answer = urllib.request.urlopen(urllib.request.Request(
         url.replace("/pkg/avtosalon.wasm", path), headers={"Accept-Encoding": "gzip, deflate"}))
     assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable", answer.headers
     assert answer.headers["Content-Encoding"] == "gzip", answer.headers
-    if path.endswith(".wasm"):
-        assert gzip.decompress(answer.read()) == gzip.decompress(body)
+    sent = answer.read()
+    sizes[path.rsplit("/", 1)[1]] = len(sent)
+    if path.endswith("/avtosalon.wasm"):
+        assert gzip.decompress(sent) == gzip.decompress(body)
+# The kiosk's bundle is the kiosk alone: far smaller than the manager app's.
+assert sizes["kiosk.wasm"] * 2 < sizes["avtosalon.wasm"], sizes
+versioned = sorted(set(kiosk + manager))
 stale = url.replace("/pkg/avtosalon.wasm", "/pkg/v-0000000000000000/avtosalon.wasm")
 try:
     urllib.request.urlopen(stale)
     sys.exit("an asset of another version was served")
 except urllib.error.HTTPError as answer:
     assert answer.code == 404 and "immutable" not in answer.headers.get("Cache-Control", ""), answer.headers
-print("versioned assets:", ", ".join(versioned), "kept for a year")
+print("versioned assets:", ", ".join(versioned), "kept for a year; gzip bytes:", sizes)
 CHECK
 # A whole camera passage with the real server and the real vision program.
 cargo build -p vision

@@ -41,10 +41,36 @@ use leptos_router::path;
 
 use crate::i18n::*;
 
-/// The HTML document around the app, rendered on the server only.
+/// The HTML document around the manager app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    page_document(options, None, App)
+}
+
+/// The name of the kiosk's own bundle (`frontend/kiosk`): the tablet
+/// downloads the kiosk and nothing of the manager app.
+pub const KIOSK_BUNDLE: &str = "kiosk";
+
+/// The HTML document around the kiosk, rendered on the server only; it
+/// loads the kiosk's bundle and the common stylesheet.
+pub fn kiosk_shell(options: LeptosOptions) -> impl IntoView {
+    page_document(options, Some(KIOSK_BUNDLE), KioskApp)
+}
+
+/// The document around `body`, hydrated by the bundle named `bundle` (the
+/// manager app's when none is named).
+fn page_document<V: IntoView + 'static>(
+    options: LeptosOptions,
+    bundle: Option<&'static str>,
+    body: impl FnOnce() -> V,
+) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_policy(&options);
+    // Here, not in the app: only the server knows the assets' version.
+    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    let mut scripts = options.clone();
+    if let Some(bundle) = bundle {
+        scripts.output_name = bundle.into();
+    }
     view! {
         <!DOCTYPE html>
         <html>
@@ -53,19 +79,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="theme-color" content="#0f3d5e" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
-                // Here, not in `App`: only the server knows the assets' version.
-                <link
-                    rel="stylesheet"
-                    id="leptos"
-                    href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
-                />
-                <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <link rel="stylesheet" id="leptos" href=stylesheet />
+                <AutoReload options />
+                <HydrationScripts options=scripts />
                 <MetaTags />
             </head>
-            <body>
-                <App />
-            </body>
+            <body>{body()}</body>
         </html>
     }
 }
@@ -97,8 +116,43 @@ fn set_content_policy(options: &LeptosOptions) {
     }
 }
 
+/// The manager app: every page but the kiosk.
 #[component]
 pub fn App() -> impl IntoView {
+    view! {
+        <Common>
+            <Router>
+                <Routes fallback=|| view! { <ui::NotFound /> }>
+                    <Route path=path!("/login") view=auth::LoginPage />
+                    <ParentRoute path=path!("") view=layout::AppLayout>
+                        <Route path=path!("") view=dashboard::DashboardPage />
+                        <Route path=path!("clients") view=clients::ClientsPage />
+                        <Route path=path!("clients/new") view=clients::NewClientPage />
+                        <Route path=path!("clients/:id") view=clients::ClientCardPage />
+                        <Route path=path!("stats") view=stats::StatsPage ssr=leptos_router::SsrMode::Async />
+                        <Route path=path!("potential") view=potential::PotentialPage />
+                        <Route path=path!("settings") view=settings::SettingsPage />
+                        <Route path=path!("profile") view=profile::ProfilePage />
+                    </ParentRoute>
+                </Routes>
+            </Router>
+        </Common>
+    }
+}
+
+/// The kiosk (`/kiosk`) as an app of its own: one page, no router.
+#[component]
+pub fn KioskApp() -> impl IntoView {
+    view! {
+        <Common>
+            <kiosk::KioskPage />
+        </Common>
+    }
+}
+
+/// What both apps share: titles, the language and the hydration mark.
+#[component]
+fn Common(children: Children) -> impl IntoView {
     provide_meta_context();
     // The language choice outlives the browser session and applies site-wide.
     let cookie_options = leptos_i18n::context::CookieOptions::<Locale>::default()
@@ -112,22 +166,7 @@ pub fn App() -> impl IntoView {
         <I18nContextProvider cookie_options=cookie_options ssr_lang_header_getter=no_header_language>
             <Title formatter=|text: String| format!("{text} · Avtosalon Analitika") />
             <HydrationMarker />
-            <Router>
-                <Routes fallback=|| view! { <ui::NotFound /> }>
-                    <Route path=path!("/login") view=auth::LoginPage />
-                    <Route path=path!("/kiosk") view=kiosk::KioskPage />
-                    <ParentRoute path=path!("") view=layout::AppLayout>
-                        <Route path=path!("") view=dashboard::DashboardPage />
-                        <Route path=path!("clients") view=clients::ClientsPage />
-                        <Route path=path!("clients/new") view=clients::NewClientPage />
-                        <Route path=path!("clients/:id") view=clients::ClientCardPage />
-                        <Route path=path!("stats") view=stats::StatsPage ssr=leptos_router::SsrMode::Async />
-                        <Route path=path!("potential") view=potential::PotentialPage />
-                        <Route path=path!("settings") view=settings::SettingsPage />
-                        <Route path=path!("profile") view=profile::ProfilePage />
-                    </ParentRoute>
-                </Routes>
-            </Router>
+            {children()}
         </I18nContextProvider>
     }
 }

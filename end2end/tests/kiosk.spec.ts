@@ -48,9 +48,16 @@ test("pair a kiosk, register a new client with photo and consent, check a return
   expect(returning.phone).toMatch(/^\+998\d{9}$/);
 
   const kiosk = await tablet(browser);
+  // The tablet downloads the kiosk's own bundle, nothing of the manager app.
+  const downloaded: string[] = [];
+  kiosk.on("request", (request) => downloaded.push(new URL(request.url()).pathname));
   await kiosk.goto(pairing);
   await hydrated(kiosk);
   await step(kiosk, "welcome");
+  expect(downloaded.filter((path) => path.endsWith(".wasm")).map((path) => path.split("/").pop())).toEqual([
+    "kiosk.wasm",
+  ]);
+  expect(downloaded.filter((path) => path.includes("/avtosalon.js"))).toEqual([]);
   // The pairing code leaves the address bar once used.
   await expect(kiosk).toHaveURL(/\/kiosk$/);
   // The same link opened again (another tablet, a bookmark) says what to do.

@@ -6,7 +6,7 @@ use app::auth::ssr::StaffBackend;
 use app::infra::AppState;
 use app::infra::Db;
 use app::settings::ssr::staff::AdminBootstrap;
-use app::{App, shell};
+use app::{App, kiosk_shell, shell};
 use axum::Router;
 use axum_login::AuthManagerLayerBuilder;
 use leptos::config::LeptosOptions;
@@ -95,6 +95,14 @@ pub fn pages() -> Vec<AxumRouteListing> {
     PAGES.clone()
 }
 
+/// Every page's path: the manager app's and the kiosk's (for tests that
+/// must reach them all).
+pub fn page_paths() -> Vec<String> {
+    let mut paths: Vec<String> = pages().iter().map(|page| page.path().to_string()).collect();
+    paths.push("/kiosk".to_string());
+    paths
+}
+
 /// No request body may be larger: a document upload (10 MB) or a kiosk photo.
 const MAX_BODY: usize = 12 * 1024 * 1024;
 
@@ -124,6 +132,15 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
     let version = asset_version(&state.leptos_options);
     let mut shell_options = state.leptos_options.clone();
     shell_options.site_pkg_dir = format!("{pkg_dir}/{version}").into();
+    // The kiosk is an app of its own (no router, its own bundle), so its
+    // page is rendered here rather than listed with the manager app's; whole
+    // (its first screen's data awaited), so it paints without any script.
+    let kiosk_context = state.clone();
+    let kiosk_options = shell_options.clone();
+    let kiosk_page = leptos_axum::render_app_async_with_context(
+        move || provide_context(kiosk_context.clone()),
+        move || kiosk_shell(kiosk_options.clone()),
+    );
     let assets = tower_http::services::ServeDir::new(format!(
         "{}/{pkg_dir}",
         state.leptos_options.site_root
@@ -137,6 +154,7 @@ pub async fn router(state: AppState) -> Result<Router, ServerError> {
             move || provide_context(context_state.clone()),
             move || shell(shell_options.clone()),
         )
+        .route("/kiosk", axum::routing::get(kiosk_page))
         // Built assets straight from disk with the request's own headers, so
         // a browser revalidating gets a 304 (Leptos's file handler drops
         // If-Modified-Since), precompressed files when the build made them.

@@ -36,6 +36,18 @@ mod browser {
         js_sys::Date::now()
     }
 
+    /// The `pair` code of the address (`/kiosk?pair=…`), if any: the kiosk
+    /// app has no router to read it from.
+    pub fn pairing_code_in_address() -> Option<String> {
+        let search = web_sys::window()?.location().search().ok()?;
+        let value = search
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("pair="))?;
+        let code = js_sys::decode_uri_component(value).ok()?.as_string()?;
+        (!code.is_empty()).then_some(code)
+    }
+
     /// Drops `?pair=…` from the address bar once the tablet is paired.
     pub fn forget_pairing_link() {
         if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
@@ -55,6 +67,22 @@ mod server_side {
         0.0
     }
     pub fn forget_pairing_link() {}
+    /// The `pair` code of the address the page is rendered for.
+    pub fn pairing_code_in_address() -> Option<String> {
+        #[cfg(feature = "ssr")]
+        {
+            let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+            parts
+                .uri
+                .query()?
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("pair="))
+                .filter(|code| !code.is_empty())
+                .map(str::to_string)
+        }
+        #[cfg(not(feature = "ssr"))]
+        None
+    }
 }
 
 #[cfg(not(feature = "hydrate"))]

@@ -122,19 +122,29 @@ impl Kiosk {
 
     /// Fetches the kiosk's info, then shows `next` (or "not paired").
     fn load(self, next: Step) {
-        leptos::task::spawn_local(async move {
-            match kiosk_info().await {
-                Ok(info) => {
-                    self.info.set(Some(info));
-                    self.step.set(next);
-                }
-                Err(AppError::Unauthorized) => self.step.set(Step::NotPaired),
-                Err(error) => {
-                    self.error.set(Some(error));
-                    self.step.set(Step::NotPaired);
-                }
+        leptos::task::spawn_local(async move { self.show(kiosk_info().await, next) });
+    }
+
+    /// The first screen, from the info fetched with the page (once: a later
+    /// render of the page keeps the step the visitor is at).
+    fn open(self, info: Result<KioskSetup, AppError>) {
+        if self.step.get_untracked() == Step::Loading {
+            self.show(info, Step::Welcome);
+        }
+    }
+
+    fn show(self, info: Result<KioskSetup, AppError>, next: Step) {
+        match info {
+            Ok(info) => {
+                self.info.set(Some(info));
+                self.step.set(next);
             }
-        });
+            Err(AppError::Unauthorized) => self.step.set(Step::NotPaired),
+            Err(error) => {
+                self.error.set(Some(error));
+                self.step.set(Step::NotPaired);
+            }
+        }
     }
 
     /// Runs a server call with the busy flag and error display around it.
@@ -180,17 +190,19 @@ pub fn KioskPage() -> impl IntoView {
         faces_after: RwSignal::new(0.0),
     };
     provide_context(kiosk);
+    // The first screen comes with the page: the server asks who this tablet
+    // is while rendering, so the welcome screen paints before the WASM has
+    // arrived. A tablet opening its pairing link pairs first (in the browser).
+    let pairing = camera::pairing_code_in_address();
+    let first = Resource::new(|| (), |_| kiosk_info());
+    let opening = pairing.is_none().then_some(first);
 
     // In the browser: pair from the link if there is one, then load.
     Effect::new(move |started: Option<()>| {
         if started.is_some() {
             return;
         }
-        let code = leptos_router::hooks::use_query_map()
-            .get_untracked()
-            .get("pair")
-            .filter(|c| !c.is_empty());
-        match code {
+        match pairing.clone() {
             Some(code) => leptos::task::spawn_local(async move {
                 match pair_kiosk(code).await {
                     Ok(()) => {
@@ -209,7 +221,7 @@ pub fn KioskPage() -> impl IntoView {
                     }
                 }
             }),
-            None => kiosk.load(Step::Welcome),
+            None => {}
         }
     });
 
@@ -242,6 +254,25 @@ pub fn KioskPage() -> impl IntoView {
         <leptos_meta::Title text=crate::ui::title(move || t_string!(i18n, kiosk.title).to_string()) />
         <leptos_meta::Body attr:class="kiosk-body" />
         <main class="kiosk" on:pointerdown=move |_| touch() on:keydown=move |_| touch() on:input=move |_| touch() data-test="kiosk">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    if let Some(first) = opening {
+                        kiosk.open(first.await);
+                    }
+                    view! { <Screen /> }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+/// The branch's name, the languages, and the current step's screen with the
+/// errors to show.
+#[component]
+fn Screen() -> impl IntoView {
+    let i18n = use_i18n();
+    let kiosk = expect_context::<Kiosk>();
+    view! {
             <header class="kiosk-top">
                 <span class="kiosk-brand">
                     {move || match kiosk.info.get() {
@@ -279,7 +310,6 @@ pub fn KioskPage() -> impl IntoView {
                         .map(|error| view! { <div class="kiosk-error"><ErrorMessage error /></div> })
                 }}
             </section>
-        </main>
     }
 }
 

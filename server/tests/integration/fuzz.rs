@@ -112,9 +112,9 @@ async fn malformed_requests_never_get_a_5xx_or_store_anything() {
         leptos::server_fn::axum::server_fn_paths().map(|(path, method)| (method, path.to_string())),
     );
     targets.extend(
-        server::serve::pages()
-            .iter()
-            .map(|page| (Method::GET, page.path().to_string())),
+        server::serve::page_paths()
+            .into_iter()
+            .map(|page| (Method::GET, page)),
     );
     // Server functions come from a hash map: sorted, every run sends the same requests.
     targets.sort_by(|a, b| (a.1.as_str(), a.0.as_str()).cmp(&(b.1.as_str(), b.0.as_str())));
