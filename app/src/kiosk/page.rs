@@ -199,30 +199,27 @@ pub fn KioskPage() -> impl IntoView {
 
     // In the browser: pair from the link if there is one, then load.
     Effect::new(move |started: Option<()>| {
-        if started.is_some() {
+        let (None, Some(code)) = (started, pairing.clone()) else {
             return;
-        }
-        match pairing.clone() {
-            Some(code) => leptos::task::spawn_local(async move {
-                match pair_kiosk(code).await {
-                    Ok(()) => {
-                        camera::forget_pairing_link();
-                        kiosk.load(Step::Welcome);
-                    }
-                    // A refused code gets words that say what to do; other
-                    // errors (too many attempts, no network) say themselves.
-                    Err(AppError::Invalid { field, .. }) if field == "code" => {
-                        kiosk.link_refused.set(true);
-                        kiosk.load(Step::Welcome);
-                    }
-                    Err(error) => {
-                        kiosk.error.set(Some(error));
-                        kiosk.load(Step::Welcome);
-                    }
+        };
+        leptos::task::spawn_local(async move {
+            match pair_kiosk(code).await {
+                Ok(()) => {
+                    camera::forget_pairing_link();
+                    kiosk.load(Step::Welcome);
                 }
-            }),
-            None => {}
-        }
+                // A refused code gets words that say what to do; other
+                // errors (too many attempts, no network) say themselves.
+                Err(AppError::Invalid { field, .. }) if field == "code" => {
+                    kiosk.link_refused.set(true);
+                    kiosk.load(Step::Welcome);
+                }
+                Err(error) => {
+                    kiosk.error.set(Some(error));
+                    kiosk.load(Step::Welcome);
+                }
+            }
+        });
     });
 
     // Idle: a minute without a touch mid-flow, or the done screen's time, starts over.
