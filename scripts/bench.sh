@@ -94,6 +94,9 @@ client=$(curl -s -H "Cookie: avtosalon_session=$cookie" "http://127.0.0.1:$BENCH
 	| python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
 cd end2end && node page-weight.mjs "http://127.0.0.1:$BENCH_PORT" "$cookie" \
 	/login /kiosk / /clients "/clients/$client" /stats /potential /settings && cd ..
+echo "-- Lighthouse, mobile preset (Debian's Chromium)"
+scripts/lighthouse.sh "http://127.0.0.1:$BENCH_PORT" "$cookie" \
+	/login /kiosk / /clients "/clients/$client" /stats /potential /settings
 echo "-- kiosk page in Chromium: navigation to first screen"
 cd end2end && node kiosk-load.mjs "http://127.0.0.1:$BENCH_PORT" 7 && cd ..
 echo "server RSS: $(ps -o rss= -p $pid | awk '{printf "%.0f MB", $1/1024}')"
