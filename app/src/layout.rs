@@ -24,7 +24,8 @@ pub fn AppLayout() -> impl IntoView {
     view! {
         <div class="app">
             <header class="topbar">
-                <a class="brand" href="/">
+                // On a phone only the mark shows: the link still says where it goes.
+                <a class="brand" href="/" aria-label=move || t_string!(i18n, app_name)>
                     <span class="brand-mark" aria-hidden="true">"AA"</span>
                     <span class="brand-name">{t!(i18n, app_name)}</span>
                 </a>
