@@ -18,8 +18,20 @@ const PAIRING_ATTEMPTS_PER_MINUTE: u32 = 10;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+/// Cloned for every request (by every layer and handler that takes the
+/// state), so one pointer: the fields live once, behind it.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+#[derive(Clone)]
+pub struct Shared {
     pub db: Db,
     pub leptos_options: LeptosOptions,
     /// Photos, documents and snapshots live here, never under the public folder.
@@ -62,7 +74,7 @@ pub struct Change {
 
 impl AppState {
     pub fn new(db: Db, leptos_options: LeptosOptions, data_dir: PathBuf) -> Self {
-        AppState {
+        AppState(Arc::new(Shared {
             db,
             leptos_options,
             data_dir: Arc::new(data_dir),
@@ -88,28 +100,28 @@ impl AppState {
             )),
             face_relay: Arc::default(),
             changes: tokio::sync::broadcast::channel(256).0,
-        }
+        }))
     }
 }
 
 impl AppState {
     pub fn with_public_url(mut self, public_url: Option<PublicUrl>) -> Self {
-        self.public_url = public_url;
+        Arc::make_mut(&mut self.0).public_url = public_url;
         self
     }
 
     pub fn with_https_only(mut self, https_only: bool) -> Self {
-        self.https_only = https_only;
+        Arc::make_mut(&mut self.0).https_only = https_only;
         self
     }
 
     pub fn with_plain_port(mut self, port: u16) -> Self {
-        self.plain_port = port;
+        Arc::make_mut(&mut self.0).plain_port = port;
         self
     }
 
     pub fn with_local_ca(mut self, local_ca: bool) -> Self {
-        self.local_ca = local_ca;
+        Arc::make_mut(&mut self.0).local_ca = local_ca;
         self
     }
 

@@ -3,13 +3,12 @@
 //! current filter as CSV or XLSX, for managers and admins; every export is
 //! audit-logged.
 
-use app::clients::{ClientPage, ClientQuery};
+use app::clients::ClientQuery;
 use app::error::{AppError, InvalidCode};
 use app::i18n::Locale;
 use app::infra::AppState;
 use app::ui::{clock, date};
 use app::vocab::{ServiceKind, Source, VisitEnd, VisitStart};
-use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -47,10 +46,10 @@ async fn clients(
     State(state): State<AppState>,
     Admitted(user): Admitted,
     ApiQuery(params): ApiQuery<ClientQuery>,
-) -> Result<Json<ClientPage>, AppError> {
-    let page =
-        app::clients::ssr::search_as(&state.db, user.scope, &params, app::infra::now()).await?;
-    Ok(Json(page))
+) -> Result<Response, AppError> {
+    let json = app::clients::ssr::search_json_as(&state.db, user.scope, &params, app::infra::now())
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -68,23 +68,27 @@ pub struct Credentials {
 /// Staff rows by id, each with the write generation it was read at.
 type UserCache = std::collections::HashMap<i64, (u64, Option<StaffUser>)>;
 
+/// Cloned for every request by the sign-in layer: one pointer.
 #[derive(Clone, Debug)]
-pub struct StaffBackend {
+pub struct StaffBackend(std::sync::Arc<Staff>);
+
+#[derive(Debug)]
+struct Staff {
     db: Db,
     checks: password::CheckGate,
     /// Every request needs its user; reading the row once per database write
     /// instead of once per request keeps the API fast, and any write (a
     /// deactivation, a password change) still takes effect on the next request.
-    users: std::sync::Arc<std::sync::Mutex<UserCache>>,
+    users: std::sync::Mutex<UserCache>,
 }
 
 impl StaffBackend {
     pub fn new(db: Db, checks: password::CheckGate) -> Self {
-        StaffBackend {
+        StaffBackend(std::sync::Arc::new(Staff {
             db,
             checks,
             users: Default::default(),
-        }
+        }))
     }
 }
 
@@ -98,14 +102,14 @@ impl AuthnBackend for StaffBackend {
 
     async fn authenticate(&self, creds: Credentials) -> Result<Option<StaffUser>, AppError> {
         let login = creds.login.trim().to_lowercase();
-        let user: Option<StaffUser> = crate::db_run!(self.db, |c| sqlx::query_as(&format!(
+        let user: Option<StaffUser> = crate::db_run!(self.0.db, |c| sqlx::query_as(&format!(
             "{SELECT_ACTIVE} AND login = $1"
         ))
         .bind(&login)
         .fetch_optional(c)
         .await)?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        if self.checks.verify(creds.password, stored).await? {
+        if self.0.checks.verify(creds.password, stored).await? {
             Ok(user)
         } else {
             Ok(None)
@@ -115,19 +119,24 @@ impl AuthnBackend for StaffBackend {
     async fn get_user(&self, id: &UserId<Self>) -> Result<Option<StaffUser>, AppError> {
         // The generation is read before the row, so a write that lands in
         // between leaves an entry that is already stale.
-        let version = self.db.version();
-        if let Some((at, user)) = self.users.lock().unwrap_or_else(|p| p.into_inner()).get(id)
+        let version = self.0.db.version();
+        if let Some((at, user)) = self
+            .0
+            .users
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
             && *at == version
         {
             return Ok(user.clone());
         }
-        let user: Option<StaffUser> = crate::db_run!(self.db, |c| sqlx::query_as(&format!(
+        let user: Option<StaffUser> = crate::db_run!(self.0.db, |c| sqlx::query_as(&format!(
             "{SELECT_ACTIVE} AND id = $1"
         ))
         .bind(id)
         .fetch_optional(c)
         .await)?;
-        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let mut users = self.0.users.lock().unwrap_or_else(|p| p.into_inner());
         if users.len() > 1_000 {
             users.clear();
         }

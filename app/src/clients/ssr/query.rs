@@ -15,6 +15,35 @@ pub async fn search_as(
     query: &ClientQuery,
     now: i64,
 ) -> Result<ClientPage, AppError> {
+    let search = search_for(db, scope, query, now).await?;
+    search_clients(db, &search).await
+}
+
+/// The same page as `search_as`, as the JSON the API sends: serialized once
+/// per cached page, since API clients ask for the same pages between writes.
+pub async fn search_json_as(
+    db: &Db,
+    scope: crate::auth::ssr::Scope,
+    query: &ClientQuery,
+    now: i64,
+) -> Result<axum::body::Bytes, AppError> {
+    let search = search_for(db, scope, query, now).await?;
+    let cached = cached_page(db, &search).await?;
+    if let Some(json) = cached.json.get() {
+        return Ok(json.clone());
+    }
+    let json =
+        axum::body::Bytes::from(serde_json::to_vec(&cached.page).map_err(AppError::internal)?);
+    Ok(cached.json.get_or_init(|| json).clone())
+}
+
+/// The validated search a caller of `scope` may run.
+async fn search_for(
+    db: &Db,
+    scope: crate::auth::ssr::Scope,
+    query: &ClientQuery,
+    now: i64,
+) -> Result<Search, AppError> {
     let mut search = validate(query, now)?;
     if let Some(own) = scope.branch() {
         search.branch = None;
@@ -29,7 +58,7 @@ pub async fn search_as(
         // A branch that does not exist is not a bad question but a missing thing.
         known.ok_or(AppError::NotFound)?;
     }
-    search_clients(db, &search).await
+    Ok(search)
 }
 
 /// Whole years count from a birth year alone, so the year is UTC's: a few
@@ -234,9 +263,23 @@ fn rows_query(s: &Search, index: WordIndex, bounds: (Option<i64>, Option<i64>)) 
 /// Recently served pages, keyed like the totals: lists and API clients ask
 /// for the same first pages again and again between two writes.
 #[derive(Default)]
-struct Pages(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ClientPage)>>);
+struct Pages(
+    std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, std::sync::Arc<CachedPage>)>,
+    >,
+);
+
+/// A page and, once the API has asked for it, its JSON.
+struct CachedPage {
+    page: ClientPage,
+    json: std::sync::OnceLock<axum::body::Bytes>,
+}
 
 pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError> {
+    Ok(cached_page(db, s).await?.page.clone())
+}
+
+async fn cached_page(db: &Db, s: &Search) -> Result<std::sync::Arc<CachedPage>, AppError> {
     let key = format!(
         "{:?}|{:?}|{}|{}|{}|{}|{}",
         db.version(),
@@ -262,12 +305,15 @@ pub async fn search_clients(db: &Db, s: &Search) -> Result<ClientPage, AppError>
     let rows = async { crate::db_run!(db, |c, D| q.query_as::<D, ClientRow>().fetch_all(c).await) };
     let (total, items) = tokio::join!(count(db, s, bounds), rows);
     let (total, items) = (total?, items?);
-    let page = ClientPage {
-        items,
-        total,
-        page: s.page,
-        page_size: s.page_size,
-    };
+    let page = std::sync::Arc::new(CachedPage {
+        page: ClientPage {
+            items,
+            total,
+            page: s.page,
+            page_size: s.page_size,
+        },
+        json: std::sync::OnceLock::new(),
+    });
     let mut pages = pages.0.lock().unwrap_or_else(|p| p.into_inner());
     if pages.len() > 500 {
         pages.clear();
