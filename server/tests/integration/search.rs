@@ -14,6 +14,11 @@ async fn found(app: &TestApp, cookie: &str, q: &str) -> (i64, Vec<i64>) {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{q}: {}", reply.body);
+    // Served from the page cache as stored JSON: still typed as JSON.
+    assert_eq!(
+        reply.headers[axum::http::header::CONTENT_TYPE],
+        "application/json"
+    );
     let page = reply.json();
     let ids = page["items"]
         .as_array()
